@@ -1,0 +1,134 @@
+# Shootdown - top-level Makefile.
+#
+#   make            build build/shootdown.elf
+#   make iso        build build/shootdown.iso (GRUB, boots under BIOS and UEFI)
+#   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CMDLINE="...")
+#   make test       the whole test suite: host unit tests + every boot configuration
+#   make test SMP=3 one configuration by hand (also CONFIG=name, see tools/run-tests.py --list)
+#   make test-bochs the Bochs configuration only
+#   make debug      QEMU halted with a gdb stub, and gdb attached with symbols
+#   make compdb     compile_commands.json for editors
+#   make CC=clang   build with clang; CROSS=x86_64-elf- for a cross toolchain
+
+ifeq ($(origin CC),default)
+CC := $(CROSS)gcc
+endif
+LD      := $(CROSS)ld
+NM      := $(CROSS)nm
+OBJCOPY := $(CROSS)objcopy
+NASM    ?= nasm
+PYTHON  ?= python3
+HOSTCC  ?= cc
+
+BUILD   := build
+ELF     := $(BUILD)/shootdown.elf
+ISO     := $(BUILD)/shootdown.iso
+
+INCLUDES := -Ilib/include -Ikernel/include -Iarch/x86_64/include -Itests
+
+# Freestanding kernel code: no red zone (interrupts push onto the stack
+# below RSP), the kernel code model (we live in the top 2 GiB), no SSE/x87
+# (the kernel does not save FPU state on interrupts), frame pointers for
+# backtraces.
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+           -ffreestanding -fno-builtin -nostdinc -fno-stack-protector -fno-pic -fno-pie \
+           -mno-red-zone -mcmodel=kernel -mno-mmx -mno-sse -mno-sse2 -mno-3dnow -mno-avx \
+           -fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-strict-aliasing \
+           -fno-asynchronous-unwind-tables -fno-common \
+           $(INCLUDES) -MMD -MP
+# Freestanding headers (stdint.h, stdarg.h, stdatomic.h...) come from the compiler.
+CFLAGS  += -isystem $(shell $(CC) -print-file-name=include)
+ifneq ($(findstring clang,$(CC)),)
+CFLAGS  += --target=x86_64-unknown-none-elf -Wno-unused-command-line-argument
+else
+CFLAGS  += -mgeneral-regs-only
+endif
+NASMFLAGS := -f elf64 -g -F dwarf
+LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+
+KSRCS   := $(shell find kernel arch lib tests -name '*.c' -not -path 'tests/host/*' | sort)
+ASRCS   := $(shell find boot arch -name '*.asm' | sort)
+KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm.o,$(ASRCS))
+
+.PHONY: all iso run test test-bochs test-host debug compdb clean deps
+all: $(ELF)
+
+$(BUILD)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.asm.o: %.asm Makefile
+	@mkdir -p $(dir $@)
+	@echo "  NASM    $<"
+	@$(NASM) $(NASMFLAGS) $< -o $@
+
+# Two links (see tools/gen-ksyms.sh): the first with an empty symbol table,
+# the second with the table made from the first.  The check compares the
+# function addresses of both links.
+$(BUILD)/ksyms-empty.c:
+	@mkdir -p $(dir $@)
+	@printf '#include <kernel/ksyms.h>\n__attribute__((section(".ksyms"))) const struct ksym ksyms_table[1];\n__attribute__((section(".ksyms"))) const unsigned long ksyms_count = 0;\n' > $@
+
+$(BUILD)/shootdown.pass1.elf: $(KOBJS) $(BUILD)/ksyms-empty.o linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(LDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms-empty.o
+
+$(BUILD)/ksyms.c: $(BUILD)/shootdown.pass1.elf tools/gen-ksyms.sh
+	@echo "  KSYMS   $@"
+	@NM=$(NM) sh tools/gen-ksyms.sh $< > $@
+
+$(ELF): $(KOBJS) $(BUILD)/ksyms.o linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(LDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o
+	@$(NM) -n $(BUILD)/shootdown.pass1.elf | awk '$$2 ~ /^[tT]$$/' > $(BUILD)/syms1.txt
+	@$(NM) -n $@ | awk '$$2 ~ /^[tT]$$/' > $(BUILD)/syms2.txt
+	@cmp -s $(BUILD)/syms1.txt $(BUILD)/syms2.txt || { echo "error: code moved between the two links; the symbol table would be wrong"; exit 1; }
+
+iso: $(ISO)
+$(ISO): $(ELF) iso/boot/grub/grub.cfg tools/mkiso.sh
+	@echo "  ISO     $@"
+	@sh tools/mkiso.sh $(ELF) $@
+
+# ---- running ---------------------------------------------------------------
+SMP     ?= 4
+MEM     ?= 256M
+ACCEL   ?= tcg
+UEFI    ?= 0
+CMDLINE ?=
+
+deps:
+	sh tools/deps.sh
+
+run: deps $(ELF)
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cmdline "$(CMDLINE)"
+
+debug: deps $(ELF)
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --uefi $(UEFI) --cmdline "$(CMDLINE)" --gdb
+
+# `make test` runs everything; SMP=, CONFIG= or MODE= narrow it to one configuration.
+TEST_ARGS :=
+ifneq ($(origin SMP),file)
+TEST_ARGS += --smp $(SMP)
+endif
+ifdef CONFIG
+TEST_ARGS += --config $(CONFIG)
+endif
+
+test: deps $(ELF)
+	$(PYTHON) tools/run-tests.py $(TEST_ARGS)
+
+test-bochs: deps $(ELF)
+	$(PYTHON) tools/run-tests.py --config bochs
+
+test-host:
+	$(MAKE) -C tests/host
+
+compdb:
+	$(MAKE) clean
+	bear -- $(MAKE) all || $(PYTHON) tools/compdb.py $(CC) "$(CFLAGS)" $(KSRCS) > compile_commands.json
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KOBJS:.o=.d)

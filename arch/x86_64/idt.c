@@ -1,0 +1,101 @@
+/*
+ * arch/x86_64/idt.c - the interrupt descriptor table and the dispatch of
+ * every vector to its handler.
+ *
+ * One IDT serves all CPUs (it is read-only after boot).  All gates are
+ * interrupt gates, so the CPU clears IF on entry: handlers run with
+ * interrupts off.  #DF, NMI and #MC switch to their own IST stacks (see
+ * arch/x86_64/gdt.c), because they can arrive when the current stack is
+ * unusable.
+ */
+#include <arch/trap.h>
+#include <arch/gdt.h>
+#include <arch/apic.h>
+#include <kernel/panic.h>
+#include <kernel/printk.h>
+#include <kernel/percpu.h>
+
+struct idt_gate {
+    uint16_t offset_lo;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_hi;
+    uint32_t reserved;
+} __packed;
+
+static struct idt_gate idt[256] __aligned(16);
+static trap_handler_t handlers[256];
+extern const uint64_t isr_stub_table[256];
+
+#define GATE_INTERRUPT 0x8e   /* present, DPL 0, 64-bit interrupt gate */
+
+static void set_gate(unsigned vec, uint64_t addr, unsigned ist)
+{
+    idt[vec] = (struct idt_gate){
+        .offset_lo = addr & 0xffff,
+        .selector = GDT_KERNEL_CODE,
+        .ist = ist,
+        .type_attr = GATE_INTERRUPT,
+        .offset_mid = (addr >> 16) & 0xffff,
+        .offset_hi = addr >> 32,
+    };
+}
+
+void idt_init(void)
+{
+    for (unsigned v = 0; v < 256; v++)
+        set_gate(v, isr_stub_table[v], 0);
+    set_gate(EXC_DF, isr_stub_table[EXC_DF], IST_DOUBLE_FAULT);
+    set_gate(EXC_NMI, isr_stub_table[EXC_NMI], IST_NMI);
+    set_gate(EXC_MC, isr_stub_table[EXC_MC], IST_MACHINE_CHECK);
+}
+
+void idt_load(void)
+{
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __packed desc = { sizeof(idt) - 1, (uint64_t)idt };
+    __asm__ volatile("lidt %0" :: "m"(desc) : "memory");
+}
+
+void trap_register(unsigned vector, trap_handler_t fn)
+{
+    if (vector < 32 || vector > 255)
+        panic("trap_register: vector %u is not an interrupt vector", vector);
+    if (handlers[vector] && handlers[vector] != fn)
+        panic("trap_register: vector %#x already has a handler", vector);
+    handlers[vector] = fn;
+}
+
+void trap_dispatch(struct trap_frame *tf)
+{
+    unsigned v = (unsigned)tf->vector;
+
+    if (v < 32) {
+        exception_handle(tf);
+        return;
+    }
+    /*
+     * The spurious vector must not be acknowledged (SDM 10.9).  Every other
+     * vector above the PIC range comes from the local APIC and is
+     * acknowledged before its handler runs: the handler runs with interrupts
+     * off, so the same vector cannot nest, and a handler that does not
+     * return here (a future context switch) cannot leave the APIC blocked.
+     */
+    if (v == IRQ_VECTOR_SPURIOUS)
+        return;
+    if (v >= PIC_VECTOR_BASE + 16)
+        lapic_eoi();
+    if (handlers[v]) {
+        handlers[v](tf);
+        return;
+    }
+    if (v >= PIC_VECTOR_BASE && v < PIC_VECTOR_BASE + 16) {
+        /* The PIC is masked, so these are its spurious IRQ 7/15. */
+        return;
+    }
+    printk("warning: unexpected interrupt vector %#x on cpu%u\n", v, this_cpu_id());
+}

@@ -1,0 +1,4 @@
+/* arch/serial.h - the COM1 UART, polled (no interrupts). */
+#pragma once
+void serial_init(void);
+void serial_putc(char c);

@@ -1,0 +1,52 @@
+/*
+ * arch/trap.h - the register frame of an interrupt or exception, and how
+ * handlers are registered.
+ *
+ * Every one of the 256 IDT vectors enters through a stub in
+ * arch/x86_64/isr.asm that pushes a (possibly dummy) error code and the vector
+ * number, saves the general registers and calls trap_dispatch(tf).
+ */
+#pragma once
+#include <stdint.h>
+
+struct trap_frame {
+    /* saved by isr.asm, in this order (lowest address first) */
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector;
+    uint64_t error_code;    /* 0 for vectors without one */
+    /* pushed by the CPU */
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+typedef void (*trap_handler_t)(struct trap_frame *tf);
+
+/* Exception vectors (Intel SDM vol. 3, table 6-1). */
+enum {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+    EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
+    EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+    EXC_VE = 20, EXC_CP = 21,
+};
+
+/*
+ * Interrupt vectors.  32..47 are where the legacy PIC is remapped (and
+ * masked); the local APIC's sources and the IPIs sit at the top, where the
+ * APIC's priority scheme ranks them highest.
+ */
+#define PIC_VECTOR_BASE         0x20
+#define IRQ_VECTOR_TIMER        0xf0    /* LAPIC timer tick */
+#define IPI_VECTOR_CALL_FUNC    0xf1    /* cross-CPU function calls (kernel/smp_call.c) */
+#define IPI_VECTOR_RESCHEDULE   0xf2    /* kick a CPU's scheduler */
+#define IPI_VECTOR_TEST         0xf3    /* used by tests only */
+#define IRQ_VECTOR_APIC_ERROR   0xfe
+#define IRQ_VECTOR_SPURIOUS     0xff
+
+void idt_init(void);            /* build the IDT (boot CPU, once) */
+void idt_load(void);            /* lidt on this CPU */
+/* Install the handler for an interrupt vector (>= 32).  Registering twice
+ * for one vector is a bug and panics. */
+void trap_register(unsigned vector, trap_handler_t fn);
+void trap_dispatch(struct trap_frame *tf);
+/* Exceptions (vectors 0..31) go here: see arch/x86_64/exception.c. */
+void exception_handle(struct trap_frame *tf);

@@ -1,0 +1,82 @@
+/*
+ * arch/x86_64/time/tsc.c - the time stamp counter as the kernel's clock.
+ *
+ * Calibration: PIT channel 2 counts down a known interval (its input clock
+ * is 1.193182 MHz) with its gate driven by port 0x61, and we read the TSC at
+ * both ends.  The measurement is repeated and the smallest result kept:
+ * under emulation a vCPU may be descheduled in the middle of one run, which
+ * only ever makes that run longer.
+ */
+#include <kernel/time.h>
+#include <kernel/printk.h>
+#include <arch/x86.h>
+
+#define PIT_HZ          1193182u
+#define PIT_CH2         0x42
+#define PIT_CMD         0x43
+#define PORT_B          0x61
+#define CAL_MS          10
+
+uint64_t tsc_khz;
+static uint64_t tsc_boot;
+
+static uint64_t measure_once(void)
+{
+    uint16_t count = PIT_HZ / 1000 * CAL_MS;
+
+    /* Gate on, speaker off; channel 2, mode 0 (count down once), binary. */
+    outb(PORT_B, (inb(PORT_B) & ~0x02) | 0x01);
+    outb(PIT_CMD, 0xb0);
+    outb(PIT_CH2, count & 0xff);
+    outb(PIT_CH2, count >> 8);
+    /* Restart the count by toggling the gate. */
+    uint8_t b = inb(PORT_B) & ~0x01;
+    outb(PORT_B, b);
+    outb(PORT_B, b | 0x01);
+
+    uint64_t t0 = rdtsc();
+    /* Bit 5 of port 0x61 is channel 2's output: high when the count ends. */
+    for (uint64_t i = 0; !(inb(PORT_B) & 0x20); i++)
+        if (i > 100000000)
+            return 0;       /* no PIT: give up rather than hang */
+    return rdtsc() - t0;
+}
+
+void tsc_calibrate(void)
+{
+    uint64_t best = ~0ull;
+    for (int i = 0; i < 5; i++) {
+        uint64_t d = measure_once();
+        if (d && d < best)
+            best = d;
+    }
+    if (best == ~0ull) {
+        printk("warning: no PIT answered; assuming a 1 GHz TSC\n");
+        best = 1000000ull * CAL_MS;
+    }
+    tsc_boot = rdtsc();
+    tsc_khz = best / CAL_MS;
+    printk("tsc: %lu.%03lu MHz\n", (unsigned long)(tsc_khz / 1000), (unsigned long)(tsc_khz % 1000));
+}
+
+uint64_t ktime_ns(void)
+{
+    uint64_t khz = tsc_khz;
+    if (!khz)
+        return 0;
+    uint64_t d = rdtsc() - tsc_boot;
+    /* d * 10^6 / khz without overflowing for the first ~years: split it. */
+    return d / khz * 1000000 + d % khz * 1000000 / khz;
+}
+
+void udelay(uint64_t us)
+{
+    if (!tsc_khz) {
+        for (uint64_t i = 0; i < us; i++)
+            io_delay();     /* ~1 us each on real hardware */
+        return;
+    }
+    uint64_t end = rdtsc() + us * tsc_khz / 1000;
+    while ((int64_t)(rdtsc() - end) < 0)
+        cpu_relax();
+}

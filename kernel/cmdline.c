@@ -1,0 +1,145 @@
+/*
+ * kernel/cmdline.c - the registry of command-line options (see
+ * kernel/cmdline.h).  lib/cmdline.c splits the line into words; here each
+ * word is matched against the options in the .cmdline_opts section.
+ */
+#include <kernel/cmdline.h>
+#include <kernel/printk.h>
+#include <lib/cmdline.h>
+#include <lib/format.h>
+#include <lib/string.h>
+
+extern const struct cmdline_option __cmdline_opts_start[], __cmdline_opts_end[];
+
+struct report {
+    char *buf;
+    size_t cap, len;
+};
+
+static void __printf(2, 3) say(struct report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (r->buf) {
+        if (r->len < r->cap) {
+            int n = vsnprintf(r->buf + r->len, r->cap - r->len, fmt, ap);
+            r->len += (size_t)n;
+            if (r->len > r->cap)
+                r->len = r->cap;
+        }
+    } else {
+        vprintk(fmt, ap);
+    }
+    va_end(ap);
+}
+
+static void describe_accepted(struct report *r, const struct cmdline_option *o)
+{
+    switch (o->kind) {
+    case CMDLINE_KIND_BOOL:
+        say(r, "on|off");
+        break;
+    case CMDLINE_KIND_UINT:
+        say(r, "a number from %llu to %llu", o->min, o->max);
+        break;
+    case CMDLINE_KIND_ENUM:
+        for (size_t i = 0; o->choices[i]; i++)
+            say(r, "%s%s", i ? "|" : "", o->choices[i]);
+        break;
+    case CMDLINE_KIND_STRING:
+        say(r, "a string of at most %zu characters", o->size - 1);
+        break;
+    }
+}
+
+/* Set one option from its value; returns false if the value is bad. */
+static bool set_option(const struct cmdline_option *o, const struct cmdline_word *w)
+{
+    const char *v = w->value;
+    switch (o->kind) {
+    case CMDLINE_KIND_BOOL: {
+        bool b;
+        if (!w->has_value) {        /* a bare "name" means name=on */
+            *(bool *)o->target = true;
+            return true;
+        }
+        if (!cmdline_parse_bool(v, &b))
+            return false;
+        *(bool *)o->target = b;
+        return true;
+    }
+    case CMDLINE_KIND_UINT: {
+        unsigned long long n;
+        if (!w->has_value || !cmdline_parse_uint(v, &n) || n < o->min || n > o->max)
+            return false;
+        switch (o->size) {
+        case 1: *(uint8_t *)o->target = (uint8_t)n; break;
+        case 2: *(uint16_t *)o->target = (uint16_t)n; break;
+        case 4: *(uint32_t *)o->target = (uint32_t)n; break;
+        default: *(uint64_t *)o->target = n; break;
+        }
+        return true;
+    }
+    case CMDLINE_KIND_ENUM:
+        if (!w->has_value)
+            return false;
+        for (int i = 0; o->choices[i]; i++) {
+            if (!strcmp(v, o->choices[i])) {
+                *(int *)o->target = i;
+                return true;
+            }
+        }
+        return false;
+    case CMDLINE_KIND_STRING:
+        if (!w->has_value || strlen(v) >= o->size)
+            return false;
+        strlcpy(o->target, v, o->size);
+        return true;
+    }
+    return false;
+}
+
+static int apply(const char *line, const struct cmdline_option *opts, size_t n, struct report *r,
+                 int *warnings)
+{
+    size_t pos = 0;
+    struct cmdline_word w;
+    int errors = 0;
+
+    *warnings = 0;
+    while (cmdline_next_word(line, &pos, &w)) {
+        const struct cmdline_option *o = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(opts[i].name, w.name))
+                o = &opts[i];
+        if (!o) {
+            say(r, "warning: cmdline: unknown option '%s' ignored\n", w.name);
+            (*warnings)++;
+            continue;
+        }
+        if (w.truncated || !set_option(o, &w)) {
+            say(r, "error: cmdline: bad value '%s' for option '%s': it accepts ", w.value, o->name);
+            describe_accepted(r, o);
+            say(r, " (keeping the default)\n");
+            errors++;
+        }
+    }
+    return errors;
+}
+
+int cmdline_apply_table(const char *line, const struct cmdline_option *opts, size_t n,
+                        char *report, size_t cap, int *warnings)
+{
+    struct report r = { report, cap, 0 };
+    if (report && cap)
+        report[0] = '\0';
+    return apply(line, opts, n, &r, warnings);
+}
+
+int cmdline_apply(const char *line)
+{
+    struct report r = { NULL, 0, 0 };
+    int warnings;
+    return apply(line, __cmdline_opts_start, (size_t)(__cmdline_opts_end - __cmdline_opts_start), &r,
+                 &warnings);
+}

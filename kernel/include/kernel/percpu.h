@@ -1,0 +1,61 @@
+/*
+ * kernel/percpu.h - per-CPU variables.
+ *
+ * A per-CPU variable is defined once, in the file that owns it:
+ *
+ *     DEFINE_PER_CPU(struct runqueue, runqueue);
+ *
+ * and every CPU gets its own copy.  There is one accessor for "this CPU" and
+ * one for "CPU n":
+ *
+ *     struct runqueue *rq = this_cpu_ptr(&runqueue);
+ *     struct runqueue *rq1 = per_cpu_ptr(&runqueue, 1);
+ *
+ * How it works: the linker gathers all such variables into .percpu (see
+ * linker.ld).  CPU 0 uses that section in place; kernel/percpu.c gives every
+ * other CPU a zeroed copy of the same size.  A variable's address in the
+ * section minus __percpu_start is its offset in every copy.  The GS base of
+ * each CPU points at its own copy, whose first bytes are a struct percpu_hdr,
+ * so "this CPU" costs one %gs-relative load.
+ *
+ * Rules:
+ *  - Per-CPU variables start zeroed on every CPU: initialize them in code.
+ *  - this_cpu_ptr() names the CPU the caller runs on *now*.  If the caller
+ *    can migrate (once the scheduler preempts), disable preemption or
+ *    interrupts around the use.
+ */
+#pragma once
+#include <kernel/compiler.h>
+#include <arch/percpu.h>
+
+#define DEFINE_PER_CPU(type, name) __section(".percpu") __typeof__(type) name
+#define DECLARE_PER_CPU(type, name) extern __typeof__(type) name
+
+extern char __percpu_start[], __percpu_end[];
+/* Base of each CPU's copy; [0] is __percpu_start itself. */
+extern uintptr_t percpu_base[];
+
+/* The first bytes of every CPU's copy (section .percpu.first). */
+struct percpu_hdr {
+    uintptr_t base;      /* address of this copy (GS base) */
+    unsigned int cpu;    /* dense CPU id, 0..nr_cpus-1 */
+    uint32_t apic_id;
+};
+STATIC_ASSERT(offsetof(struct percpu_hdr, base) == 0, "percpu_hdr.base at %gs:0");
+STATIC_ASSERT(offsetof(struct percpu_hdr, cpu) == 8, "percpu_hdr.cpu at %gs:8");
+
+#define __percpu_offset(ptr) ((uintptr_t)(ptr) - (uintptr_t)__percpu_start)
+
+#define this_cpu_ptr(ptr) \
+    ((__typeof__(ptr))(arch_this_cpu_base() + __percpu_offset(ptr)))
+#define per_cpu_ptr(ptr, cpu) \
+    ((__typeof__(ptr))(percpu_base[(cpu)] + __percpu_offset(ptr)))
+
+static inline unsigned int this_cpu_id(void) { return arch_this_cpu_id(); }
+
+/* Boot CPU: point GS at the .percpu section (before anything uses per-CPU data). */
+void percpu_init_bsp(void);
+/* Allocate a zeroed copy for CPU n (n >= 1); returns its base, 0 on failure. */
+uintptr_t percpu_alloc(unsigned int cpu, uint32_t apic_id);
+/* Load GS base with CPU n's copy; called by each CPU on itself. */
+void percpu_load(unsigned int cpu);

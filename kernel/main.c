@@ -1,0 +1,62 @@
+/*
+ * kernel/main.c - kmain(), the boot CPU's first C function.
+ *
+ * boot/multiboot2.asm calls it in 64-bit mode on the early page tables, with
+ * the multiboot2 magic and the physical address of the boot information.
+ * The order below matters: each step may use only what the steps before it
+ * set up.
+ */
+#include <kernel/bootinfo.h>
+#include <kernel/cmdline.h>
+#include <kernel/kmalloc.h>
+#include <kernel/page_alloc.h>
+#include <kernel/panic.h>
+#include <kernel/percpu.h>
+#include <kernel/printk.h>
+#include <kernel/time.h>
+#include <arch/gdt.h>
+#include <arch/machine.h>
+#include <arch/memlayout.h>
+#include <arch/serial.h>
+#include <arch/trap.h>
+#include <arch/x86.h>
+#include "../tests/ktest.h"
+
+void kmain(uint32_t magic, uint32_t info_phys);
+
+void kmain(uint32_t magic, uint32_t info_phys)
+{
+    (void)magic;    /* checked by boot/multiboot2.asm */
+
+    percpu_init_bsp();          /* this_cpu_id() works from here on */
+    serial_init();
+    printk("Shootdown booting\n");
+
+    const char *err;
+    if (multiboot2_parse(phys_to_virt(info_phys), 1u << 20, &boot_info, &err))
+        panic("multiboot2 boot information is malformed: %s", err);
+    boot_info.info_start += info_phys;
+    boot_info.info_end += info_phys;
+    printk("boot loader: %s\n", boot_info.loader_name[0] ? boot_info.loader_name : "(unnamed)");
+    printk("command line: %s\n", boot_info.cmdline);
+
+    gdt_init_this_cpu();
+    idt_init();
+    idt_load();
+
+    if (cmdline_apply(boot_info.cmdline))
+        printk("warning: the command line had errors (see above); their defaults are in force\n");
+
+    tsc_calibrate();
+    page_alloc_init(&boot_info);
+    kmalloc_init();
+
+    if (ktest_selection[0]) {
+        int failed = ktest_run(ktest_selection);
+        machine_exit(failed ? EXIT_TESTS_FAILED : EXIT_TESTS_PASSED);
+    }
+
+    printk("Shootdown is up; nothing more to do yet.\n");
+    for (;;)
+        safe_halt();
+}

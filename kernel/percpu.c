@@ -1,0 +1,51 @@
+/*
+ * kernel/percpu.c - per-CPU areas (see kernel/percpu.h).
+ */
+#include <kernel/percpu.h>
+#include <kernel/config.h>
+#include <kernel/page_alloc.h>
+#include <kernel/panic.h>
+#include <arch/memlayout.h>
+#include <arch/x86.h>
+#include <lib/string.h>
+
+__section(".percpu.first") struct percpu_hdr percpu_hdr;
+uintptr_t percpu_base[MAX_CPUS];
+
+void percpu_init_bsp(void)
+{
+    percpu_base[0] = (uintptr_t)__percpu_start;
+    percpu_hdr.base = (uintptr_t)__percpu_start;
+    percpu_hdr.cpu = 0;
+    wrmsr(MSR_GS_BASE, (uint64_t)__percpu_start);
+}
+
+static unsigned order_for(size_t bytes)
+{
+    unsigned order = 0;
+    while ((PAGE_SIZE << order) < bytes)
+        order++;
+    return order;
+}
+
+uintptr_t percpu_alloc(unsigned int cpu, uint32_t apic_id)
+{
+    size_t size = (size_t)(__percpu_end - __percpu_start);
+    BUG_ON(cpu == 0 || cpu >= MAX_CPUS);
+    phys_addr_t pa = page_alloc(order_for(size));
+    if (!pa)
+        return 0;
+    uintptr_t base = (uintptr_t)phys_to_virt(pa);
+    memset((void *)base, 0, size);
+    struct percpu_hdr *h = (struct percpu_hdr *)base;
+    h->base = base;
+    h->cpu = cpu;
+    h->apic_id = apic_id;
+    percpu_base[cpu] = base;
+    return base;
+}
+
+void percpu_load(unsigned int cpu)
+{
+    wrmsr(MSR_GS_BASE, percpu_base[cpu]);
+}

@@ -1,0 +1,95 @@
+/*
+ * kernel/printk.c - the kernel log (see kernel/printk.h).
+ *
+ * Lock: console_lock protects the UART from interleaved messages.  It is
+ * taken with interrupts off so an interrupt handler's printk on the same CPU
+ * cannot deadlock against the interrupted printk.  An NMI handler can still
+ * interrupt a printk on its own CPU: if the lock is held by this very CPU we
+ * print without it (the lines may mix, nothing hangs).
+ */
+#include <kernel/printk.h>
+#include <kernel/spinlock.h>
+#include <kernel/percpu.h>
+#include <kernel/time.h>
+#include <kernel/panic.h>
+#include <arch/serial.h>
+#include <arch/x86.h>
+#include <lib/format.h>
+
+static struct spinlock console_lock = SPINLOCK_INIT("console_lock");
+static _Atomic bool in_panic;
+static bool at_line_start = true;   /* protected by console_lock */
+
+void printk_enter_panic(void)
+{
+    atomic_store(&in_panic, true);
+}
+
+/* Take the console lock; returns whether we hold it. */
+static bool console_acquire(void)
+{
+    if (spin_held_by_me(&console_lock))
+        return false;                   /* NMI/exception inside our own printk */
+    if (!atomic_load(&in_panic)) {
+        spin_lock(&console_lock);
+        return true;
+    }
+    /* Panic: wait a bounded time; the holder may be stopped for good. */
+    for (int i = 0; i < 1000000; i++) {
+        if (spin_trylock(&console_lock))
+            return true;
+        cpu_relax();
+    }
+    return false;
+}
+
+static void emit(const char *s, bool prefix)
+{
+    for (; *s; s++) {
+        if (prefix && at_line_start) {
+            char p[40];
+            uint64_t ns = ktime_ns();
+            snprintf(p, sizeof(p), "[%5lu.%06lu cpu%u] ", (unsigned long)(ns / 1000000000),
+                     (unsigned long)(ns / 1000 % 1000000), this_cpu_id());
+            for (char *q = p; *q; q++)
+                serial_putc(*q);
+        }
+        if (*s == '\n')
+            serial_putc('\r');
+        serial_putc(*s);
+        at_line_start = (*s == '\n');
+    }
+}
+
+static void vprintk_common(const char *fmt, va_list ap, bool prefix)
+{
+    char buf[512];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    uint64_t flags = irq_save();
+    bool locked = console_acquire();
+    emit(buf, prefix);
+    if (locked)
+        spin_unlock(&console_lock);
+    irq_restore(flags);
+}
+
+void vprintk(const char *fmt, va_list ap)
+{
+    vprintk_common(fmt, ap, true);
+}
+
+void printk(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintk_common(fmt, ap, true);
+    va_end(ap);
+}
+
+void printk_raw(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintk_common(fmt, ap, false);
+    va_end(ap);
+}

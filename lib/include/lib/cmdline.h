@@ -1,0 +1,29 @@
+/*
+ * lib/cmdline.h - splitting a kernel command line into words.
+ *
+ * A command line is words separated by spaces.  A word is `name` or
+ * `name=value`; a value may be double-quoted to contain spaces
+ * (name="a b").  This part knows nothing of which options exist; the kernel's
+ * registry (kernel/cmdline.c) gives the words meaning.
+ */
+#pragma once
+#include <stddef.h>
+#include <stdbool.h>
+
+struct cmdline_word {
+    char name[32];
+    char value[256];
+    bool has_value;
+    bool truncated;     /* name or value did not fit: treat as an error */
+};
+
+/* Read the next word starting at *pos; returns false at the end of line.
+ * On an unterminated quote the word's value runs to the end of the line and
+ * `truncated` is set. */
+bool cmdline_next_word(const char *line, size_t *pos, struct cmdline_word *w);
+
+/* Parse an unsigned number: decimal, 0x hex, with an optional K/M/G suffix.
+ * Returns false for anything else (empty, junk, overflow). */
+bool cmdline_parse_uint(const char *s, unsigned long long *out);
+/* on/off, yes/no, 1/0, true/false. */
+bool cmdline_parse_bool(const char *s, bool *out);

@@ -1,0 +1,156 @@
+/*
+ * tests/ktest.c - running suites and printing KTAP (see tests/ktest.h).
+ *
+ * Tests run one at a time on the boot CPU (a test may itself spread work to
+ * other CPUs with the cross-CPU call helpers).
+ */
+#include "ktest.h"
+#include <kernel/cmdline.h>
+#include <kernel/page_alloc.h>
+#include <kernel/kmalloc.h>
+#include <lib/format.h>
+#include <lib/string.h>
+
+char ktest_selection[256];
+CMDLINE_STRING(test, ktest_selection,
+               "run the in-kernel tests and end the machine: all, or suites separated by commas");
+
+extern const struct ktest_suite __ktest_start[], __ktest_end[];
+
+static struct ktest *current_test;
+static unsigned total_pass, total_fail, total_skip;
+
+void ktest_fail_at(struct ktest *t, const char *file, int line, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printk_raw("        # %s: FAIL at %s:%d: %s\n", t->name, file, line, msg);
+    t->failed = true;
+}
+
+void ktest_log(const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printk_raw("        # %s%s%s\n", current_test ? current_test->name : "", current_test ? ": " : "", msg);
+}
+
+static bool selected(const char *selection, const char *name)
+{
+    if (!strcmp(selection, "all"))
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = selection; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        p += len + (end ? 1 : 0);
+    }
+    return false;
+}
+
+/* Suite names in `selection` that match no registered suite. */
+static int count_unknown(const char *selection)
+{
+    int unknown = 0;
+    if (!strcmp(selection, "all"))
+        return 0;
+    for (const char *p = selection; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        bool found = false;
+        for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
+            if (strlen(s->name) == len && !strncmp(s->name, p, len))
+                found = true;
+        if (!found && len) {
+            printk_raw("# error: no test suite named '%.*s'\n", (int)len, p);
+            unknown++;
+        }
+        p += len + (end ? 1 : 0);
+    }
+    return unknown;
+}
+
+static void report_case(unsigned num, const struct ktest *t)
+{
+    if (t->skipped) {
+        printk_raw("    ok %u %s # SKIP %s\n", num, t->name, t->skip_reason ? t->skip_reason : "");
+        total_skip++;
+    } else if (t->failed) {
+        printk_raw("    not ok %u %s\n", num, t->name);
+        total_fail++;
+    } else {
+        printk_raw("    ok %u %s\n", num, t->name);
+        total_pass++;
+    }
+}
+
+/* Returns true if the suite passed. */
+static bool run_suite(unsigned num, const struct ktest_suite *s)
+{
+    unsigned ncases = 0;
+    while (s->cases[ncases].fn)
+        ncases++;
+
+    printk_raw("    KTAP version 1\n");
+    printk_raw("    # Subtest: %s\n", s->name);
+    printk_raw("    1..%u\n", ncases + 1);
+    if (s->setup)
+        s->setup();
+
+    size_t frames_before = page_free_frames();
+    size_t heap_before = kmalloc_bytes_in_use();
+    bool suite_failed = false;
+
+    for (unsigned i = 0; i < ncases; i++) {
+        struct ktest t = { .name = s->cases[i].name };
+        current_test = &t;
+        s->cases[i].fn(&t);
+        current_test = NULL;
+        report_case(i + 1, &t);
+        suite_failed |= t.failed;
+    }
+
+    struct ktest leak = { .name = "leak_check" };
+    size_t frames_after = page_free_frames();
+    size_t heap_after = kmalloc_bytes_in_use();
+    if (frames_after != frames_before)
+        ktest_fail_at(&leak, __FILE__, __LINE__, "free frames %zu before the suite, %zu after",
+                      frames_before, frames_after);
+    if (heap_after != heap_before)
+        ktest_fail_at(&leak, __FILE__, __LINE__, "kmalloc bytes in use %zu before the suite, %zu after",
+                      heap_before, heap_after);
+    report_case(ncases + 1, &leak);
+    suite_failed |= leak.failed;
+
+    if (s->teardown)
+        s->teardown();
+    printk_raw("%s %u %s\n", suite_failed ? "not ok" : "ok", num, s->name);
+    return !suite_failed;
+}
+
+int ktest_run(const char *selection)
+{
+    unsigned nsuites = 0;
+    for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
+        if (selected(selection, s->name))
+            nsuites++;
+
+    printk_raw("KTAP version 1\n");
+    int unknown = count_unknown(selection);
+    printk_raw("1..%u\n", nsuites);
+    unsigned num = 0;
+    for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
+        if (selected(selection, s->name))
+            run_suite(++num, s);
+    total_fail += (unsigned)unknown;
+    printk_raw("# shootdown: %u passed, %u failed, %u skipped\n", total_pass, total_fail, total_skip);
+    return (int)total_fail;
+}
