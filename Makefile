@@ -58,6 +58,11 @@ $(BUILD)/%.o: %.c Makefile
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
+# The generated symbol tables live in build/ already.
+$(BUILD)/ksyms%.o: $(BUILD)/ksyms%.c
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/%.asm.o: %.asm Makefile
 	@mkdir -p $(dir $@)
 	@echo "  NASM    $<"

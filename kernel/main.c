@@ -14,6 +14,7 @@
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
 #include <kernel/time.h>
+#include <arch/cpufeatures.h>
 #include <arch/gdt.h>
 #include <arch/machine.h>
 #include <arch/memlayout.h>
@@ -40,6 +41,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
     printk("boot loader: %s\n", boot_info.loader_name[0] ? boot_info.loader_name : "(unnamed)");
     printk("command line: %s\n", boot_info.cmdline);
 
+    cpu_features_detect();
+    cpu_features_enable_this_cpu();
     gdt_init_this_cpu();
     idt_init();
     idt_load();

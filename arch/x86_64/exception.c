@@ -2,6 +2,7 @@
 #include <arch/trap.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
+#include <arch/nmi.h>
 
 void dump_registers(const struct trap_frame *tf)
 {
@@ -16,5 +17,9 @@ void dump_backtrace(uintptr_t rbp, uintptr_t rip)
 
 void exception_handle(struct trap_frame *tf)
 {
+    if (tf->vector == EXC_NMI) {
+        nmi_dispatch(tf);
+        return;
+    }
     panic_with_frame(tf, "exception %lu error %#lx at %#lx", tf->vector, tf->error_code, tf->rip);
 }
