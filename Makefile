@@ -59,7 +59,7 @@ $(BUILD)/%.o: %.c Makefile
 	@$(CC) $(CFLAGS) -c $< -o $@
 
 # The generated symbol tables live in build/ already.
-$(BUILD)/ksyms%.o: $(BUILD)/ksyms%.c
+$(BUILD)/ksyms.o $(BUILD)/ksyms-empty.o: $(BUILD)/%.o: $(BUILD)/%.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
