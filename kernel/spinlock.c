@@ -3,6 +3,7 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/time.h>
+#include <kernel/preempt.h>
 #include <arch/x86.h>
 
 uint64_t spin_timeout_ns = 10ull * 1000 * 1000 * 1000;
@@ -24,7 +25,7 @@ static __noinline void spin_timed_out(struct spinlock *l, uint32_t ticket)
           READ_ONCE(l->owner_cpu), (void *)READ_ONCE(l->owner_pc));
 }
 
-void spin_lock(struct spinlock *l)
+void raw_spin_lock(struct spinlock *l)
 {
     uint32_t ticket = atomic_fetch_add_explicit(&l->next, 1, memory_order_relaxed);
 
@@ -43,26 +44,41 @@ void spin_lock(struct spinlock *l)
     l->owner_pc = (uintptr_t)__builtin_return_address(0);
 }
 
+void spin_lock(struct spinlock *l)
+{
+    preempt_disable();
+    raw_spin_lock(l);
+}
+
 bool spin_trylock(struct spinlock *l)
 {
     uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);
     uint32_t expected = serving;
+    preempt_disable();
     /* Take a ticket only if it would be served at once. */
     if (!atomic_compare_exchange_strong_explicit(&l->next, &expected, serving + 1,
-                                                 memory_order_acquire, memory_order_relaxed))
+                                                 memory_order_acquire, memory_order_relaxed)) {
+        preempt_enable();
         return false;
+    }
     l->owner_cpu = (int)this_cpu_id();
     l->owner_pc = (uintptr_t)__builtin_return_address(0);
     return true;
 }
 
-void spin_unlock(struct spinlock *l)
+void raw_spin_unlock(struct spinlock *l)
 {
     l->owner_cpu = -1;
     l->owner_pc = 0;
     uint32_t s = atomic_load_explicit(&l->serving, memory_order_relaxed);
     /* Pairs with the acquire load in spin_lock(). */
     atomic_store_explicit(&l->serving, s + 1, memory_order_release);
+}
+
+void spin_unlock(struct spinlock *l)
+{
+    raw_spin_unlock(l);
+    preempt_enable();
 }
 
 bool spin_is_locked(struct spinlock *l)
@@ -79,12 +95,15 @@ bool spin_held_by_me(struct spinlock *l)
 uint64_t spin_lock_irqsave(struct spinlock *l)
 {
     uint64_t flags = irq_save();
-    spin_lock(l);
+    preempt_disable();
+    raw_spin_lock(l);
     return flags;
 }
 
 void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags)
 {
-    spin_unlock(l);
+    raw_spin_unlock(l);
     irq_restore(flags);
+    /* After the restore, so a reschedule requested meanwhile can happen now. */
+    preempt_enable();
 }

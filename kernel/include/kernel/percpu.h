@@ -51,6 +51,11 @@ STATIC_ASSERT(offsetof(struct percpu_hdr, cpu) == 8, "percpu_hdr.cpu at %gs:8");
 #define per_cpu_ptr(ptr, cpu) \
     ((__typeof__(ptr))(percpu_base[(cpu)] + __percpu_offset(ptr)))
 
+/* The value of an 8-byte per-CPU variable on this CPU, read in one
+ * instruction (safe against preemption between address and load). */
+#define this_cpu_read(var) \
+    ((__typeof__(var))arch_this_cpu_read_u64(__percpu_offset(&(var))))
+
 static inline unsigned int this_cpu_id(void) { return arch_this_cpu_id(); }
 
 /* Boot CPU: point GS at the .percpu section (before anything uses per-CPU data). */

@@ -17,6 +17,12 @@
  *
  * Use spin_lock_irqsave() for locks also taken from interrupt handlers;
  * otherwise an interrupt on the holding CPU deadlocks on its own lock.
+ *
+ * Holding a spinlock disables preemption (kernel/preempt.h): a holder
+ * switched out would make every other CPU wanting the lock spin until it
+ * runs again.  raw_spin_lock/raw_spin_unlock leave preemption alone; only
+ * the scheduler uses them, for its run-queue locks, whose preempt count it
+ * manages by hand across a context switch.
  */
 #pragma once
 #include <kernel/compiler.h>
@@ -36,6 +42,8 @@ struct spinlock {
 void spin_lock_init(struct spinlock *l, const char *name);
 void spin_lock(struct spinlock *l);
 void spin_unlock(struct spinlock *l);
+void raw_spin_lock(struct spinlock *l);
+void raw_spin_unlock(struct spinlock *l);
 bool spin_trylock(struct spinlock *l);
 bool spin_is_locked(struct spinlock *l);
 /* Is the lock held by the calling CPU?  For assertions. */

@@ -17,3 +17,12 @@ static inline unsigned int arch_this_cpu_id(void)
     __asm__ volatile("movl %%gs:8, %0" : "=r"(id));
     return id;
 }
+
+/* Read an 8-byte per-CPU variable of this CPU in one instruction, so that
+ * the read cannot be split by a preemption and a migration in between. */
+static inline uint64_t arch_this_cpu_read_u64(uintptr_t offset)
+{
+    uint64_t v;
+    __asm__ volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"(offset));
+    return v;
+}

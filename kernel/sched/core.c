@@ -1,0 +1,368 @@
+/*
+ * kernel/sched/core.c - run queues, schedule() and the context switch.
+ *
+ * Locking
+ *   rq->lock (one per CPU) protects that CPU's queue, rq->curr, and the
+ *   `on_rq`, `cpu` and (for tasks on that CPU) `state` transitions of its
+ *   tasks.  It is always taken with interrupts off.  Two run-queue locks are
+ *   taken in CPU-id order (double_rq_lock), the only place that nests them.
+ *   Lock order: wait-queue and mutex locks -> rq->lock -> nothing.
+ *
+ * The context switch (context_switch) in three steps:
+ *   1. prepare  - next is marked on_cpu and becomes rq->curr; rq->lock stays
+ *                 held across the switch, so no other CPU can see a half-
+ *                 switched run queue.
+ *   2. address space - switch_mm() if next has an mm, else enter_lazy_tlb():
+ *                 the kernel thread borrows prev's active_mm.
+ *   3. switch_stack + finish - on next's stack, finish_task_switch() marks
+ *                 prev off the CPU (store-release of prev->on_cpu) and
+ *                 releases rq->lock.
+ *
+ * Invariants (checked with BUG_ON):
+ *   - a running task (rq->curr) is on no run queue;
+ *   - a task is picked only when its on_cpu is false (it runs on at most one
+ *     CPU);
+ *   - schedule() is entered with preempt_count 0 and switches with exactly 1
+ *     (the rq lock).
+ */
+#include <kernel/sched.h>
+#include <kernel/mm.h>
+#include <kernel/panic.h>
+#include <kernel/printk.h>
+#include <kernel/time.h>
+#include <arch/mmu_context.h>
+#include <arch/trap.h>
+#include <arch/x86.h>
+#include <lib/string.h>
+#include "sched_internal.h"
+
+DEFINE_PER_CPU(struct preempt_state, preempt_state);
+DEFINE_PER_CPU(struct runqueue, runqueue);
+DEFINE_PER_CPU(struct task, idle_task);
+/* rq->curr of this CPU, kept where one %gs-relative load reads it. */
+DEFINE_PER_CPU(struct task *, current_task_ptr);
+
+struct task *switch_stack(uintptr_t *prev_rsp, uintptr_t next_rsp, struct task *prev);
+
+struct task *current_task(void)
+{
+    return this_cpu_read(current_task_ptr);
+}
+
+static void rq_init_this_cpu(void)
+{
+    struct runqueue *rq = this_rq();
+    struct task *idle = this_cpu_ptr(&idle_task);
+    unsigned cpu = this_cpu_id();
+
+    spin_lock_init(&rq->lock, "runqueue.lock");
+    list_init(&rq->queue);
+    spin_lock_init(&rq->sleepers_lock, "runqueue.sleepers_lock");
+    list_init(&rq->sleepers);
+    rq->cpu = cpu;
+
+    idle->id = -(int)cpu - 1;
+    strlcpy(idle->name, "idle", sizeof(idle->name));
+    idle->cpu = cpu;
+    cpumask_clear(&idle->allowed);
+    cpumask_set_cpu(&idle->allowed, cpu);
+    atomic_store(&idle->state, TASK_RUNNABLE);
+    atomic_store(&idle->on_cpu, true);
+    atomic_store(&idle->refcount, 1);
+    idle->mm = NULL;
+    idle->active_mm = &init_mm;
+    list_init(&idle->rq_link);
+    list_init(&idle->timer_link);
+    list_init(&idle->all_link);
+    rq->idle = idle;
+    rq->curr = idle;
+    *this_cpu_ptr(&current_task_ptr) = idle;
+    WRITE_ONCE(rq->online, true);
+}
+
+void sched_init(void)
+{
+    init_mm_setup();
+    task_cache_init();
+    rq_init_this_cpu();
+    trap_register(IPI_VECTOR_RESCHEDULE, sched_reschedule_ipi);
+}
+
+void sched_init_ap(void)
+{
+    rq_init_this_cpu();
+}
+
+/* ---- run-queue primitives (rq->lock held) ---- */
+
+void rq_enqueue(struct runqueue *rq, struct task *t)
+{
+    BUG_ON(t->on_rq);
+    BUG_ON(t == rq->idle);
+    list_add_tail(&t->rq_link, &rq->queue);
+    t->on_rq = true;
+    rq->nr_queued++;
+}
+
+void rq_dequeue(struct runqueue *rq, struct task *t)
+{
+    BUG_ON(!t->on_rq);
+    list_del(&t->rq_link);
+    t->on_rq = false;
+    rq->nr_queued--;
+}
+
+/*
+ * Lock the run queue `t` belongs to.  t->cpu can change while we wait for
+ * the lock (a migration holds both the old and the new queue's lock), so
+ * check it again once we hold the lock.
+ */
+struct runqueue *task_rq_lock(struct task *t, uint64_t *flags)
+{
+    for (;;) {
+        *flags = irq_save();
+        struct runqueue *rq = cpu_rq(READ_ONCE(t->cpu));
+        raw_spin_lock(&rq->lock);
+        if (READ_ONCE(t->cpu) == rq->cpu)
+            return rq;
+        raw_spin_unlock(&rq->lock);
+        irq_restore(*flags);
+    }
+}
+
+void task_rq_unlock(struct runqueue *rq, uint64_t flags)
+{
+    raw_spin_unlock(&rq->lock);
+    irq_restore(flags);
+}
+
+/* ---- the switch ---- */
+
+/* Step 3, on next's stack, with rq->lock held and interrupts off. */
+void finish_task_switch(struct task *prev)
+{
+    struct runqueue *rq = this_rq();
+
+    /*
+     * Release: everything prev's CPU did with prev (its saved context in
+     * ctx_rsp above all) is visible before another CPU that reads
+     * on_cpu == false may run or free prev.  Pairs with the acquire in
+     * task_wait_off_cpu() and in pick_next/migration checks.
+     */
+    atomic_store_explicit(&prev->on_cpu, false, memory_order_release);
+    raw_spin_unlock(&rq->lock);
+    preempt_enable_no_resched();
+}
+
+static void context_switch(struct runqueue *rq, struct task *prev, struct task *next)
+{
+    /* Step 1: prepare. */
+    BUG_ON(atomic_load_explicit(&next->on_cpu, memory_order_acquire));
+    atomic_store_explicit(&next->on_cpu, true, memory_order_relaxed);
+    rq->curr = next;
+    *this_cpu_ptr(&current_task_ptr) = next;
+    next->slice_left = 1 + next->priority;
+    next->switches_in++;
+    next->last_cpu_seen = rq->cpu;
+    rq->stats.switches++;
+
+    /* Step 2: the address space. */
+    if (!next->mm) {
+        next->active_mm = prev->active_mm;      /* borrow it */
+        enter_lazy_tlb(next->active_mm, next);
+    } else {
+        switch_mm(prev->active_mm, next->mm, next);
+    }
+    if (!prev->mm && prev != rq->idle)
+        prev->active_mm = NULL;                 /* the borrow ends with the switch */
+
+    /* Step 3: switch stacks, then finish on next's stack. */
+    prev = switch_stack(&prev->ctx_rsp, next->ctx_rsp, prev);
+    finish_task_switch(prev);
+}
+
+static struct task *pick_next(struct runqueue *rq)
+{
+    if (list_empty(&rq->queue))
+        return rq->idle;
+    struct task *t = list_first_entry(&rq->queue, struct task, rq_link);
+    rq_dequeue(rq, t);
+    return t;
+}
+
+static void __schedule(bool preempted)
+{
+    struct runqueue *rq = this_rq();
+    struct task *prev = rq->curr;
+
+    BUG_ON(irqs_enabled());
+    if (preempt_count() != 0)
+        panic("schedule() while atomic: preempt_count %d in task '%s'", preempt_count(), prev->name);
+    preempt_disable();
+    raw_spin_lock(&rq->lock);
+    this_cpu_ptr(&preempt_state)->need_resched = false;
+
+    int state = atomic_load_explicit(&prev->state, memory_order_relaxed);
+    if (prev != rq->idle && state == TASK_RUNNABLE)
+        rq_enqueue(rq, prev);           /* to the back: round robin */
+    struct task *next = pick_next(rq);
+    BUG_ON(next->on_rq);
+
+    if (next == prev) {
+        raw_spin_unlock(&rq->lock);
+        preempt_enable_no_resched();
+        return;
+    }
+    if (preempted)
+        rq->stats.preemptions++;
+    context_switch(rq, prev, next);
+}
+
+void schedule(void)
+{
+    uint64_t flags = irq_save();
+    do {
+        __schedule(false);
+    } while (need_resched());
+    irq_restore(flags);
+}
+
+void yield(void)
+{
+    schedule();
+}
+
+void preempt_schedule(void)
+{
+    /* With interrupts off we cannot switch here; the next interrupt return
+     * or preempt_enable() with interrupts on will. */
+    if (!irqs_enabled() || !READ_ONCE(this_rq()->online))
+        return;
+    irq_disable();
+    do {
+        __schedule(true);
+    } while (need_resched());
+    irq_enable();
+}
+
+void preempt_on_irq_return(void)
+{
+    /* Interrupts are off (we are in the handler); the interrupted context had
+     * them on and no preempt count: it is safe to switch it out. */
+    if (!need_resched() || preempt_count() != 0 || !READ_ONCE(this_rq()->online))
+        return;
+    do {
+        __schedule(true);
+    } while (need_resched());
+}
+
+void set_current_state(enum task_state s)
+{
+    /* Sequentially consistent: the state store is ordered before the sleeper's
+     * later load of its wake-up condition.  Pairs with the waker's condition
+     * store followed by its locked read of the state in wake_up_task(). */
+    atomic_store(&current_task()->state, s);
+}
+
+/* Ask `cpu` to reschedule: locally a flag, remotely an IPI. */
+void resched_cpu(unsigned cpu)
+{
+    if (cpu == this_cpu_id())
+        set_need_resched();
+    else
+        smp_send_reschedule(cpu);
+}
+
+void sched_reschedule_ipi(struct trap_frame *tf)
+{
+    (void)tf;
+    set_need_resched();
+}
+
+bool wake_up_task(struct task *t)
+{
+    uint64_t flags;
+    struct runqueue *rq = task_rq_lock(t, &flags);
+
+    if (atomic_load(&t->state) != TASK_BLOCKED) {
+        task_rq_unlock(rq, flags);
+        return false;
+    }
+    atomic_store(&t->state, TASK_RUNNABLE);
+    /*
+     * If t is still rq->curr it has not switched out yet: its schedule() will
+     * see RUNNABLE (it takes this same lock) and keep running.  Otherwise it
+     * is fully off the CPU (on_cpu was cleared before the lock we hold was
+     * released) and goes back on its queue.
+     */
+    if (rq->curr != t) {
+        BUG_ON(atomic_load_explicit(&t->on_cpu, memory_order_acquire));
+        rq_enqueue(rq, t);
+        if (rq->curr == rq->idle)
+            resched_cpu(rq->cpu);
+    }
+    task_rq_unlock(rq, flags);
+    return true;
+}
+
+/* Called from the timer interrupt on every CPU. */
+void sched_tick(void)
+{
+    struct runqueue *rq = this_rq();
+
+    if (!READ_ONCE(rq->online))
+        return;
+    sleepers_expire(rq);
+
+    raw_spin_lock(&rq->lock);
+    rq->ticks++;
+    struct task *curr = rq->curr;
+    if (curr == rq->idle) {
+        rq->stats.idle_ticks++;
+    } else {
+        rq->stats.busy_ticks++;
+        if (--curr->slice_left <= 0 && rq->nr_queued > 0)
+            set_need_resched();
+    }
+    bool balance_now = rq->ticks % BALANCE_INTERVAL_TICKS == 0 || curr == rq->idle;
+    raw_spin_unlock(&rq->lock);
+
+    if (balance_now && sched_balance(rq))
+        set_need_resched();
+}
+
+__noreturn void sched_idle_loop(void)
+{
+    struct runqueue *rq = this_rq();
+    for (;;) {
+        irq_disable();
+        if (!need_resched() && !sched_balance(rq)) {
+            /* sti;hlt: an interrupt (or IPI) between the check and the halt
+             * still wakes us, because sti delays interrupts by one instruction. */
+            safe_halt();
+            continue;
+        }
+        irq_enable();
+        schedule();
+    }
+}
+
+uint64_t sched_ticks(unsigned cpu)
+{
+    return READ_ONCE(cpu_rq(cpu)->ticks);
+}
+
+unsigned sched_nr_queued(unsigned cpu)
+{
+    return READ_ONCE(cpu_rq(cpu)->nr_queued);
+}
+
+void sched_stats_get(unsigned cpu, struct sched_stats *out)
+{
+    struct runqueue *rq = cpu_rq(cpu);
+    uint64_t flags = irq_save();
+    raw_spin_lock(&rq->lock);
+    *out = rq->stats;
+    raw_spin_unlock(&rq->lock);
+    irq_restore(flags);
+}
