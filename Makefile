@@ -50,6 +50,11 @@ KSRCS   := $(shell find kernel arch lib tests -name '*.c' -not -path 'tests/host
 ASRCS   := $(shell find boot arch -name '*.asm' | sort)
 KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm.o,$(ASRCS))
 
+# The list of objects, rewritten only when it changes, so that adding or
+# removing a source file relinks the kernel.
+OBJLIST := $(BUILD)/objects.list
+$(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
+
 .PHONY: all iso run test test-bochs test-host debug compdb clean deps
 all: $(ELF)
 
@@ -75,7 +80,7 @@ $(BUILD)/ksyms-empty.c:
 	@mkdir -p $(dir $@)
 	@printf '#include <kernel/ksyms.h>\n__attribute__((section(".ksyms"))) const struct ksym ksyms_table[1];\n__attribute__((section(".ksyms"))) const unsigned long ksyms_count = 0;\n' > $@
 
-$(BUILD)/shootdown.pass1.elf: $(KOBJS) $(BUILD)/ksyms-empty.o linker.ld
+$(BUILD)/shootdown.pass1.elf: $(KOBJS) $(BUILD)/ksyms-empty.o linker.ld $(OBJLIST)
 	@echo "  LD      $@"
 	@$(LD) $(LDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms-empty.o
 
@@ -83,7 +88,7 @@ $(BUILD)/ksyms.c: $(BUILD)/shootdown.pass1.elf tools/gen-ksyms.sh
 	@echo "  KSYMS   $@"
 	@NM=$(NM) sh tools/gen-ksyms.sh $< > $@
 
-$(ELF): $(KOBJS) $(BUILD)/ksyms.o linker.ld
+$(ELF): $(KOBJS) $(BUILD)/ksyms.o linker.ld $(OBJLIST)
 	@echo "  LD      $@"
 	@$(LD) $(LDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o
 	@$(NM) -n $(BUILD)/shootdown.pass1.elf | awk '$$2 ~ /^[tT]$$/' > $(BUILD)/syms1.txt

@@ -21,5 +21,7 @@ void exception_handle(struct trap_frame *tf)
         nmi_dispatch(tf);
         return;
     }
+    if (exception_try_fixup(tf))
+        return;
     panic_with_frame(tf, "exception %lu error %#lx at %#lx", tf->vector, tf->error_code, tf->rip);
 }

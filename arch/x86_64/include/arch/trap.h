@@ -8,6 +8,7 @@
  */
 #pragma once
 #include <stdint.h>
+#include <stdbool.h>
 
 struct trap_frame {
     /* saved by isr.asm, in this order (lowest address first) */
@@ -50,3 +51,6 @@ void trap_register(unsigned vector, trap_handler_t fn);
 void trap_dispatch(struct trap_frame *tf);
 /* Exceptions (vectors 0..31) go here: see arch/x86_64/exception.c. */
 void exception_handle(struct trap_frame *tf);
+/* An expected fault (exception table entry, or run_expecting_fault() armed
+ * on this CPU): redirect the frame and return true (arch/x86_64/extable.c). */
+bool exception_try_fixup(struct trap_frame *tf);
