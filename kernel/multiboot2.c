@@ -135,6 +135,7 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
                 *err = "module ends before it starts";
                 return -1;
             }
+            /* The module's string, like the loader name, is only shown: cut to fit. */
             if (copy_string(m->cmdline, sizeof(m->cmdline), p + 8, len - 8) < 0) {
                 *err = "module string is not NUL-terminated";
                 return -1;
