@@ -18,6 +18,7 @@
 #include <arch/gdt.h>
 #include <arch/machine.h>
 #include <arch/memlayout.h>
+#include <arch/paging.h>
 #include <arch/serial.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
@@ -52,6 +53,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     tsc_calibrate();
     page_alloc_init(&boot_info);
+    paging_init();              /* the kernel's own page tables; adds RAM above 4 GiB */
     kmalloc_init();
 
     if (ktest_selection[0]) {
