@@ -6,6 +6,7 @@
  * The order below matters: each step may use only what the steps before it
  * set up.
  */
+#include <kernel/acpi.h>
 #include <kernel/bootinfo.h>
 #include <kernel/cmdline.h>
 #include <kernel/kmalloc.h>
@@ -13,11 +14,15 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
+#include <kernel/smp.h>
+#include <kernel/tick.h>
 #include <kernel/time.h>
+#include <arch/apic.h>
 #include <arch/cpufeatures.h>
 #include <arch/gdt.h>
 #include <arch/machine.h>
 #include <arch/memlayout.h>
+#include <arch/pic.h>
 #include <arch/serial.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
@@ -53,6 +58,15 @@ void kmain(uint32_t magic, uint32_t info_phys)
     tsc_calibrate();
     page_alloc_init(&boot_info);
     kmalloc_init();
+
+    acpi_init();                /* the CPU list */
+    pic_remap_and_mask();       /* interrupts come from the local APIC only */
+    lapic_init_bsp();
+    smp_init();                 /* CPU 0 online, call IPIs, panic NMI */
+    tick_calibrate();
+    tick_start_this_cpu();
+    smp_boot_aps();
+    irq_enable();               /* the boot CPU takes ticks and IPIs from here on */
 
     if (ktest_selection[0]) {
         int failed = ktest_run(ktest_selection);
