@@ -166,8 +166,12 @@ int acpi_parse_madt(const void *madt, struct acpi_madt_info *out, const char **w
     const uint8_t *p = base + sizeof(*h) + 8;
     const uint8_t *end = base + h->length;
     while (p < end) {
-        if (end - p < 2 || p[1] < 2 || p[1] > end - p) {
+        if (end - p < 2 || p[1] > end - p) {
             *why = "an MADT entry runs past the end of the table";
+            return -1;
+        }
+        if (p[1] < 2) {
+            *why = "an MADT entry has a length below 2";
             return -1;
         }
         uint8_t type = p[0], len = p[1];
