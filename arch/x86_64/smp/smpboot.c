@@ -151,7 +151,10 @@ static void setup_trampoline(void)
     const uint64_t *kpml4 = phys_to_virt(read_cr3() & PTE_ADDR_MASK);
     for (int i = 256; i < 512; i++)
         pml4[i] = kpml4[i];
-    smp_ap_kernel_cr3 = read_cr3();
+    /* Only the address: CR3's low bits would be a PCID if the BSP runs
+     * with CR4.PCIDE, which the AP turns on later, if at all, and only with
+     * those bits clear. */
+    smp_ap_kernel_cr3 = read_cr3() & PTE_ADDR_MASK;
 }
 
 /* Fill smp_apic_ids: the BSP first, then every other CPU ACPI lists. */
