@@ -15,6 +15,7 @@
 #include <kernel/printk.h>
 #include <kernel/time.h>
 #include <arch/cpufeatures.h>
+#include <arch/crash.h>
 #include <arch/gdt.h>
 #include <arch/machine.h>
 #include <arch/memlayout.h>
@@ -53,6 +54,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
     tsc_calibrate();
     page_alloc_init(&boot_info);
     kmalloc_init();
+
+    crash_if_requested();       /* crash= on the command line: fault on purpose */
 
     if (ktest_selection[0]) {
         int failed = ktest_run(ktest_selection);
