@@ -12,6 +12,7 @@
 #include <arch/extable.h>
 #include <arch/gdt.h>
 #include <arch/memlayout.h>
+#include <arch/nmi.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
 #include <lib/string.h>
@@ -362,6 +363,46 @@ static void test_tss_ist(struct ktest *t)
     }
 }
 
+/*
+ * The NMI gate switches to this CPU's NMI IST stack: "int $2" enters the
+ * same gate (without the NMI blocking a real one brings), and a handler that
+ * claims it records where its stack is.  Registered on first use, and inert
+ * unless this test armed it.
+ */
+static volatile bool nmi_probe_armed;
+static volatile uintptr_t nmi_probe_stack;
+static volatile unsigned nmi_probe_hits;
+
+static bool nmi_probe(struct trap_frame *tf)
+{
+    (void)tf;
+    if (!nmi_probe_armed)
+        return false;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    nmi_probe_stack = here;
+    nmi_probe_hits++;
+    return true;
+}
+
+static void test_nmi_ist(struct ktest *t)
+{
+    static bool registered;
+    if (!registered) {
+        nmi_register(nmi_probe);
+        registered = true;
+    }
+    uintptr_t lo, hi;
+    ist_stack_bounds(IST_NMI, &lo, &hi);
+    unsigned hits_before = nmi_probe_hits;
+    uint64_t flags = irq_save();
+    nmi_probe_armed = true;
+    __asm__ volatile("int $2" ::: "memory");
+    nmi_probe_armed = false;
+    irq_restore(flags);
+    EXPECT_EQ(t, nmi_probe_hits, hits_before + 1);
+    EXPECT_TRUE(t, nmi_probe_stack >= lo && nmi_probe_stack < hi);
+}
+
 static void test_decode_error(struct ktest *t)
 {
     char s[96];
@@ -400,6 +441,7 @@ static const struct ktest_case exception_cases[] = {
     KTEST_CASE(test_extable_entries),
     KTEST_CASE(test_idt_gates),
     KTEST_CASE(test_tss_ist),
+    KTEST_CASE(test_nmi_ist),
     KTEST_CASE(test_decode_error),
     {0},
 };
