@@ -6,15 +6,18 @@
  * The report is printed by panic() (kernel/panic.c) through
  * trap_frame_report(), after panic has made sure only this CPU is printing:
  *
- *   KERNEL PANIC on cpu0: unexpected exception #PF (page fault) in crash_pf+0x13
- *   vector 14 #PF, error 0x0000000000000002 (not-present write kernel)
- *   CR2 ffff800000001000 (the address that faulted)
- *   RIP 0008:ffffffff80203a13 crash_pf+0x13
- *   ... all general registers, RFLAGS, CS/SS, CR0/CR3/CR4 ...
+ *   KERNEL PANIC on cpu0: unexpected exception #PF (page fault) in crash_pf+0x0
+ *   vector 14 #PF, error 0x0 (not-present read kernel)
+ *   CR2 ffffbffffffff000 (the address that faulted)
+ *   RIP 0008:ffffffff8020cb30 crash_pf+0x0
+ *   ... RSP, RFLAGS, all general registers, CR0/CR2/CR3/CR4 ...
  *   Backtrace:
- *     [ffffffff80203a13] crash_pf+0x13
- *     [ffffffff80203b40] crash_if_requested+0x50
+ *     [ffffffff8020cb30] crash_pf+0x0
+ *     [ffffffff8020cc45] crash_if_requested+0xa5
  *     ...
+ *   ---[ end kernel panic ]---
+ *
+ * (docs/traps.md shows a whole report.)
  */
 #include <arch/backtrace.h>
 #include <arch/extable.h>
