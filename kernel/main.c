@@ -19,6 +19,7 @@
 #include <arch/gdt.h>
 #include <arch/machine.h>
 #include <arch/memlayout.h>
+#include <arch/paging.h>
 #include <arch/serial.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
@@ -53,6 +54,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     tsc_calibrate();
     page_alloc_init(&boot_info);
+    paging_init();              /* the kernel's own page tables; adds RAM above 4 GiB */
     kmalloc_init();
 
     crash_if_requested();       /* crash= on the command line: fault on purpose */

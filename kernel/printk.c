@@ -15,6 +15,7 @@
 #include <arch/serial.h>
 #include <arch/x86.h>
 #include <lib/format.h>
+#include <lib/string.h>
 
 static struct spinlock console_lock = SPINLOCK_INIT("console_lock");
 static _Atomic bool in_panic;
@@ -68,10 +69,27 @@ static void emit(const char *s, bool prefix)
     }
 }
 
+size_t printk_format(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    const size_t mark = sizeof(PRINTK_CUT_MARK) - 1;
+    if (cap == 0)
+        return 0;
+    int n = vsnprintf(buf, cap, fmt, ap);
+    if (n >= 0 && (size_t)n < cap)
+        return (size_t)n;
+    /* Cut: vsnprintf kept the first cap-1 bytes.  Without the mark's
+     * newline a cut message would also lose its own '\n', and the next
+     * message would run on in the same line without its prefix. */
+    if (cap <= mark)
+        return cap - 1;
+    memcpy(buf + cap - 1 - mark, PRINTK_CUT_MARK, mark + 1);
+    return cap - 1;
+}
+
 static void vprintk_common(const char *fmt, va_list ap, bool prefix)
 {
-    char buf[512];
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    char buf[PRINTK_MSG_MAX];
+    printk_format(buf, sizeof(buf), fmt, ap);
     uint64_t flags = irq_save();
     bool locked = console_acquire();
     emit(buf, prefix);
