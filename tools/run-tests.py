@@ -348,7 +348,8 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
         if mine != k.final:
             problems.append("count mismatch: the log has %d passed, %d failed, %d skipped; "
                             "the kernel says %d passed, %d failed, %d skipped" % (mine + k.final))
-    problems += k.problems
+    if k.final is not None:     # else the plans were cut short anyway
+        problems += k.problems
 
     if config.expect_fail_pattern:
         m = re.search(config.expect_fail_pattern, lines, re.MULTILINE)
@@ -492,6 +493,12 @@ def boot(config):
     return o
 
 
+def rel(path):
+    """A path relative to the repository when it is inside it."""
+    r = os.path.relpath(path, vmlib.ROOT)
+    return path if r.startswith("..") else r
+
+
 def tail(path, n=25):
     lines = clean_lines(read(path))
     while lines and not lines[-1].strip():
@@ -515,7 +522,7 @@ def show_outcome(o, index, total):
                 if leaf.status == "fail":
                     out.append("       not ok: " + leaf.path)
                     out += ["           " + d for d in leaf.diag[-6:]]
-        out.append("       last lines of %s:" % os.path.relpath(o.log, vmlib.ROOT))
+        out.append("       last lines of %s:" % rel(o.log))
         out += ["       | " + line for line in tail(o.log)]
     say("\n".join(out))
 
@@ -553,7 +560,7 @@ def run_host_tests():
            % ("unit tests", verdict, o.passed, o.failed, o.seconds)]
     if not o.ok:
         out += ["       - " + r for r in o.reasons]
-        out.append("       last lines of %s:" % os.path.relpath(o.log, vmlib.ROOT))
+        out.append("       last lines of %s:" % rel(o.log))
         out += ["       | " + line for line in lines[-25:]]
     say("\n".join(out))
     return o
@@ -664,7 +671,7 @@ def main():
 
     say("booting %d configuration%s, %d at a time; serial logs in %s/"
         % (len(chosen), "" if len(chosen) == 1 else "s", args.jobs,
-           os.path.relpath(LOG_DIR, vmlib.ROOT)))
+           rel(LOG_DIR)))
     outcomes = {}
     done = 0
     # Slow ones first, so that the fast ones fill the other slot meanwhile.
@@ -696,7 +703,7 @@ def main():
     skipped = sum(o.skipped for o in everything)
     bad = [o.config.name for o in everything if not o.ok]
     if bad:
-        say("FAILED: %s (logs in %s/)" % (", ".join(bad), os.path.relpath(LOG_DIR, vmlib.ROOT)))
+        say("FAILED: %s (logs in %s/)" % (", ".join(bad), rel(LOG_DIR)))
     say("total time %.0f s" % (time.monotonic() - start))
     say("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if bad else 0
