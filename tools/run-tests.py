@@ -541,7 +541,9 @@ def run_host_tests():
     say("[host] make -C tests/host run")
     status = run_process(["make", "-C", host_dir, "run"], o.log, 600)
     lines = [line for line in clean_lines(read(o.log)) if line.strip()]
-    m = re.match(r"^host: (\d+) passed, (\d+) failed", lines[-1]) if lines else None
+    # The runner's last line; make -C adds "Leaving directory" after it.
+    finals = [m for m in (re.match(r"^host: (\d+) passed, (\d+) failed", line) for line in lines) if m]
+    m = finals[-1] if finals else None
     if m:
         o.passed, o.failed = int(m.group(1)), int(m.group(2))
     else:
