@@ -28,14 +28,22 @@ document sd-help
 List Shootdown's gdb commands.
 end
 
+# percpu_base[] is declared without a size in kernel/percpu.h; only its
+# definition in kernel/percpu.c knows it has MAX_CPUS entries, so name that
+# one for its size.  Sets $sd_pb (the array) and $sd_n (its length).
+define sd-percpu-array
+  set $sd_pb = (unsigned long *)&percpu_base
+  set $sd_n = sizeof('kernel/percpu.c'::percpu_base) / sizeof($sd_pb[0])
+end
+
 define sd-percpu
+  sd-percpu-array
   set $sd_i = 0
-  set $sd_n = sizeof(percpu_base) / sizeof(percpu_base[0])
   printf "cpu  per-CPU base         hdr.cpu  apic_id\n"
   while $sd_i < $sd_n
-    if percpu_base[$sd_i] != 0
-      set $sd_h = (struct percpu_hdr *)percpu_base[$sd_i]
-      printf "%3d  %#018lx  %7u  %7u\n", $sd_i, percpu_base[$sd_i], $sd_h->cpu, $sd_h->apic_id
+    if $sd_pb[$sd_i] != 0
+      set $sd_h = (struct percpu_hdr *)$sd_pb[$sd_i]
+      printf "%3d  %#018lx  %7u  %7u\n", $sd_i, $sd_pb[$sd_i], $sd_h->cpu, $sd_h->apic_id
     end
     set $sd_i = $sd_i + 1
   end
@@ -47,11 +55,11 @@ end
 
 # Sets $sd_cpu to the Shootdown CPU id whose per-CPU base is $arg0, or -1.
 define sd-cpu-of-base
+  sd-percpu-array
   set $sd_cpu = -1
   set $sd_j = 0
-  set $sd_m = sizeof(percpu_base) / sizeof(percpu_base[0])
-  while $sd_j < $sd_m && $sd_cpu < 0
-    if $arg0 != 0 && percpu_base[$sd_j] == $arg0
+  while $sd_j < $sd_n && $sd_cpu < 0
+    if $arg0 != 0 && $sd_pb[$sd_j] == $arg0
       set $sd_cpu = $sd_j
     end
     set $sd_j = $sd_j + 1
@@ -67,7 +75,7 @@ define sd-cpu
     sd-cpu-of-base $k_gs_base
   end
   if $sd_cpu >= 0
-    printf "  -> Shootdown cpu %d (apic id %u)\n", $sd_cpu, ((struct percpu_hdr *)percpu_base[$sd_cpu])->apic_id
+    printf "  -> Shootdown cpu %d (apic id %u)\n", $sd_cpu, ((struct percpu_hdr *)$sd_pb[$sd_cpu])->apic_id
   else
     printf "  -> no per-CPU area yet\n"
   end
