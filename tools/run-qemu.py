@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True    # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmlib  # noqa: E402
 

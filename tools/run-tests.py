@@ -41,6 +41,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True    # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmlib  # noqa: E402
 
@@ -321,7 +322,8 @@ class Outcome:
     extra_logs: list = dataclasses.field(default_factory=list)
 
 
-def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None):
+def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None,
+          timeout=None):
     """Decides pass/fail for one boot from its serial log and how the
     emulator ended.  qemu_status is QEMU's exit status (None for Bochs,
     which has no exit device: the log alone tells)."""
@@ -332,9 +334,10 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
     kernel_failed = bool(panic) or qemu_status in (vmlib.EXIT_TESTS_FAILED, vmlib.EXIT_PANIC) \
         or k.failed > 0 or (k.final is not None and k.final[1] > 0)
     problems = []     # anything wrong besides failed tests
+    timeout = timeout or config.timeout
 
     if timed_out:
-        problems.append("hang: the machine did not end within %d s" % config.timeout)
+        problems.append("hang: the machine did not end within %d s" % timeout)
     if emulator_problem:
         problems.append(emulator_problem)
     if qemu_status is not None and not timed_out and qemu_status not in (
@@ -360,7 +363,7 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
     if config.expect_fail_pattern:
         m = re.search(config.expect_fail_pattern, lines, re.MULTILINE)
         if timed_out:
-            o.reasons.append("hang: the machine did not end within %d s" % config.timeout)
+            o.reasons.append("hang: the machine did not end within %d s" % timeout)
         elif not kernel_failed:
             o.reasons.append("expected the kernel to fail, but it reported success")
         elif not m:
@@ -470,7 +473,7 @@ def boot(config):
                           vmlib.EXIT_PANIC):
             problem = "QEMU: " + read(emu_out).strip()[-300:]
         o = judge(config, read(log), timed_out=status is None, qemu_status=status,
-                  emulator_problem=problem)
+                  emulator_problem=problem, timeout=timeout)
         o.extra_logs = [emu_out]
     elif config.emulator == "bochs":
         emu_out = os.path.join(LOG_DIR, config.name + ".bochs-out.txt")
@@ -490,7 +493,8 @@ def boot(config):
             panics = re.findall(r">>PANIC<<.*", blog)
             problem = "Bochs ended without the kernel asking: " + (
                 panics[0] if panics else "status %s, see %s" % (status, bochs_log))
-        o = judge(config, read(log), timed_out=status is None, emulator_problem=problem)
+        o = judge(config, read(log), timed_out=status is None, emulator_problem=problem,
+                  timeout=timeout)
         o.extra_logs = [bochs_log, emu_out]
     else:
         raise ValueError("unknown emulator %r" % config.emulator)
