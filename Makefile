@@ -2,7 +2,7 @@
 #
 #   make            build build/shootdown.elf
 #   make iso        build build/shootdown.iso (GRUB, boots under BIOS and UEFI)
-#   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CMDLINE="...")
+#   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CPU=... CMDLINE="...")
 #   make test       the whole test suite: host unit tests + every boot configuration
 #   make test SMP=3 one configuration by hand (also CONFIG=name, see tools/run-tests.py --list)
 #   make test-bochs the Bochs configuration only
@@ -50,6 +50,11 @@ KSRCS   := $(shell find kernel arch lib tests -name '*.c' -not -path 'tests/host
 ASRCS   := $(shell find boot arch -name '*.asm' | sort)
 KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm.o,$(ASRCS))
 
+# The list of objects, rewritten only when it changes, so that adding or
+# removing a source file relinks the kernel.
+OBJLIST := $(BUILD)/objects.list
+$(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
+
 .PHONY: all iso run test test-bochs test-host debug compdb clean deps
 all: $(ELF)
 
@@ -75,7 +80,7 @@ $(BUILD)/ksyms-empty.c:
 	@mkdir -p $(dir $@)
 	@printf '#include <kernel/ksyms.h>\n__attribute__((section(".ksyms"))) const struct ksym ksyms_table[1];\n__attribute__((section(".ksyms"))) const unsigned long ksyms_count = 0;\n' > $@
 
-$(BUILD)/shootdown.pass1.elf: $(KOBJS) $(BUILD)/ksyms-empty.o linker.ld
+$(BUILD)/shootdown.pass1.elf: $(KOBJS) $(BUILD)/ksyms-empty.o linker.ld $(OBJLIST)
 	@echo "  LD      $@"
 	@$(LD) $(LDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms-empty.o
 
@@ -83,7 +88,7 @@ $(BUILD)/ksyms.c: $(BUILD)/shootdown.pass1.elf tools/gen-ksyms.sh
 	@echo "  KSYMS   $@"
 	@NM=$(NM) sh tools/gen-ksyms.sh $< > $@
 
-$(ELF): $(KOBJS) $(BUILD)/ksyms.o linker.ld
+$(ELF): $(KOBJS) $(BUILD)/ksyms.o linker.ld $(OBJLIST)
 	@echo "  LD      $@"
 	@$(LD) $(LDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o
 	@$(NM) -n $(BUILD)/shootdown.pass1.elf | awk '$$2 ~ /^[tT]$$/' > $(BUILD)/syms1.txt
@@ -101,20 +106,28 @@ MEM     ?= 256M
 ACCEL   ?= tcg
 UEFI    ?= 0
 CMDLINE ?=
+CPU     ?=
 
 deps:
-	sh tools/deps.sh
+	@sh tools/deps.sh
 
-run: deps $(ELF)
-	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cmdline "$(CMDLINE)"
+# Without CMDLINE, `make run` boots the menu ISO (build/shootdown.iso); with
+# CMDLINE="..." tools/run-qemu.py builds build/run.iso with that command line.
+run: deps $(ELF) $(ISO)
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(CMDLINE)"
 
-debug: deps $(ELF)
-	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --uefi $(UEFI) --cmdline "$(CMDLINE)" --gdb
+debug: $(ELF) $(ISO)
+	@sh tools/deps.sh --debug
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(CMDLINE)" --gdb
 
-# `make test` runs everything; SMP=, CONFIG= or MODE= narrow it to one configuration.
+# `make test` runs everything; SMP=, CONFIG= narrow it to one configuration
+# (MEM= then sets its memory size).
 TEST_ARGS :=
 ifneq ($(origin SMP),file)
 TEST_ARGS += --smp $(SMP)
+endif
+ifneq ($(origin MEM),file)
+TEST_ARGS += --mem $(MEM)
 endif
 ifdef CONFIG
 TEST_ARGS += --config $(CONFIG)
@@ -127,11 +140,11 @@ test-bochs: deps $(ELF)
 	$(PYTHON) tools/run-tests.py --config bochs
 
 test-host:
-	$(MAKE) -C tests/host
+	$(MAKE) -C tests/host run
 
+# compile_commands.json straight from the flags above (no build needed).
 compdb:
-	$(MAKE) clean
-	bear -- $(MAKE) all || $(PYTHON) tools/compdb.py $(CC) "$(CFLAGS)" $(KSRCS) > compile_commands.json
+	$(PYTHON) tools/compdb.py --cc "$(CC)" --cflags "$(CFLAGS)" $(KSRCS) > compile_commands.json
 
 clean:
 	rm -rf $(BUILD)

@@ -33,14 +33,24 @@ static void __printf(2, 3) say(struct report *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The largest value a UINT option can take: its declared maximum, but never
+ * more than its variable holds (a table that says otherwise would otherwise
+ * have its values silently cut). */
+static unsigned long long uint_max(const struct cmdline_option *o)
+{
+    unsigned long long type_max = o->size >= 8 ? ~0ull : (1ull << (8 * o->size)) - 1;
+    return o->max < type_max ? o->max : type_max;
+}
+
 static void describe_accepted(struct report *r, const struct cmdline_option *o)
 {
     switch (o->kind) {
     case CMDLINE_KIND_BOOL:
-        say(r, "on|off");
+        say(r, "on|off (also yes|no, true|false, 1|0)");
         break;
     case CMDLINE_KIND_UINT:
-        say(r, "a number from %llu to %llu", o->min, o->max);
+        say(r, "a number from %llu to %llu (decimal or 0x hex, optional K/M/G suffix)", o->min,
+            uint_max(o));
         break;
     case CMDLINE_KIND_ENUM:
         for (size_t i = 0; o->choices[i]; i++)
@@ -70,7 +80,7 @@ static bool set_option(const struct cmdline_option *o, const struct cmdline_word
     }
     case CMDLINE_KIND_UINT: {
         unsigned long long n;
-        if (!w->has_value || !cmdline_parse_uint(v, &n) || n < o->min || n > o->max)
+        if (!w->has_value || !cmdline_parse_uint(v, &n) || n < o->min || n > uint_max(o))
             return false;
         switch (o->size) {
         case 1: *(uint8_t *)o->target = (uint8_t)n; break;
@@ -118,7 +128,10 @@ static int apply(const char *line, const struct cmdline_option *opts, size_t n, 
             continue;
         }
         if (w.truncated || !set_option(o, &w)) {
-            say(r, "error: cmdline: bad value '%s' for option '%s': it accepts ", w.value, o->name);
+            if (!w.has_value)
+                say(r, "error: cmdline: option '%s' needs a value: it accepts ", o->name);
+            else
+                say(r, "error: cmdline: bad value '%s' for option '%s': it accepts ", w.value, o->name);
             describe_accepted(r, o);
             say(r, " (keeping the default)\n");
             errors++;

@@ -19,9 +19,11 @@
 #include <kernel/time.h>
 #include <arch/apic.h>
 #include <arch/cpufeatures.h>
+#include <arch/crash.h>
 #include <arch/gdt.h>
 #include <arch/machine.h>
 #include <arch/memlayout.h>
+#include <arch/paging.h>
 #include <arch/pic.h>
 #include <arch/serial.h>
 #include <arch/trap.h>
@@ -57,6 +59,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     tsc_calibrate();
     page_alloc_init(&boot_info);
+    paging_init();              /* the kernel's own page tables; adds RAM above 4 GiB */
     kmalloc_init();
 
     acpi_init();                /* the CPU list */
@@ -67,6 +70,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
     tick_start_this_cpu();
     smp_boot_aps();
     irq_enable();               /* the boot CPU takes ticks and IPIs from here on */
+
+    crash_if_requested();       /* crash= on the command line: fault on purpose */
 
     if (ktest_selection[0]) {
         int failed = ktest_run(ktest_selection);

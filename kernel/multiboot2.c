@@ -39,14 +39,16 @@ static uint64_t rd64(const uint8_t *p)
     return v;
 }
 
-/* Copy a string payload that must be NUL-terminated inside the tag. */
-static int copy_string(char *dst, size_t dstsz, const uint8_t *src, size_t len)
+/* Copy a string payload that must be NUL-terminated inside the tag.
+ * Returns -1 if it is not; otherwise its length, which the caller compares
+ * with dstsz when truncation matters (strlcpy semantics). */
+static long copy_string(char *dst, size_t dstsz, const uint8_t *src, size_t len)
 {
     size_t n = strnlen((const char *)src, len);
     if (n == len)
         return -1;
     strlcpy(dst, (const char *)src, dstsz);
-    return 0;
+    return (long)n;
 }
 
 int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, const char **err)
@@ -79,7 +81,11 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
     while (off + 8 <= total) {
         const uint8_t *tag = base + off;
         uint32_t type = rd32(tag), size = rd32(tag + 4);
-        if (size < 8 || size > total - off) {
+        if (size < 8) {
+            *err = "tag smaller than its own 8-byte header";
+            return -1;
+        }
+        if (size > total - off) {
             *err = "tag size runs past the end of the boot information";
             return -1;
         }
@@ -93,14 +99,22 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
             }
             ended = true;
             break;
-        case TAG_CMDLINE:
-            if (copy_string(out->cmdline, sizeof(out->cmdline), p, len)) {
+        case TAG_CMDLINE: {
+            long n = copy_string(out->cmdline, sizeof(out->cmdline), p, len);
+            if (n < 0) {
                 *err = "command line tag is not NUL-terminated";
                 return -1;
             }
+            /* A cut command line could drop or change options silently. */
+            if ((size_t)n >= sizeof(out->cmdline)) {
+                *err = "command line longer than BOOT_CMDLINE_MAX - 1 characters";
+                return -1;
+            }
             break;
+        }
         case TAG_LOADER_NAME:
-            if (copy_string(out->loader_name, sizeof(out->loader_name), p, len)) {
+            /* Names are for display only: a long one is cut. */
+            if (copy_string(out->loader_name, sizeof(out->loader_name), p, len) < 0) {
                 *err = "boot loader name tag is not NUL-terminated";
                 return -1;
             }
@@ -121,7 +135,8 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
                 *err = "module ends before it starts";
                 return -1;
             }
-            if (copy_string(m->cmdline, sizeof(m->cmdline), p + 8, len - 8)) {
+            /* The module's string, like the loader name, is only shown: cut to fit. */
+            if (copy_string(m->cmdline, sizeof(m->cmdline), p + 8, len - 8) < 0) {
                 *err = "module string is not NUL-terminated";
                 return -1;
             }

@@ -15,9 +15,11 @@
 #include <arch/serial.h>
 #include <arch/x86.h>
 #include <lib/format.h>
+#include <lib/string.h>
 
 static struct spinlock console_lock = SPINLOCK_INIT("console_lock");
 static _Atomic bool in_panic;
+static _Atomic bool console_lock_abandoned;     /* see console_acquire() */
 static bool at_line_start = true;   /* protected by console_lock */
 
 void printk_enter_panic(void)
@@ -34,12 +36,18 @@ static bool console_acquire(void)
         spin_lock(&console_lock);
         return true;
     }
-    /* Panic: wait a bounded time; the holder may be stopped for good. */
+    /* Panic: wait a bounded time; the holder may be stopped for good.  Once
+     * a wait has timed out, the holder is taken to be stopped (panic parks
+     * CPUs wherever they are, even inside printk) and nobody waits again:
+     * otherwise every line of the panic report would pay the timeout. */
+    if (atomic_load(&console_lock_abandoned))
+        return false;
     for (int i = 0; i < 1000000; i++) {
         if (spin_trylock(&console_lock))
             return true;
         cpu_relax();
     }
+    atomic_store(&console_lock_abandoned, true);
     return false;
 }
 
@@ -61,10 +69,27 @@ static void emit(const char *s, bool prefix)
     }
 }
 
+size_t printk_format(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    const size_t mark = sizeof(PRINTK_CUT_MARK) - 1;
+    if (cap == 0)
+        return 0;
+    int n = vsnprintf(buf, cap, fmt, ap);
+    if (n >= 0 && (size_t)n < cap)
+        return (size_t)n;
+    /* Cut: vsnprintf kept the first cap-1 bytes.  Without the mark's
+     * newline a cut message would also lose its own '\n', and the next
+     * message would run on in the same line without its prefix. */
+    if (cap <= mark)
+        return cap - 1;
+    memcpy(buf + cap - 1 - mark, PRINTK_CUT_MARK, mark + 1);
+    return cap - 1;
+}
+
 static void vprintk_common(const char *fmt, va_list ap, bool prefix)
 {
-    char buf[512];
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    char buf[PRINTK_MSG_MAX];
+    printk_format(buf, sizeof(buf), fmt, ap);
     uint64_t flags = irq_save();
     bool locked = console_acquire();
     emit(buf, prefix);

@@ -56,6 +56,7 @@ bool cmdline_parse_uint(const char *s, unsigned long long *out)
         if (!*s)
             return false;
     }
+    const char *digits = s;
     for (; *s; s++) {
         unsigned d;
         if (*s >= '0' && *s <= '9') d = (unsigned)(*s - '0');
@@ -66,6 +67,8 @@ bool cmdline_parse_uint(const char *s, unsigned long long *out)
             return false;
         v = v * base + d;
     }
+    if (s == digits)        /* a suffix alone ("K", "0xM") is not a number */
+        return false;
     if (*s) {
         unsigned shift;
         switch (*s) {

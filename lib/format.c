@@ -51,16 +51,22 @@ static void emit_number(struct out *o, const struct spec *sp, const char *digits
         pad(o, ' ', fill);
 }
 
+/*
+ * `octal_alt` is %#o: C asks for the precision to grow just enough that the
+ * first digit printed is a 0 (so 0 prints "0" even with precision 0, and
+ * "%#.5o" of 8 is "00010", not "000010").  A leading '0' digit does exactly
+ * that, and unlike a raised precision it keeps the '0' flag working.
+ */
 static void format_unsigned(struct out *o, const struct spec *sp, uint64_t v, unsigned base,
-                            bool upper, const char *prefix)
+                            bool upper, const char *prefix, bool octal_alt)
 {
     const char *set = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char tmp[24];
     int n = 0;
     char digits[24];
 
-    /* C: precision 0 with value 0 prints no digits. */
-    if (v == 0 && sp->prec == 0) {
+    /* C: precision 0 with value 0 prints no digits (but see octal_alt). */
+    if (v == 0 && sp->prec == 0 && !octal_alt) {
         emit_number(o, sp, "", 0, prefix);
         return;
     }
@@ -68,9 +74,32 @@ static void format_unsigned(struct out *o, const struct spec *sp, uint64_t v, un
         tmp[n++] = set[v % base];
         v /= base;
     } while (v);
+    if (octal_alt && tmp[n - 1] != '0')
+        tmp[n++] = '0';
     for (int i = 0; i < n; i++)
         digits[i] = tmp[n - 1 - i];
     emit_number(o, sp, digits, n, prefix);
+}
+
+/*
+ * Read a decimal width or precision.  It saturates at FORMAT_MAX_FIELD: no
+ * kernel message wants a wider field, and a bogus '*' argument must not make
+ * printk pad for seconds with interrupts off (or overflow an int).
+ */
+static int clamp_field(long long v)
+{
+    return v > FORMAT_MAX_FIELD ? FORMAT_MAX_FIELD : (int)v;
+}
+
+static int read_field(const char **fmt)
+{
+    long long v = 0;
+    while (**fmt >= '0' && **fmt <= '9') {
+        if (v <= FORMAT_MAX_FIELD)
+            v = v * 10 + (**fmt - '0');
+        (*fmt)++;
+    }
+    return clamp_field(v);
 }
 
 static void format_string(struct out *o, const struct spec *sp, const char *s)
@@ -107,27 +136,27 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             else break;
         }
         if (*fmt == '*') {
-            sp.width = va_arg(ap, int);
-            if (sp.width < 0) {
+            /* A negative '*' width means '-' and its magnitude (C11 7.21.6.1);
+             * widened first so INT_MIN negates without overflow. */
+            long long w = va_arg(ap, int);
+            if (w < 0) {
                 sp.left = true;
-                sp.width = -sp.width;
+                w = -w;
             }
+            sp.width = clamp_field(w);
             fmt++;
         } else {
-            while (*fmt >= '0' && *fmt <= '9')
-                sp.width = sp.width * 10 + (*fmt++ - '0');
+            sp.width = read_field(&fmt);
         }
         if (*fmt == '.') {
             fmt++;
             sp.prec = 0;
             if (*fmt == '*') {
-                sp.prec = va_arg(ap, int);
-                if (sp.prec < 0)
-                    sp.prec = -1;
+                int p = va_arg(ap, int);
+                sp.prec = p < 0 ? -1 : clamp_field(p);   /* negative: as if omitted */
                 fmt++;
             } else {
-                while (*fmt >= '0' && *fmt <= '9')
-                    sp.prec = sp.prec * 10 + (*fmt++ - '0');
+                sp.prec = read_field(&fmt);
             }
         }
         int lng = 0;   /* -2 hh, -1 h, 0 int, 1 long, 2 long long / size_t */
@@ -148,7 +177,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             if (lng <= -2) v = (signed char)v;
             uint64_t mag = v < 0 ? -(uint64_t)v : (uint64_t)v;
             const char *prefix = v < 0 ? "-" : sp.plus ? "+" : sp.space ? " " : "";
-            format_unsigned(&o, &sp, mag, 10, false, prefix);
+            format_unsigned(&o, &sp, mag, 10, false, prefix, false);
             break;
         }
         case 'u':
@@ -162,15 +191,16 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             if (lng <= -2) v = (unsigned char)v;
             unsigned base = *fmt == 'u' ? 10 : *fmt == 'o' ? 8 : 16;
             const char *prefix = "";
-            if (sp.alt && v) prefix = *fmt == 'x' ? "0x" : *fmt == 'X' ? "0X" : *fmt == 'o' ? "0" : "";
-            format_unsigned(&o, &sp, v, base, *fmt == 'X', prefix);
+            if (sp.alt && v && base == 16)
+                prefix = *fmt == 'x' ? "0x" : "0X";
+            format_unsigned(&o, &sp, v, base, *fmt == 'X', prefix, sp.alt && base == 8);
             break;
         }
         case 'p': {
             struct spec ps = sp;
             ps.prec = 16;
             ps.zero = false;
-            format_unsigned(&o, &ps, (uintptr_t)va_arg(ap, void *), 16, false, "0x");
+            format_unsigned(&o, &ps, (uintptr_t)va_arg(ap, void *), 16, false, "0x", false);
             break;
         }
         case 's':
@@ -204,7 +234,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
     }
     if (size)
         buf[o.len < size ? o.len : size - 1] = '\0';
-    return (int)o.len;
+    /* Fields are bounded, but a format may hold many of them. */
+    return o.len > INT32_MAX ? INT32_MAX : (int)o.len;
 }
 
 int snprintf(char *buf, size_t size, const char *fmt, ...)

@@ -1,10 +1,110 @@
-/* kernel/mm/kstack.c - PLACEHOLDER: stacks from the page allocator, no guard
- * page; replaced by the kernel virtual area. */
+/*
+ * kernel/mm/kstack.c - kernel stacks with guard pages.
+ *
+ * Stacks live in their own region of the kernel virtual area (arch/kva.h):
+ * slot i covers [KVA_STACKS_BASE + i*KVA_STACK_SLOT, +KVA_STACK_SLOT); the
+ * stack is the top KSTACK_SIZE bytes of the slot, backed by order-0 frames,
+ * and everything below it in the slot stays unmapped.  A stack overflow
+ * therefore runs into an unmapped page and faults, instead of overwriting
+ * whatever lies below.  (The fault handler then needs a stack of its own:
+ * #DF has an IST stack, see arch/x86_64/gdt.c.)
+ *
+ * Free slots are found in a bitmap, lowest first, so freed address ranges
+ * are reused.  kstack_lock protects the bitmap and is never held while
+ * taking another lock; the page tables are protected by kernel_pt_lock
+ * (lock order: kernel_pt_lock -> buddy_lock, as paging_map allocates).
+ * A slot is reserved in the bitmap before its pages are mapped and released
+ * only after they are unmapped and flushed.
+ *
+ * Freeing: unmap, then flush_tlb_kernel_range(), then free the frames and any
+ * emptied page tables, then release the slot - in that order, so no CPU can
+ * reach a frame through the old stack address once it is reused.
+ */
 #include <kernel/kstack.h>
 #include <kernel/page_alloc.h>
+#include <kernel/panic.h>
+#include <kernel/spinlock.h>
+#include <arch/kva.h>
+#include <arch/paging.h>
+#include <lib/bitmap.h>
+
+#define KSTACK_PAGES (KSTACK_SIZE / PAGE_SIZE)
+STATIC_ASSERT(KSTACK_SIZE + PAGE_SIZE <= KVA_STACK_SLOT, "a stack and its guard page fit in a slot");
+
+static DEFINE_SPINLOCK(kstack_lock);
+static unsigned long slot_used[BITS_TO_LONGS(KVA_STACK_SLOTS)];
+
+static uintptr_t slot_top(unsigned slot)
+{
+    return KVA_STACKS_BASE + (uintptr_t)(slot + 1) * KVA_STACK_SLOT;
+}
+
+/* Unmap the first `pages` pages of the stack below `top` and free them. */
+static void unmap_stack(uintptr_t top, unsigned pages)
+{
+    uintptr_t base = top - KSTACK_SIZE;
+    phys_addr_t frames[KSTACK_PAGES];
+    struct pt_free_list freed = PT_FREE_LIST_INIT;
+
+    uint64_t irq = spin_lock_irqsave(&kernel_pt_lock);
+    for (unsigned i = 0; i < pages; i++) {
+        pte_t old;
+        if (paging_unmap(kernel_pml4, base + i * PAGE_SIZE, &old, &freed))
+            panic("kstack: page %u of the stack at %#lx is not mapped", i, top);
+        frames[i] = old & PTE_ADDR;
+    }
+    spin_unlock_irqrestore(&kernel_pt_lock, irq);
+
+    flush_tlb_kernel_range(base, base + pages * PAGE_SIZE);
+    for (unsigned i = 0; i < pages; i++)
+        page_free(frames[i], 0);
+    pt_free_list_release(&freed);
+}
+
+static void release_slot(unsigned slot)
+{
+    uint64_t irq = spin_lock_irqsave(&kstack_lock);
+    bitmap_clear_bit(slot_used, slot);
+    spin_unlock_irqrestore(&kstack_lock, irq);
+}
+
 uintptr_t kstack_alloc(void)
 {
-    phys_addr_t pa = page_alloc(2);
-    return pa ? (uintptr_t)phys_to_virt(pa) + KSTACK_SIZE : 0;
+    uint64_t irq = spin_lock_irqsave(&kstack_lock);
+    unsigned slot = bitmap_find_next_zero(slot_used, KVA_STACK_SLOTS, 0);
+    if (slot < KVA_STACK_SLOTS)
+        bitmap_set_bit(slot_used, slot);
+    spin_unlock_irqrestore(&kstack_lock, irq);
+    if (slot >= KVA_STACK_SLOTS)
+        return 0;
+
+    uintptr_t top = slot_top(slot), base = top - KSTACK_SIZE;
+    for (unsigned i = 0; i < KSTACK_PAGES; i++) {
+        phys_addr_t pa = page_alloc(0);
+        if (!pa || kernel_map_page(base + i * PAGE_SIZE, pa, PTE_KERNEL_RW)) {
+            /* Out of memory: undo the pages mapped so far. */
+            if (pa)
+                page_free(pa, 0);
+            unmap_stack(top, i);
+            release_slot(slot);
+            return 0;
+        }
+    }
+    return top;
 }
-void kstack_free(uintptr_t top) { page_free(virt_to_phys((void *)(top - KSTACK_SIZE)), 2); }
+
+void kstack_free(uintptr_t top)
+{
+    if (top < KVA_STACKS_BASE + KVA_STACK_SLOT || top > slot_top(KVA_STACK_SLOTS - 1) ||
+        (top - KVA_STACKS_BASE) % KVA_STACK_SLOT)
+        panic("kstack_free(%#lx): not the top of a kernel stack", top);
+    unsigned slot = (unsigned)((top - KVA_STACKS_BASE) / KVA_STACK_SLOT) - 1;
+    uint64_t irq = spin_lock_irqsave(&kstack_lock);
+    bool used = bitmap_test_bit(slot_used, slot);
+    spin_unlock_irqrestore(&kstack_lock, irq);
+    if (!used)
+        panic("kstack_free(%#lx): the stack is not allocated (double free?)", top);
+
+    unmap_stack(top, KSTACK_PAGES);
+    release_slot(slot);
+}

@@ -1,0 +1,292 @@
+/*
+ * arch/x86_64/mm/paging.c - the page-table API (see arch/paging.h).
+ *
+ * A 4 KiB translation goes PML4 -> PDPT -> PD -> PT; each level is a 4 KiB
+ * table of 512 entries indexed by 9 bits of the virtual address.  A PDPT or
+ * PD entry with PTE_PS is a leaf (1 GiB / 2 MiB page) and ends the walk.
+ *
+ * Rights of intermediate entries: the CPU ANDs the W and U bits and ORs the
+ * NX bits of every level.  We give intermediate entries P|W (|U in the user
+ * half) and never NX, so the leaf alone decides.
+ *
+ * Freeing tables: paging_unmap() checks whether the PT it cleared an entry
+ * in is now all zero and, if so, unhooks it from its PD, then the same for
+ * the PD and the PDPT.  A scan of 512 entries is cheap next to the TLB flush
+ * that follows every unmap, and it needs no per-table counter to keep right.
+ */
+#include <arch/paging.h>
+#include <arch/cpufeatures.h>
+#include <arch/x86.h>
+#include <kernel/page_alloc.h>
+#include <kernel/panic.h>
+#include <lib/string.h>
+
+uint64_t pte_supported_mask = ~(PTE_NX | PTE_G);
+
+static bool va_canonical(uintptr_t va)
+{
+    /* Bits 63..47 all equal. */
+    return (uintptr_t)((intptr_t)(va << 16) >> 16) == va;
+}
+
+static bool va_is_user(uintptr_t va)
+{
+    return va < USER_TOP;
+}
+
+static pte_t *table_at(pte_t entry)
+{
+    return phys_to_virt(entry & PTE_ADDR);
+}
+
+static pte_t *alloc_table(void)
+{
+    phys_addr_t pa = page_alloc_zeroed(0);
+    if (!pa)
+        return NULL;
+    pa_to_page(pa)->flags |= PG_PAGETABLE;
+    return phys_to_virt(pa);
+}
+
+static bool table_empty(const pte_t *t)
+{
+    for (unsigned i = 0; i < PTES_PER_TABLE; i++)
+        if (t[i])
+            return false;
+    return true;
+}
+
+/*
+ * The entry pointing to the next level below `table` for va, allocating
+ * the next table if `alloc`.  Returns the next table, or NULL if it is
+ * missing (and not allocated) or the entry is a large-page leaf (*large).
+ */
+static pte_t *next_level(pte_t *table, unsigned index, uintptr_t va, bool alloc, bool *large)
+{
+    pte_t e = table[index];
+    if (e & PTE_P) {
+        if (e & PTE_PS) {
+            *large = true;
+            return NULL;
+        }
+        return table_at(e);
+    }
+    if (!alloc)
+        return NULL;
+    pte_t *t = alloc_table();
+    if (!t)
+        return NULL;
+    pte_t flags = PTE_P | PTE_W | (va_is_user(va) ? PTE_U : 0);
+    /* The table is zeroed before it becomes reachable; x86 keeps stores in
+     * order, so a walker that sees the entry sees zeroes behind it. */
+    WRITE_ONCE(table[index], virt_to_phys(t) | flags);
+    return t;
+}
+
+pte_t *paging_walk(pte_t *pml4, uintptr_t va, bool alloc)
+{
+    bool large = false;
+    if (!va_canonical(va))
+        return NULL;
+    pte_t *pdpt = next_level(pml4, PML4_INDEX(va), va, alloc, &large);
+    if (!pdpt)
+        return NULL;
+    pte_t *pd = next_level(pdpt, PDPT_INDEX(va), va, alloc, &large);
+    if (!pd)
+        return NULL;
+    pte_t *pt = next_level(pd, PD_INDEX(va), va, alloc, &large);
+    if (!pt)
+        return NULL;
+    return &pt[PT_INDEX(va)];
+}
+
+/* Like paging_walk(pml4, va, false) but tells a large page from a hole. */
+static pte_t *walk_existing(pte_t *pml4, uintptr_t va, bool *large)
+{
+    *large = false;
+    pte_t *pdpt = next_level(pml4, PML4_INDEX(va), va, false, large);
+    if (!pdpt)
+        return NULL;
+    pte_t *pd = next_level(pdpt, PDPT_INDEX(va), va, false, large);
+    if (!pd)
+        return NULL;
+    pte_t *pt = next_level(pd, PD_INDEX(va), va, false, large);
+    if (!pt)
+        return NULL;
+    return &pt[PT_INDEX(va)];
+}
+
+int paging_map(pte_t *pml4, uintptr_t va, phys_addr_t pa, uint64_t flags)
+{
+    if (!va_canonical(va) || (va & (PAGE_SIZE - 1)) || (pa & ~PTE_ADDR) || (flags & PTE_PS))
+        return PT_EINVAL;
+    bool large = false;
+    if (walk_existing(pml4, va, &large) == NULL && large)
+        return PT_EEXIST;
+    pte_t *pte = paging_walk(pml4, va, true);
+    if (!pte)
+        return PT_ENOMEM;
+    if (*pte & PTE_P)
+        return PT_EEXIST;
+    WRITE_ONCE(*pte, pa | ((flags | PTE_P) & PTE_FLAGS & pte_supported_mask));
+    return 0;
+}
+
+static void free_list_add(struct pt_free_list *freed, pte_t *table)
+{
+    *(pte_t **)table = freed->head;
+    freed->head = table;
+    freed->count++;
+}
+
+int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *freed)
+{
+    if (!va_canonical(va) || (va & (PAGE_SIZE - 1)))
+        return PT_EINVAL;
+    bool large;
+    pte_t *pte = walk_existing(pml4, va, &large);
+    if (!pte)
+        return large ? PT_EINVAL : PT_ENOENT;
+    pte_t e = *pte;
+    if (!(e & PTE_P))
+        return PT_ENOENT;
+    WRITE_ONCE(*pte, 0);
+    if (old)
+        *old = e;
+    if (!freed)
+        return 0;
+
+    /* Unhook the tables that are now empty, bottom up. */
+    pte_t *pdpt = table_at(pml4[PML4_INDEX(va)]);
+    pte_t *pd = table_at(pdpt[PDPT_INDEX(va)]);
+    pte_t *pt = table_at(pd[PD_INDEX(va)]);
+    if (!table_empty(pt))
+        return 0;
+    WRITE_ONCE(pd[PD_INDEX(va)], 0);
+    free_list_add(freed, pt);
+    if (!table_empty(pd))
+        return 0;
+    WRITE_ONCE(pdpt[PDPT_INDEX(va)], 0);
+    free_list_add(freed, pd);
+    /* Kernel-half PDPTs are shared by every address space: they stay. */
+    if (PML4_INDEX(va) >= PML4_KERNEL_FIRST || !table_empty(pdpt))
+        return 0;
+    WRITE_ONCE(pml4[PML4_INDEX(va)], 0);
+    free_list_add(freed, pdpt);
+    return 0;
+}
+
+void pt_free_list_release(struct pt_free_list *freed)
+{
+    while (freed->head) {
+        pte_t *t = freed->head;
+        freed->head = *(pte_t **)t;
+        freed->count--;
+        page_free(virt_to_phys(t), 0);
+    }
+    BUG_ON(freed->count != 0);
+}
+
+int paging_protect(pte_t *pml4, uintptr_t va, uint64_t flags, pte_t *old)
+{
+    if (!va_canonical(va) || (va & (PAGE_SIZE - 1)) || (flags & PTE_PS))
+        return PT_EINVAL;
+    bool large;
+    pte_t *pte = walk_existing(pml4, va, &large);
+    if (!pte)
+        return large ? PT_EINVAL : PT_ENOENT;
+    pte_t e = *pte;
+    if (!(e & PTE_P))
+        return PT_ENOENT;
+    if (old)
+        *old = e;
+    WRITE_ONCE(*pte, (e & PTE_ADDR) | ((flags | PTE_P) & PTE_FLAGS & pte_supported_mask));
+    return 0;
+}
+
+bool paging_lookup(pte_t *pml4, uintptr_t va, phys_addr_t *pa, uint64_t *flags, size_t *size)
+{
+    if (!va_canonical(va))
+        return false;
+    pte_t *table = pml4;
+    /* Level shifts: PML4 39, PDPT 30, PD 21, PT 12. */
+    for (unsigned shift = 39;; shift -= 9) {
+        pte_t e = READ_ONCE(table[(va >> shift) & 511]);
+        if (!(e & PTE_P))
+            return false;
+        bool leaf = shift == 12 || ((e & PTE_PS) && (shift == 30 || shift == 21));
+        if (leaf) {
+            size_t sz = 1ul << shift;
+            /* A large page's address field also holds the PAT bit (bit 12);
+             * mask to the page size. */
+            phys_addr_t base = e & PTE_ADDR & ~(sz - 1);
+            if (pa)
+                *pa = base | (va & (sz - 1));
+            if (flags)
+                *flags = e & PTE_FLAGS;
+            if (size)
+                *size = sz;
+            return true;
+        }
+        table = table_at(e);
+    }
+}
+
+pte_t *paging_new_pml4(void)
+{
+    pte_t *pml4 = alloc_table();
+    if (!pml4)
+        return NULL;
+    memcpy(&pml4[PML4_KERNEL_FIRST], &kernel_pml4[PML4_KERNEL_FIRST],
+           (PTES_PER_TABLE - PML4_KERNEL_FIRST) * sizeof(pte_t));
+    return pml4;
+}
+
+void paging_free_pml4(pte_t *pml4)
+{
+    BUG_ON(pml4 == kernel_pml4);
+    for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++)
+        if (pml4[i])
+            panic("paging_free_pml4(%p): user half still has tables (entry %u = %#lx)", pml4, i, pml4[i]);
+    page_free(virt_to_phys(pml4), 0);
+}
+
+/* ---- local TLB flushes ---------------------------------------------------- */
+
+void local_flush_tlb_all_nonglobal(void)
+{
+    write_cr3(read_cr3());
+}
+
+void local_flush_tlb_all(void)
+{
+    uint64_t flags = irq_save();
+    uint64_t cr4 = read_cr4();
+    if (cr4 & CR4_PGE) {
+        /* Clearing PGE flushes everything, global entries included. */
+        write_cr4(cr4 & ~CR4_PGE);
+        write_cr4(cr4);
+    } else {
+        write_cr3(read_cr3());
+    }
+    irq_restore(flags);
+}
+
+/* Past this many pages one full flush is cheaper than INVLPG each. */
+#define LOCAL_FLUSH_PAGES_MAX 33
+
+void local_flush_tlb_range(uintptr_t start, uintptr_t end)
+{
+    start = ALIGN_DOWN(start, PAGE_SIZE);
+    if ((end - start) / PAGE_SIZE > LOCAL_FLUSH_PAGES_MAX) {
+        local_flush_tlb_all();
+        return;
+    }
+    for (uintptr_t va = start; va < end; va += PAGE_SIZE)
+        local_flush_tlb_page(va);
+}
+
+void flush_tlb_kernel_range(uintptr_t start, uintptr_t end)
+{
+    local_flush_tlb_range(start, end);
+}
