@@ -65,7 +65,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     acpi_init();                /* the CPU list */
     pic_remap_and_mask();       /* interrupts come from the local APIC only */
     lapic_init_bsp();
-    smp_init();                 /* CPU 0 online, call IPIs, panic NMI */
+    smp_init();                 /* CPU 0 online, cross-CPU call IPIs */
     tick_calibrate();
     tick_start_this_cpu();
     smp_boot_aps();

@@ -7,9 +7,7 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
-#include <arch/nmi.h>
 #include <arch/smp.h>
-#include <arch/x86.h>
 
 /* Written only while CPUs come online (each AP sets its own bit with an
  * atomic RMW), read freely afterwards.  The BSP's acquire in the boot
@@ -31,25 +29,8 @@ void smp_mark_online(unsigned cpu)
     printk("cpu%u online (APIC id %u)\n", cpu, ((struct percpu_hdr *)percpu_base[cpu])->apic_id);
 }
 
-/*
- * panic() sends every other CPU an NMI; this handler is what stops them.
- * It claims an NMI only while a panic is in progress, so other NMI users
- * (tests) see theirs.  The panicking CPU does not get the broadcast.
- */
-static bool panic_stop_nmi(struct trap_frame *tf)
-{
-    (void)tf;
-    if (!panic_in_progress())
-        return false;
-    for (;;) {
-        irq_disable();
-        hlt();
-    }
-}
-
 void smp_init(void)
 {
-    nmi_register(panic_stop_nmi);
     smp_call_init();
     arch_smp_prepare();
     smp_mark_online(0);
