@@ -16,7 +16,7 @@
  * LOCK_MIN_ROUNDS each).  Moderate, because a ticket lock hands over in
  * order, and under emulation the next holder's vCPU may be waiting for a
  * host core. */
-#define LOCK_TOTAL 4000u
+#define LOCK_TOTAL 2400u
 #define LOCK_MIN_ROUNDS 20u
 static unsigned lock_rounds;
 
