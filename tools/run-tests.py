@@ -125,6 +125,23 @@ MATRIX = [
     Config("no-such-suite", "QEMU TCG, BIOS, 1 CPU, test=no_such_suite (must fail)",
            smp=1, tests="no_such_suite",
            expect_fail_pattern=r"^# error: no test suite named 'no_such_suite'"),
+    # Deliberate kernel faults (crash=, arch/x86_64/crash.c): each must end in a
+    # full panic report - vector, decoded error, symbolized backtrace through
+    # the faulting function - with every other CPU stopped by the panic NMI.
+    Config("crash-pf", "QEMU TCG, 4 CPUs, crash=pf: a kernel page fault's report (must fail)",
+           smp=4, cmdline="crash=pf",
+           expect_fail_pattern=r"KERNEL PANIC on cpu0: unexpected exception #PF \(page fault\) in crash_pf\+0x",
+           require=[r"vector 14 #PF, error 0x0 \(not-present read kernel\)",
+                    r"CR2 [0-9a-f]{16} \(the address that faulted\)",
+                    r"\] crash_pf\+0x", r"\] crash_if_requested\+0x", r"\] kmain\+0x",
+                    r"cpu1 stopped", r"cpu2 stopped", r"cpu3 stopped",
+                    r"---\[ end kernel panic \]---"]),
+    Config("crash-panic", "QEMU TCG, 2 CPUs, crash=panic: panic()'s own report (must fail)",
+           smp=2, cmdline="crash=panic",
+           expect_fail_pattern=r"KERNEL PANIC on cpu0: crash=panic: panic on request",
+           require=[r"crash_panic\+0x[0-9a-f]+ \(where panic was called\)",
+                    r"\] crash_if_requested\+0x", r"cpu1 stopped",
+                    r"---\[ end kernel panic \]---"]),
 ]
 
 
@@ -368,6 +385,10 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
             o.reasons.append("expected the kernel to fail, but it reported success")
         elif not m:
             o.reasons.append("the kernel failed, but not with /%s/" % config.expect_fail_pattern)
+        # The failure must also look as specified (e.g. a panic report's parts).
+        for pattern in config.require:
+            if not re.search(pattern, lines, re.MULTILINE):
+                o.reasons.append("required line missing: /%s/" % pattern)
         o.ok = not o.reasons
         # An expected failure counts as one result.
         o.passed, o.failed = (1, 0) if o.ok else (0, 1)
