@@ -2,7 +2,7 @@
 #
 #   make            build build/shootdown.elf
 #   make iso        build build/shootdown.iso (GRUB, boots under BIOS and UEFI)
-#   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CMDLINE="...")
+#   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CPU=... CMDLINE="...")
 #   make test       the whole test suite: host unit tests + every boot configuration
 #   make test SMP=3 one configuration by hand (also CONFIG=name, see tools/run-tests.py --list)
 #   make test-bochs the Bochs configuration only
@@ -106,20 +106,28 @@ MEM     ?= 256M
 ACCEL   ?= tcg
 UEFI    ?= 0
 CMDLINE ?=
+CPU     ?=
 
 deps:
-	sh tools/deps.sh
+	@sh tools/deps.sh
 
-run: deps $(ELF)
-	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cmdline "$(CMDLINE)"
+# Without CMDLINE, `make run` boots the menu ISO (build/shootdown.iso); with
+# CMDLINE="..." tools/run-qemu.py builds build/run.iso with that command line.
+run: deps $(ELF) $(ISO)
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(CMDLINE)"
 
-debug: deps $(ELF)
-	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --uefi $(UEFI) --cmdline "$(CMDLINE)" --gdb
+debug: $(ELF) $(ISO)
+	@sh tools/deps.sh --debug
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(CMDLINE)" --gdb
 
-# `make test` runs everything; SMP=, CONFIG= or MODE= narrow it to one configuration.
+# `make test` runs everything; SMP=, CONFIG= narrow it to one configuration
+# (MEM= then sets its memory size).
 TEST_ARGS :=
 ifneq ($(origin SMP),file)
 TEST_ARGS += --smp $(SMP)
+endif
+ifneq ($(origin MEM),file)
+TEST_ARGS += --mem $(MEM)
 endif
 ifdef CONFIG
 TEST_ARGS += --config $(CONFIG)
@@ -132,11 +140,11 @@ test-bochs: deps $(ELF)
 	$(PYTHON) tools/run-tests.py --config bochs
 
 test-host:
-	$(MAKE) -C tests/host
+	$(MAKE) -C tests/host run
 
+# compile_commands.json straight from the flags above (no build needed).
 compdb:
-	$(MAKE) clean
-	bear -- $(MAKE) all || $(PYTHON) tools/compdb.py $(CC) "$(CFLAGS)" $(KSRCS) > compile_commands.json
+	$(PYTHON) tools/compdb.py --cc "$(CC)" --cflags "$(CFLAGS)" $(KSRCS) > compile_commands.json
 
 clean:
 	rm -rf $(BUILD)

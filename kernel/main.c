@@ -6,6 +6,7 @@
  * The order below matters: each step may use only what the steps before it
  * set up.
  */
+#include <kernel/acpi.h>
 #include <kernel/bootinfo.h>
 #include <kernel/cmdline.h>
 #include <kernel/kmalloc.h>
@@ -13,12 +14,17 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
+#include <kernel/smp.h>
+#include <kernel/tick.h>
 #include <kernel/time.h>
+#include <arch/apic.h>
 #include <arch/cpufeatures.h>
+#include <arch/crash.h>
 #include <arch/gdt.h>
 #include <arch/machine.h>
 #include <arch/memlayout.h>
 #include <arch/paging.h>
+#include <arch/pic.h>
 #include <arch/serial.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
@@ -55,6 +61,17 @@ void kmain(uint32_t magic, uint32_t info_phys)
     page_alloc_init(&boot_info);
     paging_init();              /* the kernel's own page tables; adds RAM above 4 GiB */
     kmalloc_init();
+
+    acpi_init();                /* the CPU list */
+    pic_remap_and_mask();       /* interrupts come from the local APIC only */
+    lapic_init_bsp();
+    smp_init();                 /* CPU 0 online, cross-CPU call IPIs */
+    tick_calibrate();
+    tick_start_this_cpu();
+    smp_boot_aps();
+    irq_enable();               /* the boot CPU takes ticks and IPIs from here on */
+
+    crash_if_requested();       /* crash= on the command line: fault on purpose */
 
     if (ktest_selection[0]) {
         int failed = ktest_run(ktest_selection);

@@ -19,6 +19,7 @@
 
 static struct spinlock console_lock = SPINLOCK_INIT("console_lock");
 static _Atomic bool in_panic;
+static _Atomic bool console_lock_abandoned;     /* see console_acquire() */
 static bool at_line_start = true;   /* protected by console_lock */
 
 void printk_enter_panic(void)
@@ -35,12 +36,18 @@ static bool console_acquire(void)
         spin_lock(&console_lock);
         return true;
     }
-    /* Panic: wait a bounded time; the holder may be stopped for good. */
+    /* Panic: wait a bounded time; the holder may be stopped for good.  Once
+     * a wait has timed out, the holder is taken to be stopped (panic parks
+     * CPUs wherever they are, even inside printk) and nobody waits again:
+     * otherwise every line of the panic report would pay the timeout. */
+    if (atomic_load(&console_lock_abandoned))
+        return false;
     for (int i = 0; i < 1000000; i++) {
         if (spin_trylock(&console_lock))
             return true;
         cpu_relax();
     }
+    atomic_store(&console_lock_abandoned, true);
     return false;
 }
 

@@ -5,6 +5,7 @@
  * kernel stacks and their guard pages; ioremap.
  */
 #include "ktest.h"
+#include <arch/apic.h>
 #include <arch/cpufeatures.h>
 #include <arch/extable.h>
 #include <arch/kva.h>
@@ -330,9 +331,13 @@ static void test_ioremap(struct ktest *t)
     EXPECT_TRUE(t, flags & PTE_W);
     if (cpu_features.nx)
         EXPECT_TRUE(t, flags & PTE_NX);
-    /* The version register (offset 0x30) of an integrated APIC reads 0x1X. */
-    uint32_t version = mmio_read32((const volatile uint8_t *)regs + 0x30);
-    EXPECT_EQ(t, version & 0xf0, 0x10u);
+    /* The version register (offset 0x30) of an integrated APIC reads 0x1X.
+     * In x2APIC mode the MMIO window is switched off (reads give all ones):
+     * then only the mapping itself is checked. */
+    if (!lapic_x2apic_mode()) {
+        uint32_t version = mmio_read32((const volatile uint8_t *)regs + 0x30);
+        EXPECT_EQ(t, version & 0xf0, 0x10u);
+    }
     /* The same range again: the same mapping; an offset inside it keeps the offset. */
     EXPECT_EQ(t, (uintptr_t)ioremap(lapic, 4), (uintptr_t)regs);
     EXPECT_EQ(t, (uintptr_t)ioremap(lapic + 0x30, 4), (uintptr_t)regs + 0x30);

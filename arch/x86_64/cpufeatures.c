@@ -10,6 +10,8 @@
 #include <lib/string.h>
 
 struct cpu_features cpu_features;
+/* Read by isr.asm: may the entry path execute clac? */
+bool smap_enabled;
 
 void cpu_features_detect(void)
 {
@@ -80,7 +82,9 @@ void cpu_features_enable_this_cpu(void)
      * user pages only inside stac/clac brackets (copy_from_user & co). */
     if (cpu_features.smep)
         cr4 |= CR4_SMEP;
-    if (cpu_features.smap)
+    if (cpu_features.smap) {
         cr4 |= CR4_SMAP;
+        smap_enabled = true;
+    }
     write_cr4(cr4);
 }

@@ -14,6 +14,7 @@
 #include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
+#include <stdatomic.h>
 
 struct idt_gate {
     uint16_t offset_lo;
@@ -50,6 +51,18 @@ void idt_init(void)
     set_gate(EXC_DF, isr_stub_table[EXC_DF], IST_DOUBLE_FAULT);
     set_gate(EXC_NMI, isr_stub_table[EXC_NMI], IST_NMI);
     set_gate(EXC_MC, isr_stub_table[EXC_MC], IST_MACHINE_CHECK);
+    /* From the moment a CPU can take interrupts, a panic must be able to
+     * stop it: the panic NMI handler is the first one registered. */
+    panic_init();
+}
+
+/* CPUs that ran idt_load(); each counted once (per-CPU flag). */
+static _Atomic unsigned cpus_loaded;
+static DEFINE_PER_CPU(bool, idt_loaded);
+
+unsigned idt_cpus_loaded(void)
+{
+    return atomic_load(&cpus_loaded);
 }
 
 void idt_load(void)
@@ -59,6 +72,10 @@ void idt_load(void)
         uint64_t base;
     } __packed desc = { sizeof(idt) - 1, (uint64_t)idt };
     __asm__ volatile("lidt %0" :: "m"(desc) : "memory");
+    if (!*this_cpu_ptr(&idt_loaded)) {
+        *this_cpu_ptr(&idt_loaded) = true;
+        atomic_fetch_add(&cpus_loaded, 1);
+    }
 }
 
 void trap_register(unsigned vector, trap_handler_t fn)

@@ -8,6 +8,14 @@
 ;
 ; Entry from ring 3 (CS & 3 != 0) swaps GS so that %gs points at the per-CPU
 ; area again; the return to ring 3 swaps it back.
+;
+; The stack a handler runs on: the interrupted kernel stack, or for #DF, NMI
+; and #MC their own IST stack of this CPU (see idt.c and gdt.c).
+;
+; Backtraces (arch/x86_64/backtrace.c) rely on two things here: the frame
+; pointer chain is extended through the trap frame (below), and
+; trap_dispatch_ret, the return address of the call to trap_dispatch, marks
+; the frame that sits right above a struct trap_frame.
 
 bits 64
 section .text
@@ -34,6 +42,7 @@ isr_stubs_start:
 %endrep
 
 extern trap_dispatch
+extern smap_enabled
 trap_common:
     test qword [rsp + 24], 3        ; CS of the interrupted code
     jz .from_kernel
@@ -55,6 +64,15 @@ trap_common:
     push r14
     push r15
     cld
+    ; SMAP: an interrupt taken inside a stac/clac bracket (a user-memory
+    ; copy) arrives with RFLAGS.AC set, which would let the handler touch
+    ; user memory unchecked.  Clear it; iretq restores the interrupted
+    ; RFLAGS, AC included.  clac is #UD on CPUs without SMAP, hence the flag
+    ; (set by cpufeatures.c when it turns SMAP on).
+    test byte [rel smap_enabled], 1
+    jz .no_smap
+    clac
+.no_smap:
     mov rdi, rsp
     ; A frame pointer chain that ends here lets backtraces walk from the
     ; handler into the interrupted code: rbp of the interrupted code is in
@@ -63,6 +81,8 @@ trap_common:
     push rbp
     mov rbp, rsp
     call trap_dispatch
+global trap_dispatch_ret
+trap_dispatch_ret:
     add rsp, 16
 global trap_return
 trap_return:

@@ -15,6 +15,9 @@ __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 __noreturn void panic_with_frame(const struct trap_frame *tf, const char *fmt, ...) __printf(2, 3);
 /* True once any CPU has entered panic. */
 bool panic_in_progress(void);
+/* Register the NMI handler that stops the other CPUs during a panic (called
+ * by idt_init(), before any CPU can receive NMIs). */
+void panic_init(void);
 
 #define BUG_ON(cond)                                                          \
     do {                                                                      \

@@ -25,6 +25,8 @@ struct cpu_features {
 };
 
 extern struct cpu_features cpu_features;
+/* SMAP is on: the interrupt entry (isr.asm) clears RFLAGS.AC with clac. */
+extern bool smap_enabled;
 
 /* Fill cpu_features (boot CPU) and print them. */
 void cpu_features_detect(void);

@@ -9,6 +9,7 @@
 #pragma once
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct trap_frame {
     /* saved by isr.asm, in this order (lowest address first) */
@@ -45,6 +46,9 @@ enum {
 
 void idt_init(void);            /* build the IDT (boot CPU, once) */
 void idt_load(void);            /* lidt on this CPU */
+/* How many CPUs have loaded the IDT, i.e. can take an NMI (panic waits for
+ * that many minus itself to stop). */
+unsigned idt_cpus_loaded(void);
 /* Install the handler for an interrupt vector (>= 32).  Registering twice
  * for one vector is a bug and panics. */
 void trap_register(unsigned vector, trap_handler_t fn);
@@ -54,3 +58,14 @@ void exception_handle(struct trap_frame *tf);
 /* An expected fault (exception table entry, or run_expecting_fault() armed
  * on this CPU): redirect the frame and return true (arch/x86_64/extable.c). */
 bool exception_try_fixup(struct trap_frame *tf);
+
+/* "#PF", "#GP"... for vectors 0..31 (arch/x86_64/exception.c). */
+const char *exception_mnemonic(unsigned vector);
+/* The error code of `vector` in words: the #PF bits (present, write, user,
+ * reserved-bit, instruction-fetch, protection-key, shadow-stack), the
+ * selector of #TS/#NP/#SS/#GP, the cause of #CP. */
+void exception_decode_error(char *buf, size_t size, unsigned vector, uint64_t err);
+/* Print the registers of tf and a backtrace from it.  exception: tf is a
+ * real trap (print the decoded error code and CR2; RIP is the faulting
+ * instruction); otherwise registers captured at a call to panic(). */
+void trap_frame_report(const struct trap_frame *tf, bool exception);

@@ -1,0 +1,746 @@
+#!/usr/bin/env python3
+"""tools/run-tests.py - the runner behind `make test`.
+
+1. The host unit tests of lib/: `make -C tests/host run`.
+2. The kernel, booted once per configuration of MATRIX (below) with
+   `test=all expect_cpus=N` on its command line.  Each boot's serial output
+   is kept in build/test-logs/<config>.log and read as KTAP (the format of
+   Linux's KUnit; see parse_ktap()).
+
+A configuration passes when the machine ended by itself within its timeout,
+the kernel did not panic or reboot, its KTAP output is complete and agrees
+with the kernel's own last line `# shootdown: N passed, N failed, N skipped`,
+no test failed, and every pattern the configuration requires is in the log.
+A configuration with `expect_fail_pattern` passes only when the kernel
+reports a failure (failed tests or a panic) and the log matches the pattern.
+
+The last line printed is `N passed, N failed, N skipped`, summed over the
+host tests and all configurations.  A configuration that fails for a reason
+other than failed tests (a hang, a panic, a missing line) adds one failure
+of its own, so that line never says 0 failed when something went wrong.
+
+Examples:
+    tools/run-tests.py                  everything (what `make test` does)
+    tools/run-tests.py --list           the configurations
+    tools/run-tests.py --config bochs   one (or several, comma separated)
+    tools/run-tests.py --smp 3          a TCG BIOS boot with 3 CPUs
+    tools/run-tests.py --parse build/test-logs/smp4.log [--config smp4]
+                                        judge a saved serial log
+
+Python 3 standard library only.
+"""
+
+import argparse
+import concurrent.futures
+import dataclasses
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True    # no __pycache__ in tools/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmlib  # noqa: E402
+
+LOG_DIR = os.path.join(vmlib.BUILD, "test-logs")
+ISO_DIR = os.path.join(vmlib.BUILD, "test-isos")
+
+# Multiply every timeout, e.g. SHOOTDOWN_TIMEOUT_SCALE=3 on a slow machine.
+TIMEOUT_SCALE = float(os.environ.get("SHOOTDOWN_TIMEOUT_SCALE", "1"))
+
+
+# ---------------------------------------------------------------------------
+# The matrix: one row per machine the kernel is booted on.
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Config:
+    name: str
+    description: str
+    emulator: str = "qemu"          # "qemu" or "bochs"
+    smp: int = 2
+    mem: str = "256M"
+    cpu: str = "max"                # QEMU -cpu, or the Bochs cpu model
+    uefi: bool = False              # QEMU only: OVMF instead of SeaBIOS
+    tests: str = "all"              # the kernel's test= option
+    cmdline: str = ""               # more kernel options (e.g. "pcid=off")
+    timeout: int = 120              # seconds from start to the machine's end
+    # Regular expressions (re.MULTILINE) that must match the serial log.
+    require: list = dataclasses.field(default_factory=list)
+    # ... and ones that must not.
+    forbid: list = dataclasses.field(default_factory=list)
+    # When set, the EXPECTED outcome is a failure: the configuration passes
+    # only if the kernel fails (failed tests or a panic) and this matches.
+    expect_fail_pattern: str = None
+    # False: only run when asked for by name (--config).
+    default: bool = True
+    # Rough cost, to start the slow configurations first.
+    weight: int = 1
+
+    def kernel_cmdline(self):
+        line = "test=%s expect_cpus=%d" % (self.tests, self.smp)
+        return (line + " " + self.cmdline).strip()
+
+
+# The kernel's boot log line from arch/x86_64/cpufeatures.c.
+FEATURES_PCID_INVPCID_X2APIC = r"^.*cpu features: pcid=yes invpcid=yes x2apic=yes\b"
+# The LAPIC driver's line (arch/x86_64/apic/lapic.c) saying it runs the local
+# APIC in x2APIC mode.
+X2APIC_MODE = r"^.*lapic: x2APIC mode"
+# Lines no configuration may print (unless it expects a failure): the SMP
+# bring-up's own complaints (kernel/smp.c, arch/x86_64/smp/smpboot.c).
+ALWAYS_FORBID = [
+    r"^.*warning: smp: expect_cpus=.*",
+    r"^.*error: smp: .*",
+]
+
+
+def tcg_bios(smp, name=None, **kw):
+    """QEMU TCG (multi-threaded), SeaBIOS, -cpu max: the common case."""
+    kw.setdefault("description", "QEMU TCG, BIOS, -cpu %s, %d CPU%s"
+                  % (kw.get("cpu", "max"), smp, "" if smp == 1 else "s"))
+    return Config(name=name or "smp%d" % smp, smp=smp, **kw)
+
+
+MATRIX = [
+    tcg_bios(1),
+    tcg_bios(2),
+    tcg_bios(4),
+    tcg_bios(8, weight=2),
+    Config("uefi", "QEMU TCG, UEFI (OVMF), -cpu max, 2 CPUs", smp=2, uefi=True,
+           timeout=180, weight=3),
+    # The oldest CPU model QEMU offers: no PCID, INVPCID, x2APIC, SMEP,
+    # SMAP, 1 GiB pages; every optional path must fall back cleanly.
+    Config("qemu64", "QEMU TCG, BIOS, -cpu qemu64 (fewest features), 2 CPUs", smp=2,
+           cpu="qemu64"),
+    # The only emulator here with PCID, INVPCID and x2APIC.
+    Config("bochs", "Bochs 2.7, corei7_haswell_4770, 4 CPUs", emulator="bochs", smp=4,
+           cpu="corei7_haswell_4770", timeout=600, weight=20,
+           require=[FEATURES_PCID_INVPCID_X2APIC, X2APIC_MODE]),
+    # An expected failure: asking for a suite that does not exist must be
+    # reported as a failure naming it (tests/ktest.c), not silently pass.
+    Config("no-such-suite", "QEMU TCG, BIOS, 1 CPU, test=no_such_suite (must fail)",
+           smp=1, tests="no_such_suite",
+           expect_fail_pattern=r"^# error: no test suite named 'no_such_suite'"),
+    # Deliberate kernel faults (crash=, arch/x86_64/crash.c): each must end in a
+    # full panic report - vector, decoded error, symbolized backtrace through
+    # the faulting function - with every other CPU stopped by the panic NMI.
+    Config("crash-pf", "QEMU TCG, 4 CPUs, crash=pf: a kernel page fault's report (must fail)",
+           smp=4, cmdline="crash=pf",
+           expect_fail_pattern=r"KERNEL PANIC on cpu0: unexpected exception #PF \(page fault\) in crash_pf\+0x",
+           require=[r"vector 14 #PF, error 0x0 \(not-present read kernel\)",
+                    r"CR2 [0-9a-f]{16} \(the address that faulted\)",
+                    r"\] crash_pf\+0x", r"\] crash_if_requested\+0x", r"\] kmain\+0x",
+                    r"cpu1 stopped", r"cpu2 stopped", r"cpu3 stopped",
+                    r"---\[ end kernel panic \]---"]),
+    Config("crash-panic", "QEMU TCG, 2 CPUs, crash=panic: panic()'s own report (must fail)",
+           smp=2, cmdline="crash=panic",
+           expect_fail_pattern=r"KERNEL PANIC on cpu0: crash=panic: panic on request",
+           require=[r"crash_panic\+0x[0-9a-f]+ \(where panic was called\)",
+                    r"\] crash_if_requested\+0x", r"cpu1 stopped",
+                    r"---\[ end kernel panic \]---"]),
+]
+
+
+def find_config(name):
+    for c in MATRIX:
+        if c.name == name:
+            return c
+    return None
+
+
+# ---------------------------------------------------------------------------
+# KTAP
+# ---------------------------------------------------------------------------
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\r")
+KTAP_VERSION = re.compile(r"^( *)KTAP version 1\s*$")
+KTAP_PLAN = re.compile(r"^( *)1\.\.(\d+)\s*$")
+KTAP_SUBTEST = re.compile(r"^( *)# Subtest: (.*)$")
+KTAP_RESULT = re.compile(
+    r"^( *)(ok|not ok) (\d+)(?: (?:- )?(.*?))?(?:\s+#\s*(SKIP|TODO)\b\s*(.*))?\s*$",
+    re.IGNORECASE)
+KTAP_DIAG = re.compile(r"^( *)#(.*)$")
+FINAL_LINE = re.compile(r"^# shootdown: (\d+) passed, (\d+) failed, (\d+) skipped")
+# tests/ktest.c counts each unknown suite name in test= as one failure.
+UNKNOWN_SUITE = re.compile(r"^# error: no test suite named")
+PANIC_LINE = re.compile(r"KERNEL PANIC.*$", re.MULTILINE)
+BOOT_BANNER = re.compile(r"Shootdown booting")
+
+
+@dataclasses.dataclass
+class Leaf:
+    path: str           # suite/.../test
+    num: int
+    status: str         # "pass", "fail" or "skip"
+    reason: str = ""    # the SKIP reason
+    diag: list = dataclasses.field(default_factory=list)   # '#' lines before it
+
+
+@dataclasses.dataclass
+class Ktap:
+    found: bool = False
+    leaves: list = dataclasses.field(default_factory=list)
+    unknown_suites: int = 0
+    final: tuple = None                 # (passed, failed, skipped) from the kernel
+    problems: list = dataclasses.field(default_factory=list)
+
+    def count(self, status):
+        n = sum(1 for leaf in self.leaves if leaf.status == status)
+        if status == "fail":
+            n += self.unknown_suites
+        return n
+
+    @property
+    def passed(self):
+        return self.count("pass")
+
+    @property
+    def failed(self):
+        return self.count("fail")
+
+    @property
+    def skipped(self):
+        return self.count("skip")
+
+
+def clean_lines(text):
+    return [ANSI_ESCAPE.sub("", line) for line in text.split("\n")]
+
+
+class _Frame:
+    """One (sub)test plan being read: its depth (indent / 4), name, plan and
+    how many results it had."""
+
+    def __init__(self, depth, name):
+        self.depth, self.name = depth, name
+        self.plan, self.results = None, 0
+        self.diag = []
+
+
+def parse_ktap(text):
+    """Reads KTAP version 1 from a serial log that also holds other lines
+    (boot messages, printk from other CPUs), which are ignored.
+
+    Nesting is by indentation, 4 spaces per level.  A result line closes the
+    subtests indented below it: such a line is a suite's result; one with no
+    subtests below it is a leaf (a test case).  Only leaves are counted, the
+    way the kernel counts them.  Each plan `1..N` is checked against the
+    number of results that follow it at its level.
+    """
+    k = Ktap()
+    stack = []
+
+    def close_to(depth):
+        """Pops frames deeper than `depth`; returns True if any was popped."""
+        popped = False
+        while stack and stack[-1].depth > depth:
+            f = stack.pop()
+            popped = True
+            if f.plan is not None and f.plan != f.results:
+                k.problems.append("KTAP: %s planned %d results but has %d"
+                                  % (f.name or "top level", f.plan, f.results))
+        return popped
+
+    def open_to(depth, name=None):
+        while not stack or stack[-1].depth < depth:
+            d = stack[-1].depth + 1 if stack else 0
+            stack.append(_Frame(d, name if d == depth else None))
+
+    def path_to(name):
+        parts = [f.name for f in stack if f.name] + [name]
+        return "/".join(parts)
+
+    for line in clean_lines(text):
+        if not k.found:
+            m = KTAP_VERSION.match(line)
+            if m and not m.group(1):
+                k.found = True
+                stack.append(_Frame(0, None))
+            continue
+        m = FINAL_LINE.match(line)
+        if m:
+            close_to(0)
+            k.final = tuple(int(x) for x in m.groups())
+            break
+        if UNKNOWN_SUITE.match(line):
+            k.unknown_suites += 1
+            continue
+        m = KTAP_VERSION.match(line)
+        if m:
+            depth = len(m.group(1)) // 4
+            if stack and depth <= stack[-1].depth and depth > 0:
+                close_to(depth - 1)
+            open_to(depth)
+            continue
+        m = KTAP_SUBTEST.match(line)
+        if m:
+            depth = len(m.group(1)) // 4
+            open_to(depth)
+            if stack[-1].depth == depth:
+                stack[-1].name = m.group(2).strip()
+            continue
+        m = KTAP_PLAN.match(line)
+        if m:
+            depth = len(m.group(1)) // 4
+            open_to(depth)
+            stack[-1].plan = int(m.group(2))
+            continue
+        m = KTAP_RESULT.match(line)
+        if m:
+            indent, ok, num, name, directive, reason = m.groups()
+            depth = len(indent) // 4
+            was_suite = close_to(depth)
+            open_to(depth)
+            frame = stack[-1]
+            frame.results += 1
+            if not was_suite:
+                if directive and directive.upper() == "SKIP":
+                    status = "skip"
+                elif ok.lower() == "ok" or (directive and directive.upper() == "TODO"):
+                    status = "pass"
+                else:
+                    status = "fail"
+                k.leaves.append(Leaf(path_to(name or "#%s" % num), int(num), status,
+                                     (reason or "").strip(), frame.diag))
+            frame.diag = []
+            continue
+        m = KTAP_DIAG.match(line)
+        if m and stack:
+            stack[-1].diag.append(line.strip())
+    if k.found and k.final is None:
+        close_to(0)
+    if k.found and stack and k.final is not None:
+        top = stack[0]
+        if top.plan is not None and top.plan != top.results:
+            k.problems.append("KTAP: the top level planned %d suites but has %d results"
+                              % (top.plan, top.results))
+    return k
+
+
+# ---------------------------------------------------------------------------
+# Judging one boot
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Outcome:
+    config: Config
+    ok: bool = False
+    reasons: list = dataclasses.field(default_factory=list)
+    ktap: Ktap = None
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    log: str = ""
+    extra_logs: list = dataclasses.field(default_factory=list)
+
+
+def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None,
+          timeout=None):
+    """Decides pass/fail for one boot from its serial log and how the
+    emulator ended.  qemu_status is QEMU's exit status (None for Bochs,
+    which has no exit device: the log alone tells)."""
+    o = Outcome(config)
+    k = o.ktap = parse_ktap(text)
+    lines = "\n".join(clean_lines(text))
+    panic = PANIC_LINE.search(lines)
+    kernel_failed = bool(panic) or qemu_status in (vmlib.EXIT_TESTS_FAILED, vmlib.EXIT_PANIC) \
+        or k.failed > 0 or (k.final is not None and k.final[1] > 0)
+    problems = []     # anything wrong besides failed tests
+    timeout = timeout or config.timeout
+
+    if timed_out:
+        problems.append("hang: the machine did not end within %d s" % timeout)
+    if emulator_problem:
+        problems.append(emulator_problem)
+    if qemu_status is not None and not timed_out and qemu_status not in (
+            vmlib.EXIT_TESTS_PASSED, vmlib.EXIT_TESTS_FAILED, vmlib.EXIT_PANIC):
+        problems.append("QEMU: " + vmlib.describe_exit(qemu_status))
+    if panic or qemu_status == vmlib.EXIT_PANIC:
+        problems.append("kernel panic" + (": " + panic.group(0) if panic else ""))
+    if len(BOOT_BANNER.findall(lines)) > 1:
+        problems.append("the machine rebooted (the kernel started %d times)"
+                        % len(BOOT_BANNER.findall(lines)))
+    if not k.found:
+        problems.append("no KTAP output (no 'KTAP version 1' line)")
+    elif k.final is None:
+        problems.append("no final line '# shootdown: N passed, N failed, N skipped'")
+    else:
+        mine = (k.passed, k.failed, k.skipped)
+        if mine != k.final:
+            problems.append("count mismatch: the log has %d passed, %d failed, %d skipped; "
+                            "the kernel says %d passed, %d failed, %d skipped" % (mine + k.final))
+    if k.final is not None:     # else the plans were cut short anyway
+        problems += k.problems
+
+    if config.expect_fail_pattern:
+        m = re.search(config.expect_fail_pattern, lines, re.MULTILINE)
+        if timed_out:
+            o.reasons.append("hang: the machine did not end within %d s" % timeout)
+        elif not kernel_failed:
+            o.reasons.append("expected the kernel to fail, but it reported success")
+        elif not m:
+            o.reasons.append("the kernel failed, but not with /%s/" % config.expect_fail_pattern)
+        # The failure must also look as specified (e.g. a panic report's parts).
+        for pattern in config.require:
+            if not re.search(pattern, lines, re.MULTILINE):
+                o.reasons.append("required line missing: /%s/" % pattern)
+        o.ok = not o.reasons
+        # An expected failure counts as one result.
+        o.passed, o.failed = (1, 0) if o.ok else (0, 1)
+        return o
+
+    if qemu_status == vmlib.EXIT_TESTS_PASSED and k.failed:
+        problems.append("QEMU says the tests passed but %d failed in the log" % k.failed)
+    if qemu_status == vmlib.EXIT_TESTS_FAILED and not k.failed:
+        problems.append("QEMU says the tests failed but no failure is in the log")
+    for pattern in config.require:
+        if not re.search(pattern, lines, re.MULTILINE):
+            problems.append("required line missing: /%s/" % pattern)
+    for pattern in ALWAYS_FORBID + config.forbid:
+        m = re.search(pattern, lines, re.MULTILINE)
+        if m:
+            problems.append("forbidden line present: %s" % m.group(0).strip())
+
+    o.reasons = problems[:]
+    if k.failed:
+        o.reasons.insert(0, "%d test%s failed" % (k.failed, "" if k.failed == 1 else "s"))
+    o.ok = not o.reasons
+    o.passed, o.failed, o.skipped = k.passed, k.failed, k.skipped
+    if problems:
+        o.failed += 1       # the configuration itself
+    return o
+
+
+# ---------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------
+
+_children = set()
+_children_lock = threading.Lock()
+_print_lock = threading.Lock()
+
+
+def say(*args):
+    with _print_lock:
+        print(*args, flush=True)
+
+
+def run_process(argv, out_path, timeout):
+    """Runs argv in its own process group, stdout+stderr to out_path.
+    Returns (exit status or None on timeout)."""
+    with open(out_path, "wb") as out:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        with _children_lock:
+            _children.add(p)
+        try:
+            return p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(p)
+            p.wait()
+            return None
+        finally:
+            with _children_lock:
+                _children.discard(p)
+
+
+def kill_group(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)    # the group we created for it
+    except ProcessLookupError:
+        pass
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def boot(config):
+    """Boots one configuration and judges it."""
+    start = time.monotonic()
+    timeout = int(config.timeout * TIMEOUT_SCALE)
+    log = os.path.join(LOG_DIR, config.name + ".log")
+    iso = os.path.join(ISO_DIR, config.name + ".iso")
+    remove(log)
+    try:
+        vmlib.build_iso(iso, config.kernel_cmdline())
+    except subprocess.CalledProcessError as e:
+        o = Outcome(config, reasons=["could not build the ISO: %s" % e], failed=1, log=log)
+        return o
+
+    if config.emulator == "qemu":
+        emu_out = os.path.join(LOG_DIR, config.name + ".qemu.txt")
+        argv = vmlib.qemu_argv(iso, smp=config.smp, mem=config.mem, accel="tcg",
+                               cpu=config.cpu, uefi=config.uefi, serial=log)
+        status = run_process(argv, emu_out, timeout)
+        problem = None
+        if status not in (None, 0, vmlib.EXIT_TESTS_PASSED, vmlib.EXIT_TESTS_FAILED,
+                          vmlib.EXIT_PANIC):
+            problem = "QEMU: " + read(emu_out).strip()[-300:]
+        o = judge(config, read(log), timed_out=status is None, qemu_status=status,
+                  emulator_problem=problem, timeout=timeout)
+        o.extra_logs = [emu_out]
+    elif config.emulator == "bochs":
+        emu_out = os.path.join(LOG_DIR, config.name + ".bochs-out.txt")
+        bochs_log = os.path.join(LOG_DIR, config.name + ".bochs.log")
+        rc = os.path.join(LOG_DIR, config.name + ".bochsrc")
+        cmds = os.path.join(LOG_DIR, config.name + ".bochs-cmds")
+        remove(bochs_log)
+        with open(rc, "w") as f:
+            f.write(vmlib.bochsrc(iso, log, bochs_log, smp=config.smp, mem=config.mem,
+                                  model=config.cpu))
+        with open(cmds, "w") as f:
+            f.write("c\n")
+        status = run_process(vmlib.bochs_argv(rc, cmds), emu_out, timeout)
+        blog = read(bochs_log)
+        problem = None
+        if status is not None and "Shutdown port: shutdown requested" not in blog:
+            panics = re.findall(r">>PANIC<<.*", blog)
+            problem = "Bochs ended without the kernel asking: " + (
+                panics[0] if panics else "status %s, see %s" % (status, bochs_log))
+        o = judge(config, read(log), timed_out=status is None, emulator_problem=problem,
+                  timeout=timeout)
+        o.extra_logs = [bochs_log, emu_out]
+    else:
+        raise ValueError("unknown emulator %r" % config.emulator)
+    o.log = log
+    o.seconds = time.monotonic() - start
+    return o
+
+
+def rel(path):
+    """A path relative to the repository when it is inside it."""
+    r = os.path.relpath(path, vmlib.ROOT)
+    return path if r.startswith("..") else r
+
+
+def tail(path, n=25):
+    lines = clean_lines(read(path))
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines[-n:]
+
+
+def show_outcome(o, index, total):
+    c = o.config
+    verdict = "PASS" if o.ok else "FAIL"
+    if c.expect_fail_pattern:
+        counts = "expected failure %s" % ("seen" if o.ok else "NOT seen")
+    else:
+        counts = "%3d passed, %d failed, %d skipped" % (o.passed, o.failed, o.skipped)
+    out = ["[%d/%d] %-14s %s  %s  (%.1f s)" % (index, total, c.name, verdict, counts, o.seconds)]
+    if not o.ok:
+        for r in o.reasons:
+            out.append("       - " + r)
+        if o.ktap:
+            for leaf in o.ktap.leaves:
+                if leaf.status == "fail":
+                    out.append("       not ok: " + leaf.path)
+                    out += ["           " + d for d in leaf.diag[-6:]]
+        out.append("       last lines of %s:" % rel(o.log))
+        out += ["       | " + line for line in tail(o.log)]
+    say("\n".join(out))
+
+
+def run_host_tests():
+    """Runs the host unit tests; returns an Outcome-like tuple."""
+    start = time.monotonic()
+    host_dir = os.path.join(vmlib.ROOT, "tests", "host")
+    c = Config("host", "host unit tests of lib/ (ASan, UBSan)")
+    o = Outcome(c, log=os.path.join(LOG_DIR, "host.log"))
+    if not os.path.exists(os.path.join(host_dir, "Makefile")):
+        o.ok = True
+        o.reasons = ["skipped: tests/host/Makefile does not exist"]
+        say("[host] skipped: tests/host/Makefile does not exist (no host unit tests yet)")
+        return o
+    say("[host] make -C tests/host run")
+    status = run_process(["make", "-C", host_dir, "run"], o.log, 600)
+    lines = [line for line in clean_lines(read(o.log)) if line.strip()]
+    # The runner's last line; make -C adds "Leaving directory" after it.
+    finals = [m for m in (re.match(r"^host: (\d+) passed, (\d+) failed", line) for line in lines) if m]
+    m = finals[-1] if finals else None
+    if m:
+        o.passed, o.failed = int(m.group(1)), int(m.group(2))
+    else:
+        o.reasons.append("no final line 'host: N passed, N failed'")
+    if status != 0:
+        o.reasons.append("make -C tests/host run: " + ("timed out" if status is None
+                                                       else "exit status %d" % status))
+    if o.failed:
+        o.reasons.insert(0, "%d host test%s failed" % (o.failed, "" if o.failed == 1 else "s"))
+    elif o.reasons:
+        o.failed += 1
+    o.ok = not o.reasons
+    o.seconds = time.monotonic() - start
+    verdict = "PASS" if o.ok else "FAIL"
+    out = ["[host] %-12s %s  %3d passed, %d failed  (%.1f s)"
+           % ("unit tests", verdict, o.passed, o.failed, o.seconds)]
+    if not o.ok:
+        out += ["       - " + r for r in o.reasons]
+        out.append("       last lines of %s:" % rel(o.log))
+        out += ["       | " + line for line in lines[-25:]]
+    say("\n".join(out))
+    return o
+
+
+def machine_words(c):
+    return c.description
+
+
+def summary(host, outcomes):
+    rows = [("config", "machine", "result", "passed", "failed", "skipped", "time")]
+    if host is not None:
+        skipped_host = host.ok and host.reasons
+        rows.append(("host", host.config.description,
+                     "skipped" if skipped_host else ("PASS" if host.ok else "FAIL"),
+                     str(host.passed), str(host.failed), "-", "%.1fs" % host.seconds))
+    for o in outcomes:
+        c = o.config
+        rows.append((c.name, machine_words(c), "PASS" if o.ok else "FAIL",
+                     str(o.passed), str(o.failed),
+                     "-" if c.expect_fail_pattern else str(o.skipped), "%.1fs" % o.seconds))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    say("")
+    for i, r in enumerate(rows):
+        say("  ".join(cell.ljust(w) if j < 3 else cell.rjust(w)
+                      for j, (cell, w) in enumerate(zip(r, widths))).rstrip())
+        if i == 0:
+            say("  ".join("-" * w for w in widths))
+    say("")
+
+
+def list_configs():
+    for c in MATRIX:
+        flags = "" if c.default else "  [only by name]"
+        say("%-14s %s%s" % (c.name, c.description, flags))
+        say("%-14s   command line: %s; timeout %d s" % ("", c.kernel_cmdline(), c.timeout))
+        for p in c.require:
+            say("%-14s   requires /%s/" % ("", p))
+        if c.expect_fail_pattern:
+            say("%-14s   must FAIL with /%s/" % ("", c.expect_fail_pattern))
+
+
+def select(args):
+    """The configurations asked for on the command line."""
+    chosen = []
+    if args.config:
+        for name in args.config.split(","):
+            c = find_config(name.strip())
+            if not c:
+                sys.exit("run-tests: no configuration named %r (see --list)" % name)
+            chosen.append(c)
+    if args.smp is not None:
+        c = find_config("smp%d" % args.smp) or tcg_bios(args.smp)
+        chosen.append(c)
+    if not chosen:
+        chosen = [c for c in MATRIX if c.default]
+    if args.mem:
+        chosen = [dataclasses.replace(c, mem=args.mem) for c in chosen]
+    return chosen
+
+
+def parse_only(args):
+    """--parse LOG: judge a saved serial log (no exit status is known)."""
+    config = find_config(args.config) if args.config else Config("log", "a saved log")
+    if config is None:
+        sys.exit("run-tests: no configuration named %r" % args.config)
+    text = read(args.parse)
+    o = judge(config, text)
+    o.log = args.parse
+    for leaf in o.ktap.leaves:
+        say("%-4s %s%s" % (leaf.status, leaf.path, " (%s)" % leaf.reason if leaf.reason else ""))
+    if o.ktap.final:
+        say("kernel's count: %d passed, %d failed, %d skipped" % o.ktap.final)
+    show_outcome(o, 1, 1)
+    say("%d passed, %d failed, %d skipped" % (o.passed, o.failed, o.skipped))
+    return 0 if o.ok else 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Shootdown's test runner (see the top of this file).")
+    ap.add_argument("--list", action="store_true", help="list the configurations")
+    ap.add_argument("--config", help="run only these configurations (comma separated)")
+    ap.add_argument("--smp", type=int, help="run only a TCG BIOS boot with this many CPUs")
+    ap.add_argument("--mem", help="memory size for the selected configurations (e.g. 512M)")
+    ap.add_argument("--jobs", "-j", type=int, default=min(2, os.cpu_count() or 1),
+                    help="configurations booted at once (default: 2, or 1 on one core)")
+    ap.add_argument("--host", dest="host", action="store_true", default=None,
+                    help="run the host unit tests (the default unless --config/--smp)")
+    ap.add_argument("--no-host", dest="host", action="store_false",
+                    help="skip the host unit tests")
+    ap.add_argument("--parse", metavar="LOG", help="judge a saved serial log and exit")
+    args = ap.parse_args()
+
+    if args.list:
+        list_configs()
+        return 0
+    if args.parse:
+        return parse_only(args)
+
+    chosen = select(args)
+    run_host = args.host if args.host is not None else not (args.config or args.smp is not None)
+    if not os.path.exists(vmlib.ELF):
+        sys.exit("run-tests: %s does not exist; run `make` first" % vmlib.ELF)
+    os.makedirs(LOG_DIR, exist_ok=True)
+
+    start = time.monotonic()
+    host = run_host_tests() if run_host else None
+
+    say("booting %d configuration%s, %d at a time; serial logs in %s/"
+        % (len(chosen), "" if len(chosen) == 1 else "s", args.jobs,
+           rel(LOG_DIR)))
+    outcomes = {}
+    done = 0
+    # Slow ones first, so that the fast ones fill the other slot meanwhile.
+    order = sorted(chosen, key=lambda c: -c.weight)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs))
+    try:
+        futures = {pool.submit(boot, c): c for c in order}
+        for f in concurrent.futures.as_completed(futures):
+            o = f.result()
+            outcomes[o.config.name] = o
+            done += 1
+            show_outcome(o, done, len(chosen))
+    except KeyboardInterrupt:
+        for fut in futures:
+            fut.cancel()
+        with _children_lock:
+            for p in list(_children):
+                kill_group(p)
+        pool.shutdown(wait=True)
+        say("\ninterrupted")
+        return 130
+    pool.shutdown(wait=True)
+
+    ordered = [outcomes[c.name] for c in chosen]
+    summary(host, ordered)
+    everything = ([host] if host else []) + ordered
+    passed = sum(o.passed for o in everything)
+    failed = sum(o.failed for o in everything)
+    skipped = sum(o.skipped for o in everything)
+    bad = [o.config.name for o in everything if not o.ok]
+    if bad:
+        say("FAILED: %s (logs in %s/)" % (", ".join(bad), rel(LOG_DIR)))
+    say("total time %.0f s" % (time.monotonic() - start))
+    say("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
