@@ -28,6 +28,8 @@
 #include <arch/serial.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
+#include <kernel/sched.h>
+#include <kernel/demo.h>
 #include "../tests/ktest.h"
 
 void kmain(uint32_t magic, uint32_t info_phys);
@@ -61,6 +63,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     page_alloc_init(&boot_info);
     paging_init();              /* the kernel's own page tables; adds RAM above 4 GiB */
     kmalloc_init();
+    sched_init();               /* this boot context becomes CPU 0's idle task */
 
     acpi_init();                /* the CPU list */
     pic_remap_and_mask();       /* interrupts come from the local APIC only */
@@ -73,12 +76,14 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     crash_if_requested();       /* crash= on the command line: fault on purpose */
 
+    /* The rest happens in kernel threads: the tests (test=) or the demo. */
     if (ktest_selection[0]) {
-        int failed = ktest_run(ktest_selection);
-        machine_exit(failed ? EXIT_TESTS_FAILED : EXIT_TESTS_PASSED);
+        struct task *t = kthread_create(ktest_thread, NULL, "ktest");
+        BUG_ON(!t);
+        kthread_bind(t, 0);     /* tests measure CPU 0's ticks; see tests/ktest.c */
+        kthread_start(t);
+    } else {
+        demo_start();
     }
-
-    printk("Shootdown is up; nothing more to do yet.\n");
-    for (;;)
-        safe_halt();
+    sched_idle_loop();
 }

@@ -57,6 +57,7 @@
  * others' calls, and every call finishes.
  */
 #include <kernel/smp.h>
+#include <kernel/preempt.h>
 #include <kernel/percpu.h>
 #include <arch/smp.h>
 #include <arch/x86.h>
@@ -166,10 +167,12 @@ int smp_call_cpu(unsigned cpu, smp_call_fn_t fn, void *arg, bool wait)
 {
     if (!online(cpu))
         return -1;
+    preempt_disable();      /* our slots are per CPU: stay on this one */
     uint64_t flags = irq_save();
     if (cpu == this_cpu_id()) {
         fn(arg);
         irq_restore(flags);
+        preempt_enable();
         return 0;
     }
     queue_call(cpu, fn, arg, wait);
@@ -179,6 +182,7 @@ int smp_call_cpu(unsigned cpu, smp_call_fn_t fn, void *arg, bool wait)
      * only makes us wait for its call too. */
     if (wait)
         wait_until_free(my_slot(cpu));
+    preempt_enable();
     return 0;
 }
 
@@ -188,6 +192,7 @@ void smp_call_mask(const struct cpumask *mask, smp_call_fn_t fn, void *arg, bool
     unsigned cpu;
 
     cpumask_and(&targets, mask, &cpu_online_mask);
+    preempt_disable();      /* our slots are per CPU: stay on this one */
     uint64_t flags = irq_save();
     unsigned me = this_cpu_id();
     bool self = cpumask_test_cpu(&targets, me);
@@ -201,13 +206,16 @@ void smp_call_mask(const struct cpumask *mask, smp_call_fn_t fn, void *arg, bool
     if (wait)
         for_each_cpu(cpu, &targets)
             wait_until_free(my_slot(cpu));
+    preempt_enable();
 }
 
 void smp_call_others(smp_call_fn_t fn, void *arg, bool wait)
 {
     struct cpumask others = cpu_online_mask;
+    preempt_disable();
     cpumask_clear_cpu(&others, this_cpu_id());
     smp_call_mask(&others, fn, arg, wait);
+    preempt_enable();
 }
 
 void smp_call_all(smp_call_fn_t fn, void *arg, bool wait)

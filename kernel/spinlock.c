@@ -50,6 +50,18 @@ void spin_lock(struct spinlock *l)
     raw_spin_lock(l);
 }
 
+bool raw_spin_trylock(struct spinlock *l)
+{
+    uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);
+    uint32_t expected = serving;
+    if (!atomic_compare_exchange_strong_explicit(&l->next, &expected, serving + 1,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return false;
+    l->owner_cpu = (int)this_cpu_id();
+    l->owner_pc = (uintptr_t)__builtin_return_address(0);
+    return true;
+}
+
 bool spin_trylock(struct spinlock *l)
 {
     uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);

@@ -2,6 +2,7 @@
 #include <kernel/tick.h>
 #include <kernel/cmdline.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
 #include <arch/apic.h>
 #include <stdatomic.h>
 
@@ -27,6 +28,7 @@ void tick_handle(void)
 {
     _Atomic uint64_t *t = this_cpu_ptr(&ticks);
     atomic_store_explicit(t, atomic_load_explicit(t, memory_order_relaxed) + 1, memory_order_relaxed);
+    sched_tick();       /* time slices, msleep wake-ups, balancing */
 }
 
 uint64_t tick_count(unsigned cpu)

@@ -8,8 +8,11 @@
 #include <kernel/cmdline.h>
 #include <kernel/page_alloc.h>
 #include <kernel/kmalloc.h>
+#include <kernel/kstack.h>
 #include <lib/format.h>
 #include <lib/string.h>
+#include <kernel/time.h>
+#include <arch/machine.h>
 
 char ktest_selection[256];
 CMDLINE_STRING(test, ktest_selection,
@@ -105,6 +108,8 @@ static bool run_suite(unsigned num, const struct ktest_suite *s)
     if (s->setup)
         s->setup();
 
+    uint64_t start_ns = ktime_ns();
+    kstack_cache_drain();       /* cached free stacks hold frames: start clean */
     size_t frames_before = page_free_frames();
     size_t heap_before = kmalloc_bytes_in_use();
     bool suite_failed = false;
@@ -112,13 +117,18 @@ static bool run_suite(unsigned num, const struct ktest_suite *s)
     for (unsigned i = 0; i < ncases; i++) {
         struct ktest t = { .name = s->cases[i].name };
         current_test = &t;
+        uint64_t case_ns = ktime_ns();
         s->cases[i].fn(&t);
+        case_ns = ktime_ns() - case_ns;
+        if (case_ns >= 500000000)       /* slow cases, for whoever tunes the suite */
+            printk_raw("        # %s: %lu ms\n", t.name, (unsigned long)(case_ns / 1000000));
         current_test = NULL;
         report_case(i + 1, &t);
         suite_failed |= t.failed;
     }
 
     struct ktest leak = { .name = "leak_check" };
+    kstack_cache_drain();
     size_t frames_after = page_free_frames();
     size_t heap_after = kmalloc_bytes_in_use();
     if (frames_after != frames_before)
@@ -132,6 +142,8 @@ static bool run_suite(unsigned num, const struct ktest_suite *s)
 
     if (s->teardown)
         s->teardown();
+    /* Information only: tests never judge elapsed time. */
+    printk_raw("    # %s: %lu ms\n", s->name, (unsigned long)((ktime_ns() - start_ns) / 1000000));
     printk_raw("%s %u %s\n", suite_failed ? "not ok" : "ok", num, s->name);
     return !suite_failed;
 }
@@ -153,4 +165,11 @@ int ktest_run(const char *selection)
     total_fail += (unsigned)unknown;
     printk_raw("# shootdown: %u passed, %u failed, %u skipped\n", total_pass, total_fail, total_skip);
     return (int)total_fail;
+}
+
+void ktest_thread(void *arg)
+{
+    (void)arg;
+    int failed = ktest_run(ktest_selection);
+    machine_exit(failed ? EXIT_TESTS_FAILED : EXIT_TESTS_PASSED);
 }

@@ -120,5 +120,9 @@ void ktest_log(const char *fmt, ...) __printf(1, 2);
  * failures, so a typo cannot make a run look green. */
 int ktest_run(const char *selection);
 
+/* The body of the "ktest" kernel thread kmain starts for test=: runs the
+ * selected suites, then ends the machine with the result. */
+void ktest_thread(void *arg);
+
 /* The value of the test= command-line option ("" when absent). */
 extern char ktest_selection[256];

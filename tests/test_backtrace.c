@@ -67,10 +67,11 @@ static void test_call_chain(struct ktest *t)
     EXPECT_STREQ(t, name_of_return(r.pcs[1]), "bt_level_b");
     EXPECT_STREQ(t, name_of_return(r.pcs[2]), "bt_level_a");
     EXPECT_STREQ(t, name_of_return(r.pcs[3]), "test_call_chain");
-    /* The chain continues down to the boot CPU's first function and ends
-     * there cleanly (RBP = 0), well within the depth limit. */
+    /* The chain continues down to the first function of the test thread
+     * (tests run in the "ktest" kernel thread) and ends there cleanly
+     * (RBP = 0), well within the depth limit. */
     EXPECT_LT(t, r.n, (unsigned)ARRAY_SIZE(r.pcs));
-    EXPECT_STREQ(t, name_of_return(r.pcs[r.n - 1]), "kmain_trampoline");
+    EXPECT_STREQ(t, name_of_return(r.pcs[r.n - 1]), "task_start_asm");
 
     char buf[96];
     ksym_format(buf, sizeof(buf), r.pcs[0], true);

@@ -55,7 +55,10 @@ static void consumer(void *arg)
 static void test_producer_consumer(struct ktest *t)
 {
     static struct pc_buffer b;
-    unsigned n = nr_cpus_online < 2 ? 2 : nr_cpus_online;
+    /* One producer and one consumer per two CPUs (at least one each): every
+     * CPU has a thread to run, without piling more waiters on the three locks
+     * than there are CPUs to serve them. */
+    unsigned n = nr_cpus_online / 2 ? nr_cpus_online / 2 : 1;
     struct task *prod[MAX_CPUS], *cons[MAX_CPUS];
     uint64_t expect = 0;
 

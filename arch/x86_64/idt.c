@@ -14,6 +14,8 @@
 #include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
+#include <arch/x86.h>
 #include <stdatomic.h>
 
 struct idt_gate {
@@ -108,6 +110,14 @@ void trap_dispatch(struct trap_frame *tf)
         lapic_eoi();
     if (handlers[v]) {
         handlers[v](tf);
+        /*
+         * The interrupted code had interrupts on, so it may be preempted
+         * here if the handler (the tick, a wake-up IPI) asked for it and it
+         * holds no preempt count.  We are still on its stack, its registers
+         * saved in *tf: switching away now and back later resumes it.
+         */
+        if (tf->rflags & RFLAGS_IF)
+            preempt_on_irq_return();
         return;
     }
     if (v >= PIC_VECTOR_BASE && v < PIC_VECTOR_BASE + 16) {

@@ -19,6 +19,12 @@
  * Freeing: unmap, then flush_tlb_kernel_range(), then free the frames and any
  * emptied page tables, then release the slot - in that order, so no CPU can
  * reach a frame through the old stack address once it is reused.
+ *
+ * The flush costs an IPI to every CPU, so freed stacks are first kept, still
+ * mapped, in a small cache (up to KSTACK_CACHE_MAX) and handed out again by
+ * kstack_alloc(): a thread that replaces an exited one costs no flush at all.
+ * Only stacks leaving the cache are unmapped - in batches, one flush for
+ * many (kstack_cache_drain(), also used by the tests' leak check).
  */
 #include <kernel/kstack.h>
 #include <kernel/page_alloc.h>
@@ -32,7 +38,10 @@
 STATIC_ASSERT(KSTACK_SIZE + PAGE_SIZE <= KVA_STACK_SLOT, "a stack and its guard page fit in a slot");
 
 static DEFINE_SPINLOCK(kstack_lock);
+/* Protected by kstack_lock: */
 static unsigned long slot_used[BITS_TO_LONGS(KVA_STACK_SLOTS)];
+static uintptr_t cached_tops[KSTACK_CACHE_MAX];    /* free stacks, still mapped */
+static unsigned cached_count;
 
 static uintptr_t slot_top(unsigned slot)
 {
@@ -71,6 +80,11 @@ static void release_slot(unsigned slot)
 uintptr_t kstack_alloc(void)
 {
     uint64_t irq = spin_lock_irqsave(&kstack_lock);
+    if (cached_count) {
+        uintptr_t top = cached_tops[--cached_count];
+        spin_unlock_irqrestore(&kstack_lock, irq);
+        return top;
+    }
     unsigned slot = bitmap_find_next_zero(slot_used, KVA_STACK_SLOTS, 0);
     if (slot < KVA_STACK_SLOTS)
         bitmap_set_bit(slot_used, slot);
@@ -101,10 +115,57 @@ void kstack_free(uintptr_t top)
     unsigned slot = (unsigned)((top - KVA_STACKS_BASE) / KVA_STACK_SLOT) - 1;
     uint64_t irq = spin_lock_irqsave(&kstack_lock);
     bool used = bitmap_test_bit(slot_used, slot);
+    for (unsigned i = 0; i < cached_count; i++)
+        if (cached_tops[i] == top)
+            used = false;       /* already freed into the cache */
+    if (used && cached_count < KSTACK_CACHE_MAX) {
+        cached_tops[cached_count++] = top;
+        spin_unlock_irqrestore(&kstack_lock, irq);
+        return;
+    }
     spin_unlock_irqrestore(&kstack_lock, irq);
     if (!used)
         panic("kstack_free(%#lx): the stack is not allocated (double free?)", top);
 
     unmap_stack(top, KSTACK_PAGES);
     release_slot(slot);
+}
+
+void kstack_cache_drain(void)
+{
+    enum { BATCH = 16 };
+    for (;;) {
+        uintptr_t tops[BATCH];
+        unsigned n = 0;
+        uint64_t irq = spin_lock_irqsave(&kstack_lock);
+        while (n < BATCH && cached_count)
+            tops[n++] = cached_tops[--cached_count];
+        spin_unlock_irqrestore(&kstack_lock, irq);
+        if (!n)
+            return;
+
+        /* Unmap the whole batch, flush once, then free. */
+        phys_addr_t frames[BATCH * KSTACK_PAGES];
+        struct pt_free_list freed = PT_FREE_LIST_INIT;
+        uintptr_t lo = ~0ul, hi = 0;
+        irq = spin_lock_irqsave(&kernel_pt_lock);
+        for (unsigned s = 0; s < n; s++) {
+            uintptr_t base = tops[s] - KSTACK_SIZE;
+            for (unsigned i = 0; i < KSTACK_PAGES; i++) {
+                pte_t old;
+                if (paging_unmap(kernel_pml4, base + i * PAGE_SIZE, &old, &freed))
+                    panic("kstack: cached stack at %#lx lost page %u", tops[s], i);
+                frames[s * KSTACK_PAGES + i] = old & PTE_ADDR;
+            }
+            lo = MIN(lo, base);
+            hi = MAX(hi, tops[s]);
+        }
+        spin_unlock_irqrestore(&kernel_pt_lock, irq);
+        flush_tlb_kernel_range(lo, hi);
+        for (unsigned i = 0; i < n * KSTACK_PAGES; i++)
+            page_free(frames[i], 0);
+        pt_free_list_release(&freed);
+        for (unsigned s = 0; s < n; s++)
+            release_slot((unsigned)((tops[s] - KVA_STACKS_BASE) / KVA_STACK_SLOT) - 1);
+    }
 }

@@ -5,7 +5,8 @@
  * least two more waiting tasks than its own (or it is idle and the busiest
  * has any), takes one task that is allowed to run here.  Queue lengths are
  * read without locks (a stale value only makes a pull a little early or
- * late); the move itself holds both run-queue locks.
+ * late); the move itself holds both run-queue locks, taken with trylock
+ * (double_rq_trylock below): a busy lock just means "not this time".
  *
  * Why a migration is safe: only a task that is on a run queue is moved, and
  * a queued task is not running (rq->curr is never queued) and its on_cpu is
@@ -18,16 +19,23 @@
 #include <kernel/panic.h>
 #include <arch/x86.h>
 
-/* Lock two run queues in CPU-id order (the only nesting of rq locks). */
-static void double_rq_lock(struct runqueue *a, struct runqueue *b)
+/*
+ * Take both run-queue locks, or neither.  Balancing is optional work, so it
+ * never waits for a lock: with ticket locks a waiter queues behind every
+ * earlier one, and under a hypervisor (or QEMU with more vCPUs than host
+ * cores) a queued waiter that loses its host CPU stalls every CPU behind it.
+ * Idle CPUs all polling the same busy queue would build exactly that convoy
+ * on the busy CPU's lock.  Trying both locks also cannot deadlock.
+ */
+static bool double_rq_trylock(struct runqueue *a, struct runqueue *b)
 {
-    if (a->cpu < b->cpu) {
-        raw_spin_lock(&a->lock);
-        raw_spin_lock(&b->lock);
-    } else {
-        raw_spin_lock(&b->lock);
-        raw_spin_lock(&a->lock);
+    if (!raw_spin_trylock(&a->lock))
+        return false;
+    if (!raw_spin_trylock(&b->lock)) {
+        raw_spin_unlock(&a->lock);
+        return false;
     }
+    return true;
 }
 
 static void double_rq_unlock(struct runqueue *a, struct runqueue *b)
@@ -59,7 +67,10 @@ bool sched_balance(struct runqueue *me)
 
     struct runqueue *src = cpu_rq(best_cpu);
     uint64_t flags = irq_save();
-    double_rq_lock(me, src);
+    if (!double_rq_trylock(me, src)) {
+        irq_restore(flags);
+        return false;
+    }
     bool moved = false;
     struct list_head *pos;
     list_for_each(pos, &src->queue) {

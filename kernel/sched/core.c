@@ -5,7 +5,8 @@
  *   rq->lock (one per CPU) protects that CPU's queue, rq->curr, and the
  *   `on_rq`, `cpu` and (for tasks on that CPU) `state` transitions of its
  *   tasks.  It is always taken with interrupts off.  Two run-queue locks are
- *   taken in CPU-id order (double_rq_lock), the only place that nests them.
+ *   taken only by the balancer, with trylock (double_rq_trylock): the only
+ *   place that holds two.
  *   Lock order: wait-queue and mutex locks -> rq->lock -> nothing.
  *
  * The context switch (context_switch) in three steps:
@@ -202,8 +203,15 @@ static void __schedule(bool preempted)
     raw_spin_lock(&rq->lock);
     this_cpu_ptr(&preempt_state)->need_resched = false;
 
+    /*
+     * A preempted task stays runnable whatever its state says: it may have
+     * set BLOCKED and be about to check its wake-up condition, or have found
+     * the condition true and be about to set RUNNABLE again.  Taking it off
+     * the queue here would put it to sleep with nobody left to wake it - the
+     * lost wake-up.  Only a task that calls schedule() itself sleeps.
+     */
     int state = atomic_load_explicit(&prev->state, memory_order_relaxed);
-    if (prev != rq->idle && state == TASK_RUNNABLE)
+    if (prev != rq->idle && (state == TASK_RUNNABLE || preempted))
         rq_enqueue(rq, prev);           /* to the back: round robin */
     struct task *next = pick_next(rq);
     BUG_ON(next->on_rq);
@@ -291,11 +299,12 @@ bool wake_up_task(struct task *t)
     atomic_store(&t->state, TASK_RUNNABLE);
     /*
      * If t is still rq->curr it has not switched out yet: its schedule() will
-     * see RUNNABLE (it takes this same lock) and keep running.  Otherwise it
-     * is fully off the CPU (on_cpu was cleared before the lock we hold was
-     * released) and goes back on its queue.
+     * see RUNNABLE (it takes this same lock) and keep running.  If it is on
+     * the queue it was preempted while BLOCKED and is runnable already.
+     * Otherwise it is fully off the CPU (on_cpu was cleared before the lock
+     * we hold was released) and goes back on its queue.
      */
-    if (rq->curr != t) {
+    if (rq->curr != t && !t->on_rq) {
         BUG_ON(atomic_load_explicit(&t->on_cpu, memory_order_acquire));
         rq_enqueue(rq, t);
         if (rq->curr == rq->idle)

@@ -285,8 +285,3 @@ void local_flush_tlb_range(uintptr_t start, uintptr_t end)
     for (uintptr_t va = start; va < end; va += PAGE_SIZE)
         local_flush_tlb_page(va);
 }
-
-void flush_tlb_kernel_range(uintptr_t start, uintptr_t end)
-{
-    local_flush_tlb_range(start, end);
-}

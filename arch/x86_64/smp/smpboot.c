@@ -50,6 +50,7 @@
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
 #include <kernel/smp.h>
+#include <kernel/sched.h>
 #include <kernel/tick.h>
 #include <kernel/time.h>
 #include <lib/string.h>
@@ -296,12 +297,12 @@ void smp_ap_main(unsigned cpu)
     lapic_init_ap();
     if (lapic_id() != smp_apic_ids[cpu])
         panic("smp: cpu%u has APIC id %u, expected %u", cpu, lapic_id(), smp_apic_ids[cpu]);
+    sched_init_ap();                /* this CPU's run queue; we become its idle task */
     tick_start_this_cpu();
     smp_mark_online(cpu);
     /* Pairs with the load-acquire in wait_for_ap(). */
     atomic_store_explicit(&ap_state[cpu], AP_ONLINE, memory_order_release);
 
-    /* Idle: sleep with interrupts on, so IPIs and ticks are served. */
-    for (;;)
-        safe_halt();
+    /* From here on this context is the CPU's idle task. */
+    sched_idle_loop();
 }

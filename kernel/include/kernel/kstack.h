@@ -13,3 +13,9 @@
 
 uintptr_t kstack_alloc(void);
 void kstack_free(uintptr_t top);
+
+/* Freed stacks kept mapped for reuse (no TLB flush on free or reuse). */
+#define KSTACK_CACHE_MAX 64
+/* Unmap and free every cached stack (one TLB flush per batch).  The tests'
+ * leak check calls it so that cached stacks do not count as leaked frames. */
+void kstack_cache_drain(void);

@@ -23,11 +23,20 @@ struct preempt_state {
 };
 DECLARE_PER_CPU(struct preempt_state, preempt_state);
 
-static inline int preempt_count(void) { return this_cpu_ptr(&preempt_state)->count; }
+/*
+ * The count and the flag are read and changed with single %gs-relative
+ * instructions.  A sequence "find this CPU's copy, then increment it" could be
+ * preempted (the count is still 0) and migrated in between, and would then
+ * increment the count of the CPU it left.
+ */
+#define __preempt_off(field) (__percpu_offset(&preempt_state) + offsetof(struct preempt_state, field))
+
+static inline int preempt_count(void) { return arch_this_cpu_read_int(__preempt_off(count)); }
+static inline bool need_resched(void) { return arch_this_cpu_read_u8(__preempt_off(need_resched)); }
 
 static inline void preempt_disable(void)
 {
-    this_cpu_ptr(&preempt_state)->count++;
+    arch_this_cpu_add_int(__preempt_off(count), 1);
     barrier();      /* the critical section starts after the increment */
 }
 
@@ -35,7 +44,7 @@ static inline void preempt_disable(void)
 static inline void preempt_enable_no_resched(void)
 {
     barrier();
-    this_cpu_ptr(&preempt_state)->count--;
+    arch_this_cpu_add_int(__preempt_off(count), -1);
 }
 
 void preempt_schedule(void);
@@ -43,10 +52,12 @@ void preempt_schedule(void);
 static inline void preempt_enable(void)
 {
     barrier();
-    struct preempt_state *ps = this_cpu_ptr(&preempt_state);
-    if (--ps->count == 0 && unlikely(READ_ONCE(ps->need_resched)))
+    arch_this_cpu_add_int(__preempt_off(count), -1);
+    /* Once the count is 0 we may be preempted anywhere below, which is fine:
+     * both reads are of whatever CPU we are on at that instant. */
+    if (unlikely(need_resched()) && preempt_count() == 0)
         preempt_schedule();
 }
 
+/* Only ever called with interrupts off (tick, IPI, wake-up paths). */
 static inline void set_need_resched(void) { WRITE_ONCE(this_cpu_ptr(&preempt_state)->need_resched, true); }
-static inline bool need_resched(void) { return READ_ONCE(this_cpu_ptr(&preempt_state)->need_resched); }

@@ -19,8 +19,8 @@
  *   - Do not wait for a call while holding a spinlock that the target may
  *     be spinning on with interrupts off: it will never reach the call.
  *   - fn must be short, must not sleep, and may itself make calls.
- *   - The caller must stay on its CPU for the duration (today nothing
- *     migrates; the scheduler will have to disable preemption).
+ *   - The calls disable preemption themselves while they use this CPU's
+ *     call slots, so a preemptible caller is fine.
  */
 #pragma once
 #include <kernel/cpumask.h>

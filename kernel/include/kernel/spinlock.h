@@ -44,6 +44,7 @@ void spin_lock(struct spinlock *l);
 void spin_unlock(struct spinlock *l);
 void raw_spin_lock(struct spinlock *l);
 void raw_spin_unlock(struct spinlock *l);
+bool raw_spin_trylock(struct spinlock *l);
 bool spin_trylock(struct spinlock *l);
 bool spin_is_locked(struct spinlock *l);
 /* Is the lock held by the calling CPU?  For assertions. */

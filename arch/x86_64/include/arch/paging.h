@@ -152,10 +152,11 @@ void local_flush_tlb_range(uintptr_t start, uintptr_t end);
 
 /*
  * Make a change to kernel-half mappings in [start, end) visible: after it
- * returns, no CPU uses an old translation of the range.  For now this flushes
- * only the calling CPU - enough while the changed kernel mappings (freed
- * stacks, test mappings) have been used only by this CPU; the address-space
- * work replaces the inside with an IPI to every CPU, keeping the callers.
+ * returns, no CPU uses an old translation of the range - every online CPU has
+ * flushed it, idle ones included (arch/x86_64/mm/tlb_kernel.c).  Kernel
+ * mappings are global, so a CR3 switch does not drop them: without this, a
+ * CPU that once ran on a freed kernel stack could keep writing through its
+ * stale translation into whatever the frames became.
  */
 void flush_tlb_kernel_range(uintptr_t start, uintptr_t end);
 

@@ -26,3 +26,26 @@ static inline uint64_t arch_this_cpu_read_u64(uintptr_t offset)
     __asm__ volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"(offset));
     return v;
 }
+
+/* Add to a 4-byte per-CPU variable of this CPU in one instruction: a
+ * preemption cannot fall between finding "this CPU" and the update (which
+ * would update the CPU we *were* on).  Not atomic against other CPUs, and
+ * need not be: only this CPU writes its own copy. */
+static inline void arch_this_cpu_add_int(uintptr_t offset, int v)
+{
+    __asm__ volatile("addl %1, %%gs:(%0)" :: "r"(offset), "ri"(v) : "memory", "cc");
+}
+
+static inline int arch_this_cpu_read_int(uintptr_t offset)
+{
+    int v;
+    __asm__ volatile("movl %%gs:(%1), %0" : "=r"(v) : "r"(offset) : "memory");
+    return v;
+}
+
+static inline uint8_t arch_this_cpu_read_u8(uintptr_t offset)
+{
+    uint8_t v;
+    __asm__ volatile("movb %%gs:(%1), %0" : "=q"(v) : "r"(offset) : "memory");
+    return v;
+}

@@ -1,0 +1,90 @@
+/*
+ * kernel/demo.c - the boot demo (`make run`): kernel threads started on one
+ * CPU spread over all of them, are preempted, sleep and wake, while a
+ * monitor prints each CPU's scheduler counters.  demo=off skips it.
+ */
+#include <kernel/demo.h>
+#include <kernel/sched.h>
+#include <kernel/wait.h>
+#include <kernel/tick.h>
+#include <kernel/cmdline.h>
+#include <kernel/printk.h>
+#include <kernel/cpumask.h>
+#include <arch/x86.h>
+
+static bool demo_enabled = true;
+CMDLINE_BOOL(demo, demo_enabled, "run the scheduler demo at boot when no tests are requested");
+
+#define DEMO_ROUNDS 12
+
+static void demo_worker(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg, moves = 0, last = this_cpu_id();
+    for (int round = 0; round < DEMO_ROUNDS; round++) {
+        /* CPU-bound for a few ticks: long enough to be preempted. */
+        uint64_t until = tick_count(this_cpu_id()) + 3;
+        while (tick_count(this_cpu_id()) < until)
+            cpu_relax();
+        if (round % 4 == 3)
+            msleep(20);
+        if (this_cpu_id() != last) {
+            moves++;
+            last = this_cpu_id();
+        }
+    }
+    printk("demo: worker %u finished on cpu%u after moving %u times\n", id, this_cpu_id(), moves);
+}
+
+static void print_counters(void)
+{
+    unsigned cpu;
+    for_each_online_cpu(cpu) {
+        struct sched_stats s;
+        sched_stats_get(cpu, &s);
+        printk("demo:   cpu%-2u switches %6lu  preemptions %5lu  migrations in %4lu  queued %2u  busy/idle ticks %lu/%lu\n",
+               cpu, (unsigned long)s.switches, (unsigned long)s.preemptions,
+               (unsigned long)s.migrations_in, sched_nr_queued(cpu), (unsigned long)s.busy_ticks,
+               (unsigned long)s.idle_ticks);
+    }
+}
+
+static void demo_main(void *arg)
+{
+    (void)arg;
+    unsigned n = 3 * nr_cpus_online;
+    struct task *workers[3 * MAX_CPUS];
+
+    printk("demo: starting %u CPU-bound kernel threads, all on cpu0; idle CPUs pull them over\n", n);
+    for (unsigned i = 0; i < n; i++) {
+        workers[i] = kthread_create(demo_worker, (void *)(uintptr_t)i, "demo-worker");
+        if (!workers[i]) {
+            n = i;
+            break;
+        }
+        kthread_start(workers[i]);      /* on this CPU (cpu0) until pulled */
+    }
+    for (int i = 0; i < 3; i++) {
+        msleep(300);
+        printk("demo: after %d ms:\n", 300 * (i + 1));
+        print_counters();
+    }
+    sched_print_tasks();
+    for (unsigned i = 0; i < n; i++)
+        kthread_join(workers[i]);
+    printk("demo: all %u workers joined; final counters:\n", n);
+    print_counters();
+    printk("demo: done. Shootdown is idle (try `make test`, or CMDLINE=\"test=sched\").\n");
+}
+
+void demo_start(void)
+{
+    if (!demo_enabled) {
+        printk("Shootdown is up (demo=off): idle.\n");
+        return;
+    }
+    struct task *t = kthread_create(demo_main, NULL, "demo");
+    if (!t)
+        return;
+    kthread_bind(t, 0);
+    kthread_start(t);
+}
