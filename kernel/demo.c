@@ -15,7 +15,7 @@
 static bool demo_enabled = true;
 CMDLINE_BOOL(demo, demo_enabled, "run the scheduler demo at boot when no tests are requested");
 
-#define DEMO_ROUNDS 12
+#define DEMO_ROUNDS 40
 
 static void demo_worker(void *arg)
 {

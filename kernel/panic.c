@@ -29,6 +29,7 @@
  *     ---[ end kernel panic ]---
  */
 #include <kernel/panic.h>
+#include <kernel/sched.h>
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
 #include <kernel/config.h>
@@ -139,6 +140,11 @@ static __noreturn void panic_common(const struct trap_frame *tf, bool exception,
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     printk("KERNEL PANIC on cpu%d: %s\n", me, msg);
+    struct task *cur = current_task();
+    if (cur)
+        printk("in task '%s' (id %d) on cpu%d\n", cur->name, cur->id, me);
+    else
+        printk("before the scheduler started, on cpu%d\n", me);
     if (tf)
         trap_frame_report(tf, exception);
     else

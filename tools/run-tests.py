@@ -142,6 +142,13 @@ MATRIX = [
            require=[r"crash_panic\+0x[0-9a-f]+ \(where panic was called\)",
                     r"\] crash_if_requested\+0x", r"cpu1 stopped",
                     r"---\[ end kernel panic \]---"]),
+    # A fault inside a kernel thread: the report names the thread and its CPU.
+    Config("crash-kthread", "QEMU TCG, 4 CPUs, crash=kthread: a fault in a kernel thread (must fail)",
+           smp=4, cmdline="crash=kthread",
+           expect_fail_pattern=r"KERNEL PANIC on cpu3: unexpected exception #PF \(page fault\) in crash_pf\+0x",
+           require=[r"in task 'crasher' \(id [0-9]+\) on cpu3",
+                    r"\] crash_in_thread\+0x", r"\] task_start\+0x",
+                    r"cpu0 stopped", r"---\[ end kernel panic \]---"]),
 ]
 
 

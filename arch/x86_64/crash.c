@@ -7,10 +7,13 @@
 #include <kernel/compiler.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
+#include <kernel/sched.h>
+#include <kernel/cpumask.h>
 
-enum crash_kind { CRASH_NONE, CRASH_UD, CRASH_DE, CRASH_PF, CRASH_GP, CRASH_BP, CRASH_DF, CRASH_PANIC };
+enum crash_kind { CRASH_NONE, CRASH_UD, CRASH_DE, CRASH_PF, CRASH_GP, CRASH_BP, CRASH_DF, CRASH_PANIC,
+                  CRASH_KTHREAD };
 
-static const char *const crash_choices[] = { "none", "ud", "de", "pf", "gp", "bp", "df", "panic", NULL };
+static const char *const crash_choices[] = { "none", "ud", "de", "pf", "gp", "bp", "df", "panic", "kthread", NULL };
 static int crash_kind;
 CMDLINE_ENUM(crash, crash_kind, crash_choices,
              "fault on purpose late in boot, to check the exception report and panic");
@@ -72,11 +75,30 @@ static __noinline void crash_panic(void)
     panic("crash=panic: panic on request");
 }
 
+/* crash=kthread: the page fault happens in a kernel thread on the last CPU,
+ * so the report must name that thread and CPU. */
+static void crash_in_thread(void *arg)
+{
+    (void)arg;
+    crash_pf();
+}
+
 void crash_if_requested(void)
 {
     if (crash_kind == CRASH_NONE)
         return;
     printk("crash=%s: faulting on purpose\n", crash_choices[crash_kind]);
+    if (crash_kind == CRASH_KTHREAD) {
+        unsigned cpu, last = 0;
+        for_each_online_cpu(cpu)
+            last = cpu;
+        struct task *t = kthread_create(crash_in_thread, NULL, "crasher");
+        if (!t)
+            panic("crash=kthread: cannot create the thread");
+        kthread_bind(t, last);
+        kthread_start(t);
+        return;     /* the boot goes on; the thread panics when it runs */
+    }
     switch (crash_kind) {
     case CRASH_UD: crash_ud(); break;
     case CRASH_DE: crash_de(); break;
