@@ -32,6 +32,7 @@
 #include <kernel/printk.h>
 #include <kernel/time.h>
 #include <arch/mmu_context.h>
+#include <arch/task_switch.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
 #include <lib/string.h>
@@ -72,6 +73,7 @@ static void rq_init_this_cpu(void)
     atomic_store(&idle->refcount, 1);
     idle->mm = NULL;
     idle->active_mm = &init_mm;
+    mmgrab(&init_mm);                   /* the idle task's lazy reference */
     list_init(&idle->rq_link);
     list_init(&idle->timer_link);
     list_init(&idle->all_link);
@@ -151,8 +153,13 @@ void finish_task_switch(struct task *prev)
      * task_wait_off_cpu() and in pick_next/migration checks.
      */
     atomic_store_explicit(&prev->on_cpu, false, memory_order_release);
+    struct mm *drop = rq->prev_mm;
+    rq->prev_mm = NULL;
     raw_spin_unlock(&rq->lock);
     preempt_enable_no_resched();
+    /* The lazy reference a kernel thread held (see context_switch). */
+    if (drop)
+        mmdrop(drop);
 }
 
 static void context_switch(struct runqueue *rq, struct task *prev, struct task *next)
@@ -167,17 +174,29 @@ static void context_switch(struct runqueue *rq, struct task *prev, struct task *
     next->last_cpu_seen = rq->cpu;
     rq->stats.switches++;
 
-    /* Step 2: the address space. */
+    /*
+     * Step 2: the address space.  A kernel thread borrows the mm the CPU has
+     * loaded and holds an mm_count reference on it while it does (refcount
+     * mode, as Linux by default): user -> kernel takes the reference (mmgrab),
+     * kernel -> kernel hands it over with active_mm (no atomics), kernel ->
+     * user gives it back - after the switch, in finish_task_switch(), once
+     * this CPU no longer runs on that mm.
+     */
     if (!next->mm) {
         next->active_mm = prev->active_mm;      /* borrow it */
+        if (prev->mm)
+            mmgrab(prev->active_mm);
         enter_lazy_tlb(next->active_mm, next);
     } else {
         switch_mm(prev->active_mm, next->mm, next);
+        if (!prev->mm)
+            rq->prev_mm = prev->active_mm;      /* mmdrop after the switch */
     }
-    if (!prev->mm && prev != rq->idle)
+    if (!prev->mm)
         prev->active_mm = NULL;                 /* the borrow ends with the switch */
 
     /* Step 3: switch stacks, then finish on next's stack. */
+    arch_switch_to(prev, next);
     prev = switch_stack(&prev->ctx_rsp, next->ctx_rsp, prev);
     finish_task_switch(prev);
 }

@@ -21,6 +21,7 @@ struct runqueue {
     bool online;
     uint64_t ticks;
     struct sched_stats stats;
+    struct mm *prev_mm;             /* lazy reference to drop after a switch */
 
     struct spinlock sleepers_lock;  /* protects `sleepers` (taken before no other lock) */
     struct list_head sleepers;      /* tasks in msleep() that went to sleep on this CPU */

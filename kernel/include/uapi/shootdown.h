@@ -1,0 +1,100 @@
+/*
+ * uapi/shootdown.h - the interface between user programs and the kernel:
+ * system call numbers, error numbers, flags, the wait status and the IPC
+ * message.  Included by the kernel and by user/ alike, so it uses only
+ * fixed-width types and no kernel headers.
+ *
+ * Calling convention (x86-64, the SYSCALL instruction): the number in RAX,
+ * arguments in RDI, RSI, RDX, R10, R8, R9; the result in RAX.  A result in
+ * [-4095, -1] is a negated error number (SD_E*); anything else is success.
+ * RCX and R11 are clobbered (SYSCALL keeps the return address and RFLAGS
+ * there); every other register is preserved.
+ */
+#pragma once
+#include <stdint.h>
+#include <stddef.h>
+
+/* ---- system call numbers ---- */
+enum {
+    SYS_exit = 0,           /* (int code) -> never returns; ends every thread of the process */
+    SYS_spawn = 1,          /* (const char *name, const char *const *argv) -> pid */
+    SYS_wait = 2,           /* (int pid or -1 for any child, int *status or NULL) -> pid */
+    SYS_fork = 3,           /* () -> child pid in the parent, 0 in the child */
+    SYS_thread_create = 4,  /* (void (*entry)(void *), void *stack_top, void *arg) -> tid */
+    SYS_thread_exit = 5,    /* (int code) -> never returns; the last thread ends the process */
+    SYS_thread_join = 6,    /* (int tid, int *code or NULL) -> 0 */
+    SYS_yield = 7,          /* () -> 0 */
+    SYS_sleep = 8,          /* (unsigned ms) -> 0 */
+    SYS_getpid = 9,         /* () -> pid */
+    SYS_gettid = 10,        /* () -> tid */
+    SYS_getcpu = 11,        /* () -> the CPU the caller runs on */
+    SYS_cpu_count = 12,     /* () -> number of online CPUs */
+    SYS_write = 13,         /* (const char *buf, size_t len) -> bytes written to the console */
+    SYS_mmap = 14,          /* (void *hint or NULL, size_t len, int prot) -> address (anonymous, zeroed) */
+    SYS_munmap = 15,        /* (void *addr, size_t len) -> 0 */
+    SYS_mprotect = 16,      /* (void *addr, size_t len, int prot) -> 0 */
+    SYS_set_affinity = 17,  /* (int tid or 0 for self, uint64_t cpumask of CPUs 0..63) -> 0 */
+    SYS_ipc_create = 18,    /* (const char *name) -> endpoint id */
+    SYS_ipc_lookup = 19,    /* (const char *name) -> endpoint id */
+    SYS_ipc_send = 20,      /* (int ep, const struct sd_ipc_msg *msg) -> 0 */
+    SYS_ipc_recv = 21,      /* (int ep, struct sd_ipc_msg *msg) -> 0; msg->sender = sender's tid */
+    SYS_ipc_call = 22,      /* (int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply) -> 0 */
+    SYS_ipc_reply = 23,     /* (const struct sd_ipc_msg *reply) -> 0: to the last call this thread received */
+    SYS_COUNT
+};
+
+/* ---- error numbers (returned negated) ---- */
+#define SD_EPERM        1
+#define SD_ENOENT       2
+#define SD_ESRCH        3
+#define SD_EIO          5
+#define SD_E2BIG        7
+#define SD_ENOEXEC      8
+#define SD_ECHILD       10
+#define SD_EAGAIN       11
+#define SD_ENOMEM       12
+#define SD_EFAULT       14
+#define SD_EBUSY        16
+#define SD_EEXIST       17
+#define SD_EINVAL       22
+#define SD_ENAMETOOLONG 36
+#define SD_ENOSYS       38
+
+/* ---- mmap / mprotect protections ---- */
+#define SD_PROT_NONE    0
+#define SD_PROT_READ    1
+#define SD_PROT_WRITE   2
+#define SD_PROT_EXEC    4
+
+/* ---- limits ---- */
+#define SD_NAME_MAX     32      /* program and endpoint names, with the NUL */
+#define SD_ARGS_MAX     16      /* argv entries */
+#define SD_ARG_LEN_MAX  128     /* one argument, with the NUL */
+
+/*
+ * ---- the wait status ----
+ * Bits 0..7: the exit code (exit / the last thread_exit).  Bit 8: set when
+ * the process was killed because of a fault; bits 16..23 then hold the
+ * exception vector (14 = page fault, 13 = general protection, 6 = invalid
+ * opcode, 0 = divide error...).
+ */
+#define SD_WIFFAULTED(s)    (((s) >> 8) & 1)
+#define SD_WEXITCODE(s)     ((s) & 0xff)
+#define SD_WFAULTVEC(s)     (((s) >> 16) & 0xff)
+#define SD_STATUS_EXIT(code)     ((code) & 0xff)
+#define SD_STATUS_FAULT(vector)  ((1 << 8) | (((vector) & 0xff) << 16))
+
+/* ---- IPC ---- */
+struct sd_ipc_msg {
+    uint64_t label;         /* what the message means: the sender's choice */
+    uint64_t words[6];      /* payload */
+    int32_t sender;         /* filled in by the kernel on receive: the sender's tid */
+    int32_t reserved;
+};
+
+/* ---- user address-space layout ---- */
+#define SD_USER_BASE        0x0000000000400000ull   /* programs are linked here */
+#define SD_USER_STACK_TOP   0x00007ffffff00000ull   /* main thread's stack top */
+#define SD_USER_STACK_SIZE  (256ull * 1024)
+#define SD_USER_MMAP_BASE   0x0000100000000000ull   /* mmap without a hint starts here */
+#define SD_USER_TOP         0x0000800000000000ull   /* first non-user address */
