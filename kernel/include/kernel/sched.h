@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 
 struct mm;
+struct process;
 
 enum task_state {
     TASK_RUNNABLE = 0,
@@ -80,6 +81,11 @@ struct task {
     struct list_head timer_link;
 
     struct list_head all_link;          /* all tasks, for the listing */
+
+    /* User threads (kernel/process.c, arch/user.h); NULL/unused for kernel threads. */
+    struct process *process;
+    struct list_head thread_link;       /* in the process's thread list */
+    uint8_t fpu_state[512] __aligned(16);   /* FXSAVE image of the user FPU/SSE state */
     uint64_t switches_in;               /* times it was switched to */
     unsigned last_cpu_seen;             /* test aid: CPU of the last switch-in */
 };
