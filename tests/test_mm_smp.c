@@ -245,9 +245,156 @@ static void test_flush_counts_cpumask(struct ktest *t)
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 
+/*
+ * Forks of one parent on every CPU at once: children write every page
+ * (one copy each, since the parent still maps it) and exit, while other
+ * children are being forked from the same frames.  The frame refcounts
+ * change under different mms' locks; at the end each parent page is the
+ * parent's alone again, the copies are exactly one per child page written,
+ * and nothing leaks.
+ */
+#define STRESS_PAGES 16
+#define STRESS_FORKS 40
+
+struct forker {
+    struct mm *parent;
+    _Atomic unsigned bad;
+};
+
+static void forker_fn(void *arg)
+{
+    struct forker *f = arg;
+    for (unsigned round = 0; round < STRESS_FORKS; round++) {
+        struct mm *child = mm_fork(f->parent);
+        if (!child) {
+            atomic_fetch_add(&f->bad, 1);
+            return;
+        }
+        for (uint64_t i = 0; i < STRESS_PAGES; i++) {
+            uintptr_t va = ADDR + i * PAGE_SIZE;
+            phys_addr_t pa;
+            if (mm_handle_fault(child, va, true, false, true) != 0 ||
+                !paging_lookup(child->pml4, va, &pa, NULL, NULL) ||
+                *(uint64_t *)phys_to_virt(pa) != i)
+                atomic_fetch_add(&f->bad, 1);
+            uint64_t mine = 1000 + i;
+            if (mm_write(child, va, &mine, sizeof(mine)) != 0)
+                atomic_fetch_add(&f->bad, 1);
+        }
+        mmput(child);
+    }
+}
+
+static void test_concurrent_fork_cow(struct ktest *t)
+{
+    unsigned mms = mm_live_count();
+    struct mm *parent = mm_create();
+    ASSERT_TRUE(t, parent != NULL);
+    ASSERT_EQ(t, mm_map_anon(parent, ADDR, STRESS_PAGES * PAGE_SIZE, RW), 0);
+    for (uint64_t i = 0; i < STRESS_PAGES; i++)
+        ASSERT_EQ(t, mm_write(parent, ADDR + i * PAGE_SIZE, &i, sizeof(i)), 0);
+
+    uint64_t copies = atomic_load(&mm_stats.cow_copies);
+    uint64_t reuses = atomic_load(&mm_stats.cow_reuses);
+    struct forker f = { .parent = parent };
+    struct task *th[MAX_CPUS];
+    unsigned cpu, n = 0;
+    for_each_online_cpu(cpu) {
+        th[n] = kthread_create(forker_fn, &f, "mm-forker");
+        ASSERT_TRUE(t, th[n] != NULL);
+        kthread_bind(th[n], cpu);
+        kthread_start(th[n]);
+        n++;
+    }
+    for (unsigned i = 0; i < n; i++)
+        kthread_join(th[i]);
+    EXPECT_EQ(t, atomic_load(&f.bad), 0u);
+    EXPECT_EQ(t, atomic_load(&mm_stats.cow_copies), copies + (uint64_t)n * STRESS_FORKS * STRESS_PAGES);
+    EXPECT_EQ(t, atomic_load(&mm_stats.cow_reuses), reuses);
+
+    /* The parent is every page's last owner: its writes copy nothing. */
+    for (uint64_t i = 0; i < STRESS_PAGES; i++) {
+        uintptr_t va = ADDR + i * PAGE_SIZE;
+        phys_addr_t pa;
+        ASSERT_TRUE(t, paging_lookup(parent->pml4, va, &pa, NULL, NULL));
+        EXPECT_EQ(t, atomic_load(&pa_to_page(pa & PTE_ADDR)->refcount), 1u);
+        EXPECT_EQ(t, *(uint64_t *)phys_to_virt(pa), i);
+        EXPECT_EQ(t, mm_handle_fault(parent, va, true, false, true), 0);
+    }
+    EXPECT_EQ(t, atomic_load(&mm_stats.cow_reuses), reuses + STRESS_PAGES);
+    EXPECT_EQ(t, atomic_load(&mm_stats.cow_copies), copies + (uint64_t)n * STRESS_FORKS * STRESS_PAGES);
+    mmput(parent);
+    EXPECT_EQ(t, mm_live_count(), mms);
+}
+
+/*
+ * The exit path of a user thread (like Linux's exit_mm): become a lazy
+ * borrower of the mm (mmgrab), stop owning it (task->mm = NULL), mmput.
+ * The mappings go at once; the struct and PML4 stay while the CPU keeps the
+ * mm loaded, and go when it next switches to another user mm.
+ */
+struct exiter {
+    struct mm *mm;
+    phys_addr_t page;
+    _Atomic bool torn_down;     /* the page was freed while the PML4 was live */
+};
+
+static void exiter_fn(void *arg)
+{
+    struct exiter *e = arg;
+    struct task *me = current_task();
+    struct mm *mm = me->mm;
+    mmgrab(mm);
+    me->mm = NULL;
+    mmput(mm);                  /* the last user: teardown */
+    atomic_store(&e->torn_down, atomic_load(&pa_to_page(e->page)->refcount) == 0 &&
+                                atomic_load(&mm->mm_count) >= 1 && list_empty(&mm->vmas));
+}
+
+static void adopter_fn(void *arg)
+{
+    unuse_mm(arg);
+}
+
+static void test_exit_lazy_reference(struct ktest *t)
+{
+    if (nr_cpus_online < 2)
+        KTEST_SKIP(t, "needs two CPUs");
+    unsigned mms = mm_live_count();
+    struct mm *mm = mm_create();
+    ASSERT_TRUE(t, mm != NULL);
+    ASSERT_EQ(t, mm_map_anon(mm, ADDR, PAGE_SIZE, RW), 0);
+    ASSERT_EQ(t, mm_handle_fault(mm, ADDR, true, false, true), 0);
+    struct exiter e = { .mm = mm };
+    ASSERT_TRUE(t, paging_lookup(mm->pml4, ADDR, &e.page, NULL, NULL));
+
+    struct task *th = kthread_create(exiter_fn, &e, "mm-exiter");
+    ASSERT_TRUE(t, th != NULL);
+    th->mm = th->active_mm = mm;        /* owns the creation's users reference */
+    kthread_bind(th, 1);
+    kthread_start(th);
+    kthread_join(th);
+    EXPECT_TRUE(t, atomic_load(&e.torn_down));
+    /* CPU 1 may still run on the PML4 lazily (its idle task borrowed it). */
+    EXPECT_LE(t, mm_live_count(), mms + 1);
+
+    /* A user mm on CPU 1 ends the borrow: the old mm is freed. */
+    struct mm *other = mm_create();
+    ASSERT_TRUE(t, other != NULL);
+    struct task *th2 = kthread_create(adopter_fn, other, "mm-adopter");
+    ASSERT_TRUE(t, th2 != NULL);
+    th2->mm = th2->active_mm = other;
+    kthread_bind(th2, 1);
+    kthread_start(th2);
+    kthread_join(th2);
+    EXPECT_EQ(t, mm_live_count(), mms);
+}
+
 static const struct ktest_case mm_smp_cases[] = {
     KTEST_CASE(test_remote_flush),
     KTEST_CASE(test_flush_counts_cpumask),
+    KTEST_CASE(test_concurrent_fork_cow),
+    KTEST_CASE(test_exit_lazy_reference),
     {0},
 };
 KTEST_SUITE(mm_smp, mm_smp_cases);
