@@ -254,7 +254,7 @@ static void test_flush_counts_cpumask(struct ktest *t)
  * and nothing leaks.
  */
 #define STRESS_PAGES 16
-#define STRESS_FORKS 40
+#define STRESS_FORKS 20
 
 struct forker {
     struct mm *parent;
