@@ -14,6 +14,8 @@
  * user_fault_test_hook, which replaces process_kill_fault() here.
  */
 #include "ktest.h"
+#include "smp_test_util.h"
+#include <arch/nmi.h>
 #include <arch/extable.h>
 #include <arch/paging.h>
 #include <arch/trap.h>
@@ -23,6 +25,7 @@
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
 #include <kernel/sched.h>
+#include <kernel/smp.h>
 #include <kernel/syscall.h>
 #include <kernel/panic.h>
 #include <lib/string.h>
@@ -46,7 +49,7 @@
 __asm__(
     ".pushsection .rodata.uprog, \"a\"\n"
     ".globl uprog_start, uprog_end, uprog_basic, uprog_basic_ret, uprog_ud2, uprog_pf, uprog_int3\n"
-    ".globl uprog_div, uprog_kernel_read, uprog_cli, uprog_uaccess, uprog_fpu\n"
+    ".globl uprog_div, uprog_kernel_read, uprog_cli, uprog_uaccess, uprog_fpu, uprog_syscall_loop\n"
     "uprog_start:\n"
     /* basic: six arguments in, sum out; then report what survived. */
     "uprog_basic:\n"
@@ -127,11 +130,29 @@ __asm__(
     "  mov $1, %edi\n"
     "  mov $201, %eax\n"
     "  syscall\n"
+    /* syscall loop: rdi SYSCALLs of an unregistered number, for NMIs to hit. */
+    "uprog_syscall_loop:\n"
+    "  mov %rdi, %rbx\n"
+    "1:\n"
+    "  mov $150, %eax\n"
+    "  syscall\n"
+    "  cmp $-38, %rax\n"
+    "  jne 2f\n"
+    "  dec %rbx\n"
+    "  jnz 1b\n"
+    "  xor %edi, %edi\n"
+    "  mov $201, %eax\n"
+    "  syscall\n"
+    "2:\n"
+    "  mov $1, %edi\n"
+    "  mov $201, %eax\n"
+    "  syscall\n"
     "uprog_end:\n"
     ".popsection\n");
 
 extern const char uprog_start[], uprog_end[], uprog_basic[], uprog_basic_ret[], uprog_ud2[], uprog_pf[],
-    uprog_int3[], uprog_div[], uprog_kernel_read[], uprog_cli[], uprog_uaccess[], uprog_fpu[];
+    uprog_int3[], uprog_div[], uprog_kernel_read[], uprog_cli[], uprog_uaccess[], uprog_fpu[],
+    uprog_syscall_loop[];
 
 static uintptr_t uprog_addr(const char *label)
 {
@@ -195,8 +216,11 @@ static void uthread_main(void *p)
 }
 
 /* Like a process thread's exit: the mm reference becomes the lazy one. */
+static _Atomic unsigned uthreads_exited;
+
 static __noreturn void uthread_exit(int code)
 {
+    atomic_fetch_add(&uthreads_exited, 1);
     current_task()->mm = NULL;
     kthread_exit(code);
 }
@@ -439,11 +463,68 @@ static void test_fpu_switch(struct ktest *t)
     atomic_store(&utest_active, false);
 }
 
+/*
+ * NMIs while a CPU goes in and out of user mode through SYSCALL/SYSRET: some
+ * land in ring 3, most in the kernel, and a few in the instructions where
+ * CS is the kernel's but GS the user's (isr.asm decides swapgs from the GS
+ * base MSR there).  The handler reads this_cpu_id() through GS: a wrong GS
+ * would fault in NMI context and panic.
+ */
+#define NMI_TARGET 1
+static _Atomic unsigned nmi_pending, nmi_seen, nmi_seen_user, nmi_seen_wrong_cpu;
+static bool nmi_registered;
+
+static bool utest_nmi_handler(struct trap_frame *tf)
+{
+    if (this_cpu_id() != NMI_TARGET || atomic_load(&nmi_pending) == 0)
+        return false;
+    atomic_fetch_sub(&nmi_pending, 1);
+    atomic_fetch_add(&nmi_seen, 1);
+    if ((tf->cs & 3) == 3)
+        atomic_fetch_add(&nmi_seen_user, 1);
+    if (((struct percpu_hdr *)arch_this_cpu_base())->cpu != NMI_TARGET)
+        atomic_fetch_add(&nmi_seen_wrong_cpu, 1);
+    return true;
+}
+
+static void test_nmi_during_syscalls(struct ktest *t)
+{
+    if (nr_cpus_online <= NMI_TARGET)
+        KTEST_SKIP(t, "needs at least 2 CPUs");
+    if (!nmi_registered) {
+        nmi_register(utest_nmi_handler);
+        nmi_registered = true;
+    }
+    atomic_store(&nmi_seen, 0);
+    atomic_store(&nmi_seen_user, 0);
+    atomic_store(&nmi_seen_wrong_cpu, 0);
+    atomic_store(&uthreads_exited, 0);
+
+    struct uthread_start s = { uprog_addr(uprog_syscall_loop), UT_STACK(0) + PAGE_SIZE, 1000000 };
+    atomic_store(&utest_active, true);
+    struct task *th = uthread_create(&s, "utest-nmi");
+    kthread_bind(th, NMI_TARGET);
+    kthread_start(th);
+    unsigned sent = 0;
+    while (atomic_load(&uthreads_exited) == 0) {
+        atomic_fetch_add(&nmi_pending, 1);
+        smp_send_nmi(NMI_TARGET);
+        sent++;
+        EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&nmi_pending) == 0));
+    }
+    EXPECT_EQ(t, kthread_join(th), 0);
+    atomic_store(&utest_active, false);
+    ktest_log("%u NMIs, %u of them in user mode", atomic_load(&nmi_seen), atomic_load(&nmi_seen_user));
+    EXPECT_EQ(t, atomic_load(&nmi_seen), sent);
+    EXPECT_EQ(t, atomic_load(&nmi_seen_wrong_cpu), 0u);
+}
+
 static const struct ktest_case uentry_cases[] = {
     KTEST_CASE(test_syscall_basic),
     KTEST_CASE(test_user_faults),
     KTEST_CASE(test_uaccess),
     KTEST_CASE(test_fpu_switch),
+    KTEST_CASE(test_nmi_during_syscalls),
     {0},
 };
 KTEST_SUITE(uentry, uentry_cases, .setup = utest_setup, .teardown = utest_teardown);
