@@ -14,6 +14,7 @@
  * user_fault_test_hook, which replaces process_kill_fault() here.
  */
 #include "ktest.h"
+#include <kernel/cmdline.h>
 #include "smp_test_util.h"
 #include <arch/nmi.h>
 #include <arch/extable.h>
@@ -487,6 +488,13 @@ static bool utest_nmi_handler(struct trap_frame *tf)
     return true;
 }
 
+/* How many system calls the target loops through while NMIs rain on it.
+ * Bochs emulates far fewer instructions per second than QEMU: its runner
+ * configuration passes a smaller number. */
+static unsigned nmi_syscall_rounds = 1000000;
+CMDLINE_UINT(utest_nmi_rounds, nmi_syscall_rounds, 1000, 100000000,
+             "system calls the uentry NMI test loops through (fewer on slow emulators)");
+
 static void test_nmi_during_syscalls(struct ktest *t)
 {
     if (nr_cpus_online <= NMI_TARGET)
@@ -500,7 +508,7 @@ static void test_nmi_during_syscalls(struct ktest *t)
     atomic_store(&nmi_seen_wrong_cpu, 0);
     atomic_store(&uthreads_exited, 0);
 
-    struct uthread_start s = { uprog_addr(uprog_syscall_loop), UT_STACK(0) + PAGE_SIZE, 1000000 };
+    struct uthread_start s = { uprog_addr(uprog_syscall_loop), UT_STACK(0) + PAGE_SIZE, nmi_syscall_rounds };
     atomic_store(&utest_active, true);
     struct task *th = uthread_create(&s, "utest-nmi");
     kthread_bind(th, NMI_TARGET);

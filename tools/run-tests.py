@@ -121,6 +121,8 @@ MATRIX = [
     # The only emulator here with PCID, INVPCID and x2APIC.
     Config("bochs", "Bochs 2.7, corei7_haswell_4770, 4 CPUs", emulator="bochs", smp=4,
            cpu="corei7_haswell_4770", timeout=600, weight=20,
+           # Bochs runs a few tens of millions of instructions per second.
+           cmdline="utest_nmi_rounds=20000",
            require=[FEATURES_PCID_INVPCID_X2APIC, X2APIC_MODE]),
     # An expected failure: asking for a suite that does not exist must be
     # reported as a failure naming it (tests/ktest.c), not silently pass.

@@ -29,6 +29,7 @@
 #include <kernel/sched.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
+#include <kernel/smp.h>
 #include <kernel/printk.h>
 #include <kernel/time.h>
 #include <arch/mmu_context.h>
@@ -357,6 +358,33 @@ void sched_tick(void)
 
     if (balance_now && sched_balance(rq))
         set_need_resched();
+}
+
+/*
+ * A CPU running a kernel thread keeps the last user mm loaded (lazy TLB) and
+ * holds a reference on it, so an exited process's page-table root and struct
+ * mm stay allocated until that CPU next runs a user task.  That is the point
+ * of lazy TLB - but it makes "everything is freed now" hard to check.  This
+ * makes every CPU that is lazy switch to init_mm and drop its reference.
+ * Runs on each CPU in the call IPI (interrupts off): the interrupted task
+ * cannot be inside the context switch, which runs with interrupts off too.
+ */
+static void drop_lazy_mm_on_this_cpu(void *arg)
+{
+    (void)arg;
+    struct task *cur = current_task();
+    struct mm *lazy = cur->active_mm;
+    if (cur->mm || !lazy || lazy == &init_mm)
+        return;
+    switch_mm(lazy, &init_mm, cur);
+    mmgrab(&init_mm);
+    cur->active_mm = &init_mm;
+    mmdrop(lazy);
+}
+
+void sched_drop_lazy_mms(void)
+{
+    smp_call_all(drop_lazy_mm_on_this_cpu, NULL, true);
 }
 
 __noreturn void sched_idle_loop(void)
