@@ -117,6 +117,10 @@ static void user_thread_entry(void *arg)
     kfree(arg);
     /* Created while its process was being ended: never reach user mode. */
     process_exit_if_dying();
+    if (st.kernel_fn) {
+        st.kernel_fn((void *)st.arg);
+        process_exit_thread(0);
+    }
     if (st.fork)
         arch_return_to_user(&st.frame);
     arch_enter_user(st.rip, st.rsp, st.arg);
@@ -158,8 +162,8 @@ int process_start(struct process *p, struct process *parent, struct mm *mm, stru
     list_add_tail(&t->thread_link, &p->threads);
     p->live_threads = 1;
     p->nr_threads = 1;
+    kthread_start(t);           /* under the lock: see process_add_thread() */
     spin_unlock_irqrestore(&process_lock, flags);
-    kthread_start(t);
     return 0;
 }
 
@@ -189,10 +193,13 @@ int process_add_thread(struct user_start *st)
         return -SD_ENOMEM;
     }
     int tid = t->id;
+    /* Linked and started in one locked section: process_set_dying() wakes
+     * every thread on the list, and must never be the one to start a thread
+     * (kthread_start would then find it running). */
     flags = spin_lock_irqsave(&process_lock);
     list_add_tail(&t->thread_link, &p->threads);
-    spin_unlock_irqrestore(&process_lock, flags);
     kthread_start(t);
+    spin_unlock_irqrestore(&process_lock, flags);
     return tid;
 }
 
