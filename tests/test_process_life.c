@@ -81,12 +81,12 @@ static int add_thread_fn(void (*fn)(void *), void *arg)
 }
 
 struct baseline {
-    unsigned tasks, procs;
+    unsigned tasks, procs, mms;
 };
 
 static struct baseline take_baseline(void)
 {
-    return (struct baseline){ sched_task_count(), process_count() };
+    return (struct baseline){ sched_task_count(), process_count(), mm_live_count() };
 }
 
 /* Tasks are freed by joins that may finish just after wait returns (the
@@ -97,6 +97,13 @@ static void expect_baseline(struct ktest *t, struct baseline b)
         msleep(1);
     EXPECT_EQ(t, sched_task_count(), b.tasks);
     EXPECT_EQ(t, process_count(), b.procs);
+    EXPECT_EQ(t, mm_live_count(), b.mms);
+    /* The stand-in's counts show the reference protocol: no users left,
+     * and only its permanent mm_count (no CPU still borrows it). */
+    if (standin_mm.pml4) {
+        EXPECT_EQ(t, atomic_load(&standin_mm.mm_users), 0);
+        EXPECT_EQ(t, atomic_load(&standin_mm.mm_count), 1);
+    }
 }
 
 /* ---- exit codes ---- */

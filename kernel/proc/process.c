@@ -31,6 +31,7 @@
 #include <kernel/smp.h>
 #include <arch/user.h>
 #include <arch/uaccess.h>
+#include <arch/mmu_context.h>
 #include <arch/x86.h>
 #include <lib/string.h>
 
@@ -158,6 +159,8 @@ int process_start(struct process *p, struct process *parent, struct mm *mm, stru
     if (!cpumask_test_cpu(&cpu_online_mask, t->cpu))
         t->cpu = this_cpu_id();
     p->parent = parent;
+    p->mm = mm;
+    mmgrab(mm);                 /* dropped when p is collected */
     list_add_tail(&p->sibling, parent ? &parent->children : &kernel_children);
     list_add_tail(&t->thread_link, &p->threads);
     p->live_threads = 1;
@@ -327,7 +330,32 @@ __noreturn void process_exit_thread(int code)
 
 /* ---- collecting zombies ---- */
 
-/* Join every thread of a claimed zombie and free it. */
+/*
+ * A CPU whose current task borrows `mm` lazily (a kernel thread that ran
+ * after one of the process's threads, or an idle CPU) moves to init_mm and
+ * gives its borrowed reference back.  Runs in the call IPI, interrupts off,
+ * so never in the middle of a context switch (which hands borrowed
+ * references over with interrupts off).  Only the current task can hold a
+ * borrow: a kernel thread's borrow ends when it is switched out.
+ */
+static void drop_lazy_mm(void *arg)
+{
+    struct mm *mm = arg;
+    struct task *cur = current_task();
+    if (cur->mm || cur->active_mm != mm)
+        return;
+    mmgrab(&init_mm);
+    switch_mm(mm, &init_mm, cur);
+    cur->active_mm = &init_mm;
+    mmdrop(mm);                 /* never the last: the process holds one */
+}
+
+/*
+ * Join every thread of a claimed zombie and free it.  Its mm goes too: CPUs
+ * still borrowing it lazily are made to let go, so the page tables and the
+ * struct are freed by the time wait() returns (leak checks count on that),
+ * instead of whenever each of those CPUs next runs a user task.
+ */
 static void process_reap(struct process *p)
 {
     /* Nobody else looks at a claimed zombie: no lock needed for its lists. */
@@ -336,6 +364,8 @@ static void process_reap(struct process *p)
         list_del(&t->thread_link);
         kthread_join(t);        /* waits for its last switch; frees it */
     }
+    smp_call_all(drop_lazy_mm, p->mm, true);
+    mmdrop(p->mm);
     process_free(p);
 }
 

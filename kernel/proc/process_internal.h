@@ -28,6 +28,7 @@ struct process {
     enum process_state state;
     int exit_status;                /* SD_STATUS_*: valid once dying or a zombie */
     _Atomic bool dying;             /* exit() or a fault: every thread must end (set under the lock) */
+    struct mm *mm;                  /* set once at start; an mm_count reference (process_reap) */
     struct list_head children;      /* its children, through their `sibling` */
     struct list_head sibling;       /* in the parent's children (or kernel_children) */
     struct list_head threads;       /* live threads, through task.thread_link */
