@@ -16,6 +16,7 @@
  */
 #include <kernel/elf.h>
 #include <kernel/mm.h>
+#include <arch/memlayout.h>
 #include <kernel/bootinfo.h>
 #include <kernel/printk.h>
 #include <uapi/shootdown.h>

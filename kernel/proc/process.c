@@ -309,9 +309,7 @@ __noreturn void process_exit_thread(int code)
      */
     struct mm *mm = me->mm;
     mmgrab(mm);
-    preempt_disable();
-    me->mm = NULL;
-    preempt_enable();
+    me->mm = NULL;      /* a switch from here on treats us as a kernel thread */
     mmput(mm);
 
     uint64_t flags = spin_lock_irqsave(&process_lock);
