@@ -140,8 +140,17 @@ def bochsrc(iso, serial_log, bochs_log, smp=4, mem="256M",
 
 def bochs_argv(rcfile, cmdfile):
     """Debian's Bochs has its debugger built in and stops at a prompt unless
-    a command file says `c` (continue)."""
-    return ["bochs", "-q", "-f", rcfile, "-rc", cmdfile]
+    a command file says `c` (continue).
+
+    Its only headless display, rfb, opens a VNC listening socket.  Where we
+    may (root, util-linux's unshare), Bochs runs in a network namespace of
+    its own, so that socket is reachable from nowhere, not even loopback."""
+    argv = ["bochs", "-q", "-f", rcfile, "-rc", cmdfile]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and have("unshare"):
+        if subprocess.run(["unshare", "--net", "true"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0:
+            argv = ["unshare", "--net"] + argv
+    return argv
 
 
 def have(program):
