@@ -265,8 +265,12 @@ void process_set_dying(struct process *p, int status)
 
 void process_exit_if_dying(void)
 {
-    if (current_process_dying())
-        process_exit_thread(0);
+    if (!current_process_dying() || !current_task()->mm)
+        return;
+    /* Called where the thread holds nothing (a return to user mode, maybe
+     * from an interrupt handler with interrupts off): ending may sleep. */
+    irq_enable();
+    process_exit_thread(0);
 }
 
 /* ---- exit ---- */
