@@ -321,11 +321,23 @@ __noreturn void process_exit_thread(int code)
     list_del(&me->thread_link);
     list_add_tail(&me->thread_link, &p->dead_threads);
     BUG_ON(p->live_threads == 0);
-    if (--p->live_threads == 0)
-        process_become_zombie(p, code);
-    else
+    bool last = --p->live_threads == 0;
+    if (!last)
         wake_up_all(&p->thread_wq);
     spin_unlock_irqrestore(&process_lock, flags);
+
+    if (last) {
+        /*
+         * No thread is left to use the process's IPC endpoints or to owe
+         * replies: release them before p can be collected (it is still
+         * ALIVE to its parent, so nobody frees it meanwhile, and with no
+         * live thread nobody else changes it).
+         */
+        ipc_release_owner(p);
+        flags = spin_lock_irqsave(&process_lock);
+        process_become_zombie(p, code);
+        spin_unlock_irqrestore(&process_lock, flags);
+    }
     /* p may be collected and freed from here on: do not touch it. */
     kthread_exit(code);
 }

@@ -51,6 +51,10 @@ struct user_start {
     void (*kernel_fn)(void *arg);
 };
 
+/* kernel/ipc.c (declared in kernel/ipc.h too): the last thread of p has
+ * exited - destroy its endpoints, fail the calls waiting on its replies. */
+void ipc_release_owner(struct process *p);
+
 /* process.c */
 struct process *process_alloc(const char *name, int *err);
 void process_free(struct process *p);
