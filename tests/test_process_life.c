@@ -310,8 +310,23 @@ static void test_orphans_are_reaped(struct ktest *t)
     int status = -1;
     EXPECT_EQ(t, process_wait(pid, &status), pid);
     EXPECT_EQ(t, status, 9);
-    /* The orphans are the reaper's, not ours. */
-    EXPECT_EQ(t, process_wait(-1, NULL), -SD_ECHILD);
+    expect_baseline(t, b);      /* the reaper collected the orphans */
+}
+
+/* The kernel may also wait for the orphans it adopted: process_wait(-1)
+ * returns -SD_ECHILD only once every one is gone and freed. */
+static void test_wait_collects_orphans(struct ktest *t)
+{
+    struct baseline b = take_baseline();
+    int pid = start_fn(NULL, fn_orphan_maker, NULL);
+    ASSERT_GT(t, pid, 0);
+    int status = -1;
+    EXPECT_EQ(t, process_wait(pid, &status), pid);
+    int n = 0;
+    while (process_wait(-1, &status) > 0)
+        n++;
+    EXPECT_LE(t, n, 4);
+    EXPECT_EQ(t, process_count(), b.procs);
     expect_baseline(t, b);
 }
 
@@ -336,6 +351,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_fault_kills_process),
     KTEST_CASE(test_process_waits_for_children),
     KTEST_CASE(test_orphans_are_reaped),
+    KTEST_CASE(test_wait_collects_orphans),
     KTEST_CASE(test_many_cycles),
     {0},
 };

@@ -42,6 +42,9 @@ static int next_pid = 1;                    /* under process_lock */
 static struct list_head kernel_children = LIST_HEAD_INIT(kernel_children);
 /* The kernel as a parent: process_wait() and the reaper sleep here. */
 static struct wait_queue kernel_child_wq = WAIT_QUEUE_INIT(kernel_child_wq, "kernel_child_wq");
+/* Adopted zombies the reaper has claimed but not yet freed (under
+ * process_lock): process_wait(-1) counts them as children still there. */
+static unsigned reaper_busy;
 /* Where new processes' first threads start: spread over the CPUs. */
 static unsigned next_start_cpu;
 
@@ -386,18 +389,22 @@ static void process_reap(struct process *p)
 /*
  * Under process_lock: look for a child of parent matching pid (-1: any).
  * Returns 1 and *zombie if one is a zombie nobody claimed, 0 if there are
- * matching children still running, -SD_ECHILD if there is none.  For the
- * kernel (parent NULL), adopted orphans belong to the reaper, not to
- * process_wait().
+ * matching children still running, -SD_ECHILD if there is none.  The
+ * kernel's children (parent NULL) include the orphans it adopted: both
+ * process_wait() and the reaper may collect those (the reaper looks at them
+ * only).  So that "-SD_ECHILD" from process_wait(-1) means every child is
+ * gone *and freed*, orphans the reaper is still freeing count as running.
  */
 static int find_zombie(struct process *parent, int pid, bool reaper, struct process **zombie)
 {
     struct list_head *head = parent ? &parent->children : &kernel_children;
     int r = -SD_ECHILD;
+    if (!parent && !reaper && pid == -1 && reaper_busy)
+        r = 0;
     struct list_head *pos;
     list_for_each(pos, head) {
         struct process *c = list_entry(pos, struct process, sibling);
-        if (!parent && c->adopted != reaper)
+        if (reaper && !c->adopted)
             continue;
         if (pid != -1 && c->pid != pid)
             continue;
@@ -472,12 +479,23 @@ static void reaper_thread(void *arg)
         struct process *z = NULL;
         wait_event(&kernel_child_wq, find_zombie_locked(NULL, -1, true, &z) == 1);
         uint64_t flags = spin_lock_irqsave(&process_lock);
-        /* Only the reaper collects adopted zombies: z is still ours. */
-        z->claimed = true;
-        list_del(&z->sibling);
-        list_init(&z->sibling);
+        /* process_wait(-1) may have collected it meanwhile. */
+        struct process *again = NULL;
+        bool ok = find_zombie(NULL, z->pid, true, &again) == 1 && again == z;
+        if (ok) {
+            z->claimed = true;
+            list_del(&z->sibling);
+            list_init(&z->sibling);
+            reaper_busy++;
+        }
         spin_unlock_irqrestore(&process_lock, flags);
+        if (!ok)
+            continue;
         process_reap(z);
+        flags = spin_lock_irqsave(&process_lock);
+        reaper_busy--;
+        wake_up_all(&kernel_child_wq);      /* a process_wait(-1) may wait for this */
+        spin_unlock_irqrestore(&process_lock, flags);
     }
 }
 
