@@ -2,6 +2,9 @@
  * kernel/demo.c - the boot demo (`make run`): kernel threads started on one
  * CPU spread over all of them, are preempted, sleep and wake, while a
  * monitor prints each CPU's scheduler counters.  demo=off skips it.
+ * When user programs were loaded as boot modules, it first starts two
+ * copies of the program demo_prog= (default "hello") per CPU, spread over
+ * the CPUs, and collects their exit statuses.
  */
 #include <kernel/demo.h>
 #include <kernel/sched.h>
@@ -10,12 +13,50 @@
 #include <kernel/cmdline.h>
 #include <kernel/printk.h>
 #include <kernel/cpumask.h>
+#include <kernel/process.h>
+#include <kernel/bootinfo.h>
+#include <kernel/elf.h>
+#include <uapi/shootdown.h>
+#include <lib/format.h>
 #include <arch/x86.h>
 
 static bool demo_enabled = true;
 CMDLINE_BOOL(demo, demo_enabled, "run the scheduler demo at boot when no tests are requested");
 
+static char demo_prog[SD_NAME_MAX] = "hello";
+CMDLINE_STRING(demo_prog, demo_prog, "the user program the demo starts on every CPU");
+
 #define DEMO_ROUNDS 40
+
+static void demo_user_programs(void)
+{
+    size_t size;
+    if (boot_info.module_count == 0)
+        return;
+    if (!elf_find_module(demo_prog, &size)) {
+        printk("demo: no user program '%s' among the %u boot modules\n", demo_prog, boot_info.module_count);
+        return;
+    }
+    unsigned n = 2 * nr_cpus_online, started = 0;
+    printk("demo: starting %u copies of user program '%s' over %u CPUs\n", n, demo_prog, nr_cpus_online);
+    for (unsigned i = 0; i < n; i++) {
+        char arg[16];
+        snprintf(arg, sizeof(arg), "%u", i);
+        const char *argv[] = { demo_prog, arg, NULL };
+        int pid = process_spawn(demo_prog, argv);
+        if (pid < 0)
+            printk("demo: spawn %s failed: %d\n", demo_prog, pid);
+        else
+            started++;
+    }
+    for (unsigned i = 0; i < started; i++) {
+        int status, pid = process_wait(-1, &status);
+        if (SD_WIFFAULTED(status))
+            printk("demo: pid %d killed by vector %d\n", pid, SD_WFAULTVEC(status));
+        else
+            printk("demo: pid %d exited with %d\n", pid, SD_WEXITCODE(status));
+    }
+}
 
 static void demo_worker(void *arg)
 {
@@ -53,6 +94,8 @@ static void demo_main(void *arg)
     (void)arg;
     unsigned n = 3 * nr_cpus_online;
     struct task *workers[3 * MAX_CPUS];
+
+    demo_user_programs();
 
     printk("demo: starting %u CPU-bound kernel threads, all on cpu0; idle CPUs pull them over\n", n);
     for (unsigned i = 0; i < n; i++) {

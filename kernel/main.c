@@ -31,6 +31,7 @@
 #include <arch/trap.h>
 #include <arch/x86.h>
 #include <kernel/sched.h>
+#include <kernel/process.h>
 #include <kernel/demo.h>
 #include "../tests/ktest.h"
 
@@ -79,6 +80,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     irq_enable();               /* the boot CPU takes ticks and IPIs from here on */
 
     crash_if_requested();       /* crash= on the command line: fault on purpose */
+    process_init();             /* the reaper of orphaned processes */
 
     /* The rest happens in kernel threads: the tests (test=) or the demo. */
     if (ktest_selection[0]) {

@@ -13,6 +13,7 @@
 #include <kernel/printk.h>
 #include <kernel/sched.h>
 #include <kernel/preempt.h>
+#include <kernel/process.h>
 
 extern const struct syscall_entry __syscalls_start[], __syscalls_end[];
 
@@ -51,6 +52,8 @@ long syscall_invoke(const struct syscall_args *args)
 
 void exit_to_user_work(void)
 {
+    /* A process being ended (exit, a fault in another thread) stops here. */
+    process_exit_if_dying();
     /*
      * Interrupts are on and we hold nothing: a tick that asked for the CPU
      * during the call is honoured now rather than at the next tick.  The

@@ -12,6 +12,7 @@
 #include <arch/gdt.h>
 #include <arch/apic.h>
 #include <kernel/panic.h>
+#include <kernel/process.h>
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
@@ -123,6 +124,10 @@ void trap_dispatch(struct trap_frame *tf)
          */
         if (tf->rflags & RFLAGS_IF)
             preempt_on_irq_return();
+        /* Back to user mode: a thread of a process being ended stops here
+         * (the IPI process_set_dying() sends is what brings it). */
+        if ((tf->cs & 3) == 3)
+            process_exit_if_dying();
         return;
     }
     if (v >= PIC_VECTOR_BASE && v < PIC_VECTOR_BASE + 16) {

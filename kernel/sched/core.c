@@ -156,11 +156,15 @@ void finish_task_switch(struct task *prev)
     atomic_store_explicit(&prev->on_cpu, false, memory_order_release);
     struct mm *drop = rq->prev_mm;
     rq->prev_mm = NULL;
+    struct task *push = rq->push_task;
+    rq->push_task = NULL;
     raw_spin_unlock(&rq->lock);
     preempt_enable_no_resched();
     /* The lazy reference a kernel thread held (see context_switch). */
     if (drop)
         mmdrop(drop);
+    if (push)
+        sched_push_task(push);
 }
 
 static void context_switch(struct runqueue *rq, struct task *prev, struct task *next)
@@ -231,8 +235,14 @@ static void __schedule(bool preempted)
      * lost wake-up.  Only a task that calls schedule() itself sleeps.
      */
     int state = atomic_load_explicit(&prev->state, memory_order_relaxed);
-    if (prev != rq->idle && (state == TASK_RUNNABLE || preempted))
-        rq_enqueue(rq, prev);           /* to the back: round robin */
+    if (prev != rq->idle && (state == TASK_RUNNABLE || preempted)) {
+        /* A runnable task no longer allowed here (sched_set_affinity) is
+         * pushed to an allowed CPU once it is off this one. */
+        if (state == TASK_RUNNABLE && !cpumask_test_cpu(&prev->allowed, rq->cpu))
+            rq->push_task = prev;
+        else
+            rq_enqueue(rq, prev);       /* to the back: round robin */
+    }
     struct task *next = pick_next(rq);
     BUG_ON(next->on_rq);
 

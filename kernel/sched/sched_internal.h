@@ -22,6 +22,7 @@ struct runqueue {
     uint64_t ticks;
     struct sched_stats stats;
     struct mm *prev_mm;             /* lazy reference to drop after a switch */
+    struct task *push_task;         /* switched out, not allowed here: push after the switch */
 
     struct spinlock sleepers_lock;  /* protects `sleepers` (taken before no other lock) */
     struct list_head sleepers;      /* tasks in msleep() that went to sleep on this CPU */
@@ -40,6 +41,10 @@ void resched_cpu(unsigned cpu);
 void finish_task_switch(struct task *prev);
 void smp_send_reschedule(unsigned cpu);
 void sched_reschedule_ipi(struct trap_frame *tf);
+
+/* affinity.c: move a runnable task that is on no queue and no CPU to an
+ * allowed CPU's queue. */
+void sched_push_task(struct task *t);
 
 /* kthread.c */
 void task_cache_init(void);

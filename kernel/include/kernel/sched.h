@@ -114,6 +114,11 @@ struct task *kthread_create(void (*fn)(void *), void *arg, const char *name);
 void kthread_bind(struct task *t, unsigned cpu);            /* before start */
 void kthread_set_affinity(struct task *t, const struct cpumask *mask);
 void kthread_set_priority(struct task *t, int prio);
+/* Change the CPUs a started task may run on (mask: online CPUs, not empty).
+ * A queued task moves at once; a running one at its next schedule() (the
+ * caller changing its own affinity should yield()); a sleeping one wakes up
+ * on an allowed CPU. */
+void sched_set_affinity(struct task *t, const struct cpumask *mask);
 void kthread_start(struct task *t);
 struct task *kthread_run(void (*fn)(void *), void *arg, const char *name);
 bool kthread_should_stop(void);

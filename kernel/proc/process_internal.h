@@ -1,0 +1,91 @@
+/*
+ * kernel/proc/process_internal.h - what the process files share (and the
+ * tests poke at); nobody else needs struct process.
+ */
+#pragma once
+#include <kernel/process.h>
+#include <kernel/sched.h>
+#include <kernel/wait.h>
+#include <kernel/list.h>
+#include <uapi/shootdown.h>
+#include <arch/trap.h>
+
+enum process_state {
+    PROC_ALIVE,         /* has at least one live thread */
+    PROC_ZOMBIE,        /* every thread exited; status waits for wait() */
+};
+
+/*
+ * All fields below `name` are protected by process_lock unless marked.
+ * Lock order: process_lock -> wait-queue locks -> run-queue locks.
+ */
+struct process {
+    int pid;                        /* never reused while the kernel runs (until it wraps) */
+    char name[SD_NAME_MAX];
+    struct process *parent;         /* NULL: the kernel */
+    bool adopted;                   /* an orphan the kernel took over: the reaper collects it */
+    bool claimed;                   /* a waiter is collecting this zombie */
+    enum process_state state;
+    int exit_status;                /* SD_STATUS_*: valid once dying or a zombie */
+    _Atomic bool dying;             /* exit() or a fault: every thread must end (set under the lock) */
+    struct mm *mm;                  /* set once at start; an mm_count reference (process_reap) */
+    struct list_head children;      /* its children, through their `sibling` */
+    struct list_head sibling;       /* in the parent's children (or kernel_children) */
+    struct list_head threads;       /* live threads, through task.thread_link */
+    struct list_head dead_threads;  /* exited threads not yet joined (task.thread_link) */
+    unsigned live_threads;
+    unsigned nr_threads;            /* live + dead_threads + reserved slots */
+    struct wait_queue child_wq;     /* its threads waiting in wait() */
+    struct wait_queue thread_wq;    /* its threads waiting in thread_join() */
+};
+
+/* How a new user thread starts (kmalloc'd, freed by the thread itself). */
+struct user_start {
+    bool fork;
+    uintptr_t rip, rsp;
+    uint64_t arg;
+    struct trap_frame frame;        /* fork: the parent's frame, RAX = 0 */
+    /* Tests only (tests/test_process_life.c): run this kernel function as
+     * the thread's body instead of entering user mode; the process and mm
+     * machinery around it is the real one. */
+    void (*kernel_fn)(void *arg);
+};
+
+/* kernel/ipc.c (declared in kernel/ipc.h too): the last thread of p has
+ * exited - destroy its endpoints, fail the calls waiting on its replies. */
+void ipc_release_owner(struct process *p);
+
+/* process.c */
+struct process *process_alloc(const char *name, int *err);
+void process_free(struct process *p);
+/* Make the first thread of a new process p (not linked yet) on mm (whose
+ * mm_users reference the thread takes over) and link p under parent (NULL:
+ * the kernel); then start the thread.  On error nothing was linked and the
+ * caller still owns p and the mm reference. */
+int process_start(struct process *p, struct process *parent, struct mm *mm, struct user_start *st,
+                  const uint8_t *fpu_state);
+/* Add and start another thread in the current process. */
+int process_add_thread(struct user_start *st);
+/* End the calling thread (last one: the process becomes a zombie). */
+__noreturn void process_exit_thread(int code);
+/* Mark p dying with this status (first one wins) and kick its other threads. */
+void process_set_dying(struct process *p, int status);
+/* Wait for a child of parent (NULL: the kernel's own children) - pid or -1.
+ * user_status: copy the status out with copy_to_user (before the child is
+ * freed, so a bad pointer loses nothing); else store it in *kstatus. */
+int process_wait_child(struct process *parent, int pid, int *kstatus, int *user_status);
+/* thread_join for the current process. */
+int process_join_thread(int tid, int *code);
+/* Spawn name with already-copied arguments as a child of parent. */
+int process_spawn_as(struct process *parent, const char *name, const char *const argv[], unsigned argc);
+int process_pid(const struct process *p);
+/* Find a live thread of the current process by tid (0: the caller) and take a
+ * reference (task_put when done), or NULL. */
+struct task *process_get_thread(int tid);
+
+/* argv.c: the initial stack image (see kernel/process.h).  buf[cap] receives
+ * the bytes of [stack_top - *len, stack_top); *sp the initial RSP.  Returns 0
+ * or -SD_E2BIG. */
+#define ARGV_AREA_MAX 4096
+int argv_layout(const char *const argv[], unsigned argc, uintptr_t stack_top,
+                uint8_t *buf, size_t cap, size_t *len, uintptr_t *sp);
