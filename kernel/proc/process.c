@@ -348,26 +348,6 @@ __noreturn void process_exit_thread(int code)
 /* ---- collecting zombies ---- */
 
 /*
- * A CPU whose current task borrows `mm` lazily (a kernel thread that ran
- * after one of the process's threads, or an idle CPU) moves to init_mm and
- * gives its borrowed reference back.  Runs in the call IPI, interrupts off,
- * so never in the middle of a context switch (which hands borrowed
- * references over with interrupts off).  Only the current task can hold a
- * borrow: a kernel thread's borrow ends when it is switched out.
- */
-static void drop_lazy_mm(void *arg)
-{
-    struct mm *mm = arg;
-    struct task *cur = current_task();
-    if (cur->mm || cur->active_mm != mm)
-        return;
-    mmgrab(&init_mm);
-    switch_mm(mm, &init_mm, cur);
-    cur->active_mm = &init_mm;
-    mmdrop(mm);                 /* never the last: the process holds one */
-}
-
-/*
  * Join every thread of a claimed zombie and free it.  Its mm goes too: CPUs
  * still borrowing it lazily are made to let go, so the page tables and the
  * struct are freed by the time wait() returns (leak checks count on that),
@@ -381,7 +361,7 @@ static void process_reap(struct process *p)
         list_del(&t->thread_link);
         kthread_join(t);        /* waits for its last switch; frees it */
     }
-    smp_call_all(drop_lazy_mm, p->mm, true);
+    sched_drop_lazy_mm(p->mm);
     mmdrop(p->mm);
     process_free(p);
 }

@@ -374,27 +374,30 @@ void sched_tick(void)
  * A CPU running a kernel thread keeps the last user mm loaded (lazy TLB) and
  * holds a reference on it, so an exited process's page-table root and struct
  * mm stay allocated until that CPU next runs a user task.  That is the point
- * of lazy TLB - but it makes "everything is freed now" hard to check.  This
- * makes every CPU that is lazy switch to init_mm and drop its reference.
- * Runs on each CPU in the call IPI (interrupts off): the interrupted task
- * cannot be inside the context switch, which runs with interrupts off too.
+ * of lazy TLB - but a process's reaper wants its mm gone when wait() returns,
+ * and leak checks want "everything is freed now".  This makes every CPU that
+ * borrows `mm` (any user mm when NULL) switch to init_mm and give its
+ * reference back.  Runs on each CPU in the call IPI, interrupts off, so never
+ * in the middle of a context switch (which hands borrowed references over
+ * with interrupts off); and only the current task can hold a borrow - a
+ * kernel thread's borrow ends when it is switched out.
  */
 static void drop_lazy_mm_on_this_cpu(void *arg)
 {
-    (void)arg;
+    struct mm *only = arg;
     struct task *cur = current_task();
     struct mm *lazy = cur->active_mm;
-    if (cur->mm || !lazy || lazy == &init_mm)
+    if (cur->mm || !lazy || lazy == &init_mm || (only && lazy != only))
         return;
-    switch_mm(lazy, &init_mm, cur);
     mmgrab(&init_mm);
+    switch_mm(lazy, &init_mm, cur);
     cur->active_mm = &init_mm;
     mmdrop(lazy);
 }
 
-void sched_drop_lazy_mms(void)
+void sched_drop_lazy_mm(struct mm *mm)
 {
-    smp_call_all(drop_lazy_mm_on_this_cpu, NULL, true);
+    smp_call_all(drop_lazy_mm_on_this_cpu, mm, true);
 }
 
 __noreturn void sched_idle_loop(void)

@@ -132,10 +132,10 @@ int kthread_join(struct task *t);
 void task_get(struct task *t);
 void task_put(struct task *t);
 
-/* Make every CPU that keeps a user mm loaded lazily switch to init_mm and
- * drop its reference (for leak checks: an exited process's mm is freed now
- * instead of when each CPU next runs a user task). */
-void sched_drop_lazy_mms(void);
+/* Make every CPU that keeps `mm` (any user mm if NULL) loaded lazily switch
+ * to init_mm and drop its reference, so an exited process's mm is freed now
+ * instead of when each CPU next runs a user task (reaping, leak checks). */
+void sched_drop_lazy_mm(struct mm *mm);
 
 /* Live tasks other than the idle tasks (for leak checks). */
 unsigned sched_task_count(void);
