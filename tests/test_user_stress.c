@@ -1,0 +1,67 @@
+/*
+ * tests/test_user_stress.c - many processes: thousands of spawn/exit and
+ * fork/exit cycles over the CPUs, 100k random system calls, and forking
+ * until the memory runs out.  Each ends with processes, address spaces and
+ * endpoints back at their baseline; the framework then checks frames and
+ * heap for the whole suite.
+ */
+#include "user_test_util.h"
+
+static void test_spawn_stress(struct ktest *t)
+{
+    NEED_PROCESSES(t);
+    struct user_baseline b;
+    user_baseline_take(&b);
+    /* 800 cycles driven from user space, 200 straight from the kernel. */
+    EXPECT_PROGRAM_OK(t, "spawn_stress", "400");
+    EXPECT_PROGRAM_OK(t, "spawn_stress", "400");
+    for (int i = 0; i < 200; i++) {
+        const char *argv[] = { "exitcode", "7", NULL };
+        int s = user_run(t, argv);
+        if (s != SD_STATUS_EXIT(7)) {
+            EXPECT_EQ(t, s, SD_STATUS_EXIT(7));
+            break;
+        }
+    }
+    user_baseline_check(t, &b);
+}
+
+static void test_fork_stress(struct ktest *t)
+{
+    NEED_PROCESSES(t);
+    struct user_baseline b;
+    user_baseline_take(&b);
+    for (int i = 0; i < 3; i++)
+        EXPECT_PROGRAM_OK(t, "fork_stress", "500");
+    user_baseline_check(t, &b);
+}
+
+static void test_fuzz(struct ktest *t)
+{
+    NEED_PROCESSES(t);
+    struct user_baseline b;
+    user_baseline_take(&b);
+    EXPECT_PROGRAM_OK(t, "fuzz", "100000", "1");
+    user_baseline_check(t, &b);
+}
+
+static void test_oom(struct ktest *t)
+{
+    NEED_PROCESSES(t);
+    struct user_baseline b;
+    user_baseline_take(&b);
+    EXPECT_PROGRAM_OK(t, "oom");
+    user_baseline_check(t, &b);
+    /* The kernel still works after running dry. */
+    EXPECT_PROGRAM_OK(t, "hello");
+    user_baseline_check(t, &b);
+}
+
+static const struct ktest_case cases[] = {
+    KTEST_CASE(test_spawn_stress),
+    KTEST_CASE(test_fork_stress),
+    KTEST_CASE(test_fuzz),
+    KTEST_CASE(test_oom),
+    {0},
+};
+KTEST_SUITE(user_stress, cases);
