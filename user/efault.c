@@ -29,7 +29,11 @@ int main(void)
     if (sys_is_err(m))
         die("mmap: %ld", m);
     char *base = (char *)m;
-    /* page 0: RW (the end of it straddles into page 1), page 1: none, page 2: read-only */
+    /* page 0: RW, page 1: none, page 2: read-only.  The last two bytes of
+     * page 0 start a string, a pointer, a status or a message that runs
+     * on into page 1. */
+    base[4094] = 'x';
+    base[4095] = 'x';
     if (sys_mprotect(base + 4096, 4096, SD_PROT_NONE) || sys_mprotect(base + 8192, 4096, SD_PROT_READ))
         die("mprotect failed");
     uintptr_t in_bad[] = {
@@ -39,7 +43,7 @@ int main(void)
         0xffffffff80000000ull,                  /* kernel image */
         0x8000000000000000ull,                  /* non-canonical */
         0x0000800000000000ull,                  /* first non-user address */
-        (uintptr_t)base + 4096 - 8,             /* runs into the PROT_NONE page */
+        (uintptr_t)base + 4096 - 2,             /* runs into the PROT_NONE page */
         (uintptr_t)base + 4096,                 /* PROT_NONE */
         0xfffffffffffffff8ull,                  /* wraps around */
     };

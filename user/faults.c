@@ -18,8 +18,12 @@ static const char rodata_string[] = "read-only";
 static volatile int zero;
 
 static void do_ud(void) { __asm__ volatile("ud2"); }
-static volatile int sink;
-static void do_de(void) { sink = 1 / zero; }
+static void do_de(void)
+{
+    /* In assembly: the compiler would turn 1 / x into compares. */
+    int a = 1, d = 0, b = zero;
+    __asm__ volatile("idivl %2" : "+a"(a), "+d"(d) : "r"(b) : "cc");
+}
 static void do_gp_noncanonical(void) { *(volatile uint64_t *)0x8000000000000000ull = 1; }
 static void do_gp_privileged(void) { __asm__ volatile("cli"); }
 static void do_pf_null(void) { (void)*(volatile uint64_t *)0; }
