@@ -23,9 +23,10 @@ static void fill(uint64_t *p, size_t n, uint64_t seed)
         p[i] = seed * 1000003 + i;
 }
 
-static int check(const uint64_t *p, size_t n, uint64_t seed, const char *what)
+/* Whether p[from .. from+n) still hold what fill(p, ..., seed) wrote there. */
+static int check_range(const uint64_t *p, size_t from, size_t n, uint64_t seed, const char *what)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < from + n; i++) {
         if (p[i] != seed * 1000003 + i) {
             printf("fork_cow: FAIL: %s[%d] = %#lx, want %#lx (seed %d)\n", what, (int)i,
                    (unsigned long)p[i], (unsigned long)(seed * 1000003 + i), (int)seed);
@@ -33,6 +34,11 @@ static int check(const uint64_t *p, size_t n, uint64_t seed, const char *what)
         }
     }
     return 0;
+}
+
+static int check(const uint64_t *p, size_t n, uint64_t seed, const char *what)
+{
+    return check_range(p, 0, n, seed, what);
 }
 
 static void wait_ok(int pid, const char *what)
@@ -164,7 +170,7 @@ static void test_grandchild(void)
             sys_exit(10);
         if (gpid == 0) {
             int bad = check(data, 16, 52, "grandchild data") ||
-                      check(data + 16, DATA_WORDS - 16, 51, "grandchild rest");
+                      check_range(data, 16, DATA_WORDS - 16, 51, "grandchild rest");
             fill(data, DATA_WORDS, 53);
             sys_exit(bad ? 11 : 0);
         }
