@@ -3,9 +3,13 @@
  *
  * Each child fills MiB (16 by default) of fresh anonymous memory, then
  * waits for the parent's go: it polls for the endpoint "oom-go-<parent
- * pid>".  A child whose page fault finds no memory is killed with #PF;
- * that is an allowed ending.  The parent forks until fork fails, which must
- * be with -SD_ENOMEM; then it says go, collects every child and exits 0.
+ * pid>" (for at most 3 s, so that children outlive a parent that died by
+ * no more than that).  A child whose page fault finds no memory is killed
+ * with #PF; that is an allowed ending.  The parent forks until fork fails,
+ * which must be with -SD_ENOMEM; then it says go, collects every child and
+ * exits 0.  The parent itself may be killed by #PF too: after each fork its
+ * own stack and data are shared copy-on-write, and its next write needs a
+ * free page that may no longer exist.
  * Exit 1 (after collecting them all): fork failed with another error first (e.g. -SD_EAGAIN: the
  * process limit came before the memory ran out).
  */
@@ -23,8 +27,8 @@ static void child(long mib, int parent)
         ((volatile char *)m)[off] = 1;
     char name[SD_NAME_MAX];
     snprintf(name, sizeof(name), "oom-go-%d", parent);
-    while (sys_ipc_lookup(name) < 0)
-        sys_sleep(5);
+    for (int i = 0; i < 300 && sys_ipc_lookup(name) < 0; i++)
+        sys_sleep(10);
     sys_exit(0);
 }
 
