@@ -19,6 +19,8 @@
 #include <kernel/time.h>
 #include <arch/apic.h>
 #include <arch/cpufeatures.h>
+#include <arch/user.h>
+#include <kernel/syscall.h>
 #include <arch/crash.h>
 #include <arch/gdt.h>
 #include <arch/machine.h>
@@ -55,6 +57,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     gdt_init_this_cpu();
     idt_init();
     idt_load();
+    arch_user_init_this_cpu();  /* SYSCALL entry, FPU/SSE for user mode */
 
     if (cmdline_apply(boot_info.cmdline))
         printk("warning: the command line had errors (see above); their defaults are in force\n");
@@ -64,6 +67,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     paging_init();              /* the kernel's own page tables; adds RAM above 4 GiB */
     kmalloc_init();
     sched_init();               /* this boot context becomes CPU 0's idle task */
+    syscall_init();             /* the system-call table */
 
     acpi_init();                /* the CPU list */
     pic_remap_and_mask();       /* interrupts come from the local APIC only */

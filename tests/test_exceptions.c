@@ -317,8 +317,10 @@ static void test_idt_gates(struct ktest *t)
         uint64_t target = g[v].offset_lo | ((uint64_t)g[v].offset_mid << 16) | ((uint64_t)g[v].offset_hi << 32);
         unsigned want_ist = v == EXC_DF ? IST_DOUBLE_FAULT : v == EXC_NMI ? IST_NMI
                           : v == EXC_MC ? IST_MACHINE_CHECK : 0;
-        /* Present, DPL 0, 64-bit interrupt gate (type 0xe), kernel code. */
-        if (g[v].type_attr != 0x8e || g[v].selector != GDT_KERNEL_CODE || target != isr_stub_table[v] ||
+        /* Present, 64-bit interrupt gate (type 0xe), kernel code; DPL 0
+         * except for int3 and into, which user code may execute. */
+        uint8_t want_attr = (v == EXC_BP || v == EXC_OF) ? 0xee : 0x8e;
+        if (g[v].type_attr != want_attr || g[v].selector != GDT_KERNEL_CODE || target != isr_stub_table[v] ||
             (g[v].ist & 7) != want_ist) {
             if (bad++ < 4)
                 ktest_log("vector %u: attr %#x selector %#x ist %u target %#lx (stub %#lx)", v,

@@ -102,6 +102,8 @@ def tcg_bios(smp, name=None, **kw):
     """QEMU TCG (multi-threaded), SeaBIOS, -cpu max: the common case."""
     kw.setdefault("description", "QEMU TCG, BIOS, -cpu %s, %d CPU%s"
                   % (kw.get("cpu", "max"), smp, "" if smp == 1 else "s"))
+    # Every vCPU beyond the two host cores slows the SMP stress tests down.
+    kw.setdefault("timeout", 120 + 15 * max(0, smp - 2))
     return Config(name=name or "smp%d" % smp, smp=smp, **kw)
 
 

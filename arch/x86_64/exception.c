@@ -1,7 +1,9 @@
 /*
  * arch/x86_64/exception.c - CPU exceptions (vectors 0..31): NMIs go to the
- * NMI handler chain, expected faults to their fixup, and anything else is a
- * kernel bug that is reported and panics.
+ * NMI handler chain, exceptions from user mode to user_exception()
+ * (arch/x86_64/user.c: resolve the page fault or kill the process), expected
+ * faults to their fixup, and anything else is a kernel bug that is reported
+ * and panics.
  *
  * The report is printed by panic() (kernel/panic.c) through
  * trap_frame_report(), after panic has made sure only this CPU is printing:
@@ -23,6 +25,7 @@
 #include <arch/extable.h>
 #include <arch/nmi.h>
 #include <arch/trap.h>
+#include <arch/user.h>
 #include <arch/x86.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
@@ -179,6 +182,20 @@ void exception_handle(struct trap_frame *tf)
         nmi_dispatch(tf);
         return;
     }
+    /* From ring 3: the program's business (user.c), never a kernel panic. */
+    if ((tf->cs & 3) == 3) {
+        user_exception(tf);
+        return;
+    }
+    /*
+     * The kernel touching a user address for a system call (an instruction
+     * of arch/x86_64/uaccess.c, listed in the exception table): the page
+     * may just not be there yet (demand-zero, copy-on-write).  If the mm
+     * resolves it, retry the access; else the fixup turns it into -EFAULT.
+     */
+    if (tf->vector == EXC_PF && !(tf->error_code & PF_USER) && extable_find_fixup(tf->rip) &&
+        user_fault_from_kernel(tf, read_cr2()))
+        return;
     if (exception_try_fixup(tf))
         return;
 

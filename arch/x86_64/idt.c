@@ -33,6 +33,7 @@ static trap_handler_t handlers[256];
 extern const uint64_t isr_stub_table[256];
 
 #define GATE_INTERRUPT 0x8e   /* present, DPL 0, 64-bit interrupt gate */
+#define GATE_DPL3      (3u << 5)
 
 static void set_gate(unsigned vec, uint64_t addr, unsigned ist)
 {
@@ -53,6 +54,10 @@ void idt_init(void)
     set_gate(EXC_DF, isr_stub_table[EXC_DF], IST_DOUBLE_FAULT);
     set_gate(EXC_NMI, isr_stub_table[EXC_NMI], IST_NMI);
     set_gate(EXC_MC, isr_stub_table[EXC_MC], IST_MACHINE_CHECK);
+    /* int3 and into are instructions user code may execute: with DPL 0
+     * gates they would raise #GP instead of #BP/#OF. */
+    idt[EXC_BP].type_attr |= GATE_DPL3;
+    idt[EXC_OF].type_attr |= GATE_DPL3;
     /* From the moment a CPU can take interrupts, a panic must be able to
      * stop it: the panic NMI handler is the first one registered. */
     panic_init();

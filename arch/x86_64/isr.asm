@@ -6,8 +6,18 @@
 ; trap_common, which saves the general registers into a struct trap_frame
 ; (arch/trap.h) and calls trap_dispatch(frame).
 ;
-; Entry from ring 3 (CS & 3 != 0) swaps GS so that %gs points at the per-CPU
-; area again; the return to ring 3 swaps it back.
+; Entry from ring 3 swaps GS so that %gs points at the per-CPU area again;
+; the return swaps it back.  For most vectors "from ring 3" is read from the
+; interrupted CS.  Not for the IST vectors (NMI, #DF, #MC): they can arrive
+; in the few instructions of the system-call path (syscall_entry.asm) that
+; run in ring 0 with the user's GS - before the entry swapgs or after the
+; exit one - where CS says kernel but GS is the user's.  For them the GS base
+; MSR decides: the kernel's per-CPU bases are kernel-half addresses (bit 63
+; set), and a user GS base never is (user mode cannot write the MSR: no
+; CR4.FSGSBASE, and a selector load gives a 32-bit base).  Every other
+; vector is masked (IF clear) or impossible in those windows.  Whether the
+; entry swapped is kept in RBX, which trap_dispatch preserves (callee-saved,
+; and kept across a context switch), and the return swaps back exactly then.
 ;
 ; The stack a handler runs on: the interrupted kernel stack, or for #DF, NMI
 ; and #MC their own IST stack of this CPU (see idt.c and gdt.c).
@@ -43,11 +53,9 @@ isr_stubs_start:
 
 extern trap_dispatch
 extern smap_enabled
+MSR_GS_BASE equ 0xC0000101
+
 trap_common:
-    test qword [rsp + 24], 3        ; CS of the interrupted code
-    jz .from_kernel
-    swapgs
-.from_kernel:
     push rax
     push rbx
     push rcx
@@ -64,6 +72,27 @@ trap_common:
     push r14
     push r15
     cld
+    ; GS: RBX = 1 if we swap to the kernel's (see the top of this file).
+    xor ebx, ebx
+    mov rax, [rsp + 15 * 8]         ; vector
+    cmp rax, 2                      ; NMI
+    je .gs_from_msr
+    cmp rax, 8                      ; #DF
+    je .gs_from_msr
+    cmp rax, 18                     ; #MC
+    je .gs_from_msr
+    test qword [rsp + 18 * 8], 3    ; CS of the interrupted code
+    jz .gs_done
+.swap_gs:
+    swapgs
+    mov ebx, 1
+    jmp .gs_done
+.gs_from_msr:
+    mov ecx, MSR_GS_BASE
+    rdmsr                           ; EDX = the high half of the base
+    test edx, edx
+    jns .swap_gs                    ; a user-half base: the user's GS
+.gs_done:
     ; SMAP: an interrupt taken inside a stac/clac bracket (a user-memory
     ; copy) arrives with RFLAGS.AC set, which would let the handler touch
     ; user memory unchecked.  Clear it; iretq restores the interrupted
@@ -84,8 +113,8 @@ trap_common:
 global trap_dispatch_ret
 trap_dispatch_ret:
     add rsp, 16
-global trap_return
-trap_return:
+    test ebx, ebx
+    jnz trap_return_to_user
     pop r15
     pop r14
     pop r13
@@ -101,10 +130,30 @@ trap_return:
     pop rcx
     pop rbx
     pop rax
-    test qword [rsp + 24], 3
-    jz .to_kernel
+    add rsp, 16                     ; vector and error code
+    iretq
+
+; Return through the struct trap_frame at RSP to the user GS: the exit of an
+; entry that swapped GS, and of the system-call paths that cannot use SYSRET
+; (syscall_entry.asm).  Interrupts must be off.
+global trap_return_to_user
+trap_return_to_user:
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
     swapgs
-.to_kernel:
     add rsp, 16                     ; vector and error code
     iretq
 

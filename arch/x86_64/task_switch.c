@@ -1,11 +1,48 @@
 /*
  * arch/x86_64/task_switch.c - arch_switch_to() (see arch/task_switch.h).
- * Kernel threads need nothing here; user tasks will (TSS RSP0, FPU state).
+ *
+ * Called with interrupts off, on prev's stack, just before switch_stack().
+ *
+ * Kernel stack for entries from user mode: the CPU takes it from TSS.RSP0
+ * on an interrupt from ring 3, syscall_entry.asm from the per-CPU
+ * kernel_stack_top.  Both must name the top of the stack of whichever task
+ * runs here, so that its trap frame lands at current_user_frame().
+ *
+ * FPU/SSE, eagerly: the kernel never uses FPU/SSE registers
+ * (-mgeneral-regs-only), so while a user task is switched in, they hold its
+ * user state, even while it runs in the kernel.  Switching away from a user
+ * task saves them into prev->fpu_state; switching to one restores its own.
+ * Kernel threads and idle tasks leave the registers alone, so nothing is
+ * saved or restored for them.
  */
 #include <arch/task_switch.h>
+#include <arch/gdt.h>
+#include <kernel/percpu.h>
+#include <kernel/sched.h>
+
+/*
+ * "Has user FPU state": an mm (a user thread), or a process (a user thread
+ * that is exiting has already dropped task->mm, but its registers may still
+ * be saved harmlessly; next never is one of those, since an exiting thread
+ * is never switched back in).
+ */
+static bool task_has_user_fpu(const struct task *t)
+{
+    return t->mm || t->process;
+}
 
 void arch_switch_to(struct task *prev, struct task *next)
 {
-    (void)prev;
-    (void)next;
+    if (task_has_user_fpu(prev))
+        __asm__ volatile("fxsave64 %0" : "=m"(prev->fpu_state));
+
+    /* Idle tasks (kstack_top 0) never run user code: no entry from ring 3
+     * can happen while they run, so the old values may stay. */
+    if (next->kstack_top) {
+        tss_set_rsp0(next->kstack_top);
+        ((struct percpu_hdr *)arch_this_cpu_base())->kernel_stack_top = next->kstack_top;
+    }
+
+    if (task_has_user_fpu(next))
+        __asm__ volatile("fxrstor64 %0" :: "m"(next->fpu_state));
 }

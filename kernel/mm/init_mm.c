@@ -1,9 +1,9 @@
 /* kernel/mm/init_mm.c - the kernel's own address space (see kernel/mm.h). */
 #include <kernel/mm.h>
 #include <arch/x86.h>
-#include <kernel/panic.h>
 
-/* init_mm lives forever: its counts start at 1 and nothing drops that one. */
+/* init_mm lives forever: its counts start at 1 and nothing drops that one
+ * (mmput/mmdrop in mm.c check that they never free it). */
 struct mm init_mm = { .name = "init_mm", .mm_users = 1, .mm_count = 1 };
 
 void init_mm_setup(void)
@@ -13,18 +13,4 @@ void init_mm_setup(void)
     init_mm.pml4 = phys_to_virt(init_mm.pgd);
     mutex_init(&init_mm.lock, "init_mm.lock");
     list_init(&init_mm.vmas);
-}
-
-/* Placeholders until address spaces exist: init_mm is the only mm and is
- * never freed, so its references need no counting. */
-void mmgrab(struct mm *mm)
-{
-    atomic_fetch_add(&mm->mm_count, 1);
-}
-
-void mmdrop(struct mm *mm)
-{
-    if (atomic_fetch_sub(&mm->mm_count, 1) == 1)
-        panic("mmdrop: the last reference to '%s' dropped, but freeing mms is not implemented",
-              mm->name);
 }

@@ -16,6 +16,7 @@
 #undef strcmp
 #undef strncmp
 #undef strchr
+#undef strstr
 #undef strlcpy
 #undef snprintf
 #undef vsnprintf

@@ -21,6 +21,7 @@
 #define strcmp      klib_strcmp
 #define strncmp     klib_strncmp
 #define strchr      klib_strchr
+#define strstr      klib_strstr
 #define strlcpy     klib_strlcpy
 #define snprintf    klib_snprintf
 #define vsnprintf   klib_vsnprintf

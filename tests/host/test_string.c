@@ -132,6 +132,19 @@ static void test_strchr(void)
     free(empty);
 }
 
+static void test_strstr(void)
+{
+    char *s = exact("shootdown: tlb shootdown");
+    const char *needles[] = { "shoot", "down", "tlb", "n", "", "shootdown: tlb shootdown", "x", "downs" };
+    for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
+        CHECK(klib_strstr(s, needles[i]) == strstr(s, needles[i]));
+    free(s);
+    char *empty = exact("");
+    CHECK(klib_strstr(empty, "") == empty);
+    CHECK(klib_strstr(empty, "a") == NULL);
+    free(empty);
+}
+
 static void test_strlcpy(void)
 {
     const char *src = "abcdef";
@@ -164,6 +177,7 @@ int main(void)
     test_strlen_strnlen();
     test_strcmp();
     test_strchr();
+    test_strstr();
     test_strlcpy();
     return check_summary("string");
 }

@@ -139,7 +139,8 @@ static void free_list_add(struct pt_free_list *freed, pte_t *table)
     freed->count++;
 }
 
-int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *freed)
+/* The present 4 KiB leaf entry for va, or why there is none. */
+static int present_leaf(pte_t *pml4, uintptr_t va, pte_t **leaf)
 {
     if (!va_canonical(va) || (va & (PAGE_SIZE - 1)))
         return PT_EINVAL;
@@ -147,9 +148,19 @@ int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *fre
     pte_t *pte = walk_existing(pml4, va, &large);
     if (!pte)
         return large ? PT_EINVAL : PT_ENOENT;
-    pte_t e = *pte;
-    if (!(e & PTE_P))
+    if (!(*pte & PTE_P))
         return PT_ENOENT;
+    *leaf = pte;
+    return 0;
+}
+
+int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *freed)
+{
+    pte_t *pte;
+    int err = present_leaf(pml4, va, &pte);
+    if (err)
+        return err;
+    pte_t e = *pte;
     WRITE_ONCE(*pte, 0);
     if (old)
         *old = e;
@@ -189,15 +200,13 @@ void pt_free_list_release(struct pt_free_list *freed)
 
 int paging_protect(pte_t *pml4, uintptr_t va, uint64_t flags, pte_t *old)
 {
-    if (!va_canonical(va) || (va & (PAGE_SIZE - 1)) || (flags & PTE_PS))
+    if (flags & PTE_PS)
         return PT_EINVAL;
-    bool large;
-    pte_t *pte = walk_existing(pml4, va, &large);
-    if (!pte)
-        return large ? PT_EINVAL : PT_ENOENT;
+    pte_t *pte;
+    int err = present_leaf(pml4, va, &pte);
+    if (err)
+        return err;
     pte_t e = *pte;
-    if (!(e & PTE_P))
-        return PT_ENOENT;
     if (old)
         *old = e;
     WRITE_ONCE(*pte, (e & PTE_ADDR) | ((flags | PTE_P) & PTE_FLAGS & pte_supported_mask));

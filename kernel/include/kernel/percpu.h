@@ -40,9 +40,17 @@ struct percpu_hdr {
     uintptr_t base;      /* address of this copy (GS base) */
     unsigned int cpu;    /* dense CPU id, 0..nr_cpus-1 */
     uint32_t apic_id;
+    /* For the system-call entry (arch/x86_64/syscall_entry.asm), which has
+     * no free register to compute a per-CPU address with and so needs fixed
+     * %gs offsets: the kernel stack top of the task running here (kept by
+     * arch_switch_to) and a slot for the user RSP while switching stacks. */
+    uintptr_t kernel_stack_top;
+    uintptr_t user_rsp_scratch;
 };
 STATIC_ASSERT(offsetof(struct percpu_hdr, base) == 0, "percpu_hdr.base at %gs:0");
 STATIC_ASSERT(offsetof(struct percpu_hdr, cpu) == 8, "percpu_hdr.cpu at %gs:8");
+STATIC_ASSERT(offsetof(struct percpu_hdr, kernel_stack_top) == 16, "used by syscall_entry.asm");
+STATIC_ASSERT(offsetof(struct percpu_hdr, user_rsp_scratch) == 24, "used by syscall_entry.asm");
 
 #define __percpu_offset(ptr) ((uintptr_t)(ptr) - (uintptr_t)__percpu_start)
 

@@ -34,3 +34,9 @@ struct syscall_entry {
         __section(".syscalls") __aligned(8) = { (number), (handler), #handler }
 
 void syscall_init(void);        /* build the table (boot CPU) */
+/* Run system call args->nr (arch entry code, with interrupts on): the
+ * handler's result, or -SD_ENOSYS for an unregistered number. */
+long syscall_invoke(const struct syscall_args *args);
+/* The last step before any return to user mode: run the scheduler while it
+ * asked for the CPU (a system call is a preemption point). */
+void exit_to_user_work(void);

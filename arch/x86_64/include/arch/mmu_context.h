@@ -3,12 +3,18 @@
  *
  * switch_mm() makes `next` the CPU's address space; enter_lazy_tlb() is
  * called instead when the next task is a kernel thread, which has no address
- * space of its own and keeps using (borrows) the one loaded.  Both are
- * deliberately trivial here: the TLB work replaces them with the per-CPU lazy
- * TLB state, ASIDs and generation tracking, without changing the scheduler.
+ * space of its own and keeps using (borrows) the one loaded.  The TLB work
+ * replaces these with per-CPU lazy TLB state, ASIDs and generation tracking,
+ * without changing the scheduler.
+ *
+ * mm->cpumask: the CPUs that may hold translations of the mm.  A CPU sets
+ * its bit here before it loads the mm and (in this simple scheme) never
+ * clears it; flush_tlb_mm_range() (arch/x86_64/mm/tlb_mm.c) calls every CPU
+ * in it, and each checks CR3 to see whether it has anything to flush.
  */
 #pragma once
 #include <kernel/mm.h>
+#include <kernel/percpu.h>
 #include <arch/x86.h>
 
 struct task;
@@ -16,6 +22,15 @@ struct task;
 static inline void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
 {
     (void)tsk;
+    unsigned cpu = this_cpu_id();
+    /*
+     * Set our bit before CR3 is written: the atomic RMW is a full barrier
+     * that pairs with the tlb_gen increment in flush_tlb_mm_range() (see
+     * there).  Test first: the bit is usually set already, and a locked
+     * write to a line every CPU of the mm reads would bounce it for nothing.
+     */
+    if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu))
+        cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);
     if (prev != next)
         write_cr3(next->pgd);
 }

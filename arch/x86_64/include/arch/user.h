@@ -35,3 +35,22 @@ struct trap_frame *current_user_frame(void);
 /* Save the current task's live FPU state into task->fpu_state (before fork
  * copies it). */
 void arch_fpu_save_current(void);
+
+/* The vector number in the trap frame of a system call (no interrupt uses
+ * it; syscall_entry.asm). */
+#define TRAP_VECTOR_SYSCALL 256
+
+/* An exception from user mode (exception.c): resolve it (a page fault the mm
+ * can fix) or kill the process.  Returns only to resume user mode. */
+void user_exception(struct trap_frame *tf);
+/* A page fault in kernel mode at a user address (a uaccess copy): try to
+ * fault the page in; true if the access can be retried. */
+bool user_fault_from_kernel(struct trap_frame *tf, uintptr_t cr2);
+
+/*
+ * Tests: while set, a fatal user fault calls this instead of
+ * process_kill_fault() (tests/test_uentry.c runs ring-3 code without
+ * processes).  It must not return.
+ */
+typedef void (*user_fault_hook_t)(unsigned vector, uint64_t error_code, uintptr_t addr, uintptr_t rip);
+extern user_fault_hook_t user_fault_test_hook;

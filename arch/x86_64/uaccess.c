@@ -1,0 +1,118 @@
+/*
+ * arch/x86_64/uaccess.c - copying to and from user memory (see
+ * arch/uaccess.h).
+ *
+ * Three layers of protection, in order:
+ *  1. The range check: the whole range must lie below SD_USER_TOP.  Kernel
+ *     and non-canonical pointers are refused before anything is touched -
+ *     touching them is what a malicious pointer wants.
+ *  2. SMAP: with CR4.SMAP on, the kernel cannot touch user pages unless
+ *     RFLAGS.AC is set.  We set it (stac) for the copy instructions only,
+ *     so a stray kernel access to user memory anywhere else still faults.
+ *     Interrupts arriving inside the bracket clear AC for their handler and
+ *     get it back on iretq (isr.asm).
+ *  3. Faults: a user page that is missing or protected faults inside the
+ *     copy.  The page-fault handler first asks the mm to resolve it
+ *     (demand-zero, copy-on-write: exception.c, user_fault_from_kernel) and
+ *     retries; if the mm says no, the exception table sends the copy to its
+ *     fixup, which makes it return -SD_EFAULT.
+ *
+ * The copies are byte loops (rep movsb and a byte-at-a-time string loop):
+ * simple, and when rep movsb faults, RCX says how much is left, so the
+ * retried instruction continues exactly where it stopped.
+ */
+#include <arch/uaccess.h>
+#include <arch/cpufeatures.h>
+#include <arch/extable.h>
+#include <uapi/shootdown.h>
+
+static inline void user_access_begin(void)
+{
+    if (smap_enabled)
+        __asm__ volatile("stac" ::: "memory");
+}
+
+static inline void user_access_end(void)
+{
+    if (smap_enabled)
+        __asm__ volatile("clac" ::: "memory");
+}
+
+int user_range_ok(uintptr_t addr, size_t len)
+{
+    /* Written to avoid overflow: addr + len may wrap. */
+    return addr <= SD_USER_TOP && len <= SD_USER_TOP - addr;
+}
+
+/* Copy len bytes; returns the number of bytes NOT copied (0 on success). */
+static size_t copy_bytes(void *dst, const void *src, size_t len)
+{
+    user_access_begin();
+    __asm__ volatile("1: rep movsb\n"
+                     "2:\n"
+                     EXTABLE_ENTRY(1b, 2b)
+                     : "+D"(dst), "+S"(src), "+c"(len)
+                     :
+                     : "memory");
+    user_access_end();
+    return len;
+}
+
+int copy_from_user(void *dst, const void *user_src, size_t len)
+{
+    if (!user_range_ok((uintptr_t)user_src, len))
+        return -SD_EFAULT;
+    return copy_bytes(dst, user_src, len) ? -SD_EFAULT : 0;
+}
+
+int copy_to_user(void *user_dst, const void *src, size_t len)
+{
+    if (!user_range_ok((uintptr_t)user_dst, len))
+        return -SD_EFAULT;
+    return copy_bytes(user_dst, src, len) ? -SD_EFAULT : 0;
+}
+
+/* One user byte into *out; false if it faulted. */
+static inline bool get_user_byte(const char *p, char *out)
+{
+    int failed = 0;
+    char c;
+    __asm__ volatile("1: movb (%[p]), %[c]\n"
+                     "2:\n"
+                     ".pushsection .text.fixup, \"ax\"\n"
+                     "3: movl $1, %[f]\n"
+                     "   xorl %k[c], %k[c]\n"
+                     "   jmp 2b\n"
+                     ".popsection\n"
+                     EXTABLE_ENTRY(1b, 3b)
+                     : [c] "=q"(c), [f] "+r"(failed)
+                     : [p] "r"(p)
+                     : "memory");
+    *out = c;
+    return !failed;
+}
+
+long strncpy_from_user(char *dst, const char *user_src, size_t max)
+{
+    uintptr_t src = (uintptr_t)user_src;
+    if (max == 0)
+        return -SD_ENAMETOOLONG;
+    /* Check as we go: the string may end well before the end of a range
+     * that would run past SD_USER_TOP. */
+    user_access_begin();
+    for (size_t i = 0; i < max; i++) {
+        char c;
+        if (src + i >= SD_USER_TOP || !get_user_byte((const char *)(src + i), &c)) {
+            user_access_end();
+            return -SD_EFAULT;
+        }
+        dst[i] = c;
+        if (c == '\0') {
+            user_access_end();
+            return (long)i;
+        }
+    }
+    user_access_end();
+    dst[max - 1] = '\0';
+    return -SD_ENAMETOOLONG;
+}

@@ -1,0 +1,114 @@
+/*
+ * kernel/mm/fault.c - resolving page faults in user address spaces.
+ *
+ * Two kinds of fault are legitimate and fixed here; every other one is the
+ * program's (or a bad user pointer's) fault and gets -SD_EFAULT:
+ *   - demand-zero: the first touch of a page of a VMA maps a fresh zeroed
+ *     frame (mmap allocates nothing);
+ *   - copy-on-write: a write to a present read-only page inside a writable
+ *     VMA.  After fork both address spaces map the same frame read-only and
+ *     its refcount counts them; the writer gets its own copy, or - when it
+ *     is the last owner left (refcount 1) - simply gets the page back
+ *     writable.
+ * Faults sleep on mm->lock (a mutex): never call mm_handle_fault() with a
+ * spinlock held or interrupts off.
+ */
+#include "mm_internal.h"
+#include <kernel/panic.h>
+#include <uapi/shootdown.h>
+#include <lib/string.h>
+
+/* Does the VMA allow this access at all?  On x86 every mapped page is
+ * readable, so any of READ/WRITE/EXEC grants reads. */
+static bool vma_allows(const struct vma *v, bool write, bool exec)
+{
+    if (write && !(v->prot & SD_PROT_WRITE))
+        return false;
+    if (exec && !(v->prot & SD_PROT_EXEC))
+        return false;
+    return (v->prot & (SD_PROT_READ | SD_PROT_WRITE | SD_PROT_EXEC)) != 0;
+}
+
+int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t *pte)
+{
+    pte_t old = *pte;
+    phys_addr_t old_pa = old & PTE_ADDR;
+    uint64_t flags = vma_pte_flags(vma->prot);
+
+    /*
+     * Last owner: nobody else maps the frame and nobody can start to (only
+     * fork of this mm adds owners, and it holds mm->lock, as we do), so the
+     * page is ours to write.  Raising rights needs no remote flush: a CPU
+     * with the old read-only translation takes a spurious fault that finds
+     * the entry writable.
+     */
+    if (frame_refcount(old_pa) == 1) {
+        paging_protect(mm->pml4, va, flags, NULL);
+        local_flush_tlb_page(va);
+        atomic_fetch_add(&mm_stats.cow_reuses, 1);
+        return 0;
+    }
+
+    phys_addr_t copy = page_alloc(0);
+    if (!copy)
+        return -SD_ENOMEM;
+    memcpy(phys_to_virt(copy), phys_to_virt(old_pa), PAGE_SIZE);
+    /* Point the entry at the copy in one store: a CPU sees either the old
+     * shared frame read-only or the private copy. */
+    WRITE_ONCE(*pte, copy | ((flags | PTE_P) & PTE_FLAGS & pte_supported_mask));
+    /* Threads of this mm on other CPUs may hold the old translation and
+     * would go on reading the shared frame while we write the copy. */
+    flush_tlb_mm_range(mm, va, va + PAGE_SIZE, false);
+    /* The other owners may have dropped theirs meanwhile (they hold their
+     * own mm's lock, not ours): whoever drops the last reference frees. */
+    if (frame_put_is_last(old_pa))
+        page_free(old_pa, 0);
+    atomic_fetch_add(&mm_stats.cow_copies, 1);
+    return 0;
+}
+
+int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool user)
+{
+    (void)user;     /* a kernel access to a user address follows the same rules */
+    if (!mm || mm == &init_mm || addr >= SD_USER_TOP)
+        return -SD_EFAULT;
+    uintptr_t page = ALIGN_DOWN(addr, PAGE_SIZE);
+    int ret = 0;
+
+    mutex_lock(&mm->lock);
+    struct vma *v = vma_find(mm, page);
+    if (!v || !vma_allows(v, write, exec)) {
+        ret = -SD_EFAULT;
+        goto out;
+    }
+    pte_t *pte = paging_walk(mm->pml4, page, false);
+    if (!pte || !(*pte & PTE_P)) {
+        /* Demand-zero: the first touch of this page. */
+        phys_addr_t pa = page_alloc_zeroed(0);
+        if (!pa) {
+            ret = -SD_ENOMEM;
+            goto out;
+        }
+        if (paging_map(mm->pml4, page, pa, vma_pte_flags(v->prot)) != 0) {
+            page_free(pa, 0);
+            ret = -SD_ENOMEM;
+            goto out;
+        }
+        atomic_fetch_add(&mm_stats.demand_zero_faults, 1);
+        goto out;
+    }
+    if (write && !(*pte & PTE_W)) {
+        /* The VMA is writable (checked above), the page is not: COW. */
+        ret = cow_break_locked(mm, v, page, pte);
+        goto out;
+    }
+    /*
+     * The entry already allows the access: another thread fixed it first,
+     * or this CPU held an older, narrower translation (rights are raised
+     * without a remote flush).  Drop ours and let the access retry.
+     */
+    local_flush_tlb_page(page);
+out:
+    mutex_unlock(&mm->lock);
+    return ret;
+}

@@ -1,0 +1,81 @@
+/*
+ * kernel/mm/fork.c - copying an address space for fork, copy-on-write.
+ *
+ * The child gets copies of the VMAs and shares every present page with
+ * the parent: the frame's refcount counts both, and both map it read-only
+ * so that the first write by either side faults and gets a private copy
+ * (fault.c).  Write-protecting the parent's pages is a change to page
+ * tables that threads of the parent may be using on other CPUs right now:
+ * until those CPUs flush, they could write through their old writable
+ * translation into a frame the child now sees.  So fork flushes the parent
+ * on every CPU in its cpumask before it returns, still under the parent's
+ * lock (no fault of the parent can be resolved before the flush).
+ */
+#include "mm_internal.h"
+#include <kernel/kmalloc.h>
+#include <uapi/shootdown.h>
+
+/* Share the parent's pages of v with the child.  Returns 0 or -SD_ENOMEM;
+ * wp_start..wp_end grows to cover the parent pages write-protected. */
+static int share_vma_pages(struct mm *parent, struct mm *child, const struct vma *v,
+                           uintptr_t *wp_start, uintptr_t *wp_end)
+{
+    for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE) {
+        pte_t *pte = paging_walk(parent->pml4, va, false);
+        if (!pte || !(*pte & PTE_P))
+            continue;
+        pte_t e = *pte;
+        phys_addr_t pa = e & PTE_ADDR;
+        uint64_t flags = (e & PTE_FLAGS) & ~(PTE_W | PTE_A | PTE_D);
+        if (paging_map(child->pml4, va, pa, flags) != 0)
+            return -SD_ENOMEM;
+        frame_get(pa);      /* the child's mapping */
+        if (e & PTE_W) {
+            WRITE_ONCE(*pte, e & ~PTE_W);
+            if (va < *wp_start)
+                *wp_start = va;
+            *wp_end = va + PAGE_SIZE;
+        }
+    }
+    return 0;
+}
+
+struct mm *mm_fork(struct mm *parent)
+{
+    struct mm *child = mm_create();
+    if (!child)
+        return NULL;
+    uintptr_t wp_start = UINTPTR_MAX, wp_end = 0;
+    int err = 0;
+
+    /* Lock order: parent, then child (the child is not visible to anyone
+     * else yet, so it needs no lock until we hand it out). */
+    mutex_lock(&parent->lock);
+    struct list_head *p;
+    list_for_each(p, &parent->vmas) {
+        const struct vma *v = list_entry(p, struct vma, link);
+        struct vma *n = kmalloc(sizeof(*n));
+        if (!n) {
+            err = -SD_ENOMEM;
+            break;
+        }
+        n->start = v->start;
+        n->end = v->end;
+        n->prot = v->prot;
+        list_add_tail(&n->link, &child->vmas);  /* same order: stays sorted */
+        err = share_vma_pages(parent, child, v, &wp_start, &wp_end);
+        if (err)
+            break;
+    }
+    /* Even on failure: parent pages already write-protected must be flushed
+     * (they stay read-only; their next write is a cheap COW reuse). */
+    if (wp_start < wp_end)
+        flush_tlb_mm_range(parent, wp_start, wp_end, false);
+    mutex_unlock(&parent->lock);
+
+    if (err) {
+        mmput(child);       /* drops the shared references and frees all */
+        return NULL;
+    }
+    return child;
+}

@@ -1,0 +1,165 @@
+/*
+ * kernel/mm/mm.c - the life of an address space: creation, the two
+ * reference counts, teardown (see kernel/mm.h and docs/processes.md).
+ *
+ *   mm_users  counts users of the mappings.  Its last mmput() tears the user
+ *             half down: every VMA, every user page and page table.
+ *   mm_count  counts references to the struct and its PML4.  All users
+ *             together hold one (dropped by the last mmput()); every kernel
+ *             thread that borrows the mm lazily (the scheduler's active_mm)
+ *             holds its own.  Its last mmdrop() frees the PML4 and the struct.
+ *
+ * Why two: a CPU that ran the last thread of a process keeps the process's
+ * PML4 in CR3 until it switches to another address space, and the kernel
+ * thread it runs meanwhile must be able to trust that PML4 (its kernel half
+ * above all).  The mappings can go at once; the root must stay until the
+ * last CPU has let go of it.
+ */
+#include "mm_internal.h"
+#include <kernel/kmalloc.h>
+#include <kernel/panic.h>
+#include <uapi/shootdown.h>
+
+struct mm_stats mm_stats;
+
+/* ctx_id 0 is init_mm's; counting up from 1 in 64 bits never wraps. */
+static _Atomic uint64_t next_ctx_id = 1;
+static _Atomic unsigned live_mms;
+
+unsigned mm_live_count(void)
+{
+    return atomic_load(&live_mms);
+}
+
+struct mm *mm_create(void)
+{
+    struct mm *mm = kzalloc(sizeof(*mm));
+    if (!mm)
+        return NULL;
+    pte_t *pml4 = paging_new_pml4();
+    if (!pml4) {
+        kfree(mm);
+        return NULL;
+    }
+    mm->pml4 = pml4;
+    mm->pgd = virt_to_phys(pml4);
+    atomic_init(&mm->mm_users, 1);
+    atomic_init(&mm->mm_count, 1);
+    mutex_init(&mm->lock, "mm.lock");
+    list_init(&mm->vmas);
+    mm->ctx_id = atomic_fetch_add(&next_ctx_id, 1);
+    atomic_init(&mm->tlb_gen, 0);
+    cpumask_clear(&mm->cpumask);
+    mm->name = "mm";
+    atomic_fetch_add(&live_mms, 1);
+    return mm;
+}
+
+void mmget(struct mm *mm)
+{
+    /* Only someone who already holds a user reference (or owns the mm
+     * through a task) may take another: 0 -> 1 would resurrect a dead mm. */
+    BUG_ON(atomic_fetch_add(&mm->mm_users, 1) <= 0);
+}
+
+void mmgrab(struct mm *mm)
+{
+    BUG_ON(atomic_fetch_add(&mm->mm_count, 1) <= 0);
+}
+
+/*
+ * Put the user-half tables that are still hooked into the PML4 on `freed`
+ * (unmapping frees the tables it empties, but an allocation that failed
+ * half-way may have left an empty table behind).  Every leaf is already
+ * cleared: the tables hold only links to lower tables.
+ */
+static void collect_user_tables(pte_t *pml4, struct pt_free_list *freed)
+{
+    for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++) {
+        if (!(pml4[i] & PTE_P))
+            continue;
+        pte_t *pdpt = phys_to_virt(pml4[i] & PTE_ADDR);
+        for (unsigned j = 0; j < PTES_PER_TABLE; j++) {
+            if (!(pdpt[j] & PTE_P))
+                continue;
+            BUG_ON(pdpt[j] & PTE_PS);
+            pte_t *pd = phys_to_virt(pdpt[j] & PTE_ADDR);
+            for (unsigned k = 0; k < PTES_PER_TABLE; k++) {
+                if (!(pd[k] & PTE_P))
+                    continue;
+                BUG_ON(pd[k] & PTE_PS);
+                pte_t *pt = phys_to_virt(pd[k] & PTE_ADDR);
+                for (unsigned l = 0; l < PTES_PER_TABLE; l++)
+                    if (pt[l])
+                        panic("mm teardown: a user page is still mapped at entry %u/%u/%u/%u",
+                              i, j, k, l);
+                WRITE_ONCE(pd[k], 0);
+                /* The list links through the table's first word (arch/paging.h). */
+                *(pte_t **)pt = freed->head;
+                freed->head = pt;
+                freed->count++;
+            }
+            WRITE_ONCE(pdpt[j], 0);
+            *(pte_t **)pd = freed->head;
+            freed->head = pd;
+            freed->count++;
+        }
+        WRITE_ONCE(pml4[i], 0);
+        *(pte_t **)pdpt = freed->head;
+        freed->head = pdpt;
+        freed->count++;
+    }
+}
+
+/*
+ * The last user is gone: nobody runs in this address space any more, but
+ * CPUs may still have it loaded (the exiting thread's CPU, lazily) or hold
+ * its translations, so everything waits for one flush with freed_tables
+ * before it goes back to the allocator.
+ */
+static void mm_teardown(struct mm *mm)
+{
+    struct unmap_batch b;
+    unmap_batch_init(&b, mm);
+    mutex_lock(&mm->lock);
+    while (!list_empty(&mm->vmas)) {
+        struct vma *v = list_first_entry(&mm->vmas, struct vma, link);
+        for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE)
+            unmap_batch_page(&b, va, false);
+        list_del(&v->link);
+        kfree(v);
+    }
+    collect_user_tables(mm->pml4, &b.tables);
+    b.start = 0;
+    b.end = SD_USER_TOP;
+    unmap_batch_finish(&b, true);
+    mutex_unlock(&mm->lock);
+}
+
+void mmput(struct mm *mm)
+{
+    int old = atomic_fetch_sub(&mm->mm_users, 1);
+    BUG_ON(old <= 0);
+    if (old != 1)
+        return;
+    BUG_ON(mm == &init_mm);
+    mm_teardown(mm);
+    mmdrop(mm);         /* the reference all users held together */
+}
+
+void mmdrop(struct mm *mm)
+{
+    int old = atomic_fetch_sub(&mm->mm_count, 1);
+    BUG_ON(old <= 0);
+    if (old != 1)
+        return;
+    /* init_mm's counts start at 1 and that reference is never dropped. */
+    BUG_ON(mm == &init_mm);
+    BUG_ON(atomic_load(&mm->mm_users) != 0);
+    BUG_ON(!list_empty(&mm->vmas));
+    /* No CPU has this PML4 loaded: each one that did switched away before
+     * dropping its reference (finish_task_switch runs after the CR3 write). */
+    paging_free_pml4(mm->pml4);
+    kfree(mm);
+    atomic_fetch_sub(&live_mms, 1);
+}

@@ -1,0 +1,328 @@
+/*
+ * kernel/mm/vma.c - the regions of an address space (mm->vmas) and the
+ * operations on them: mmap (anonymous), munmap, mprotect, finding a free
+ * range, and writing into an address space from the kernel.
+ *
+ * mm->vmas is sorted by start and the VMAs never overlap; all of it is
+ * guarded by mm->lock, as are the user half's page tables.  Pages are not
+ * allocated by mmap: the first touch faults them in (fault.c).
+ */
+#include "mm_internal.h"
+#include <kernel/kmalloc.h>
+#include <kernel/panic.h>
+#include <arch/cpufeatures.h>
+#include <uapi/shootdown.h>
+#include <lib/string.h>
+
+#define PROT_ALL (SD_PROT_READ | SD_PROT_WRITE | SD_PROT_EXEC)
+
+uint64_t vma_pte_flags(unsigned prot)
+{
+    /* x86 cannot map a page that is present but inaccessible to user mode;
+     * a PROT_NONE page is a kernel-only page (no PTE_U), so user accesses
+     * fault and mm_handle_fault refuses them. */
+    if (!(prot & PROT_ALL))
+        return PTE_P | PTE_NX;
+    uint64_t f = PTE_P | PTE_U;
+    if (prot & SD_PROT_WRITE)
+        f |= PTE_W;
+    if (!(prot & SD_PROT_EXEC))
+        f |= PTE_NX;            /* dropped by paging_map on CPUs without NX */
+    return f;
+}
+
+struct vma *vma_find(struct mm *mm, uintptr_t addr)
+{
+    struct list_head *p;
+    list_for_each(p, &mm->vmas) {
+        struct vma *v = list_entry(p, struct vma, link);
+        if (addr < v->start)
+            return NULL;        /* sorted: no later VMA can contain it */
+        if (addr < v->end)
+            return v;
+    }
+    return NULL;
+}
+
+/* [addr, addr+len) is page aligned, non-empty and inside the user half. */
+static bool user_range_valid(uintptr_t addr, size_t len)
+{
+    if ((addr | len) & (PAGE_SIZE - 1) || len == 0)
+        return false;
+    if (addr < PAGE_SIZE || addr >= SD_USER_TOP || len > SD_USER_TOP - addr)
+        return false;
+    return true;
+}
+
+/* Cut v in two at `at` (strictly inside it): v keeps [start, at), the new
+ * VMA after it gets [at, end).  Page tables are untouched: the split is
+ * only bookkeeping.  Returns 0 or -SD_ENOMEM. */
+static int vma_split(struct vma *v, uintptr_t at)
+{
+    BUG_ON(at <= v->start || at >= v->end);
+    struct vma *n = kmalloc(sizeof(*n));
+    if (!n)
+        return -SD_ENOMEM;
+    n->start = at;
+    n->end = v->end;
+    n->prot = v->prot;
+    v->end = at;
+    list_add(&n->link, &v->link);
+    return 0;
+}
+
+/* Split the VMAs that straddle addr or end, so that [addr, end) is covered
+ * by whole VMAs only.  On failure nothing is lost: an extra split is
+ * harmless. */
+static int split_at_edges(struct mm *mm, uintptr_t addr, uintptr_t end)
+{
+    struct vma *v = vma_find(mm, addr);
+    if (v && v->start < addr) {
+        int err = vma_split(v, addr);
+        if (err)
+            return err;
+    }
+    v = vma_find(mm, end - 1);
+    if (v && v->end > end)
+        return vma_split(v, end);
+    return 0;
+}
+
+int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
+{
+    if (!user_range_valid(addr, len) || (prot & ~PROT_ALL))
+        return -SD_EINVAL;
+    struct vma *n = kmalloc(sizeof(*n));
+    if (!n)
+        return -SD_ENOMEM;
+    n->start = addr;
+    n->end = addr + len;
+    n->prot = prot;
+
+    mutex_lock(&mm->lock);
+    /* Insert before the first VMA that starts at or after our end, if
+     * nothing overlaps. */
+    struct list_head *p, *before = &mm->vmas;
+    list_for_each(p, &mm->vmas) {
+        struct vma *v = list_entry(p, struct vma, link);
+        if (v->end <= n->start)
+            continue;
+        if (v->start < n->end) {
+            mutex_unlock(&mm->lock);
+            kfree(n);
+            return -SD_EEXIST;
+        }
+        before = p;
+        break;
+    }
+    list_add_tail(&n->link, before);
+    mutex_unlock(&mm->lock);
+    return 0;
+}
+
+uintptr_t mm_find_free(struct mm *mm, uintptr_t hint, size_t len)
+{
+    if (hint == 0)
+        hint = SD_USER_MMAP_BASE;
+    hint = ALIGN_UP(hint, PAGE_SIZE);
+    len = ALIGN_UP(len, PAGE_SIZE);
+    if (len == 0 || hint < PAGE_SIZE || hint >= SD_USER_TOP || len > SD_USER_TOP - hint)
+        return 0;
+    uintptr_t found = 0, cand = hint;
+    mutex_lock(&mm->lock);
+    struct list_head *p;
+    list_for_each(p, &mm->vmas) {
+        struct vma *v = list_entry(p, struct vma, link);
+        if (v->end <= cand)
+            continue;
+        if (v->start >= cand + len)
+            break;              /* the gap before v fits */
+        cand = v->end;          /* overlaps: try right after it */
+        if (len > SD_USER_TOP - cand) {
+            cand = 0;
+            break;
+        }
+    }
+    if (cand && len <= SD_USER_TOP - cand)
+        found = cand;
+    mutex_unlock(&mm->lock);
+    return found;
+}
+
+/* ---- unmapping in batches (see mm_internal.h) ---- */
+
+void unmap_batch_init(struct unmap_batch *b, struct mm *mm)
+{
+    b->mm = mm;
+    b->start = UINTPTR_MAX;
+    b->end = 0;
+    b->tables = (struct pt_free_list)PT_FREE_LIST_INIT;
+    b->nframes = 0;
+}
+
+void unmap_batch_finish(struct unmap_batch *b, bool force_tables)
+{
+    bool tables = force_tables || b->tables.count;
+    if (b->start < b->end || tables)
+        flush_tlb_mm_range(b->mm, b->start < b->end ? b->start : 0,
+                           b->start < b->end ? b->end : 0, tables);
+    /* Every CPU has dropped the old translations: the memory is free. */
+    for (unsigned i = 0; i < b->nframes; i++)
+        page_free(b->frames[i], 0);
+    pt_free_list_release(&b->tables);
+    unmap_batch_init(b, b->mm);
+}
+
+void unmap_batch_page(struct unmap_batch *b, uintptr_t va, bool free_tables)
+{
+    pte_t old;
+    if (paging_unmap(b->mm->pml4, va, &old, free_tables ? &b->tables : NULL) != 0)
+        return;                 /* never faulted in */
+    if (va < b->start)
+        b->start = va;
+    if (va + PAGE_SIZE > b->end)
+        b->end = va + PAGE_SIZE;
+    phys_addr_t pa = old & PTE_ADDR;
+    if (frame_put_is_last(pa)) {
+        b->frames[b->nframes++] = pa;
+        if (b->nframes == UNMAP_BATCH_FRAMES)
+            unmap_batch_finish(b, false);
+    }
+}
+
+void unmap_pages_locked(struct mm *mm, struct unmap_batch *b, uintptr_t start, uintptr_t end)
+{
+    (void)mm;
+    for (uintptr_t va = start; va < end; va += PAGE_SIZE)
+        unmap_batch_page(b, va, true);
+}
+
+int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
+{
+    if (!user_range_valid(addr, len))
+        return -SD_EINVAL;
+    uintptr_t end = addr + len;
+    mutex_lock(&mm->lock);
+    int err = split_at_edges(mm, addr, end);
+    if (err) {
+        mutex_unlock(&mm->lock);
+        return err;
+    }
+    struct unmap_batch b;
+    unmap_batch_init(&b, mm);
+    struct list_head *p, *tmp;
+    list_for_each_safe(p, tmp, &mm->vmas) {
+        struct vma *v = list_entry(p, struct vma, link);
+        if (v->end <= addr)
+            continue;
+        if (v->start >= end)
+            break;
+        unmap_pages_locked(mm, &b, v->start, v->end);
+        list_del(&v->link);
+        kfree(v);
+    }
+    unmap_batch_finish(&b, false);
+    mutex_unlock(&mm->lock);
+    return 0;
+}
+
+int mm_protect(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
+{
+    if (!user_range_valid(addr, len) || (prot & ~PROT_ALL))
+        return -SD_EINVAL;
+    uintptr_t end = addr + len;
+    mutex_lock(&mm->lock);
+    /* Like POSIX mprotect: the whole range must be mapped. */
+    for (uintptr_t a = addr; a < end;) {
+        struct vma *v = vma_find(mm, a);
+        if (!v) {
+            mutex_unlock(&mm->lock);
+            return -SD_ENOMEM;
+        }
+        a = v->end;
+    }
+    int err = split_at_edges(mm, addr, end);
+    if (err) {
+        mutex_unlock(&mm->lock);
+        return err;
+    }
+    uint64_t flags = vma_pte_flags(prot);
+    uintptr_t changed_start = UINTPTR_MAX, changed_end = 0;
+    for (uintptr_t a = addr; a < end;) {
+        struct vma *v = vma_find(mm, a);
+        v->prot = prot;
+        for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE) {
+            pte_t *pte = paging_walk(mm->pml4, va, false);
+            if (!pte || !(*pte & PTE_P))
+                continue;
+            uint64_t f = flags;
+            /* A page still shared with another mm stays read-only: the
+             * first write copies it (fault.c). */
+            if (frame_refcount(*pte & PTE_ADDR) > 1)
+                f &= ~PTE_W;
+            pte_t old;
+            paging_protect(mm->pml4, va, f, &old);
+            if (((old ^ *pte) & ~(PTE_A | PTE_D)) == 0)
+                continue;
+            if (va < changed_start)
+                changed_start = va;
+            changed_end = va + PAGE_SIZE;
+        }
+        a = v->end;
+    }
+    /* Reduced rights must be gone on every CPU before we return; raised
+     * ones would only cost a spurious fault, but one flush covers both. */
+    if (changed_start < changed_end)
+        flush_tlb_mm_range(mm, changed_start, changed_end, false);
+    mutex_unlock(&mm->lock);
+    return 0;
+}
+
+int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (uaddr >= SD_USER_TOP || len > SD_USER_TOP - uaddr)
+        return -SD_EFAULT;
+    const uint8_t *from = src;
+    int err = 0;
+    mutex_lock(&mm->lock);
+    while (len) {
+        uintptr_t page = ALIGN_DOWN(uaddr, PAGE_SIZE);
+        size_t off = uaddr - page;
+        size_t n = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
+        struct vma *v = vma_find(mm, page);
+        if (!v) {
+            err = -SD_EFAULT;
+            break;
+        }
+        pte_t *pte = paging_walk(mm->pml4, page, false);
+        if (!pte || !(*pte & PTE_P)) {
+            phys_addr_t pa = page_alloc_zeroed(0);
+            if (!pa) {
+                err = -SD_ENOMEM;
+                break;
+            }
+            uint64_t f = vma_pte_flags(v->prot);
+            if (paging_map(mm->pml4, page, pa, f) != 0) {
+                page_free(pa, 0);
+                err = -SD_ENOMEM;
+                break;
+            }
+            pte = paging_walk(mm->pml4, page, false);
+        } else if (frame_refcount(*pte & PTE_ADDR) > 1) {
+            /* Shared after fork: the other owner must not see our write. */
+            err = cow_break_locked(mm, v, page, pte);
+            if (err)
+                break;
+        }
+        /* Through the direct map: the mm need not be loaded here, and the
+         * VMA's protections do not apply to the kernel's own writes. */
+        memcpy((uint8_t *)phys_to_virt(*pte & PTE_ADDR) + off, from, n);
+        from += n;
+        uaddr += n;
+        len -= n;
+    }
+    mutex_unlock(&mm->lock);
+    return err;
+}
