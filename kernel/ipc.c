@@ -31,17 +31,6 @@
 #include <arch/uaccess.h>
 #include <lib/string.h>
 
-/*
- * MERGE GUARD (branch userland): copy_from_user, copy_to_user and
- * strncpy_from_user are written by helper "uentry" in parallel.  Weak
- * references let this branch link without them; nothing calls the system
- * calls below until uentry's dispatcher exists.  Remove these three lines
- * when merging with uentry.
- */
-#pragma weak copy_from_user
-#pragma weak copy_to_user
-#pragma weak strncpy_from_user
-
 enum waiter_state { W_QUEUED, W_AWAIT_REPLY, W_DONE };
 
 struct ipc_waiter {

@@ -19,23 +19,19 @@
 #include <arch/x86.h>
 
 /*
- * MERGE GUARD (branch userland): processes (helper "proc") and the mm
- * (helper "mm") are written in parallel; on this branch alone these
- * symbols do not exist, the weak references below are NULL, and every
- * test that runs a program skips with "needs process support".  Remove
- * the #pragma weak lines and the body of user_tests_possible() (make it
- * return true) when merging with proc and mm.
+ * MERGE GUARD (branch userland): processes (helper "proc") are written in
+ * parallel; on this branch alone these symbols do not exist, the weak
+ * references below are NULL, and every test that runs a program skips
+ * with "needs process support".  Remove the three #pragma weak lines and
+ * make user_tests_possible() return true when merging with proc.
  */
 #pragma weak process_spawn
 #pragma weak process_wait
 #pragma weak process_count
-#pragma weak mm_live_count
-#pragma weak mm_stats
 
 static inline bool user_tests_possible(void)
 {
-    return process_spawn != NULL && process_wait != NULL && process_count != NULL &&
-           mm_live_count != NULL && &mm_stats != NULL;
+    return process_spawn != NULL && process_wait != NULL && process_count != NULL;
 }
 
 #define NEED_PROCESSES(t)                                                      \
