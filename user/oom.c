@@ -9,11 +9,11 @@
  * says go, collects every child, and exits 0 if memory really ran out: fork
  * failed with -SD_ENOMEM, or it failed with -SD_EAGAIN (the process limit,
  * which zombies of killed children count towards) after at least one child
- * was killed for want of memory.  The parent itself may be killed by #PF too: after each fork its
- * own stack and data are shared copy-on-write, and its next write needs a
- * free page that may no longer exist.
- * Exit 1 (after collecting them all): fork failed with another error first (e.g. -SD_EAGAIN: the
- * process limit came before the memory ran out).
+ * was killed for want of memory.  The parent itself may be killed by #PF
+ * too: after each fork its own stack and data are shared copy-on-write, and
+ * its next write needs a free page that may no longer exist.
+ * Exit 1 (after collecting them all): fork failed with another error, or
+ * with -SD_EAGAIN while memory had never run out.
  */
 #include <ulib.h>
 
