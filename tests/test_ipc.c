@@ -61,7 +61,7 @@ static void test_endpoint_names(struct ktest *t)
 
 /* ---- send / receive ---- */
 
-#define SEND_ROUNDS 2000
+#define SEND_ROUNDS 500
 
 static int ktest_ep;
 
@@ -114,7 +114,7 @@ static void test_send_recv(struct ktest *t)
 
 /* ---- call / reply: one server, a client on every CPU ---- */
 
-#define CALL_ROUNDS 500
+#define CALL_ROUNDS 200
 #define LABEL_STOP 0xdead
 
 static void server(void *arg)

@@ -30,7 +30,7 @@ static void test_pingpong_two_cpus(struct ktest *t)
     NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
-    EXPECT_PROGRAM_OK(t, "ipc_pingpong", "2", "1000");
+    EXPECT_PROGRAM_OK(t, "ipc_pingpong", "2", "500");
     user_baseline_check(t, &b);
 }
 
