@@ -214,9 +214,13 @@ static void blocked_caller(void *arg)
     atomic_store(&blocked_result, ipc_call((int)(uintptr_t)arg, &q, &r));
 }
 
-static void run_destroy_case(struct ktest *t, void (*fn)(void *))
+/* How the endpoint goes away: ipc_endpoint_destroy, or its owner ends. */
+static int fake_owner;      /* only its address matters: owners are compared, never followed */
+
+static void run_destroy_case(struct ktest *t, void (*fn)(void *), bool by_owner)
 {
-    int ep = ipc_endpoint_create("ktest-gone", NULL);
+    struct process *owner = by_owner ? (struct process *)&fake_owner : NULL;
+    int ep = ipc_endpoint_create("ktest-gone", owner);
     ASSERT_GT(t, ep, 0);
     atomic_store(&blocked_started, false);
     atomic_store(&blocked_result, 1);
@@ -225,15 +229,21 @@ static void run_destroy_case(struct ktest *t, void (*fn)(void *))
     while (!atomic_load(&blocked_started))
         yield();
     msleep(20);                     /* let it block (the result holds either way) */
-    EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
+    if (by_owner)
+        ipc_release_owner(owner);
+    else
+        EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
     kthread_join(th);
     EXPECT_EQ(t, atomic_load(&blocked_result), -SD_EINVAL);
+    EXPECT_EQ(t, ipc_endpoint_lookup("ktest-gone"), -SD_ENOENT);
 }
 
 static void test_destroy_wakes_waiters(struct ktest *t)
 {
-    run_destroy_case(t, blocked_receiver);
-    run_destroy_case(t, blocked_caller);
+    run_destroy_case(t, blocked_receiver, false);
+    run_destroy_case(t, blocked_caller, false);
+    run_destroy_case(t, blocked_receiver, true);
+    run_destroy_case(t, blocked_caller, true);
 }
 
 static const struct ktest_case cases[] = {
