@@ -56,7 +56,9 @@ OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
 .PHONY: all iso run test test-bochs test-host debug compdb clean deps
-all: $(ELF)
+all: $(ELF) user
+
+include user/user.mk
 
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
@@ -96,7 +98,7 @@ $(ELF): $(KOBJS) $(BUILD)/ksyms.o linker.ld $(OBJLIST)
 	@cmp -s $(BUILD)/syms1.txt $(BUILD)/syms2.txt || { echo "error: code moved between the two links; the symbol table would be wrong"; exit 1; }
 
 iso: $(ISO)
-$(ISO): $(ELF) iso/boot/grub/grub.cfg tools/mkiso.sh
+$(ISO): $(ELF) $(UELFS) iso/boot/grub/grub.cfg tools/mkiso.sh
 	@echo "  ISO     $@"
 	@sh tools/mkiso.sh $(ELF) $@
 
@@ -113,10 +115,10 @@ deps:
 
 # Without CMDLINE, `make run` boots the menu ISO (build/shootdown.iso); with
 # CMDLINE="..." tools/run-qemu.py builds build/run.iso with that command line.
-run: deps $(ELF) $(ISO)
+run: deps $(ELF) user $(ISO)
 	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(CMDLINE)"
 
-debug: $(ELF) $(ISO)
+debug: $(ELF) user $(ISO)
 	@sh tools/deps.sh --debug
 	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(CMDLINE)" --gdb
 
@@ -133,10 +135,10 @@ ifdef CONFIG
 TEST_ARGS += --config $(CONFIG)
 endif
 
-test: deps $(ELF)
+test: deps $(ELF) user
 	$(PYTHON) tools/run-tests.py $(TEST_ARGS)
 
-test-bochs: deps $(ELF)
+test-bochs: deps $(ELF) user
 	$(PYTHON) tools/run-tests.py --config bochs
 
 test-host:

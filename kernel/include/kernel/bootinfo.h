@@ -12,7 +12,7 @@
 #include <arch/memlayout.h>
 
 #define BOOT_MMAP_MAX       128
-#define BOOT_MODULES_MAX    16
+#define BOOT_MODULES_MAX    48      /* the user programs are modules (tools/mkiso.sh) */
 #define BOOT_CMDLINE_MAX    1024
 #define BOOT_STRING_MAX     128
 

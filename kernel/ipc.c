@@ -1,0 +1,443 @@
+/*
+ * kernel/ipc.c - synchronous IPC over named endpoints (see kernel/ipc.h).
+ *
+ * Everything is guarded by one lock, ipc_lock: the endpoint table, the
+ * queues of waiting senders and receivers of each endpoint, and the list of
+ * callers waiting for a reply.  IPC is a rendezvous, so each operation does
+ * a handful of list moves under it; one lock keeps the protocol easy to
+ * check, and it is never held while copying from or to user memory.
+ *
+ * A blocked thread is described by a struct ipc_waiter on its own kernel
+ * stack.  The waiter is on exactly one list while it waits:
+ *
+ *   QUEUED       on ep->senders (a send or call nobody received yet) or
+ *                ep->receivers (a receive nobody sent to yet)
+ *   AWAIT_REPLY  on pending_replies: a call whose message was received;
+ *                server_tid is the thread that owes the reply
+ *   DONE         on no list; result (and msg) are final
+ *
+ * Whoever completes a waiter (moves it to DONE) does so under ipc_lock and
+ * wakes it before dropping the lock; the waiter reads its state only under
+ * ipc_lock.  So once the waiter sees DONE, nobody touches it again and its
+ * stack frame may go away.  Lock order: ipc_lock, then the waiter's
+ * wait-queue lock (taken by wake_up_all).
+ */
+#include <kernel/ipc.h>
+#include <kernel/list.h>
+#include <kernel/sched.h>
+#include <kernel/spinlock.h>
+#include <kernel/syscall.h>
+#include <kernel/wait.h>
+#include <arch/uaccess.h>
+#include <lib/string.h>
+
+enum waiter_state { W_QUEUED, W_AWAIT_REPLY, W_DONE };
+
+struct ipc_waiter {
+    struct task *task;
+    struct list_head link;          /* see the states above; guarded by ipc_lock */
+    struct wait_queue wq;           /* where the task sleeps */
+    struct sd_ipc_msg msg;          /* sent message / received message / reply */
+    bool is_call;
+    int server_tid;                 /* AWAIT_REPLY: who owes the reply */
+    struct process *server_process; /* ... and its process (compared, never followed) */
+    int state;                      /* enum waiter_state */
+    int result;                     /* DONE: 0 or -SD_E* */
+};
+
+struct endpoint {
+    bool used;
+    unsigned gen;                   /* bumped on destroy: stale ids stop matching */
+    char name[SD_NAME_MAX];
+    struct process *owner;          /* NULL: made by a kernel thread */
+    struct list_head senders;       /* QUEUED senders and callers, FIFO */
+    struct list_head receivers;     /* QUEUED receivers, FIFO */
+};
+
+static DEFINE_SPINLOCK(ipc_lock);
+static struct endpoint endpoints[IPC_MAX_ENDPOINTS];
+static struct list_head pending_replies = LIST_HEAD_INIT(pending_replies);
+static unsigned endpoints_used;
+
+/* Ids are gen * IPC_MAX_ENDPOINTS + slot with gen >= 1, so they are > 0 and
+ * a destroyed endpoint's id does not name its slot's next endpoint. */
+#define IPC_GEN_MAX (0x7fffffff / IPC_MAX_ENDPOINTS - 1)
+
+static int ep_id(const struct endpoint *ep)
+{
+    return (int)(ep->gen * IPC_MAX_ENDPOINTS + (unsigned)(ep - endpoints));
+}
+
+/* Under ipc_lock. */
+static struct endpoint *ep_get(long id)
+{
+    if (id < IPC_MAX_ENDPOINTS || id > 0x7fffffff)
+        return NULL;
+    struct endpoint *ep = &endpoints[id % IPC_MAX_ENDPOINTS];
+    if (!ep->used || ep->gen != (unsigned)(id / IPC_MAX_ENDPOINTS))
+        return NULL;
+    return ep;
+}
+
+static void waiter_init(struct ipc_waiter *w)
+{
+    w->task = current_task();
+    list_init(&w->link);
+    wait_queue_init(&w->wq, "ipc_waiter");
+    w->is_call = false;
+    w->server_tid = 0;
+    w->server_process = NULL;
+    w->state = W_QUEUED;
+    w->result = 0;
+}
+
+/* Under ipc_lock: finish w with result and wake it.  w must be off every list. */
+static void waiter_complete(struct ipc_waiter *w, int result)
+{
+    w->state = W_DONE;
+    w->result = result;
+    wake_up_all(&w->wq);        /* before ipc_lock is dropped: see the top */
+}
+
+/* Under ipc_lock: server received caller's message and now owes it a
+ * reply.  A thread answers only its latest call: an older caller still
+ * waiting on it is failed rather than left waiting forever. */
+static void take_reply_duty(struct ipc_waiter *caller, struct task *server)
+{
+    struct list_head *pos, *tmp;
+    list_for_each_safe(pos, tmp, &pending_replies) {
+        struct ipc_waiter *old = list_entry(pos, struct ipc_waiter, link);
+        if (old->server_tid == server->id) {
+            list_del(&old->link);
+            waiter_complete(old, -SD_EIO);
+        }
+    }
+    caller->state = W_AWAIT_REPLY;
+    caller->server_tid = server->id;
+    caller->server_process = server->process;
+    list_add_tail(&caller->link, &pending_replies);
+}
+
+/* Sleep until w is DONE; returns its result.  A thread asked to stop (its
+ * process is exiting) gives up its place and returns -SD_ESRCH. */
+static int waiter_sleep(struct ipc_waiter *w)
+{
+    struct wait_entry we = WAIT_ENTRY_INIT(we);
+    int result;
+    for (;;) {
+        prepare_to_wait(&w->wq, &we);
+        spin_lock(&ipc_lock);
+        if (w->state == W_DONE) {
+            result = w->result;
+            spin_unlock(&ipc_lock);
+            break;
+        }
+        if (kthread_should_stop()) {
+            list_del(&w->link);
+            w->state = W_DONE;
+            result = -SD_ESRCH;
+            spin_unlock(&ipc_lock);
+            break;
+        }
+        spin_unlock(&ipc_lock);
+        schedule();
+    }
+    finish_wait(&w->wq, &we);
+    return result;
+}
+
+/* ---- endpoints ---- */
+
+int ipc_endpoint_create(const char *name, struct process *owner)
+{
+    size_t len = strnlen(name, SD_NAME_MAX);
+    if (len == 0 || len >= SD_NAME_MAX)
+        return -SD_EINVAL;
+    struct endpoint *free_ep = NULL;
+    spin_lock(&ipc_lock);
+    for (unsigned i = 0; i < IPC_MAX_ENDPOINTS; i++) {
+        struct endpoint *ep = &endpoints[i];
+        if (ep->used && strcmp(ep->name, name) == 0) {
+            spin_unlock(&ipc_lock);
+            return -SD_EEXIST;
+        }
+        if (!ep->used && !free_ep)
+            free_ep = ep;
+    }
+    if (!free_ep) {
+        spin_unlock(&ipc_lock);
+        return -SD_EAGAIN;
+    }
+    struct endpoint *ep = free_ep;
+    if (ep->gen == 0 || ep->gen >= IPC_GEN_MAX)
+        ep->gen = 1;
+    ep->used = true;
+    memcpy(ep->name, name, len + 1);
+    ep->owner = owner;
+    list_init(&ep->senders);
+    list_init(&ep->receivers);
+    endpoints_used++;
+    int id = ep_id(ep);
+    spin_unlock(&ipc_lock);
+    return id;
+}
+
+int ipc_endpoint_lookup(const char *name)
+{
+    int id = -SD_ENOENT;
+    spin_lock(&ipc_lock);
+    for (unsigned i = 0; i < IPC_MAX_ENDPOINTS; i++) {
+        if (endpoints[i].used && strncmp(endpoints[i].name, name, SD_NAME_MAX) == 0) {
+            id = ep_id(&endpoints[i]);
+            break;
+        }
+    }
+    spin_unlock(&ipc_lock);
+    return id;
+}
+
+/* Under ipc_lock: free ep; everyone waiting on it gets -SD_EINVAL. */
+static void ep_destroy_locked(struct endpoint *ep)
+{
+    struct list_head *lists[2] = { &ep->senders, &ep->receivers };
+    for (int i = 0; i < 2; i++) {
+        while (!list_empty(lists[i])) {
+            struct ipc_waiter *w = list_first_entry(lists[i], struct ipc_waiter, link);
+            list_del(&w->link);
+            waiter_complete(w, -SD_EINVAL);
+        }
+    }
+    ep->used = false;
+    ep->gen++;
+    ep->name[0] = '\0';
+    ep->owner = NULL;
+    endpoints_used--;
+}
+
+int ipc_endpoint_destroy(int id)
+{
+    spin_lock(&ipc_lock);
+    struct endpoint *ep = ep_get(id);
+    if (ep)
+        ep_destroy_locked(ep);
+    spin_unlock(&ipc_lock);
+    return ep ? 0 : -SD_EINVAL;
+}
+
+void ipc_release_owner(struct process *p)
+{
+    if (!p)
+        return;
+    spin_lock(&ipc_lock);
+    for (unsigned i = 0; i < IPC_MAX_ENDPOINTS; i++)
+        if (endpoints[i].used && endpoints[i].owner == p)
+            ep_destroy_locked(&endpoints[i]);
+    struct list_head *pos, *tmp;
+    list_for_each_safe(pos, tmp, &pending_replies) {
+        struct ipc_waiter *w = list_entry(pos, struct ipc_waiter, link);
+        if (w->server_process == p) {
+            list_del(&w->link);
+            waiter_complete(w, -SD_ESRCH);
+        }
+    }
+    spin_unlock(&ipc_lock);
+}
+
+unsigned ipc_endpoint_count(void)
+{
+    spin_lock(&ipc_lock);
+    unsigned n = endpoints_used;
+    spin_unlock(&ipc_lock);
+    return n;
+}
+
+/* ---- messages ---- */
+
+static int do_send(int id, const struct sd_ipc_msg *msg, bool call, struct sd_ipc_msg *reply)
+{
+    struct ipc_waiter w;
+    waiter_init(&w);
+    w.msg = *msg;
+    w.msg.sender = w.task->id;
+    w.msg.reserved = 0;
+    w.is_call = call;
+
+    spin_lock(&ipc_lock);
+    struct endpoint *ep = ep_get(id);
+    if (!ep) {
+        spin_unlock(&ipc_lock);
+        return -SD_EINVAL;
+    }
+    if (!list_empty(&ep->receivers)) {
+        /* A receiver is waiting: hand the message over directly. */
+        struct ipc_waiter *r = list_first_entry(&ep->receivers, struct ipc_waiter, link);
+        list_del(&r->link);
+        r->msg = w.msg;
+        if (call)
+            take_reply_duty(&w, r->task);     /* r owes us the reply */
+        waiter_complete(r, 0);
+        if (!call) {
+            spin_unlock(&ipc_lock);
+            return 0;
+        }
+    } else {
+        list_add_tail(&w.link, &ep->senders);
+    }
+    spin_unlock(&ipc_lock);
+
+    int result = waiter_sleep(&w);
+    if (result == 0 && call)
+        *reply = w.msg;
+    return result;
+}
+
+int ipc_send(int ep, const struct sd_ipc_msg *msg)
+{
+    return do_send(ep, msg, false, NULL);
+}
+
+int ipc_call(int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply)
+{
+    return do_send(ep, req, true, reply);
+}
+
+int ipc_recv(int id, struct sd_ipc_msg *out)
+{
+    struct ipc_waiter w;
+    waiter_init(&w);
+
+    spin_lock(&ipc_lock);
+    struct endpoint *ep = ep_get(id);
+    if (!ep) {
+        spin_unlock(&ipc_lock);
+        return -SD_EINVAL;
+    }
+    if (!list_empty(&ep->senders)) {
+        /* A sender is waiting: take its message. */
+        struct ipc_waiter *s = list_first_entry(&ep->senders, struct ipc_waiter, link);
+        list_del(&s->link);
+        *out = s->msg;
+        if (s->is_call)
+            take_reply_duty(s, current_task());  /* s sleeps on until ipc_reply() */
+        else
+            waiter_complete(s, 0);
+        spin_unlock(&ipc_lock);
+        return 0;
+    }
+    list_add_tail(&w.link, &ep->receivers);
+    spin_unlock(&ipc_lock);
+
+    int result = waiter_sleep(&w);
+    if (result == 0)
+        *out = w.msg;
+    return result;
+}
+
+int ipc_reply(const struct sd_ipc_msg *reply)
+{
+    struct task *me = current_task();
+    spin_lock(&ipc_lock);
+    struct list_head *pos;
+    list_for_each(pos, &pending_replies) {
+        struct ipc_waiter *w = list_entry(pos, struct ipc_waiter, link);
+        if (w->server_tid == me->id) {
+            list_del(&w->link);
+            w->msg = *reply;
+            w->msg.sender = me->id;
+            w->msg.reserved = 0;
+            waiter_complete(w, 0);
+            spin_unlock(&ipc_lock);
+            return 0;
+        }
+    }
+    spin_unlock(&ipc_lock);
+    return -SD_ENOENT;
+}
+
+/* ---- system calls: copy the messages across the user boundary ---- */
+
+static long copy_name(char *name, uint64_t uname)
+{
+    long n = strncpy_from_user(name, (const char *)uname, SD_NAME_MAX);
+    if (n == 0)
+        return -SD_EINVAL;
+    return n < 0 ? n : 0;
+}
+
+/* An endpoint id argument: anything that is not an int cannot be one. */
+static int ep_arg(uint64_t v)
+{
+    return v > 0x7fffffff ? 0 : (int)v;
+}
+
+/* Output buffers are checked (and cleared) before blocking, so a bad
+ * pointer fails at once instead of after a rendezvous. */
+static long probe_out(uint64_t umsg)
+{
+    static const struct sd_ipc_msg zero;
+    return copy_to_user((void *)umsg, &zero, sizeof(zero));
+}
+
+static long sys_ipc_create(const struct syscall_args *a)
+{
+    char name[SD_NAME_MAX];
+    long r = copy_name(name, a->a[0]);
+    if (r < 0)
+        return r;
+    return ipc_endpoint_create(name, current_task()->process);
+}
+DEFINE_SYSCALL(SYS_ipc_create, sys_ipc_create);
+
+static long sys_ipc_lookup(const struct syscall_args *a)
+{
+    char name[SD_NAME_MAX];
+    long r = copy_name(name, a->a[0]);
+    if (r < 0)
+        return r;
+    return ipc_endpoint_lookup(name);
+}
+DEFINE_SYSCALL(SYS_ipc_lookup, sys_ipc_lookup);
+
+static long sys_ipc_send(const struct syscall_args *a)
+{
+    struct sd_ipc_msg m;
+    if (copy_from_user(&m, (const void *)a->a[1], sizeof(m)))
+        return -SD_EFAULT;
+    return ipc_send(ep_arg(a->a[0]), &m);
+}
+DEFINE_SYSCALL(SYS_ipc_send, sys_ipc_send);
+
+static long sys_ipc_recv(const struct syscall_args *a)
+{
+    struct sd_ipc_msg m;
+    if (probe_out(a->a[1]))
+        return -SD_EFAULT;
+    int r = ipc_recv(ep_arg(a->a[0]), &m);
+    if (r < 0)
+        return r;
+    /* The buffer can have been unmapped while we waited: the message is
+     * then lost (and a caller keeps waiting for a reply). */
+    return copy_to_user((void *)a->a[1], &m, sizeof(m)) ? -SD_EFAULT : 0;
+}
+DEFINE_SYSCALL(SYS_ipc_recv, sys_ipc_recv);
+
+static long sys_ipc_call(const struct syscall_args *a)
+{
+    struct sd_ipc_msg req, reply;
+    if (copy_from_user(&req, (const void *)a->a[1], sizeof(req)) || probe_out(a->a[2]))
+        return -SD_EFAULT;
+    int r = ipc_call(ep_arg(a->a[0]), &req, &reply);
+    if (r < 0)
+        return r;
+    return copy_to_user((void *)a->a[2], &reply, sizeof(reply)) ? -SD_EFAULT : 0;
+}
+DEFINE_SYSCALL(SYS_ipc_call, sys_ipc_call);
+
+static long sys_ipc_reply(const struct syscall_args *a)
+{
+    struct sd_ipc_msg m;
+    if (copy_from_user(&m, (const void *)a->a[0], sizeof(m)))
+        return -SD_EFAULT;
+    return ipc_reply(&m);
+}
+DEFINE_SYSCALL(SYS_ipc_reply, sys_ipc_reply);

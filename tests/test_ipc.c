@@ -1,0 +1,256 @@
+/*
+ * tests/test_ipc.c - the IPC core (kernel/ipc.h) driven by kernel threads:
+ * endpoint names and ids, send/receive rendezvous, call/reply with exact
+ * contents from several clients on every CPU, and waiters failed when their
+ * endpoint goes away.  Ring 3 and the system-call copies are covered by the
+ * user programs (tests/test_user_ipc.c).
+ */
+#include "ktest.h"
+#include <kernel/ipc.h>
+#include <kernel/wait.h>
+#include <kernel/sched.h>
+#include <kernel/cpumask.h>
+#include <lib/string.h>
+#include <stdatomic.h>
+
+static void test_endpoint_names(struct ktest *t)
+{
+    unsigned before = ipc_endpoint_count();
+    int a = ipc_endpoint_create("ktest-a", NULL);
+    ASSERT_GT(t, a, 0);
+    EXPECT_EQ(t, ipc_endpoint_create("ktest-a", NULL), -SD_EEXIST);
+    EXPECT_EQ(t, ipc_endpoint_create("", NULL), -SD_EINVAL);
+    EXPECT_EQ(t, ipc_endpoint_lookup("ktest-a"), a);
+    EXPECT_EQ(t, ipc_endpoint_lookup("ktest-b"), -SD_ENOENT);
+    EXPECT_EQ(t, ipc_endpoint_count(), before + 1);
+    EXPECT_EQ(t, ipc_endpoint_destroy(a), 0);
+    EXPECT_EQ(t, ipc_endpoint_destroy(a), -SD_EINVAL);
+    EXPECT_EQ(t, ipc_endpoint_lookup("ktest-a"), -SD_ENOENT);
+
+    /* A stale id does not name the slot's next endpoint. */
+    int b = ipc_endpoint_create("ktest-a", NULL);
+    ASSERT_GT(t, b, 0);
+    EXPECT_NE(t, a, b);
+    struct sd_ipc_msg m = { .label = 1 };
+    EXPECT_EQ(t, ipc_send(a, &m), -SD_EINVAL);
+    EXPECT_EQ(t, ipc_recv(a, &m), -SD_EINVAL);
+    EXPECT_EQ(t, ipc_send(0, &m), -SD_EINVAL);
+    EXPECT_EQ(t, ipc_send(-5, &m), -SD_EINVAL);
+    EXPECT_EQ(t, ipc_reply(&m), -SD_ENOENT);     /* no call received */
+    EXPECT_EQ(t, ipc_endpoint_destroy(b), 0);
+
+    /* The table fills up and says so. */
+    int ids[IPC_MAX_ENDPOINTS];
+    unsigned made = 0;
+    for (unsigned i = 0; i < IPC_MAX_ENDPOINTS; i++) {
+        char name[16] = "ktest-fill-";
+        name[11] = (char)('A' + i / 26);
+        name[12] = (char)('a' + i % 26);
+        int id = ipc_endpoint_create(name, NULL);
+        if (id < 0) {
+            EXPECT_EQ(t, id, -SD_EAGAIN);
+            break;
+        }
+        ids[made++] = id;
+    }
+    EXPECT_EQ(t, made, IPC_MAX_ENDPOINTS - before);
+    for (unsigned i = 0; i < made; i++)
+        EXPECT_EQ(t, ipc_endpoint_destroy(ids[i]), 0);
+    EXPECT_EQ(t, ipc_endpoint_count(), before);
+}
+
+/* ---- send / receive ---- */
+
+#define SEND_ROUNDS 500
+
+static int ktest_ep;
+
+static void sender(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < SEND_ROUNDS; i++) {
+        struct sd_ipc_msg m = { .label = i };
+        for (int w = 0; w < 6; w++)
+            m.words[w] = (uint64_t)i * 7 + (uint64_t)w;
+        if (ipc_send(ktest_ep, &m) != 0)
+            kthread_exit(1);
+    }
+    kthread_exit(0);
+}
+
+static unsigned last_cpu(void)
+{
+    unsigned cpu, other = 0;
+    for_each_online_cpu(cpu)
+        other = cpu;                /* CPU 0 on -smp 1 */
+    return other;
+}
+
+static void test_send_recv(struct ktest *t)
+{
+    ktest_ep = ipc_endpoint_create("ktest-send", NULL);
+    ASSERT_GT(t, ktest_ep, 0);
+    struct task *th = kthread_create(sender, NULL, "ipc_sender");
+    ASSERT_TRUE(t, th != NULL);
+    kthread_bind(th, last_cpu());
+    int tid = th->id;
+    kthread_start(th);
+    unsigned bad = 0;
+    for (unsigned i = 0; i < SEND_ROUNDS; i++) {
+        struct sd_ipc_msg m;
+        memset(&m, 0xa5, sizeof(m));
+        if (ipc_recv(ktest_ep, &m) != 0 || m.label != i || m.sender != tid) {
+            bad++;
+            continue;
+        }
+        for (int w = 0; w < 6; w++)
+            if (m.words[w] != (uint64_t)i * 7 + (uint64_t)w)
+                bad++;
+    }
+    EXPECT_EQ(t, kthread_join(th), 0);
+    EXPECT_EQ(t, bad, 0u);
+    EXPECT_EQ(t, ipc_endpoint_destroy(ktest_ep), 0);
+}
+
+/* ---- call / reply: one server, a client on every CPU ---- */
+
+#define CALL_ROUNDS 200
+#define LABEL_STOP 0xdead
+
+static void server(void *arg)
+{
+    int ep = (int)(uintptr_t)arg;
+    for (;;) {
+        struct sd_ipc_msg m;
+        if (ipc_recv(ep, &m) != 0)
+            kthread_exit(1);
+        struct sd_ipc_msg r = { .label = m.label + 1 };
+        /* The reply names the caller and echoes the words reversed. */
+        for (int w = 0; w < 6; w++)
+            r.words[w] = m.words[5 - w];
+        r.words[0] ^= (uint64_t)m.sender << 32;
+        if (ipc_reply(&r) != 0)
+            kthread_exit(2);
+        if (m.label == LABEL_STOP)
+            kthread_exit(0);
+    }
+}
+
+struct client_arg {
+    int ep;
+    unsigned index;
+    _Atomic unsigned *bad;
+};
+
+static void client(void *arg)
+{
+    struct client_arg *c = arg;
+    int me = current_task()->id;
+    for (unsigned i = 0; i < CALL_ROUNDS; i++) {
+        struct sd_ipc_msg q = { .label = (uint64_t)c->index << 20 | i }, r;
+        for (int w = 0; w < 6; w++)
+            q.words[w] = ((uint64_t)c->index << 40) | ((uint64_t)i << 8) | (uint64_t)w;
+        if (ipc_call(c->ep, &q, &r) != 0 || r.label != q.label + 1) {
+            atomic_fetch_add(c->bad, 1);
+            continue;
+        }
+        for (int w = 0; w < 6; w++) {
+            uint64_t want = q.words[5 - w] ^ (w == 0 ? (uint64_t)me << 32 : 0);
+            if (r.words[w] != want)
+                atomic_fetch_add(c->bad, 1);
+        }
+    }
+}
+
+static void test_call_reply(struct ktest *t)
+{
+    int ep = ipc_endpoint_create("ktest-call", NULL);
+    ASSERT_GT(t, ep, 0);
+    struct task *srv = kthread_create(server, (void *)(uintptr_t)ep, "ipc_server");
+    ASSERT_TRUE(t, srv != NULL);
+    kthread_bind(srv, 0);
+    kthread_start(srv);
+
+    static struct client_arg args[8];
+    struct task *clients[8];
+    _Atomic unsigned bad = 0;
+    unsigned n = 0, cpu;
+    for_each_online_cpu(cpu) {
+        if (n == 8)
+            break;
+        args[n] = (struct client_arg){ .ep = ep, .index = n, .bad = &bad };
+        clients[n] = kthread_create(client, &args[n], "ipc_client");
+        ASSERT_TRUE(t, clients[n] != NULL);
+        kthread_bind(clients[n], cpu);
+        kthread_start(clients[n]);
+        n++;
+    }
+    for (unsigned i = 0; i < n; i++)
+        kthread_join(clients[i]);
+    struct sd_ipc_msg stop = { .label = LABEL_STOP }, r;
+    EXPECT_EQ(t, ipc_call(ep, &stop, &r), 0);
+    EXPECT_EQ(t, r.label, (uint64_t)LABEL_STOP + 1);
+    EXPECT_EQ(t, kthread_join(srv), 0);
+    EXPECT_EQ(t, atomic_load(&bad), 0u);
+    EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
+}
+
+/* ---- waiters on a destroyed endpoint are released ---- */
+
+static _Atomic int blocked_result;
+static _Atomic bool blocked_started;
+
+static void blocked_receiver(void *arg)
+{
+    struct sd_ipc_msg m;
+    atomic_store(&blocked_started, true);
+    atomic_store(&blocked_result, ipc_recv((int)(uintptr_t)arg, &m));
+}
+
+static void blocked_caller(void *arg)
+{
+    struct sd_ipc_msg q = { .label = 3 }, r;
+    atomic_store(&blocked_started, true);
+    atomic_store(&blocked_result, ipc_call((int)(uintptr_t)arg, &q, &r));
+}
+
+/* How the endpoint goes away: ipc_endpoint_destroy, or its owner ends. */
+static int fake_owner;      /* only its address matters: owners are compared, never followed */
+
+static void run_destroy_case(struct ktest *t, void (*fn)(void *), bool by_owner)
+{
+    struct process *owner = by_owner ? (struct process *)&fake_owner : NULL;
+    int ep = ipc_endpoint_create("ktest-gone", owner);
+    ASSERT_GT(t, ep, 0);
+    atomic_store(&blocked_started, false);
+    atomic_store(&blocked_result, 1);
+    struct task *th = kthread_run(fn, (void *)(uintptr_t)ep, "ipc_blocked");
+    ASSERT_TRUE(t, th != NULL);
+    while (!atomic_load(&blocked_started))
+        yield();
+    msleep(20);                     /* let it block (the result holds either way) */
+    if (by_owner)
+        ipc_release_owner(owner);
+    else
+        EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
+    kthread_join(th);
+    EXPECT_EQ(t, atomic_load(&blocked_result), -SD_EINVAL);
+    EXPECT_EQ(t, ipc_endpoint_lookup("ktest-gone"), -SD_ENOENT);
+}
+
+static void test_destroy_wakes_waiters(struct ktest *t)
+{
+    run_destroy_case(t, blocked_receiver, false);
+    run_destroy_case(t, blocked_caller, false);
+    run_destroy_case(t, blocked_receiver, true);
+    run_destroy_case(t, blocked_caller, true);
+}
+
+static const struct ktest_case cases[] = {
+    KTEST_CASE(test_endpoint_names),
+    KTEST_CASE(test_send_recv),
+    KTEST_CASE(test_call_reply),
+    KTEST_CASE(test_destroy_wakes_waiters),
+    {0},
+};
+KTEST_SUITE(ipc, cases);

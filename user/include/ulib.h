@@ -1,0 +1,58 @@
+/*
+ * user/include/ulib.h - the user runtime: console output, small helpers,
+ * threads.  The string functions and vsnprintf are the kernel's own
+ * (lib/string.h, lib/format.h), compiled a second time for user space.
+ */
+#pragma once
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <lib/format.h>
+#include <lib/string.h>
+#include <usys.h>
+
+/* Console output through SYS_write; one system call per printf, so lines
+ * of different threads and processes do not interleave mid-line. */
+int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int puts(const char *s);                /* s and a newline */
+
+/* Print "NAME: message" and exit(1): how test programs report a failure. */
+__attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
+/* The program's name (argv[0]), for messages; set by check_init(). */
+extern const char *prog_name;
+
+/* Decimal string to number; no sign handling beyond a leading '-'. */
+long atol(const char *s);
+
+/* A small fast pseudo-random generator (xorshift64*), per caller state. */
+static inline uint64_t rand_next(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+static inline void cpu_relax(void)
+{
+    __asm__ volatile("pause" ::: "memory");
+}
+
+/* ---- threads (user/lib/thread.c) ---- */
+struct uthread {
+    int tid;
+    void *stack;            /* the mmap'd stack, unmapped by thread_join */
+    size_t stack_size;
+};
+#define UTHREAD_STACK_SIZE (64 * 1024)
+/* Start fn(arg) in a new thread of this process with a stack from mmap;
+ * fn's return value is the thread's exit code.  0 or a negated error. */
+int thread_create(struct uthread *t, int (*fn)(void *), void *arg);
+/* Wait for it, free its stack; its exit code in *code.  0 or an error. */
+int thread_join(struct uthread *t, int *code);
+
+/* Pin the calling thread to one CPU (modulo the CPU count) and check. */
+int pin_to_cpu(int cpu);

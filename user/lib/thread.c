@@ -1,0 +1,40 @@
+/* user/lib/thread.c - threads over SYS_thread_create with mmap'd stacks. */
+#include <ulib.h>
+
+/* Placed at the top of the new stack; thread_trampoline (crt0.asm) reads
+ * it, calls fn(arg) and hands the result to SYS_thread_exit. */
+struct thread_start {
+    int (*fn)(void *);
+    void *arg;
+};
+
+void thread_trampoline(void *start);
+
+int thread_create(struct uthread *t, int (*fn)(void *), void *arg)
+{
+    long m = sys_mmap(NULL, UTHREAD_STACK_SIZE, SD_PROT_READ | SD_PROT_WRITE);
+    if (sys_is_err(m))
+        return (int)m;
+    t->stack = (void *)m;
+    t->stack_size = UTHREAD_STACK_SIZE;
+    /* The start record sits at the very top; the stack grows down below it. */
+    struct thread_start *s = (struct thread_start *)((char *)t->stack + t->stack_size) - 1;
+    s->fn = fn;
+    s->arg = arg;
+    int tid = sys_thread_create(thread_trampoline, s, s);
+    if (tid < 0) {
+        sys_munmap(t->stack, t->stack_size);
+        return tid;
+    }
+    t->tid = tid;
+    return 0;
+}
+
+int thread_join(struct uthread *t, int *code)
+{
+    int r = sys_thread_join(t->tid, code);
+    if (r < 0)
+        return r;
+    sys_munmap(t->stack, t->stack_size);
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* user/lib/ulib.c - console output and small helpers for user programs. */
+#include <ulib.h>
+#include <stdarg.h>
+
+const char *prog_name = "user";
+
+int printf(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    size_t len = n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+    sys_write(buf, len);
+    return n;
+}
+
+int puts(const char *s)
+{
+    return printf("%s\n", s);
+}
+
+void die(const char *fmt, ...)
+{
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    printf("%s: FAIL: %s\n", prog_name, buf);
+    sys_exit(1);
+}
+
+long atol(const char *s)
+{
+    long sign = 1, v = 0;
+    if (*s == '-') {
+        sign = -1;
+        s++;
+    }
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + (*s++ - '0');
+    return sign * v;
+}
+
+int pin_to_cpu(int cpu)
+{
+    int n = sys_cpu_count();
+    if (n <= 0)
+        return n < 0 ? n : -SD_EINVAL;
+    cpu %= n;
+    int r = sys_set_affinity(0, 1ull << cpu);
+    if (r < 0)
+        return r;
+    /* The kernel moves us before set_affinity returns or at the latest at
+     * the next scheduling point: yield until we are there. */
+    for (int i = 0; i < 1000 && sys_getcpu() != cpu; i++)
+        sys_yield();
+    return sys_getcpu() == cpu ? 0 : -SD_EAGAIN;
+}
