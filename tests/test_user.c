@@ -10,7 +10,6 @@
 
 static void test_hello(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "hello");
@@ -19,7 +18,6 @@ static void test_hello(struct ktest *t)
 
 static void test_args(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "args", "2");
@@ -52,7 +50,6 @@ static void test_args(struct ktest *t)
 
 static void test_exit_codes(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     static const char *codes[] = { "0", "1", "42", "255" };
@@ -86,7 +83,6 @@ static void test_exit_codes(struct ktest *t)
 
 static void test_spawn_wait(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "spawn");
@@ -95,7 +91,6 @@ static void test_spawn_wait(struct ktest *t)
 
 static void test_fork_cow(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     uint64_t copies = atomic_load(&mm_stats.cow_copies);
@@ -109,7 +104,6 @@ static void test_fork_cow(struct ktest *t)
 
 static void test_threads(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "threads");
@@ -120,7 +114,6 @@ static void test_threads(struct ktest *t)
 /* Never stale data through an old translation: the toucher must fault. */
 static void test_unmap_race(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     for (int i = 0; i < 4; i++)
@@ -132,7 +125,6 @@ static void test_unmap_race(struct ktest *t)
 
 static void test_mprotect_race(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     for (int i = 0; i < 4; i++)
@@ -144,7 +136,6 @@ static void test_mprotect_race(struct ktest *t)
 
 static void test_efault(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "efault");
@@ -153,7 +144,6 @@ static void test_efault(struct ktest *t)
 
 static void test_faults(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     /* Straight from the kernel, then every kind from the program itself. */

@@ -8,7 +8,6 @@
 
 static void test_server_clients(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "ipc_server", "3", "200");
@@ -18,7 +17,6 @@ static void test_server_clients(struct ktest *t)
 
 static void test_pingpong_one_cpu(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "ipc_pingpong", "1", "2000");
@@ -27,7 +25,6 @@ static void test_pingpong_one_cpu(struct ktest *t)
 
 static void test_pingpong_two_cpus(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "ipc_pingpong", "2", "500");

@@ -11,7 +11,6 @@
 
 static void test_spawn_stress(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     /* 800 cycles driven from user space, 200 straight from the kernel. */
@@ -30,7 +29,6 @@ static void test_spawn_stress(struct ktest *t)
 
 static void test_fork_stress(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     for (int i = 0; i < 3; i++)
@@ -40,7 +38,6 @@ static void test_fork_stress(struct ktest *t)
 
 static void test_fuzz(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     EXPECT_PROGRAM_OK(t, "fuzz", "100000", "1");
@@ -80,7 +77,6 @@ static void ballast_free(phys_addr_t head)
 
 static void test_oom(struct ktest *t)
 {
-    NEED_PROCESSES(t);
     struct user_baseline b;
     user_baseline_take(&b);
     phys_addr_t ballast = ballast_take((size_t)OOM_LEFT_MIB << (20 - 12));

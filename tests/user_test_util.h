@@ -18,85 +18,26 @@
 #include <arch/mmu_context.h>
 #include <arch/x86.h>
 
-/*
- * MERGE GUARD (branch userland): processes (helper "proc") are written in
- * parallel; on this branch alone these symbols do not exist, the weak
- * references below are NULL, and every test that runs a program skips
- * with "needs process support".  Remove the three #pragma weak lines and
- * make user_tests_possible() return true when merging with proc.
- */
-#pragma weak process_spawn
-#pragma weak process_wait
-#pragma weak process_count
-
-static inline bool user_tests_possible(void)
-{
-    return process_spawn != NULL && process_wait != NULL && process_count != NULL;
-}
-
-#define NEED_PROCESSES(t)                                                      \
-    do {                                                                       \
-        if (!user_tests_possible())                                            \
-            KTEST_SKIP(t, "needs process support");                            \
-    } while (0)
-
 struct user_baseline {
     unsigned processes;
     unsigned mms;
     unsigned endpoints;
 };
 
-/*
- * A CPU that ran a user thread keeps that mm loaded after the process is
- * gone, as a lazy reference (kernel/sched/core.c), until it next switches
- * to another address space; an idle CPU may keep it indefinitely.  For exact
- * counts, a kernel thread on each CPU takes over that borrowed mm (the
- * scheduler hands it from the idle task to us), switches the CPU to init_mm
- * and drops the reference - the last drop frees the dead mm.
- */
-static void user_drop_lazy_mm_fn(void *arg)
-{
-    (void)arg;
-    struct task *me = current_task();
-    uint64_t flags = irq_save();        /* no switch while active_mm changes */
-    struct mm *old = me->active_mm;
-    if (old == &init_mm || old == NULL) {
-        irq_restore(flags);
-        return;
-    }
-    mmgrab(&init_mm);
-    switch_mm(old, &init_mm, me);
-    me->active_mm = &init_mm;
-    irq_restore(flags);
-    mmdrop(old);
-}
-
-static inline void user_drop_lazy_mms(void)
-{
-    unsigned cpu;
-    for_each_online_cpu(cpu) {
-        struct task *th = kthread_create(user_drop_lazy_mm_fn, NULL, "drop_lazy_mm");
-        if (!th)
-            continue;
-        kthread_bind(th, cpu);
-        kthread_start(th);
-        kthread_join(th);
-    }
-}
-
+/* CPUs in lazy TLB mode keep exited processes' mms (struct and PML4) until
+ * they next run a user task: make them let go first, for exact counts. */
 static inline void user_baseline_take(struct user_baseline *b)
 {
-    user_drop_lazy_mms();
+    sched_drop_lazy_mm(NULL);
     b->processes = process_count();
     b->mms = mm_live_count();
     b->endpoints = ipc_endpoint_count();
 }
 
-/* Everything the programs made is gone again (after the lazy references
- * to dead mms are dropped, see above). */
+/* Everything the programs made is gone again. */
 static inline void user_baseline_check(struct ktest *t, const struct user_baseline *b)
 {
-    user_drop_lazy_mms();
+    sched_drop_lazy_mm(NULL);
     EXPECT_EQ(t, process_count(), b->processes);
     EXPECT_EQ(t, mm_live_count(), b->mms);
     EXPECT_EQ(t, ipc_endpoint_count(), b->endpoints);

@@ -162,26 +162,6 @@ user_fault_hook_t user_fault_test_hook;
 #define PF_WRITE    (1u << 1)
 #define PF_INSTR    (1u << 4)
 
-/*
- * Weak defaults for the two calls into the process and memory code, so that
- * this file links (and its tests run) without them: no address space can
- * resolve a fault, and killing a process needs processes.  The real ones
- * (kernel/mm/, kernel/process.c) replace these at link time.
- */
-__attribute__((weak)) int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool user)
-{
-    (void)mm, (void)addr, (void)write, (void)exec, (void)user;
-    return -SD_EFAULT;
-}
-
-__attribute__((weak)) __noreturn void process_kill_fault(unsigned vector, uint64_t error_code, uintptr_t addr,
-                                                         uintptr_t rip)
-{
-    panic("user fault %s (error %#lx, address %#lx, RIP %#lx) in task '%s', which has no process",
-          exception_mnemonic(vector), (unsigned long)error_code, (unsigned long)addr, (unsigned long)rip,
-          current_task()->name);
-}
-
 void user_exception(struct trap_frame *tf)
 {
     unsigned vector = (unsigned)tf->vector;

@@ -3,6 +3,7 @@
  * tests poke at); nobody else needs struct process.
  */
 #pragma once
+#include <kernel/ipc.h>      /* ipc_release_owner(): the last thread of a process exited */
 #include <kernel/process.h>
 #include <kernel/sched.h>
 #include <kernel/wait.h>
@@ -51,9 +52,6 @@ struct user_start {
     void (*kernel_fn)(void *arg);
 };
 
-/* kernel/ipc.c (declared in kernel/ipc.h too): the last thread of p has
- * exited - destroy its endpoints, fail the calls waiting on its replies. */
-void ipc_release_owner(struct process *p);
 
 /* process.c */
 struct process *process_alloc(const char *name, int *err);
