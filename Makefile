@@ -43,7 +43,7 @@ CFLAGS  += --target=x86_64-unknown-none-elf -Wno-unused-command-line-argument
 else
 CFLAGS  += -mgeneral-regs-only
 endif
-NASMFLAGS := -f elf64 -g -F dwarf
+NASMFLAGS := -f elf64 -g -F dwarf -i arch/x86_64/
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 KSRCS   := $(shell find kernel arch lib tests -name '*.c' -not -path 'tests/host/*' | sort)
@@ -70,7 +70,7 @@ $(BUILD)/ksyms.o $(BUILD)/ksyms-empty.o: $(BUILD)/%.o: $(BUILD)/%.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.asm.o: %.asm Makefile
+$(BUILD)/%.asm.o: %.asm Makefile arch/x86_64/trap_frame.inc
 	@mkdir -p $(dir $@)
 	@echo "  NASM    $<"
 	@$(NASM) $(NASMFLAGS) $< -o $@

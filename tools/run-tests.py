@@ -103,7 +103,7 @@ def tcg_bios(smp, name=None, **kw):
     kw.setdefault("description", "QEMU TCG, BIOS, -cpu %s, %d CPU%s"
                   % (kw.get("cpu", "max"), smp, "" if smp == 1 else "s"))
     # Every vCPU beyond the two host cores slows the SMP stress tests down.
-    kw.setdefault("timeout", 120 + 15 * max(0, smp - 2))
+    kw.setdefault("timeout", 120 + 30 * max(0, smp - 2))
     return Config(name=name or "smp%d" % smp, smp=smp, **kw)
 
 

@@ -28,6 +28,7 @@
 ; the frame that sits right above a struct trap_frame.
 
 bits 64
+%include "trap_frame.inc"
 section .text
 
 ; Vectors for which the CPU pushes an error code: 8, 10-14, 17, 21, 29, 30.
@@ -56,21 +57,7 @@ extern smap_enabled
 MSR_GS_BASE equ 0xC0000101
 
 trap_common:
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_TRAP_REGS
     cld
     ; GS: RBX = 1 if we swap to the kernel's (see the top of this file).
     xor ebx, ebx
@@ -115,21 +102,7 @@ trap_dispatch_ret:
     add rsp, 16
     test ebx, ebx
     jnz trap_return_to_user
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    POP_TRAP_REGS
     add rsp, 16                     ; vector and error code
     iretq
 
@@ -138,21 +111,7 @@ trap_dispatch_ret:
 ; (syscall_entry.asm).  Interrupts must be off.
 global trap_return_to_user
 trap_return_to_user:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    POP_TRAP_REGS
     swapgs
     add rsp, 16                     ; vector and error code
     iretq

@@ -15,32 +15,10 @@
 ; yet) skips the capture and panic_continue prints no registers.
 
 bits 64
+%include "trap_frame.inc"
 section .text
 
 ; Offsets in struct trap_frame (arch/trap.h; panic.c checks them at compile time).
-TF_R15    equ 0
-TF_R14    equ 8
-TF_R13    equ 16
-TF_R12    equ 24
-TF_R11    equ 32
-TF_R10    equ 40
-TF_R9     equ 48
-TF_R8     equ 56
-TF_RBP    equ 64
-TF_RDI    equ 72
-TF_RSI    equ 80
-TF_RDX    equ 88
-TF_RCX    equ 96
-TF_RBX    equ 104
-TF_RAX    equ 112
-TF_VECTOR equ 120
-TF_ERROR  equ 128
-TF_RIP    equ 136
-TF_CS     equ 144
-TF_RFLAGS equ 152
-TF_RSP    equ 160
-TF_SS     equ 168
-TF_SIZE   equ 176
 
 extern panic_regs               ; struct trap_frame panic_regs[panic_regs_cpus]
 extern panic_regs_cpus          ; const unsigned int

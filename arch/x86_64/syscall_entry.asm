@@ -26,6 +26,7 @@
 ; instruction in it can fault.
 
 bits 64
+%include "trap_frame.inc"
 section .text
 
 PERCPU_KERNEL_STACK_TOP equ 16          ; struct percpu_hdr.kernel_stack_top
@@ -36,15 +37,6 @@ USER_SS                 equ 0x1b        ; GDT_USER_DATA | 3
 RFLAGS_TF               equ 1 << 8
 RFLAGS_RF               equ 1 << 16
 
-; Offsets in struct trap_frame (arch/trap.h).
-TF_RCX      equ 12 * 8
-TF_R11      equ 4 * 8
-TF_RIP      equ 17 * 8
-TF_CS       equ 18 * 8
-TF_RFLAGS   equ 19 * 8
-TF_RSP      equ 20 * 8
-TF_SS       equ 21 * 8
-TF_SIZE     equ 22 * 8
 
 extern syscall_from_user
 extern trap_return_to_user
@@ -66,21 +58,7 @@ syscall_entry:
     ; ...and what trap_common saves, in its order.  RCX and R11 are saved as
     ; they are (the user RIP and RFLAGS): the return path compares them with
     ; the frame's RIP and RFLAGS to see whether SYSRET can restore the frame.
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_TRAP_REGS
     ; The frame is complete and GS is the kernel's: interrupts may come in.
     sti
     mov rdi, rsp
@@ -116,21 +94,7 @@ syscall_entry:
     shr rcx, 47                     ; RIP < SD_USER_TOP (0x800000000000)?
     jnz .iret
 
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    POP_TRAP_REGS
     ; RSP now points at the vector; the user RSP is 5 slots up.
     mov rsp, [rsp + 5 * 8]
     swapgs

@@ -21,6 +21,14 @@ struct trap_frame {
     uint64_t rip, cs, rflags, rsp, ss;
 };
 
+/* The assembly entry paths use these offsets (arch/x86_64/trap_frame.inc). */
+_Static_assert(__builtin_offsetof(struct trap_frame, r11) == 4 * 8, "trap_frame.inc TF_R11");
+_Static_assert(__builtin_offsetof(struct trap_frame, rax) == 14 * 8, "trap_frame.inc TF_RAX");
+_Static_assert(__builtin_offsetof(struct trap_frame, vector) == 15 * 8, "trap_frame.inc TF_VECTOR");
+_Static_assert(__builtin_offsetof(struct trap_frame, rip) == 17 * 8, "trap_frame.inc TF_RIP");
+_Static_assert(__builtin_offsetof(struct trap_frame, ss) == 21 * 8, "trap_frame.inc TF_SS");
+_Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap_frame.inc TF_SIZE");
+
 typedef void (*trap_handler_t)(struct trap_frame *tf);
 
 /* Exception vectors (Intel SDM vol. 3, table 6-1). */
