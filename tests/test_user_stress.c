@@ -50,7 +50,7 @@ static void test_fuzz(struct ktest *t)
  * same paths, in a fraction of the time (filling 256 MiB page by page takes
  * a minute under TCG).  Blocks of 2 MiB, chained through their first word.
  */
-#define OOM_LEFT_MIB 40
+#define OOM_LEFT_MIB 16     /* 40 took 6 to 250 s on -smp 8: see the session note */
 #define BALLAST_ORDER 9
 
 static phys_addr_t ballast_take(size_t keep_frames)
