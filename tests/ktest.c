@@ -13,6 +13,7 @@
 #include <lib/format.h>
 #include <lib/string.h>
 #include <kernel/time.h>
+#include <kernel/tlb_trace.h>
 #include <arch/machine.h>
 
 char ktest_selection[256];
@@ -176,5 +177,6 @@ void ktest_thread(void *arg)
 {
     (void)arg;
     int failed = ktest_run(ktest_selection);
+    tlb_trace_tests_done();     /* tlbtrace=dump: counters and trace */
     machine_exit(failed ? EXIT_TESTS_FAILED : EXIT_TESTS_PASSED);
 }

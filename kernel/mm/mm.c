@@ -18,9 +18,14 @@
 #include "mm_internal.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
+#include <kernel/counters.h>
+#include <kernel/tlb_trace.h>
 #include <uapi/shootdown.h>
 
 struct mm_stats mm_stats;
+
+/* Every locked RMW on mm_count: what lazy-mm lifetime modes trade away. */
+DEFINE_COUNTER(mm, count_atomics, "atomic operations on mm_count (mmgrab, mmdrop)");
 
 /* ctx_id 0 is init_mm's; counting up from 1 in 64 bits never wraps. */
 static _Atomic uint64_t next_ctx_id = 1;
@@ -64,6 +69,7 @@ void mmget(struct mm *mm)
 
 void mmgrab(struct mm *mm)
 {
+    count_event(mm, count_atomics);
     BUG_ON(atomic_fetch_add(&mm->mm_count, 1) <= 0);
 }
 
@@ -149,6 +155,7 @@ void mmput(struct mm *mm)
 
 void mmdrop(struct mm *mm)
 {
+    count_event(mm, count_atomics);
     int old = atomic_fetch_sub(&mm->mm_count, 1);
     BUG_ON(old <= 0);
     if (old != 1)
@@ -159,6 +166,7 @@ void mmdrop(struct mm *mm)
     BUG_ON(!list_empty(&mm->vmas));
     /* No CPU has this PML4 loaded: each one that did switched away before
      * dropping its reference (finish_task_switch runs after the CR3 write). */
+    tlb_trace(TLBT_MM_FREE, mm->ctx_id, 0, 0, 0);
     paging_free_pml4(mm->pml4);
     kfree(mm);
     atomic_fetch_sub(&live_mms, 1);

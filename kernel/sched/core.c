@@ -32,6 +32,8 @@
 #include <kernel/smp.h>
 #include <kernel/printk.h>
 #include <kernel/time.h>
+#include <kernel/counters.h>
+#include <kernel/tlb_trace.h>
 #include <arch/mmu_context.h>
 #include <arch/task_switch.h>
 #include <arch/trap.h>
@@ -44,6 +46,14 @@ DEFINE_PER_CPU(struct runqueue, runqueue);
 DEFINE_PER_CPU(struct task, idle_task);
 /* rq->curr of this CPU, kept where one %gs-relative load reads it. */
 DEFINE_PER_CPU(struct task *, current_task_ptr);
+
+/* Context switches by what they do to the address space (step 2 below);
+ * every switch counts in exactly one. */
+DEFINE_COUNTER(switch, same_mm, "user -> user thread of the same mm (no CR3 write)");
+DEFINE_COUNTER(switch, mm, "user -> user of another mm (switch_mm)");
+DEFINE_COUNTER(switch, enter_lazy, "user -> kernel thread (borrows the mm, mmgrab)");
+DEFINE_COUNTER(switch, lazy_handover, "kernel -> kernel thread (hands the borrowed mm over)");
+DEFINE_COUNTER(switch, leave_lazy, "kernel thread -> user (switch_mm, mmdrop after)");
 
 struct task *switch_stack(uintptr_t *prev_rsp, uintptr_t next_rsp, struct task *prev);
 
@@ -189,10 +199,25 @@ static void context_switch(struct runqueue *rq, struct task *prev, struct task *
      */
     if (!next->mm) {
         next->active_mm = prev->active_mm;      /* borrow it */
-        if (prev->mm)
+        if (prev->mm) {
+            count_event(switch, enter_lazy);
+            tlb_trace(TLBT_LAZY_ENTER, prev->active_mm->ctx_id, 0, 0, 0);
             mmgrab(prev->active_mm);
+        } else {
+            count_event(switch, lazy_handover);
+            tlb_trace(TLBT_LAZY_HANDOVER, prev->active_mm->ctx_id, 0, 0, 0);
+        }
         enter_lazy_tlb(next->active_mm, next);
     } else {
+        if (!prev->mm) {
+            count_event(switch, leave_lazy);
+            tlb_trace(TLBT_LAZY_LEAVE, prev->active_mm->ctx_id, next->mm->ctx_id, 0, 0);
+        } else if (prev->mm == next->mm) {
+            count_event(switch, same_mm);
+        } else {
+            count_event(switch, mm);
+            tlb_trace(TLBT_SWITCH_MM, prev->mm->ctx_id, next->mm->ctx_id, 0, 0);
+        }
         switch_mm(prev->active_mm, next->mm, next);
         if (!prev->mm)
             rq->prev_mm = prev->active_mm;      /* mmdrop after the switch */

@@ -109,7 +109,7 @@ void paging_init(void)
      * has the same translation before and after; only the identity map
      * disappears.  The early tables had no global entries, so this CR3
      * write flushes all of them. */
-    write_cr3(kernel_cr3());
+    load_cr3(kernel_cr3());
     paging_ready = true;
     printk("paging: kernel page tables at %#lx; direct map of %lu MiB with %s pages%s%s\n",
            kernel_cr3(), top >> 20, cpu_features.page1g ? "1 GiB" : "2 MiB",

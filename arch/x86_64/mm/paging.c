@@ -262,13 +262,25 @@ void paging_free_pml4(pte_t *pml4)
 
 /* ---- local TLB flushes ---------------------------------------------------- */
 
+DEFINE_COUNTER(tlb, invlpg, "INVLPG instructions (one page each)");
+DEFINE_COUNTER(tlb, cr3_write_flush, "CR3 writes that flush (all of them: no PCID yet)");
+DEFINE_COUNTER(tlb, flush_full, "full local flushes (CR3 reload or CR4.PGE toggle)");
+
+void load_cr3(phys_addr_t cr3)
+{
+    count_event(tlb, cr3_write_flush);
+    write_cr3(cr3);
+}
+
 void local_flush_tlb_all_nonglobal(void)
 {
-    write_cr3(read_cr3());
+    count_event(tlb, flush_full);
+    load_cr3(read_cr3());
 }
 
 void local_flush_tlb_all(void)
 {
+    count_event(tlb, flush_full);
     uint64_t flags = irq_save();
     uint64_t cr4 = read_cr4();
     if (cr4 & CR4_PGE) {
@@ -276,7 +288,7 @@ void local_flush_tlb_all(void)
         write_cr4(cr4 & ~CR4_PGE);
         write_cr4(cr4);
     } else {
-        write_cr3(read_cr3());
+        load_cr3(read_cr3());
     }
     irq_restore(flags);
 }

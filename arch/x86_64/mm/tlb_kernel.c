@@ -11,6 +11,11 @@
  */
 #include <arch/paging.h>
 #include <kernel/smp.h>
+#include <kernel/counters.h>
+#include <kernel/tlb_trace.h>
+
+DEFINE_COUNTER(tlb, kernel_flush, "flush_tlb_kernel_range calls (each reaches every online CPU)");
+DEFINE_COUNTER(tlb, kernel_flush_ipis, "flush IPIs sent for kernel ranges (online CPUs but the caller)");
 
 struct kernel_flush {
     uintptr_t start, end;
@@ -25,5 +30,8 @@ static void flush_on_this_cpu(void *arg)
 void flush_tlb_kernel_range(uintptr_t start, uintptr_t end)
 {
     struct kernel_flush f = { start, end };
+    count_event(tlb, kernel_flush);
+    count_event_n(tlb, kernel_flush_ipis, READ_ONCE(nr_cpus_online) - 1);
+    tlb_trace(TLBT_KERNEL_FLUSH, start, end, 0, 0);
     smp_call_all(flush_on_this_cpu, &f, true);
 }

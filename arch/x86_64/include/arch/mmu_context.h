@@ -15,6 +15,7 @@
 #pragma once
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
+#include <arch/paging.h>
 #include <arch/x86.h>
 
 struct task;
@@ -32,7 +33,7 @@ static inline void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu))
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);
     if (prev != next)
-        write_cr3(next->pgd);
+        load_cr3(next->pgd);
 }
 
 static inline void enter_lazy_tlb(struct mm *mm, struct task *tsk)

@@ -27,6 +27,7 @@
 #include <arch/memlayout.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <kernel/counters.h>
 
 typedef uint64_t pte_t;
 
@@ -137,12 +138,18 @@ extern uint64_t pte_supported_mask;
  * These touch only the calling CPU.  Reaching every CPU is the job of
  * flush_tlb_kernel_range() (below) and, for user address spaces,
  * flush_tlb_mm_range() of the address-space code. */
+DECLARE_COUNTER(tlb, invlpg);
 static inline void local_flush_tlb_page(uintptr_t va)
 {
+    count_event(tlb, invlpg);
     /* INVLPG drops the entry for va, global or not, and any paging-structure
      * cache entries used to reach it. */
     __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");
 }
+/* Every CR3 write of the kernel after boot goes through here, so that it
+ * is counted (tlb.cr3_write_flush).  Without PCID each write drops all
+ * non-global translations of this CPU. */
+void load_cr3(phys_addr_t cr3);
 /* Drop all non-global translations (rewrite CR3). */
 void local_flush_tlb_all_nonglobal(void);
 /* Drop everything, global entries too (toggle CR4.PGE). */
