@@ -12,7 +12,7 @@
  * in the cpumask were sent a flush.
  */
 #include "ktest.h"
-#include "smp_test_util.h"
+#include "mm_test_util.h"
 #include <kernel/kmalloc.h>
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
@@ -42,23 +42,6 @@ static uint64_t read_user_u64(uintptr_t va)
     if (smap_enabled)
         __asm__ volatile("clac" ::: "memory");
     return v;
-}
-
-/*
- * Stop using the adopted mm, like kthread_unuse_mm: switch this CPU to
- * init_mm (a kernel thread's active_mm, with its own mm_count reference for
- * the scheduler to hand over or drop), then give up the user reference.
- */
-static void unuse_mm(struct mm *mm)
-{
-    struct task *me = current_task();
-    mmgrab(&init_mm);
-    uint64_t flags = irq_save();
-    switch_mm(mm, &init_mm, me);
-    me->active_mm = &init_mm;
-    me->mm = NULL;
-    irq_restore(flags);
-    mmput(mm);
 }
 
 static void reader_fn(void *arg)
@@ -187,19 +170,6 @@ static void test_remote_flush(struct ktest *t)
 }
 
 /* Several CPUs load the same mm: a flush calls every one but the flusher. */
-struct holder {
-    struct mm *mm;
-    _Atomic bool loaded, leave;
-};
-
-static void holder_fn(void *arg)
-{
-    struct holder *h = arg;
-    atomic_store(&h->loaded, true);
-    SPIN_UNTIL(atomic_load(&h->leave));
-    unuse_mm(h->mm);
-}
-
 static void test_flush_counts_cpumask(struct ktest *t)
 {
     unsigned ncpu = nr_cpus_online;

@@ -15,7 +15,7 @@
  * the scheduler treats them exactly like user tasks in context_switch().
  */
 #include "ktest.h"
-#include "smp_test_util.h"
+#include "mm_test_util.h"
 #include <kernel/counters.h>
 #include <kernel/cpumask.h>
 #include <kernel/mm.h>
@@ -47,23 +47,6 @@ DECLARE_COUNTER(mm, count_atomics);
 static unsigned quiet_cpu(void)
 {
     return nr_cpus_online - 1;
-}
-
-/*
- * Stop using an adopted mm, like kthread_unuse_mm: load init_mm (with the
- * mm_count reference a kernel thread's active_mm holds), then give up the
- * user reference.
- */
-static void unuse_mm(struct mm *mm)
-{
-    struct task *me = current_task();
-    mmgrab(&init_mm);
-    uint64_t flags = irq_save();
-    switch_mm(mm, &init_mm, me);
-    me->active_mm = &init_mm;
-    me->mm = NULL;
-    irq_restore(flags);
-    mmput(mm);
 }
 
 /* A kernel thread that gives the CPU back at once, until told to stop. */
@@ -200,19 +183,6 @@ static void test_kernel_thread_handover(struct ktest *t)
 }
 
 /* ---- munmap with the mm running on other CPUs ---------------------------- */
-
-struct holder {
-    struct mm *mm;
-    _Atomic bool loaded, leave;
-};
-
-static void holder_fn(void *arg)
-{
-    struct holder *h = arg;
-    atomic_store(&h->loaded, true);
-    SPIN_UNTIL(atomic_load(&h->leave));
-    unuse_mm(h->mm);
-}
 
 struct unmap_counts {
     uint64_t sent, received, invlpg, full, cr3;

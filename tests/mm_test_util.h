@@ -1,0 +1,45 @@
+/*
+ * tests/mm_test_util.h - kernel threads that run on a user mm, for tests of
+ * the mm and TLB code without ring 3 (tests/test_mm_smp.c,
+ * tests/test_tlb_counters.c).  A test thread adopts an mm by being created
+ * with t->mm = t->active_mm = mm (holding an mm_users reference, as a user
+ * thread does) and gives it back with unuse_mm().
+ */
+#pragma once
+#include "smp_test_util.h"
+#include <kernel/mm.h>
+#include <kernel/sched.h>
+#include <arch/mmu_context.h>
+#include <arch/x86.h>
+#include <stdatomic.h>
+
+/*
+ * Stop using the adopted mm, like kthread_unuse_mm: switch this CPU to
+ * init_mm (a kernel thread's active_mm, with its own mm_count reference for
+ * the scheduler to hand over or drop), then give up the user reference.
+ */
+static inline void unuse_mm(struct mm *mm)
+{
+    struct task *me = current_task();
+    mmgrab(&init_mm);
+    uint64_t flags = irq_save();
+    switch_mm(mm, &init_mm, me);
+    me->active_mm = &init_mm;
+    me->mm = NULL;
+    irq_restore(flags);
+    mmput(mm);
+}
+
+/* A thread that keeps an mm loaded on its CPU until told to leave. */
+struct holder {
+    struct mm *mm;
+    _Atomic bool loaded, leave;
+};
+
+static inline void holder_fn(void *arg)
+{
+    struct holder *h = arg;
+    atomic_store(&h->loaded, true);
+    SPIN_UNTIL(atomic_load(&h->leave));
+    unuse_mm(h->mm);
+}
