@@ -43,3 +43,18 @@ static inline void holder_fn(void *arg)
     SPIN_UNTIL(atomic_load(&h->leave));
     unuse_mm(h->mm);
 }
+
+/* Start a holder of mm bound to cpu (it takes its own mm_users reference,
+ * which unuse_mm gives back).  NULL when out of memory. */
+static inline struct task *holder_start(struct holder *h, struct mm *mm, unsigned cpu, const char *name)
+{
+    *h = (struct holder){ .mm = mm };
+    struct task *th = kthread_create(holder_fn, h, name);
+    if (!th)
+        return NULL;
+    mmget(mm);
+    th->mm = th->active_mm = mm;
+    kthread_bind(th, cpu);
+    kthread_start(th);
+    return th;
+}

@@ -185,13 +185,8 @@ static void test_flush_counts_cpumask(struct ktest *t)
     struct task *th[MAX_CPUS];
     unsigned cpu, n = 0;
     for_each_online_cpu(cpu) {
-        h[n] = (struct holder){ .mm = mm };
-        th[n] = kthread_create(holder_fn, &h[n], "mm-holder");
+        th[n] = holder_start(&h[n], mm, cpu, "mm-holder");
         ASSERT_TRUE(t, th[n] != NULL);
-        mmget(mm);
-        th[n]->mm = th[n]->active_mm = mm;
-        kthread_bind(th[n], cpu);
-        kthread_start(th[n]);
         n++;
     }
     for (unsigned i = 0; i < n; i++)

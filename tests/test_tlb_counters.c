@@ -234,13 +234,8 @@ static void munmap_ipis_body(void *arg)
     struct task *th[MAX_CPUS];
     unsigned n = 0;
     for (unsigned cpu = 1; cpu <= k; cpu++) {
-        h[n] = (struct holder){ .mm = mm };
-        th[n] = kthread_create(holder_fn, &h[n], "tlb-holder");
+        th[n] = holder_start(&h[n], mm, cpu, "tlb-holder");
         ASSERT_TRUE(t, th[n] != NULL);
-        mmget(mm);
-        th[n]->mm = th[n]->active_mm = mm;
-        kthread_bind(th[n], cpu);
-        kthread_start(th[n]);
         n++;
     }
     for (unsigned i = 0; i < n; i++)
