@@ -24,6 +24,8 @@ Examples:
     tools/run-tests.py --list           the configurations
     tools/run-tests.py --config bochs   one (or several, comma separated)
     tools/run-tests.py --smp 3          a TCG BIOS boot with 3 CPUs
+    tools/run-tests.py --smp 4 --tests tlb_counters --cmdline lazy_mm=hazard
+                                        one suite, with more kernel options
     tools/run-tests.py --parse build/test-logs/smp4.log [--config smp4]
                                         judge a saved serial log
 
@@ -663,6 +665,11 @@ def select(args):
         chosen = [c for c in MATRIX if c.default]
     if args.mem:
         chosen = [dataclasses.replace(c, mem=args.mem) for c in chosen]
+    if args.tests:
+        chosen = [dataclasses.replace(c, tests=args.tests) for c in chosen]
+    if args.cmdline:
+        chosen = [dataclasses.replace(c, cmdline=(c.cmdline + " " + args.cmdline).strip())
+                  for c in chosen]
     return chosen
 
 
@@ -689,6 +696,10 @@ def main():
     ap.add_argument("--config", help="run only these configurations (comma separated)")
     ap.add_argument("--smp", type=int, help="run only a TCG BIOS boot with this many CPUs")
     ap.add_argument("--mem", help="memory size for the selected configurations (e.g. 512M)")
+    ap.add_argument("--tests", help="the test= suites for the selected configurations "
+                    "(comma separated suite names; default: each configuration's own)")
+    ap.add_argument("--cmdline", help="kernel options added to the selected configurations "
+                    "(e.g. 'lazy_mm=hazard tlbcheck=on')")
     # One at a time by default: the SMP stress tests spin-wait on other vCPUs,
     # and two machines sharing two host cores starve each other's vCPUs (a
     # full run took 187 s with two at once and failed a timeout; 82 s alone).

@@ -3,9 +3,14 @@
  *
  * switch_mm() makes `next` the CPU's address space; enter_lazy_tlb() is
  * called instead when the next task is a kernel thread, which has no address
- * space of its own and keeps using (borrows) the one loaded.  The TLB work
- * replaces these with per-CPU lazy TLB state, ASIDs and generation tracking,
- * without changing the scheduler.
+ * space of its own and keeps using (borrows) the one loaded.  leave_mm()
+ * makes a CPU stop using a user address space it has loaded (lazily) and
+ * load init_mm's: for flushes that free page tables and for lazy-mm
+ * shootdowns.  All three run with interrupts off.
+ *
+ * The TLB work (arch/x86_64/mm/tlb.c) replaces this simple version with
+ * per-CPU lazy TLB state, ASIDs and generation tracking behind the same
+ * names.
  *
  * mm->cpumask: the CPUs that may hold translations of the mm.  A CPU sets
  * its bit here before it loads the mm and (in this simple scheme) never
@@ -20,8 +25,11 @@
 
 struct task;
 
+/* `prev` is the scheduler's idea of what was loaded (may be NULL); the CPU's
+ * own record of what CR3 holds is what counts. */
 static inline void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
 {
+    (void)prev;
     (void)tsk;
     unsigned cpu = this_cpu_id();
     /*
@@ -32,7 +40,7 @@ static inline void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
      */
     if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu))
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);
-    if (prev != next)
+    if ((read_cr3() & PTE_ADDR) != next->pgd)
         load_cr3(next->pgd);
 }
 
@@ -40,4 +48,11 @@ static inline void enter_lazy_tlb(struct mm *mm, struct task *tsk)
 {
     (void)mm;
     (void)tsk;
+}
+
+/* This CPU stops using whatever user mm it has loaded: init_mm from now on. */
+static inline void leave_mm(void)
+{
+    if ((read_cr3() & PTE_ADDR) != init_mm.pgd)
+        switch_mm(NULL, &init_mm, NULL);
 }

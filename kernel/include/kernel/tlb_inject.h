@@ -1,0 +1,28 @@
+/*
+ * kernel/tlb_inject.h - deliberate TLB and lazy-mm bugs, to prove that the
+ * shadow-TLB checker (kernel/tlbcheck.h) catches each of them.
+ *
+ * Boot option tlb_inject=<name>: the code path named below misbehaves in
+ * exactly one way; a dedicated runner configuration per fault expects the
+ * boot to fail with the checker's report.  Never set in normal use.
+ */
+#pragma once
+#include <stdbool.h>
+
+enum tlb_inject {
+    TLB_INJECT_NONE,
+    TLB_INJECT_SKIP_IPI,        /* skip_ipi: flush_tlb_mm_range leaves out one target CPU */
+    TLB_INJECT_NOFLUSH_STALE,   /* noflush_stale: CR3 NOFLUSH although the ASID's generation is stale */
+    TLB_INJECT_SKIP_CATCHUP,    /* skip_catchup: leaving lazy mode ignores a tlb_gen that moved */
+    TLB_INJECT_SKIP_LAZY_FREED, /* skip_lazy_freed: a freed_tables flush skips the lazy CPUs */
+    TLB_INJECT_EARLY_LAZY_DROP, /* early_lazy_drop: refcount mode drops the lazy reference at borrow time */
+    TLB_INJECT_SKIP_EXIT_SHOOTDOWN, /* skip_exit_shootdown: shootdown mode frees without the IPIs */
+    TLB_INJECT_SKIP_HAZARD_SCAN,    /* skip_hazard_scan: hazard mode frees without scanning the slots */
+    TLB_INJECT_NR
+};
+
+extern int tlb_inject_mode;     /* enum tlb_inject, from the command line */
+static inline bool tlb_inject(enum tlb_inject what)
+{
+    return __builtin_expect(tlb_inject_mode == (int)what, 0);
+}

@@ -1,0 +1,65 @@
+/*
+ * kernel/tlbcheck.h - the shadow-TLB checker's hooks (boot option
+ * tlbcheck=on|off; on in `make test`).  docs/tlbcheck.md.
+ *
+ * No emulator here keeps a PCID-tagged TLB, so a missed flush of a cached
+ * ASID is invisible to QEMU and Bochs.  The checker is an independent model
+ * of what each CPU may still have cached, per PCID, driven only by what the
+ * kernel actually does:
+ *   - the TLB instructions it executes (CR3 writes with and without NOFLUSH,
+ *     INVLPG, INVPCID, CR4.PGE toggles: arch/tlbcheck.h, called from the
+ *     arch primitives that execute them);
+ *   - every change of a user PTE, recorded with the checker's own sequence
+ *     number for the mm (the hooks below, called by kernel/mm);
+ *   - which CPUs are lazy and which mm each CPU's kernel thread borrows.
+ * It reports (naming the CPU, the mm's ctx_id, the address and the
+ * operation) and panics when a CPU could use a stale translation after the
+ * flush covering it returned, when a page table or a PML4 is freed while a
+ * CPU can still reach it, or when an mm is freed while a CPU borrows it.
+ *
+ * Every hook is a no-op (one predictable branch) when the checker is off.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <kernel/compiler.h>
+
+struct mm;
+
+extern bool tlbcheck_enabled;           /* tlbcheck=on|off, read-mostly */
+static inline bool tlbcheck_on(void) { return __builtin_expect(tlbcheck_enabled, 0); }
+
+/* An mm is created / is about to be freed (its PML4 too).  At free the
+ * checker asserts that no CPU has its PML4 in CR3 and no CPU borrows it. */
+void tlbcheck_mm_create(struct mm *mm);
+void tlbcheck_mm_free(struct mm *mm);
+
+/* A user leaf entry of mm for va changed from old to new (mm->lock held;
+ * called after the store).  Changes that need no flush on real hardware
+ * (not present -> present, only adding write permission) are ignored. */
+void tlbcheck_pte_change(struct mm *mm, uintptr_t va, uint64_t old, uint64_t new);
+/* Page-table pages of mm were unhooked (called after the stores), and are
+ * about to go back to the allocator after the flush (called just before):
+ * at the free the checker asserts that no CPU can still walk them - no CPU
+ * has mm in CR3 (lazily or not) without a flush of its paging-structure
+ * caches since the unhooking. */
+void tlbcheck_tables_unlinked(struct mm *mm);
+void tlbcheck_tables_free(struct mm *mm);
+
+/* flush_tlb_mm_range() brackets: begin returns a token (the change
+ * sequence it covers); end asserts that every CPU running mm non-lazily is
+ * clean up to it, and publishes it: from then on any CPU that touches mm's
+ * user memory (return to user, uaccess) must be clean up to it. */
+uint64_t tlbcheck_flush_begin(struct mm *mm);
+void tlbcheck_flush_end(struct mm *mm, uint64_t token);
+
+/* This CPU enters lazy mode (enter_lazy_tlb) / is back to running its loaded
+ * mm non-lazily (called at the END of the switch, after any catch-up). */
+void tlbcheck_set_lazy(bool lazy);
+/* This CPU's current kernel thread starts borrowing mm (NULL: stops). */
+void tlbcheck_borrow(struct mm *mm);
+
+/* This CPU is about to use user translations of its loaded mm: each return
+ * to user mode and each kernel access to user memory.  Asserts that it can
+ * hold no stale translation of a change whose flush has returned. */
+void tlbcheck_user_access(void);

@@ -1,0 +1,18 @@
+/*
+ * kernel/tlb_inject.c - the tlb_inject= boot option (kernel/tlb_inject.h).
+ */
+#include <kernel/tlb_inject.h>
+#include <kernel/cmdline.h>
+
+int tlb_inject_mode = TLB_INJECT_NONE;
+
+/* In the order of enum tlb_inject. */
+static const char *const tlb_inject_choices[] = {
+    "none", "skip_ipi", "noflush_stale", "skip_catchup", "skip_lazy_freed",
+    "early_lazy_drop", "skip_exit_shootdown", "skip_hazard_scan", NULL,
+};
+_Static_assert(sizeof(tlb_inject_choices) / sizeof(tlb_inject_choices[0]) == TLB_INJECT_NR + 1,
+               "one name per enum tlb_inject");
+
+CMDLINE_ENUM(tlb_inject, tlb_inject_mode, tlb_inject_choices,
+             "a deliberate TLB bug the shadow-TLB checker must catch (tests only)");
