@@ -32,6 +32,7 @@ DECLARE_COUNTER(switch, enter_lazy);
 DECLARE_COUNTER(switch, lazy_handover);
 DECLARE_COUNTER(switch, leave_lazy);
 DECLARE_COUNTER(tlb, cr3_write_flush);
+DECLARE_COUNTER(tlb, invlpg);
 DECLARE_COUNTER(tlb, flush_full);
 DECLARE_COUNTER(tlb, kernel_flush);
 DECLARE_COUNTER(tlb, ipi_sent);
