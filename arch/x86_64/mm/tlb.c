@@ -103,7 +103,8 @@ struct flush_request {
  * generation will be stale), but with INVPCID we can drop the PCID's
  * entries now and keep the slot valid at the current generation (a return
  * without further changes is then a NOFLUSH load); without INVPCID the
- * slot is marked free, so it is reused before any other is evicted.
+ * slot is marked invalid (ctx_id 0), so a return is a miss and a flushing
+ * load.  Either way the slot never claims more than invariant G allows.
  */
 static void drop_cached_asid(struct cpu_tlbstate *ts, struct mm *mm)
 {
