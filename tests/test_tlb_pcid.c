@@ -21,10 +21,12 @@
 #include <kernel/percpu.h>
 #include <kernel/preempt.h>
 #include <kernel/sched.h>
+#include <kernel/smp.h>
 #include <arch/cpufeatures.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
 #include <arch/tlbstate.h>
+#include <arch/x86.h>
 #include <uapi/shootdown.h>
 
 DECLARE_COUNTER(tlb, cr3_write_flush);
@@ -235,7 +237,32 @@ static void test_invpcid_types(struct ktest *t)
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 
+/* CR4.PCIDE is what tlb_init chose, on every CPU (boot CPU and APs). */
+static _Atomic unsigned pcide_on, pcide_off;
+
+static void read_pcide(void *arg)
+{
+    (void)arg;
+    if (read_cr4() & CR4_PCIDE)
+        atomic_fetch_add(&pcide_on, 1);
+    else
+        atomic_fetch_add(&pcide_off, 1);
+}
+
+static void test_pcide_every_cpu(struct ktest *t)
+{
+    atomic_store(&pcide_on, 0);
+    atomic_store(&pcide_off, 0);
+    smp_call_all(read_pcide, NULL, true);
+    EXPECT_EQ(t, atomic_load(&pcide_on), tlb_use_pcid ? nr_cpus_online : 0u);
+    EXPECT_EQ(t, atomic_load(&pcide_off), tlb_use_pcid ? 0u : nr_cpus_online);
+    /* PCID needs the CPU feature, and INVPCID is used only where it exists. */
+    EXPECT_TRUE(t, !tlb_use_pcid || cpu_features.pcid);
+    EXPECT_TRUE(t, !tlb_use_invpcid || cpu_features.invpcid);
+}
+
 static const struct ktest_case tlb_pcid_cases[] = {
+    KTEST_CASE(test_pcide_every_cpu),
     KTEST_CASE(test_asids_warm),
     KTEST_CASE(test_asids_one_too_many),
     KTEST_CASE(test_invpcid_types),

@@ -37,7 +37,10 @@
  * false (and sends us an IPI, which we serve once interrupts are back on -
  * before we return to user mode), or we read the new tlb_gen at S3 and
  * flush ourselves.  When the bit was set before and we were not lazy, the
- * flusher saw both already, so no barrier is needed there.
+ * flusher saw both already, so no barrier is needed there: the bit was set
+ * by our own earlier locked RMW (only we clear it), and every store of
+ * is_lazy = false is followed by a full barrier before we can get here (S2
+ * or the fence in lazy_catch_up, the fence in leave_mm).
  */
 #include <arch/mmu_context.h>
 #include <arch/tlbstate.h>
@@ -281,7 +284,15 @@ void leave_mm(void)
         barrier();
         tlb_write_cr3(&init_mm, 0, tlb_use_pcid);   /* PCID 0: see switch_mm */
         set_lazy(false);
-        barrier();
+        /*
+         * Make is_lazy == false visible before anything we read later: when
+         * the kernel thread goes back to a user task of `loaded`, switch_mm
+         * finds our bit set and us not lazy and takes no barrier of its own
+         * before S3 - which is right only if every flusher can already see
+         * is_lazy false (else it would skip us while S3 reads an old
+         * generation).
+         */
+        atomic_thread_fence(memory_order_seq_cst);
         ts->loaded_mm = &init_mm;
         tlbcheck_set_lazy(false);
     }
