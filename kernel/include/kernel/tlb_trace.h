@@ -26,6 +26,8 @@ enum tlb_trace_event {
     TLBT_IPI_RECV,      /* flush IPI handled:            a0 ctx, a1 sender, a2 what it did (enum tlb_trace_work) */
     TLBT_KERNEL_FLUSH,  /* flush_tlb_kernel_range:       [a0, a1) */
     TLBT_MM_FREE,       /* last mmdrop frees an mm:      a0 ctx */
+    TLBT_LAZY_DROP,     /* a borrow dropped (kernel/mm/lazy_mm.c): a0 ctx, a1 why (0 asked, 1 shootdown, 2 hazard) */
+    TLBT_LAZY_FREE,     /* before the last mmdrop frees: a0 ctx, a1 lazy_mm mode, a2 remote CPUs called, a3 mask of CPUs 0..63 */
     TLBT_NR_EVENTS
 };
 
