@@ -20,6 +20,7 @@
 #include <kernel/panic.h>
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
+#include <kernel/tlbcheck.h>
 #include <uapi/shootdown.h>
 
 struct mm_stats mm_stats;
@@ -56,6 +57,7 @@ struct mm *mm_create(void)
     atomic_init(&mm->tlb_gen, 0);
     cpumask_clear(&mm->cpumask);
     mm->name = "mm";
+    tlbcheck_mm_create(mm);
     atomic_fetch_add(&live_mms, 1);
     return mm;
 }
@@ -136,6 +138,8 @@ static void mm_teardown(struct mm *mm)
         kfree(v);
     }
     collect_user_tables(mm->pml4, &b.tables);
+    if (b.tables.count)
+        tlbcheck_tables_unlinked(mm);
     b.start = 0;
     b.end = SD_USER_TOP;
     unmap_batch_finish(&b, true);
@@ -167,6 +171,7 @@ void mmdrop(struct mm *mm)
     /* No CPU has this PML4 loaded: each one that did switched away before
      * dropping its reference (finish_task_switch runs after the CR3 write). */
     tlb_trace(TLBT_MM_FREE, mm->ctx_id, 0, 0, 0);
+    tlbcheck_mm_free(mm);       /* no CPU has it in CR3 or borrows it */
     paging_free_pml4(mm->pml4);
     kfree(mm);
     atomic_fetch_sub(&live_mms, 1);

@@ -17,6 +17,7 @@
 #include <arch/paging.h>
 #include <arch/cpufeatures.h>
 #include <arch/x86.h>
+#include <arch/tlbcheck.h>
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>
 #include <lib/string.h>
@@ -269,7 +270,12 @@ DEFINE_COUNTER(tlb, flush_full, "full local flushes (CR3 reload or CR4.PGE toggl
 void load_cr3(phys_addr_t cr3)
 {
     count_event(tlb, cr3_write_flush);
+    uint64_t flags = irq_save();
     write_cr3(cr3);
+    /* No PCID yet: PCID 0, a flushing write (arch/tlbcheck.h). */
+    if (tlbcheck_on())
+        tlbcheck_cr3_write(tlbcheck_mm_of_pgd(cr3 & PTE_ADDR), 0, false);
+    irq_restore(flags);
 }
 
 void local_flush_tlb_all_nonglobal(void)
@@ -287,6 +293,7 @@ void local_flush_tlb_all(void)
         /* Clearing PGE flushes everything, global entries included. */
         write_cr4(cr4 & ~CR4_PGE);
         write_cr4(cr4);
+        tlbcheck_flush_everything();
     } else {
         load_cr3(read_cr3());
     }

@@ -25,6 +25,7 @@
 #include <kernel/preempt.h>
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
+#include <kernel/tlbcheck.h>
 #include <arch/paging.h>
 #include <arch/x86.h>
 
@@ -78,6 +79,8 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
         f.end = ~(uintptr_t)0 & ~(PAGE_SIZE - 1);
     }
 
+    /* The shadow-TLB checker's token: the changes this flush covers. */
+    uint64_t token = tlbcheck_flush_begin(mm);
     /* Full barrier: the page-table stores before it, the cpumask reads
      * after it (pairs with the atomic bit set in switch_mm). */
     uint64_t gen = atomic_fetch_add_explicit(&mm->tlb_gen, 1, memory_order_seq_cst) + 1;
@@ -101,5 +104,6 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
          * orders those flushes before our caller frees anything). */
         smp_call_mask(&targets, flush_ipi, &f, true);
     }
+    tlbcheck_flush_end(mm, token);
     preempt_enable();
 }

@@ -28,6 +28,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <kernel/counters.h>
+#include <kernel/tlbcheck.h>
+#include <arch/tlbcheck.h>
+#include <arch/x86.h>
 
 typedef uint64_t pte_t;
 
@@ -144,7 +147,16 @@ static inline void local_flush_tlb_page(uintptr_t va)
     count_event(tlb, invlpg);
     /* INVLPG drops the entry for va, global or not, and any paging-structure
      * cache entries used to reach it. */
+    if (!tlbcheck_on()) {
+        __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");
+        return;
+    }
+    /* The shadow TLB (arch/tlbcheck.h) records it on the CPU that ran it:
+     * no switch to another CPU in between. */
+    uint64_t flags = irq_save();
     __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");
+    tlbcheck_invlpg(va);
+    irq_restore(flags);
 }
 /* Every CR3 write of the kernel after boot goes through here, so that it
  * is counted (tlb.cr3_write_flush).  Without PCID each write drops all
