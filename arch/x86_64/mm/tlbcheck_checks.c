@@ -170,7 +170,7 @@ void tc_check_tables_free(struct tc_model *md, struct tc_mm *m)
         flags = spin_lock_irqsave(&c->lock);
         struct tc_slot *s = &c->slot[c->cur_pcid];
         if (c->cur == m && s->ctx_id == m->ctx_id && s->psc_clean_seq < unlink)
-            tc_violation(md, c, m, 0, "tables_free",
+            tc_violation(md, c, m, m->unlink_va, "tables_free",
                          c->lazy ? "a lazy CPU can still walk freed page tables (no flush since the unhooking)"
                                  : "a CPU can still walk freed page tables (no flush since the unhooking)");
         spin_unlock_irqrestore(&c->lock, flags);

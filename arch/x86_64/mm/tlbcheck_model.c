@@ -304,6 +304,8 @@ void tc_tables_unlinked(struct tc_mm *m)
 {
     uint64_t flags = spin_lock_irqsave(&m->lock);
     m->unlink_seq = ++m->seq;
+    /* For the report: the page whose unmapping emptied the table(s). */
+    m->unlink_va = m->nchanges ? m->ring[(m->nchanges - 1) % TC_RING].va : 0;
     spin_unlock_irqrestore(&m->lock, flags);
 }
 

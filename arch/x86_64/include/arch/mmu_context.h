@@ -22,6 +22,7 @@
 #include <kernel/percpu.h>
 #include <arch/paging.h>
 #include <arch/x86.h>
+#include <kernel/tlbcheck.h>
 
 struct task;
 
@@ -42,12 +43,14 @@ static inline void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);
     if ((read_cr3() & PTE_ADDR) != next->pgd)
         load_cr3(next->pgd);
+    tlbcheck_set_lazy(false);   /* running next for real (kernel/tlbcheck.h) */
 }
 
 static inline void enter_lazy_tlb(struct mm *mm, struct task *tsk)
 {
-    (void)mm;
     (void)tsk;
+    if (mm && mm != &init_mm)
+        tlbcheck_set_lazy(true);
 }
 
 /* This CPU stops using whatever user mm it has loaded: init_mm from now on. */

@@ -48,6 +48,7 @@ struct tc_mm {
     uint64_t seq;               /* last change sequence number handed out */
     uint64_t lost_seq;          /* highest seq of a leaf change pushed out of the ring */
     uint64_t unlink_seq;        /* seq of the last unhooking of page tables */
+    uintptr_t unlink_va;        /* the page whose unmapping emptied them (for reports) */
     uint64_t freed_seq;         /* unlink_seq at the last free of tables */
     uint64_t done_seq;          /* highest token whose flush returned */
     uint64_t nchanges;          /* leaf changes recorded in total (ring index) */
