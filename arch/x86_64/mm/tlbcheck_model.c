@@ -210,7 +210,7 @@ void tc_cr3_write(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uint64
     if (noflush && m && s->ctx_id == ctx &&
         s->psc_clean_seq < __atomic_load_n(&m->freed_seq, __ATOMIC_RELAXED)) {
         /* Its paging-structure caches may point into tables already freed. */
-        tc_violation(md, c, m, 0, "cr3_noflush",
+        tc_violation(md, c, m, m->unlink_va, "cr3_noflush",
                      "NOFLUSH load of a PCID whose paging-structure caches predate a free of page tables");
         return;
     }
