@@ -158,6 +158,54 @@ MATRIX = [
 ]
 
 
+# Fault injection proofs (tlb_inject=, kernel/tlb_inject.h; docs/tlbcheck.md):
+# each boot runs the tlbcheck suite (tests/test_tlbcheck.c) with the
+# shadow-TLB checker on and one deliberate TLB or lazy-mm bug; it passes
+# only when the checker stops the kernel with its report for the right
+# operation, naming the CPU, the mm and the address.  The scenarios bind
+# their threads to the last CPU (cpu 1 with 2 CPUs) and use the pages
+# 0x501000 (unmapped) and 0x7f0000000000 (its page tables freed).
+def tlbcheck_violation(op, cpu=r"\d+", addr=r"0x[0-9a-f]+"):
+    return (r"^.*tlbcheck: VIOLATION cpu %s mm ctx [1-9]\d* addr %s op %s: "
+            % (cpu, addr, op))
+
+
+def inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+", **kw):
+    kw.setdefault("smp", 2)
+    kw.setdefault("description", "QEMU TCG, %d CPUs, tlb_inject=%s lazy_mm=%s: %s (must fail)"
+                  % (kw["smp"], name, lazy_mm, what))
+    return Config("inject-" + name, tests="tlbcheck",
+                  cmdline="tlbcheck=on tlb_inject=%s lazy_mm=%s" % (name, lazy_mm),
+                  expect_fail_pattern=tlbcheck_violation(op),
+                  require=[tlbcheck_violation(op, cpu, addr),
+                           r"KERNEL PANIC on cpu\d+: tlbcheck: %s: " % op], **kw)
+
+
+MATRIX += [
+    inject("skip_ipi", "flush_end", "munmap skips the IPI to a CPU running the mm",
+           cpu="1", addr="0x501000"),
+    # PCID exists only in Bochs; 2 CPUs keep the boot short.
+    Config("inject-noflush_stale",
+           "Bochs 2.7, corei7_haswell_4770, 2 CPUs, tlb_inject=noflush_stale: a stale PCID "
+           "loaded with NOFLUSH (must fail)",
+           emulator="bochs", smp=2, cpu="corei7_haswell_4770", timeout=400, weight=10,
+           tests="tlbcheck", cmdline="tlbcheck=on tlb_inject=noflush_stale lazy_mm=refcount",
+           expect_fail_pattern=tlbcheck_violation("user_access"),
+           require=[FEATURES_PCID_INVPCID_X2APIC,
+                    tlbcheck_violation("user_access", "1", "0x501000"),
+                    r"KERNEL PANIC on cpu\d+: tlbcheck: user_access: "]),
+    inject("skip_catchup", "user_access", "a lazy CPU returns to its mm without catching up",
+           cpu="1", addr="0x501000"),
+    inject("skip_lazy_freed", "tables_free", "page tables freed without the lazy CPUs' flush",
+           cpu="1", addr="0x7f0000000000"),
+    inject("early_lazy_drop", "mm_free", "the lazy reference dropped at borrow time"),
+    inject("skip_exit_shootdown", "mm_free", "the mm freed without the exit shootdown",
+           lazy_mm="shootdown"),
+    inject("skip_hazard_scan", "mm_free", "the mm freed without scanning the hazard slots",
+           lazy_mm="hazard"),
+]
+
+
 def find_config(name):
     for c in MATRIX:
         if c.name == name:

@@ -16,6 +16,7 @@
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
+#include <kernel/tlbcheck.h>
 #include <arch/x86.h>
 #include <stdatomic.h>
 
@@ -126,8 +127,10 @@ void trap_dispatch(struct trap_frame *tf)
             preempt_on_irq_return();
         /* Back to user mode: a thread of a process being ended stops here
          * (the IPI process_set_dying() sends is what brings it). */
-        if ((tf->cs & 3) == 3)
+        if ((tf->cs & 3) == 3) {
             process_exit_if_dying();
+            tlbcheck_user_access();     /* the shadow-TLB checker: back to ring 3 next */
+        }
         return;
     }
     if (v >= PIC_VECTOR_BASE && v < PIC_VECTOR_BASE + 16) {

@@ -24,10 +24,13 @@
 #include <arch/uaccess.h>
 #include <arch/cpufeatures.h>
 #include <arch/extable.h>
+#include <kernel/tlbcheck.h>
 #include <uapi/shootdown.h>
 
 static inline void user_access_begin(void)
 {
+    /* The shadow-TLB checker: no stale user translation may be used here. */
+    tlbcheck_user_access();
     if (smap_enabled)
         __asm__ volatile("stac" ::: "memory");
 }

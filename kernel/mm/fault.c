@@ -15,6 +15,7 @@
  */
 #include "mm_internal.h"
 #include <kernel/panic.h>
+#include <kernel/tlbcheck.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 
@@ -44,6 +45,7 @@ int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t *pte)
      */
     if (frame_refcount(old_pa) == 1) {
         paging_protect(mm->pml4, va, flags, NULL);
+        tlbcheck_pte_change(mm, va, old, *pte);     /* rights raised: exempt */
         local_flush_tlb_page(va);
         atomic_fetch_add(&mm_stats.cow_reuses, 1);
         return 0;
@@ -56,6 +58,7 @@ int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t *pte)
     /* Point the entry at the copy in one store: a CPU sees either the old
      * shared frame read-only or the private copy. */
     WRITE_ONCE(*pte, copy | ((flags | PTE_P) & PTE_FLAGS & pte_supported_mask));
+    tlbcheck_pte_change(mm, va, old, *pte);
     /* Threads of this mm on other CPUs may hold the old translation and
      * would go on reading the shared frame while we write the copy. */
     flush_tlb_mm_range(mm, va, va + PAGE_SIZE, false);

@@ -13,6 +13,7 @@
  */
 #include "mm_internal.h"
 #include <kernel/kmalloc.h>
+#include <kernel/tlbcheck.h>
 #include <uapi/shootdown.h>
 
 /* Share the parent's pages of v with the child.  Returns 0 or -SD_ENOMEM;
@@ -32,6 +33,7 @@ static int share_vma_pages(struct mm *parent, struct mm *child, const struct vma
         frame_get(pa);      /* the child's mapping */
         if (e & PTE_W) {
             WRITE_ONCE(*pte, e & ~PTE_W);
+            tlbcheck_pte_change(parent, va, e, e & ~PTE_W);
             if (va < *wp_start)
                 *wp_start = va;
             *wp_end = va + PAGE_SIZE;

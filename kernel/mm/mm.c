@@ -61,6 +61,7 @@ struct mm *mm_create(void)
     atomic_init(&mm->tlb_gen, 0);
     cpumask_clear(&mm->cpumask);
     mm->name = "mm";
+    tlbcheck_mm_create(mm);
     atomic_fetch_add(&live_mms, 1);
     return mm;
 }
@@ -141,6 +142,8 @@ static void mm_teardown(struct mm *mm)
         kfree(v);
     }
     collect_user_tables(mm->pml4, &b.tables);
+    if (b.tables.count)
+        tlbcheck_tables_unlinked(mm);
     b.start = 0;
     b.end = SD_USER_TOP;
     unmap_batch_finish(&b, true);

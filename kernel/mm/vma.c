@@ -10,6 +10,7 @@
 #include "mm_internal.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
+#include <kernel/tlbcheck.h>
 #include <arch/cpufeatures.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
@@ -169,6 +170,8 @@ void unmap_batch_finish(struct unmap_batch *b, bool force_tables)
     /* Every CPU has dropped the old translations: the memory is free. */
     for (unsigned i = 0; i < b->nframes; i++)
         page_free(b->frames[i], 0);
+    if (b->tables.count)
+        tlbcheck_tables_free(b->mm);    /* no CPU can walk them any more */
     pt_free_list_release(&b->tables);
     unmap_batch_init(b, b->mm);
 }
@@ -176,8 +179,12 @@ void unmap_batch_finish(struct unmap_batch *b, bool force_tables)
 void unmap_batch_page(struct unmap_batch *b, uintptr_t va, bool free_tables)
 {
     pte_t old;
+    unsigned tables = b->tables.count;
     if (paging_unmap(b->mm->pml4, va, &old, free_tables ? &b->tables : NULL) != 0)
         return;                 /* never faulted in */
+    tlbcheck_pte_change(b->mm, va, old, 0);
+    if (b->tables.count != tables)
+        tlbcheck_tables_unlinked(b->mm);
     if (va < b->start)
         b->start = va;
     if (va + PAGE_SIZE > b->end)
@@ -262,6 +269,7 @@ int mm_protect(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
                 f &= ~PTE_W;
             pte_t old;
             paging_protect(mm->pml4, va, f, &old);
+            tlbcheck_pte_change(mm, va, old, *pte);
             if (((old ^ *pte) & ~(PTE_A | PTE_D)) == 0)
                 continue;
             if (va < changed_start)

@@ -1,0 +1,213 @@
+/*
+ * arch/x86_64/mm/tlbcheck_checks.c - the shadow-TLB checker's assertions
+ * and its report (arch/tlbcheck_model.h, docs/tlbcheck.md).
+ *
+ * Each check states below why it cannot fire on a correct kernel although
+ * it runs concurrently with switches and flushes on other CPUs.  Two facts
+ * are used throughout:
+ *   (a) every model update of a TLB instruction happens on the CPU that
+ *       executed it, right after it, with interrupts off (arch/tlbcheck.h);
+ *       so a CPU handling a flush IPI, or running its own code, has a model
+ *       that already shows every instruction it executed before;
+ *   (b) a change is recorded (tc_pte_change) right after the PTE store and
+ *       before flush_tlb_mm_range() takes its token and bumps tlb_gen, so a
+ *       CPU that sees the bumped tlb_gen and flushes records a flush whose
+ *       sequence number covers the change (the bump is a seq_cst RMW; the
+ *       model's locks order the rest).
+ */
+#include <arch/tlbcheck_model.h>
+#include <kernel/printk.h>
+#include <kernel/panic.h>
+
+/* ---- the report ------------------------------------------------------------ */
+
+static void dump_cpu(struct tc_cpu *c)
+{
+    printk("tlbcheck:   cpu %u: CR3 mm ctx %llu pcid %u%s, borrows ctx %llu\n", c->id,
+           (unsigned long long)c->cur_ctx, c->cur_pcid, c->lazy ? " (lazy)" : "",
+           (unsigned long long)c->borrowed_ctx);
+    for (unsigned p = 0; p < TC_NR_PCIDS; p++) {
+        struct tc_slot *s = &c->slot[p];
+        if (!s->ctx_id)
+            continue;
+        printk("tlbcheck:     pcid %u: ctx %llu%s clean to %llu, psc clean to %llu, %u page flushes after\n",
+               p, (unsigned long long)s->ctx_id, s->mm ? "" : " (freed)",
+               (unsigned long long)s->clean_seq, (unsigned long long)s->psc_clean_seq, s->nflush);
+    }
+}
+
+static void dump_mm(struct tc_mm *m)
+{
+    printk("tlbcheck:   mm ctx %llu: change seq %llu, flushes done to %llu, last unlink %llu, "
+           "lost to %llu\n", (unsigned long long)m->ctx_id, (unsigned long long)m->seq,
+           (unsigned long long)m->done_seq, (unsigned long long)m->unlink_seq,
+           (unsigned long long)m->lost_seq);
+    uint64_t n = m->nchanges < 8 ? m->nchanges : 8;
+    for (uint64_t i = m->nchanges - n; i < m->nchanges; i++)
+        printk("tlbcheck:     change seq %llu at 0x%lx\n",
+               (unsigned long long)m->ring[i % TC_RING].seq, m->ring[i % TC_RING].va);
+}
+
+void tc_violation(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uintptr_t addr,
+                  const char *op, const char *what)
+{
+    md->violations++;
+    md->last_op = op;
+    md->last_cpu = c ? c->id : 0;
+    md->last_addr = addr;
+    if (!md->live)
+        return;
+    /* The one line the runner's inject-* rows look for. */
+    printk("tlbcheck: VIOLATION cpu %u mm ctx %llu addr 0x%lx op %s: %s\n", c ? c->id : 0,
+           (unsigned long long)(m ? m->ctx_id : c ? c->cur_ctx : 0), addr, op, what);
+    if (c)
+        dump_cpu(c);
+    if (m)
+        dump_mm(m);
+    panic("tlbcheck: %s: %s", op, what);
+}
+
+/* ---- the checks ------------------------------------------------------------ */
+
+static void stale_report(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uintptr_t va,
+                         uint64_t seq, uint64_t target, const char *op)
+{
+    (void)target;
+    if (md->live)
+        printk("tlbcheck: stale: change seq %llu (flush token %llu) not flushed on cpu %u pcid %u\n",
+               (unsigned long long)seq, (unsigned long long)target, c->id, c->cur_pcid);
+    tc_violation(md, c, m, va, op, va ? "a translation older than a flushed change may still be used"
+                 : "changes whose addresses fell out of the ring were never fully flushed");
+}
+
+/*
+ * flush_tlb_mm_range() returned for token: every CPU whose CR3 holds m and
+ * that is not lazy must be clean up to token.
+ *
+ * No false positive:
+ *   - a CPU that had m loaded non-lazily when the flusher read the cpumask
+ *     got the IPI and the flusher waited for its handler: by (a) its flush
+ *     is in the model now;
+ *   - a CPU that loaded m after that read saw the bumped tlb_gen (its
+ *     cpumask set, a full barrier, pairs with the bump) and loaded with a
+ *     flush, or is still between the CR3 write and its hook: then the model
+ *     does not show m yet and there is nothing to check;
+ *   - a CPU leaving lazy mode is marked non-lazy only at the END of the
+ *     switch, after its catch-up flush (tlbcheck_set_lazy(false)); before
+ *     that it counts as lazy and is not checked;
+ *   - a CPU switching away is either still shown on m (then it was a
+ *     target or caught up, as above) or already elsewhere.
+ */
+void tc_check_flush_end(struct tc_model *md, struct tc_mm *m, uint64_t token)
+{
+    for (unsigned i = 0; i < md->ncpus; i++) {
+        struct tc_cpu *c = &md->cpus[i];
+        uint64_t flags = spin_lock_irqsave(&c->lock);
+        if (c->cur == m && !c->lazy) {
+            uintptr_t va = 0;
+            uint64_t seq = 0;
+            if (!tc_slot_clean(&c->slot[c->cur_pcid], token, &va, &seq))
+                stale_report(md, c, m, va, seq, token, "flush_end");
+        }
+        spin_unlock_irqrestore(&c->lock, flags);
+    }
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    if (token > m->done_seq)
+        m->done_seq = token;
+    spin_unlock_irqrestore(&m->lock, flags);
+}
+
+/*
+ * This CPU is about to use its loaded mm's user translations.  Every flush
+ * that returned (done_seq) must cover it.
+ *
+ * No false positive: done_seq grows only in tc_check_flush_end, after the
+ * flush returned.  If this CPU ran the mm non-lazily when that flush read
+ * the cpumask, it was a target and its flush is in the model (a).  If it
+ * was lazy, it caught up when it left lazy mode - before returning to user
+ * mode or touching user memory.  If it loaded the mm later, it saw the
+ * bumped tlb_gen and flushed at the load (or NOFLUSH-loaded a PCID whose
+ * generation was current, i.e. flushed after the bump, so after the change
+ * by (b)).  Runs with this CPU's lock held and interrupts off, so no flush
+ * of its own is half-recorded.
+ */
+void tc_check_user_access(struct tc_model *md, struct tc_cpu *c, const char *op)
+{
+    struct tc_mm *m = c->cur;
+    if (!m)
+        return;
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    uint64_t target = m->done_seq;
+    spin_unlock_irqrestore(&m->lock, flags);
+    uintptr_t va = 0;
+    uint64_t seq = 0;
+    if (!tc_slot_clean(&c->slot[c->cur_pcid], target, &va, &seq))
+        stale_report(md, c, m, va, seq, target, op);
+}
+
+/*
+ * Page tables of m unhooked at m->unlink_seq are about to be freed: no CPU
+ * with m in CR3 - lazy or not, a lazy CPU's hardware may walk speculatively
+ * - may still have paging-structure-cache entries from before the unhook.
+ *
+ * No false positive: the tables are freed only after a freed_tables flush
+ * returned; it reached every CPU in the cpumask, lazy ones included, and
+ * each either flushed (a full flush or INVLPG: both clear the current
+ * PCID's paging-structure caches) or left m (leave_mm).  A CPU loading m
+ * after the flusher's cpumask read starts walking from the current PML4,
+ * where the tables are already unhooked, and its load flushes (its
+ * generation is stale) - or NOFLUSH-loads a slot flushed after the bump.
+ * The unhooking, the flush and the free all happen under mm->lock, so no
+ * newer unhooking sneaks in between.
+ */
+void tc_check_tables_free(struct tc_model *md, struct tc_mm *m)
+{
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    uint64_t unlink = m->unlink_seq;
+    spin_unlock_irqrestore(&m->lock, flags);
+    for (unsigned i = 0; i < md->ncpus; i++) {
+        struct tc_cpu *c = &md->cpus[i];
+        flags = spin_lock_irqsave(&c->lock);
+        struct tc_slot *s = &c->slot[c->cur_pcid];
+        if (c->cur == m && s->ctx_id == m->ctx_id && s->psc_clean_seq < unlink)
+            tc_violation(md, c, m, m->unlink_va, "tables_free",
+                         c->lazy ? "a lazy CPU can still walk freed page tables (no flush since the unhooking)"
+                                 : "a CPU can still walk freed page tables (no flush since the unhooking)");
+        spin_unlock_irqrestore(&c->lock, flags);
+    }
+    /* A PCID of m not loaded now must not be NOFLUSH-loaded again with
+     * paging-structure caches from before (checked in tc_cr3_write). */
+    flags = spin_lock_irqsave(&m->lock);
+    m->freed_seq = unlink;
+    spin_unlock_irqrestore(&m->lock, flags);
+}
+
+/*
+ * m's PML4 and struct are about to be freed: no CPU may have it in CR3 or
+ * borrow it.  Then no slot may keep a pointer to it.
+ *
+ * No false positive: in refcount mode a CPU drops its reference after its
+ * CR3 write (finish_task_switch) and its borrow ends before; in shootdown
+ * and hazard modes the freeing side waited for the IPIs that made every
+ * borrower leave (leave_mm's CR3 hook, then tlbcheck_borrow(NULL)) - both
+ * recorded on that CPU before the IPI completed (a).
+ */
+void tc_check_mm_free(struct tc_model *md, struct tc_mm *m)
+{
+    for (unsigned i = 0; i < md->ncpus; i++) {
+        struct tc_cpu *c = &md->cpus[i];
+        uint64_t flags = spin_lock_irqsave(&c->lock);
+        if (c->cur == m)
+            tc_violation(md, c, m, m->pgd, "mm_free", "the mm is freed while this CPU's CR3 holds its PML4");
+        else if (c->borrowed == m)
+            tc_violation(md, c, m, m->pgd, "mm_free", "the mm is freed while this CPU's kernel thread borrows it");
+        for (unsigned p = 0; p < TC_NR_PCIDS; p++)
+            if (c->slot[p].mm == m)
+                c->slot[p].mm = NULL;   /* ctx_id stays: its entries may */
+        if (c->cur == m)
+            c->cur = NULL;
+        if (c->borrowed == m)
+            c->borrowed = NULL;
+        spin_unlock_irqrestore(&c->lock, flags);
+    }
+}

@@ -1,0 +1,243 @@
+/*
+ * arch/x86_64/mm/tlbcheck_hooks.c - the live shadow-TLB checker: the boot
+ * option, the model of the running machine, the registry of user mms, and
+ * the hooks of kernel/tlbcheck.h and arch/tlbcheck.h that feed it
+ * (docs/tlbcheck.md).  The model and the checks themselves are in
+ * tlbcheck_model.c and tlbcheck_checks.c.
+ *
+ * Every hook starts with `if (!tlbcheck_on()) return;`: with the option off
+ * (the default) the checker costs one predictable branch per hook.
+ */
+#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck.h>
+#include <kernel/tlbcheck.h>
+#include <kernel/cmdline.h>
+#include <kernel/kmalloc.h>
+#include <kernel/mm.h>
+#include <kernel/percpu.h>
+#include <kernel/printk.h>
+#include <arch/paging.h>
+#include <arch/x86.h>
+#include <stdatomic.h>
+
+bool tlbcheck_enabled;
+CMDLINE_BOOL(tlbcheck, tlbcheck_enabled,
+             "shadow-TLB checker: panic when a CPU could use a stale translation (docs/tlbcheck.md)");
+
+/* Static, so the hooks work from the first CR3 write of the boot on: every
+ * CPU starts on the kernel's tables (init_mm), with nothing user cached. */
+static struct tc_cpu live_cpus[MAX_CPUS] = {
+    [0 ... MAX_CPUS - 1] = { .lock = SPINLOCK_INIT("tlbcheck.cpu") },
+};
+static struct tc_model live = { .cpus = live_cpus, .ncpus = MAX_CPUS, .live = true };
+
+static struct tc_cpu *this_tc_cpu(void)
+{
+    struct tc_cpu *c = &live_cpus[this_cpu_id()];
+    c->id = this_cpu_id();
+    return c;
+}
+
+/* ---- the registry: struct mm -> struct tc_mm ------------------------------ */
+
+#define REG_BUCKETS 64
+static struct tc_mm *registry[REG_BUCKETS];
+static DEFINE_SPINLOCK(registry_lock);
+static bool warned_untracked;
+
+static unsigned bucket(const struct mm *mm)
+{
+    return (unsigned)(((uintptr_t)mm >> 6) % REG_BUCKETS);
+}
+
+/* The checker's record of mm, or NULL (init_mm; or one created while the
+ * checker could not allocate its record: such an mm is not checked). */
+static struct tc_mm *lookup(const struct mm *mm)
+{
+    if (!mm || mm == &init_mm)
+        return NULL;
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    struct tc_mm *m = registry[bucket(mm)];
+    while (m && m->mm != mm)
+        m = m->hnext;
+    spin_unlock_irqrestore(&registry_lock, flags);
+    return m;
+}
+
+struct mm *tlbcheck_mm_of_pgd(uintptr_t pgd)
+{
+    if (pgd == init_mm.pgd)
+        return &init_mm;
+    struct mm *found = NULL;
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    for (unsigned b = 0; b < REG_BUCKETS && !found; b++)
+        for (struct tc_mm *m = registry[b]; m && !found; m = m->hnext)
+            if (m->pgd == pgd)
+                found = m->mm;
+    spin_unlock_irqrestore(&registry_lock, flags);
+    return found ? found : &init_mm;
+}
+
+void tlbcheck_mm_create(struct mm *mm)
+{
+    if (!tlbcheck_on())
+        return;
+    static _Atomic bool announced;
+    if (!atomic_exchange(&announced, true))
+        printk("tlbcheck: shadow-TLB checker on (%u PCIDs, %u changes per mm, %u page flushes per PCID modeled)\n",
+               TC_NR_PCIDS, TC_RING, TC_FLUSH_SLOTS);
+    struct tc_mm *m = kmalloc(sizeof(*m));
+    if (!m) {
+        if (!warned_untracked)
+            printk("tlbcheck: warning: out of memory: an mm (ctx %llu) is not checked\n",
+                   (unsigned long long)mm->ctx_id);
+        warned_untracked = true;
+        return;
+    }
+    tc_mm_init(m, mm, mm->ctx_id, mm->pgd);
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    m->hnext = registry[bucket(mm)];
+    registry[bucket(mm)] = m;
+    spin_unlock_irqrestore(&registry_lock, flags);
+}
+
+void tlbcheck_mm_free(struct mm *mm)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_mm *m = lookup(mm);
+    if (!m)
+        return;
+    tc_check_mm_free(&live, m);
+    uint64_t flags = spin_lock_irqsave(&registry_lock);
+    struct tc_mm **pp = &registry[bucket(mm)];
+    while (*pp != m)
+        pp = &(*pp)->hnext;
+    *pp = m->hnext;
+    spin_unlock_irqrestore(&registry_lock, flags);
+    kfree(m);
+}
+
+/* ---- kernel/mm hooks ------------------------------------------------------- */
+
+void tlbcheck_pte_change(struct mm *mm, uintptr_t va, uint64_t old, uint64_t new)
+{
+    if (!tlbcheck_on() || !tc_pte_change_needs_flush(old, new))
+        return;
+    struct tc_mm *m = lookup(mm);
+    if (m)
+        tc_pte_change(m, va, old, new);
+}
+
+void tlbcheck_tables_unlinked(struct mm *mm)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_mm *m = lookup(mm);
+    if (m)
+        tc_tables_unlinked(m);
+}
+
+void tlbcheck_tables_free(struct mm *mm)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_mm *m = lookup(mm);
+    if (m)
+        tc_check_tables_free(&live, m);
+}
+
+uint64_t tlbcheck_flush_begin(struct mm *mm)
+{
+    if (!tlbcheck_on())
+        return 0;
+    struct tc_mm *m = lookup(mm);
+    return m ? tc_flush_begin(m) : 0;
+}
+
+void tlbcheck_flush_end(struct mm *mm, uint64_t token)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_mm *m = lookup(mm);
+    if (m)
+        tc_check_flush_end(&live, m, token);
+}
+
+/* ---- scheduler / lazy-mm hooks (this CPU) ---------------------------------- */
+
+void tlbcheck_set_lazy(bool lazy)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_cpu *c = this_tc_cpu();
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    c->lazy = lazy;
+    spin_unlock_irqrestore(&c->lock, flags);
+}
+
+void tlbcheck_borrow(struct mm *mm)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_mm *m = lookup(mm);
+    struct tc_cpu *c = this_tc_cpu();
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    c->borrowed = m;
+    c->borrowed_ctx = m ? m->ctx_id : 0;
+    spin_unlock_irqrestore(&c->lock, flags);
+}
+
+void tlbcheck_user_access(void)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_cpu *c = this_tc_cpu();
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    tc_check_user_access(&live, c, "user_access");
+    spin_unlock_irqrestore(&c->lock, flags);
+}
+
+/* ---- arch/tlbcheck.h: the instructions (this CPU, interrupts off) ---------- */
+
+void tlbcheck_cr3_write(struct mm *mm, unsigned pcid, bool noflush)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_mm *m = lookup(mm);
+    struct tc_cpu *c = this_tc_cpu();
+    bool pcide = read_cr4() & CR4_PCIDE;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    tc_cr3_write(&live, c, m, m ? m->ctx_id : 0, pcid, noflush, pcide);
+    spin_unlock_irqrestore(&c->lock, flags);
+}
+
+void tlbcheck_invlpg(uintptr_t va)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_cpu *c = this_tc_cpu();
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    tc_invlpg(&live, c, va);
+    spin_unlock_irqrestore(&c->lock, flags);
+}
+
+void tlbcheck_invpcid(unsigned type, unsigned pcid, uintptr_t va)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_cpu *c = this_tc_cpu();
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    tc_invpcid(&live, c, type, pcid, va);
+    spin_unlock_irqrestore(&c->lock, flags);
+}
+
+void tlbcheck_flush_everything(void)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_cpu *c = this_tc_cpu();
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    tc_flush_everything(&live, c);
+    spin_unlock_irqrestore(&c->lock, flags);
+}

@@ -1,0 +1,315 @@
+/*
+ * arch/x86_64/mm/tlbcheck_model.c - the shadow TLB: what each PCID of each
+ * CPU may still cache, driven by the TLB instructions the kernel executes
+ * and by the page-table changes it makes (arch/tlbcheck_model.h,
+ * docs/tlbcheck.md).
+ *
+ * The hardware rules modeled (Intel SDM vol. 3, 4.10.4.1):
+ *   MOV to CR3, PCIDE=1, bit 63 clear: every non-global entry of the NEW
+ *     PCID is dropped (TLB and paging-structure caches); other PCIDs keep
+ *     theirs.  Bit 63 set (NOFLUSH): nothing is dropped.
+ *   MOV to CR3, PCIDE=0: every non-global entry is dropped (all PCIDs: with
+ *     PCIDE=0 only PCID 0 exists).
+ *   INVLPG va: the entries for va of the CURRENT PCID (and global ones), and
+ *     ALL paging-structure-cache entries of the current PCID.
+ *   INVPCID 0 {pcid, va}: va in that PCID (we do not count it as flushing
+ *     the paging-structure caches - erring on the strict side); 1: all of
+ *     that PCID; 2 and 3: all PCIDs (2 also globals).
+ *   CR4.PGE toggled (or CR4.PCIDE changed): everything.
+ * Global entries map only kernel addresses here, which the model does not
+ * track: user translations are never global.
+ *
+ * A PCID whose non-current slot is flushed as a whole holds nothing at all
+ * afterwards (nothing refills it while another PCID is loaded): the slot
+ * becomes empty (ctx_id 0).  The current PCID refills from the page tables
+ * as they are now: it becomes clean up to the mm's current change.
+ */
+#include <arch/tlbcheck_model.h>
+#include <arch/paging.h>
+#include <kernel/panic.h>
+#include <lib/string.h>
+
+void tc_cpu_init(struct tc_cpu *c, unsigned id)
+{
+    memset(c, 0, sizeof(*c));
+    spin_lock_init(&c->lock, "tlbcheck.cpu");
+    c->id = id;
+}
+
+void tc_mm_init(struct tc_mm *m, struct mm *mm, uint64_t ctx_id, uintptr_t pgd)
+{
+    memset(m, 0, sizeof(*m));
+    spin_lock_init(&m->lock, "tlbcheck.mm");
+    m->mm = mm;
+    m->ctx_id = ctx_id;
+    m->pgd = pgd;
+}
+
+/* ---- slots ---------------------------------------------------------------- */
+
+static uint64_t mm_seq(struct tc_mm *m)
+{
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    uint64_t s = m->seq;
+    spin_unlock_irqrestore(&m->lock, flags);
+    return s;
+}
+
+/* The PCID now holds only translations read from m's tables as they are. */
+static void slot_fresh(struct tc_slot *s, struct tc_mm *m, uint64_t ctx)
+{
+    s->ctx_id = m ? ctx : 0;
+    s->mm = m;
+    s->clean_seq = s->psc_clean_seq = m ? mm_seq(m) : 0;
+    s->nflush = 0;
+}
+
+static void slot_empty(struct tc_slot *s)
+{
+    slot_fresh(s, NULL, 0);
+}
+
+/*
+ * Is every leaf change in (s->clean_seq, target] covered by a single-page
+ * flush done after it?  Returns the first one not covered (*seq = 0 and
+ * *va = 0 when some changes were pushed out of the ring: their addresses are
+ * unknown, so only a full flush can cover them).  Caller holds m->lock.
+ */
+static bool first_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
+                            uintptr_t *va, uint64_t *seq)
+{
+    if (s->clean_seq >= target)
+        return false;
+    if (m->lost_seq > s->clean_seq) {
+        *va = 0;
+        *seq = m->lost_seq < target ? m->lost_seq : target;
+        return true;
+    }
+    uint64_t n = m->nchanges < TC_RING ? m->nchanges : TC_RING;
+    /* Oldest first: the ring is in change order. */
+    for (uint64_t i = m->nchanges - n; i < m->nchanges; i++) {
+        uintptr_t cva = m->ring[i % TC_RING].va;
+        uint64_t cseq = m->ring[i % TC_RING].seq;
+        if (cseq <= s->clean_seq)
+            continue;
+        if (cseq > target)
+            break;
+        bool covered = false;
+        for (unsigned f = 0; f < s->nflush && !covered; f++)
+            covered = s->flush[f].va == cva && s->flush[f].seq >= cseq;
+        if (!covered) {
+            *va = cva;
+            *seq = cseq;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Fold the single-page flushes into clean_seq as far as they cover every
+ * change, and drop the ones that became redundant.  Caller holds m->lock.
+ */
+static void slot_compact(struct tc_slot *s, struct tc_mm *m)
+{
+    uintptr_t va;
+    uint64_t seq;
+    uint64_t upto = m->seq;
+    if (first_uncovered(s, m, upto, &va, &seq))
+        upto = seq - 1;
+    if (upto <= s->clean_seq)
+        return;
+    s->clean_seq = upto;
+    unsigned k = 0;
+    for (unsigned f = 0; f < s->nflush; f++)
+        if (s->flush[f].seq > upto)
+            s->flush[k++] = s->flush[f];
+    s->nflush = k;
+}
+
+bool tc_slot_clean(struct tc_slot *s, uint64_t target, uintptr_t *va, uint64_t *seq)
+{
+    if (!s->ctx_id || !s->mm)
+        return true;
+    struct tc_mm *m = s->mm;
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    bool stale = first_uncovered(s, m, target, va, seq);
+    if (!stale)
+        slot_compact(s, m);
+    spin_unlock_irqrestore(&m->lock, flags);
+    return !stale;
+}
+
+/* A single-page flush of va in slot s. */
+static void slot_flush_page(struct tc_slot *s, uintptr_t va)
+{
+    if (!s->ctx_id || !s->mm || va >= USER_TOP)
+        return;                 /* no user translations / a kernel address */
+    struct tc_mm *m = s->mm;
+    va = ALIGN_DOWN(va, PAGE_SIZE);
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    uint64_t now = m->seq;
+    spin_unlock_irqrestore(&m->lock, flags);
+    for (unsigned f = 0; f < s->nflush; f++)
+        if (s->flush[f].va == va) {
+            s->flush[f].seq = now;
+            return;
+        }
+    if (s->nflush == TC_FLUSH_SLOTS) {
+        flags = spin_lock_irqsave(&m->lock);
+        slot_compact(s, m);
+        spin_unlock_irqrestore(&m->lock, flags);
+    }
+    if (s->nflush == TC_FLUSH_SLOTS) {
+        /* Still full: forget the oldest record.  This only makes the model
+         * think MORE may be stale (strict), never less. */
+        unsigned oldest = 0;
+        for (unsigned f = 1; f < s->nflush; f++)
+            if (s->flush[f].seq < s->flush[oldest].seq)
+                oldest = f;
+        s->flush[oldest] = s->flush[--s->nflush];
+    }
+    s->flush[s->nflush].va = va;
+    s->flush[s->nflush].seq = now;
+    s->nflush++;
+}
+
+/* All non-global entries of PCID p dropped. */
+static void cpu_flush_pcid(struct tc_cpu *c, unsigned p)
+{
+    if (p == c->cur_pcid)
+        slot_fresh(&c->slot[p], c->cur, c->cur_ctx);
+    else
+        slot_empty(&c->slot[p]);
+}
+
+static void cpu_flush_all_pcids(struct tc_cpu *c)
+{
+    for (unsigned p = 0; p < TC_NR_PCIDS; p++)
+        cpu_flush_pcid(c, p);
+}
+
+/* ---- the instructions ----------------------------------------------------- */
+
+void tc_cr3_write(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uint64_t ctx,
+                  unsigned pcid, bool noflush, bool pcide)
+{
+    if (pcid >= TC_NR_PCIDS || (!pcide && (pcid || noflush))) {
+        tc_violation(md, c, m, 0, "cr3_write", pcid >= TC_NR_PCIDS ? "PCID beyond the model"
+                     : "PCID or NOFLUSH with CR4.PCIDE clear");
+        return;
+    }
+    struct tc_slot *s = &c->slot[pcid];
+    if (noflush && s->ctx_id && s->ctx_id != ctx) {
+        /* The PCID still holds another mm's translations; they would be
+         * used for this mm's addresses from the next instruction on. */
+        tc_violation(md, c, s->mm, 0, "cr3_noflush",
+                     "NOFLUSH load of a PCID that still caches another mm's translations");
+        return;
+    }
+    if (noflush && m && s->ctx_id == ctx &&
+        s->psc_clean_seq < __atomic_load_n(&m->freed_seq, __ATOMIC_RELAXED)) {
+        /* Its paging-structure caches may point into tables already freed. */
+        tc_violation(md, c, m, m->unlink_va, "cr3_noflush",
+                     "NOFLUSH load of a PCID whose paging-structure caches predate a free of page tables");
+        return;
+    }
+    c->cur = m;
+    c->cur_ctx = m ? ctx : 0;
+    c->cur_pcid = pcid;
+    if (!pcide)
+        cpu_flush_all_pcids(c);
+    else if (!noflush)
+        slot_fresh(s, m, ctx);
+    else if (!s->ctx_id)
+        slot_fresh(s, m, ctx);      /* nothing was cached: nothing stale */
+}
+
+void tc_invlpg(struct tc_model *md, struct tc_cpu *c, uintptr_t va)
+{
+    (void)md;
+    struct tc_slot *s = &c->slot[c->cur_pcid];
+    slot_flush_page(s, va);
+    /* INVLPG drops every paging-structure-cache entry of the current PCID. */
+    if (s->ctx_id && s->mm)
+        s->psc_clean_seq = mm_seq(s->mm);
+}
+
+void tc_invpcid(struct tc_model *md, struct tc_cpu *c, unsigned type, unsigned pcid, uintptr_t va)
+{
+    if (type > 3 || ((type == 0 || type == 1) && pcid >= TC_NR_PCIDS)) {
+        tc_violation(md, c, NULL, va, "invpcid", "INVPCID type or PCID beyond the model");
+        return;
+    }
+    switch (type) {
+    case 0:
+        slot_flush_page(&c->slot[pcid], va);
+        break;
+    case 1:
+        cpu_flush_pcid(c, pcid);
+        break;
+    default:
+        cpu_flush_all_pcids(c);
+        break;
+    }
+}
+
+void tc_flush_everything(struct tc_model *md, struct tc_cpu *c)
+{
+    (void)md;
+    cpu_flush_all_pcids(c);
+}
+
+/* ---- page-table changes ----------------------------------------------------- */
+
+/*
+ * Changes that need no flush on real hardware: not present -> present (a
+ * TLB never caches a not-present entry), and a change that only raises
+ * rights on the same frame (W added, NX removed, U added): a CPU still
+ * holding the narrower translation takes a spurious fault that finds the
+ * new entry (kernel/mm/fault.c).  Accessed/dirty bits do not matter.
+ */
+bool tc_pte_change_needs_flush(uint64_t old, uint64_t new)
+{
+    if (!(old & PTE_P))
+        return false;
+    if (!(new & PTE_P))
+        return true;
+    if ((old & PTE_ADDR) != (new & PTE_ADDR))
+        return true;
+    if ((old & PTE_W) && !(new & PTE_W))
+        return true;
+    if ((old & PTE_U) && !(new & PTE_U))
+        return true;
+    if (!(old & PTE_NX) && (new & PTE_NX))
+        return true;
+    return false;
+}
+
+bool tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new)
+{
+    if (!tc_pte_change_needs_flush(old, new))
+        return false;
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    uint64_t i = m->nchanges++ % TC_RING;
+    if (m->nchanges > TC_RING && m->ring[i].seq > m->lost_seq)
+        m->lost_seq = m->ring[i].seq;
+    m->ring[i].va = ALIGN_DOWN(va, PAGE_SIZE);
+    m->ring[i].seq = ++m->seq;
+    spin_unlock_irqrestore(&m->lock, flags);
+    return true;
+}
+
+void tc_tables_unlinked(struct tc_mm *m)
+{
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    m->unlink_seq = ++m->seq;
+    /* For the report: the page whose unmapping emptied the table(s). */
+    m->unlink_va = m->nchanges ? m->ring[(m->nchanges - 1) % TC_RING].va : 0;
+    spin_unlock_irqrestore(&m->lock, flags);
+}
+
+uint64_t tc_flush_begin(struct tc_mm *m)
+{
+    return mm_seq(m);
+}
