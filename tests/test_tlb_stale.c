@@ -42,15 +42,18 @@
  *             flush happens while the mm is not loaded there (its ASID slot,
  *             with PCID, must be found stale when it comes back).
  *
- * The check can fail: with flush_tlb_mm_range's IPIs skipped (its
+ * The checks can fail: with flush_tlb_mm_range's IPIs skipped (its
  * smp_call_mask() call removed from arch/x86_64/mm/tlb_mm.c, a temporary
- * break never committed), -smp 4 under TCG fails test_stale_busy at once:
- * "cpu3 (busy): 320632 stale read(s), 6 write(s) through a read-only page",
- * the first in round 2 (the freed-tables remap of F), then the kernel
- * panics at teardown because stale writes went to freed page tables.
+ * break never committed), -smp 4 under TCG fails test_stale_busy at once
+ * ("cpu3 (busy): 496502 stale read(s), 6 write(s) through a read-only
+ * page", from the first rounds on; the kernel then panics at teardown,
+ * stale writes having gone to freed page tables), and test_stale_user
+ * (run first) fails with remap_stale's "thread 0 read 0xdec0 at word 0":
+ * the decoy now living in the old frame.
  */
 #include "ktest.h"
 #include "mm_test_util.h"
+#include "user_test_util.h"
 #include <kernel/kmalloc.h>
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
@@ -78,27 +81,36 @@ static const uintptr_t reg_addr[NR_REGIONS] = { P_ADDR, R_ADDR, F_ADDR };
 static const unsigned reg_pages[NR_REGIONS] = { 1, STALE_RANGE_PAGES, 1 };
 
 /*
- * What word 0 of page i of a region holds at generation gen: a magic, the
- * generation and its complement, the page index.  A reader may copy a word
- * while the flusher's mm_write is storing it into a fresh page (both are
- * byte copies): it then sees some bytes still zero.  Such a torn word never
- * passes word_whole() (gen and ~gen cannot both be right), and is not a
- * stale read - the old frame, held unchanged, only ever yields whole words.
+ * What word 0 of page i of a region holds at generation gen (both < 256):
+ * bytes 0-1 the page index and its complement, bytes 2-3 the generation
+ * and its complement, bytes 4-7 a magic.  A reader may copy a word while
+ * the flusher's mm_write is storing it into a fresh zero page (both are
+ * byte copies), and then sees some bytes still zero.  Such a torn word
+ * never passes word_whole() - a byte and its complement cannot both be
+ * right unless both were written - and is not a stale read: the old frame,
+ * held unchanged, only ever yields whole words.
  */
-#define GEN_MAGIC 0x5ea1ull
+#define GEN_MAGIC 0x5ea1c0deull
 static uint64_t gen_word(uint64_t gen, unsigned i)
 {
-    return GEN_MAGIC << 48 | (gen & 0xffff) << 32 | (~gen & 0xffff) << 16 | i;
+    uint64_t g = gen & 0xff, x = i & 0xff;
+    return GEN_MAGIC << 32 | (g ^ 0xff) << 24 | g << 16 | (x ^ 0xff) << 8 | x;
 }
 
 static bool word_whole(uint64_t v)
 {
-    return v >> 48 == GEN_MAGIC && ((v >> 32) & 0xffff) == (~(v >> 16) & 0xffff);
+    return v >> 32 == GEN_MAGIC && ((v >> 16 ^ v >> 24) & 0xff) == 0xff &&
+           ((v ^ v >> 8) & 0xff) == 0xff;
 }
 
 static uint64_t word_gen(uint64_t v)
 {
-    return (v >> 32) & 0xffff;
+    return (v >> 16) & 0xff;
+}
+
+static unsigned word_index(uint64_t v)
+{
+    return v & 0xff;
 }
 
 static enum kind round_kind(uint64_t round)
@@ -161,7 +173,7 @@ static void read_pass(struct reader *rd, uint64_t round)
             uint64_t v;
             if (copy_from_user(&v, (const void *)va, sizeof(v)) != 0 || !word_whole(v))
                 continue;
-            if ((v & 0xffff) != i)
+            if (word_index(v) != i)
                 note_failure(rd, &rd->garbage, va, v, gen_word(want, i), round);
             else if (word_gen(v) < want)
                 note_failure(rd, &rd->stale, va, v, gen_word(want, i), round);
@@ -465,12 +477,25 @@ static void test_stale_local(struct ktest *t)
     run_stale(t, NULL);
 }
 
+/* The same from ring 3: user/remap_stale.c (readers spin or sleep while the
+ * page is replaced, then must read the new contents). */
+static void test_stale_user(struct ktest *t)
+{
+    if (nr_cpus_online < 2)
+        KTEST_SKIP(t, "needs two CPUs");
+    struct user_baseline b;
+    user_baseline_take(&b);
+    EXPECT_PROGRAM_OK(t, "remap_stale", "40");
+    user_baseline_check(t, &b);
+}
+
 static const struct ktest_case tlb_stale_cases[] = {
     KTEST_CASE(test_stale_local),
     KTEST_CASE(test_stale_busy),
     KTEST_CASE(test_stale_lazy),
     KTEST_CASE(test_stale_switch),
     KTEST_CASE(test_stale_mixed),
+    KTEST_CASE(test_stale_user),
     {0},
 };
 KTEST_SUITE(tlb_stale, tlb_stale_cases);
