@@ -3,8 +3,11 @@
 #   make            build build/shootdown.elf
 #   make iso        build build/shootdown.iso (GRUB, boots under BIOS and UEFI)
 #   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CPU=... CMDLINE="...")
+#   make run MODE=hazard   ... in a lazy-mm mode (refcount|shootdown|hazard; adds lazy_mm= to CMDLINE)
 #   make test       the whole test suite: host unit tests + every boot configuration
 #   make test SMP=3 one configuration by hand (also CONFIG=name, see tools/run-tests.py --list)
+#   make test SMP=4 TESTS=tlb_stale MODE=shootdown CMDLINE="pcid=off"
+#                   narrowed: these suites, this lazy-mm mode, more kernel options
 #   make test-bochs the Bochs configuration only
 #   make debug      QEMU halted with a gdb stub, and gdb attached with symbols
 #   make compdb     compile_commands.json for editors
@@ -109,21 +112,32 @@ ACCEL   ?= tcg
 UEFI    ?= 0
 CMDLINE ?=
 CPU     ?=
+# A lazy-mm mode (kernel/lazy_mm.h): refcount, shootdown or hazard.
+MODE    ?=
+ifneq ($(MODE),)
+ifeq ($(filter $(MODE),refcount shootdown hazard),)
+$(error MODE=$(MODE): the lazy-mm modes are refcount, shootdown and hazard)
+endif
+endif
 
 deps:
 	@sh tools/deps.sh
 
-# Without CMDLINE, `make run` boots the menu ISO (build/shootdown.iso); with
-# CMDLINE="..." tools/run-qemu.py builds build/run.iso with that command line.
+# Without CMDLINE (or MODE), `make run` boots the menu ISO
+# (build/shootdown.iso); with CMDLINE="..." tools/run-qemu.py builds
+# build/run.iso with that command line.  MODE=x adds lazy_mm=x to it.
+RUN_CMDLINE := $(strip $(CMDLINE) $(if $(MODE),lazy_mm=$(MODE)))
 run: deps $(ELF) user $(ISO)
-	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(CMDLINE)"
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(RUN_CMDLINE)"
 
 debug: $(ELF) user $(ISO)
 	@sh tools/deps.sh --debug
-	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(CMDLINE)" --gdb
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(RUN_CMDLINE)" --gdb
 
 # `make test` runs everything; SMP=, CONFIG= narrow it to one configuration
-# (MEM= then sets its memory size).
+# (MEM= then sets its memory size).  TESTS=a,b boots only those suites,
+# CMDLINE="..." adds kernel options, MODE=x boots the configurations with
+# lazy_mm=x (tools/run-tests.py --tests, --cmdline, --mode).
 TEST_ARGS :=
 ifneq ($(origin SMP),file)
 TEST_ARGS += --smp $(SMP)
@@ -133,6 +147,15 @@ TEST_ARGS += --mem $(MEM)
 endif
 ifdef CONFIG
 TEST_ARGS += --config $(CONFIG)
+endif
+ifneq ($(TESTS),)
+TEST_ARGS += --tests "$(TESTS)"
+endif
+ifneq ($(strip $(CMDLINE)),)
+TEST_ARGS += --cmdline "$(CMDLINE)"
+endif
+ifneq ($(MODE),)
+TEST_ARGS += --mode $(MODE)
 endif
 
 test: deps $(ELF) user

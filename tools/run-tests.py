@@ -26,6 +26,11 @@ Examples:
     tools/run-tests.py --smp 3          a TCG BIOS boot with 3 CPUs
     tools/run-tests.py --smp 4 --tests tlb_counters --cmdline lazy_mm=hazard
                                         one suite, with more kernel options
+    tools/run-tests.py --config smp4 --mode shootdown
+                                        a configuration in another lazy-mm mode
+    tools/run-tests.py --smp 4 --tests tlb_bench --cmdline lazy_mm=hazard
+                                        the TLB benchmark: grep '# bench:' in
+                                        build/test-logs/smp4.log
     tools/run-tests.py --parse build/test-logs/smp4.log [--config smp4]
                                         judge a saved serial log
 
@@ -83,7 +88,10 @@ class Config:
     weight: int = 1
 
     def kernel_cmdline(self):
-        line = "test=%s expect_cpus=%d" % (self.tests, self.smp)
+        # The shadow-TLB checker watches every boot of `make test`
+        # (docs/tlbcheck.md); a row's own cmdline comes after it and may
+        # say tlbcheck=off (the last value of an option wins).
+        line = "test=%s expect_cpus=%d tlbcheck=on" % (self.tests, self.smp)
         return (line + " " + self.cmdline).strip()
 
 
@@ -109,11 +117,57 @@ def tcg_bios(smp, name=None, **kw):
     return Config(name=name or "smp%d" % smp, smp=smp, **kw)
 
 
+# ---- lazy-mm modes (kernel/mm/lazy_mm.c, docs/lazy-mm.md) ----
+LAZY_MM_MODES = ("refcount", "shootdown", "hazard")
+# The line kernel/mm/lazy_mm.c prints at boot; a mode row requires it, so a
+# mode that was not applied (a typo, an unknown option) fails the row.
+LAZY_MM_LINE = r"^.*lazy_mm: mode %s\b"
+LAZY_MM_OPTION = re.compile(r"(^|\s)lazy_mm=\S*")
+# False until the kernel has lazy_mm= (the lazy-mm work): the mode rows then
+# run only when asked for by name, since without it the boot line is missing.
+LAZY_MM_READY = False
+
+
+def with_mode(c, mode, name=None, **kw):
+    """Configuration c booted with lazy_mm=mode (replacing any lazy_mm= it
+    had), requiring the kernel's boot line that says the mode applies."""
+    cmdline = " ".join(LAZY_MM_OPTION.sub(" ", c.cmdline).split() + ["lazy_mm=" + mode])
+    require = [p for p in c.require if not p.startswith(LAZY_MM_LINE.split("%")[0])]
+    return dataclasses.replace(c, name=name or c.name, cmdline=cmdline,
+                               require=require + [LAZY_MM_LINE % mode], **kw)
+
+
+def mode_row(smp, mode, **kw):
+    """A TCG BIOS row in another lazy-mm mode (the plain smpN rows run the
+    default, refcount)."""
+    c = tcg_bios(smp, description="QEMU TCG, BIOS, -cpu max, %d CPUs, lazy_mm=%s" % (smp, mode))
+    kw.setdefault("default", LAZY_MM_READY)
+    return with_mode(c, mode, name="smp%d-%s" % (smp, mode), **kw)
+
+
+# ---- the TLB suites, for the Bochs rows that vary PCID and INVPCID ----
+TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,lazy_mm,mm_smp"
+# False until every suite of TLB_SUITES exists (tlb_pcid, tlbcheck and
+# lazy_mm come with the TLB, checker and lazy-mm work): an unknown name in
+# test= is a failure (tests/ktest.c), so the rows run only by name until then.
+TLB_SUITES_READY = False
+BOCHS_CPU = "corei7_haswell_4770"
+
+
 MATRIX = [
+    # The default lazy-mm mode, refcount, on every machine.
     tcg_bios(1),
     tcg_bios(2),
     tcg_bios(4),
     tcg_bios(8, weight=2),
+    # The other two modes: every suite runs in each, on few and on many CPUs.
+    # Cost (2 host cores, alone): -smp 2 ~15 s, -smp 4 ~30 s, -smp 8 ~60 s;
+    # with the Bochs rows the whole matrix stays under ~10 minutes.  If it
+    # must shrink, one -smp 8 row goes first (the other mode keeps 8 CPUs).
+    mode_row(2, "shootdown"),
+    mode_row(8, "shootdown", weight=2),
+    mode_row(4, "hazard"),
+    mode_row(8, "hazard", weight=2),
     Config("uefi", "QEMU TCG, UEFI (OVMF), -cpu max, 2 CPUs", smp=2, uefi=True,
            timeout=180, weight=3),
     # The oldest CPU model QEMU offers: no PCID, INVPCID, x2APIC, SMEP,
@@ -122,10 +176,24 @@ MATRIX = [
            cpu="qemu64"),
     # The only emulator here with PCID, INVPCID and x2APIC.
     Config("bochs", "Bochs 2.7, corei7_haswell_4770, 4 CPUs", emulator="bochs", smp=4,
-           cpu="corei7_haswell_4770", timeout=600, weight=20,
+           cpu=BOCHS_CPU, timeout=600, weight=20,
            # Bochs runs a few tens of millions of instructions per second.
            cmdline="utest_nmi_rounds=20000",
            require=[FEATURES_PCID_INVPCID_X2APIC, X2APIC_MODE]),
+    # The TLB suites on Bochs with each fallback forced (the CPU has both
+    # features): no PCID (ASID 0, every CR3 write flushes), and PCID without
+    # INVPCID (CR3 reloads, CR4.PGE toggles, invalidated ASID slots).  Each
+    # also runs one of the other lazy-mm modes, so that the modes meet PCID.
+    with_mode(Config("bochs-pcid-off", "Bochs 2.7, 4 CPUs, TLB suites, pcid=off",
+                     emulator="bochs", smp=4, cpu=BOCHS_CPU, timeout=600, weight=10,
+                     tests=TLB_SUITES, cmdline="pcid=off",
+                     require=[FEATURES_PCID_INVPCID_X2APIC],
+                     default=TLB_SUITES_READY and LAZY_MM_READY), "shootdown"),
+    with_mode(Config("bochs-invpcid-off", "Bochs 2.7, 4 CPUs, TLB suites, invpcid=off",
+                     emulator="bochs", smp=4, cpu=BOCHS_CPU, timeout=600, weight=10,
+                     tests=TLB_SUITES, cmdline="invpcid=off",
+                     require=[FEATURES_PCID_INVPCID_X2APIC],
+                     default=TLB_SUITES_READY and LAZY_MM_READY), "hazard"),
     # An expected failure: asking for a suite that does not exist must be
     # reported as a failure naming it (tests/ktest.c), not silently pass.
     Config("no-such-suite", "QEMU TCG, BIOS, 1 CPU, test=no_such_suite (must fail)",
@@ -718,6 +786,16 @@ def select(args):
     if args.cmdline:
         chosen = [dataclasses.replace(c, cmdline=(c.cmdline + " " + args.cmdline).strip())
                   for c in chosen]
+    if args.mode:
+        # Renamed for the mode (smp4 -> smp4-hazard, smp8-shootdown ->
+        # smp8-hazard), so that each keeps its own log; rows that become
+        # the same are booted once.
+        moded = {}
+        for c in chosen:
+            base = re.sub(r"-(%s)$" % "|".join(LAZY_MM_MODES), "", c.name)
+            m = with_mode(c, args.mode, name="%s-%s" % (base, args.mode))
+            moded.setdefault(m.name, m)
+        chosen = list(moded.values())
     return chosen
 
 
@@ -748,6 +826,9 @@ def main():
                     "(comma separated suite names; default: each configuration's own)")
     ap.add_argument("--cmdline", help="kernel options added to the selected configurations "
                     "(e.g. 'lazy_mm=hazard tlbcheck=on')")
+    ap.add_argument("--mode", choices=LAZY_MM_MODES,
+                    help="boot the selected configurations with lazy_mm=MODE (and require the "
+                    "kernel's line saying it applies)")
     # One at a time by default: the SMP stress tests spin-wait on other vCPUs,
     # and two machines sharing two host cores starve each other's vCPUs (a
     # full run took 187 s with two at once and failed a timeout; 82 s alone).
