@@ -188,7 +188,7 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
     if (mm == &init_mm) {
         /* init_mm's user half (tests map there) is the kernel's tree:
          * every CPU may use it, lazy or not, under PCID 0. */
-        flush_tlb_kernel_range_freed(start, end, freed_tables || tlb_use_pcid);
+        flush_tlb_kernel_range_freed(start, end, freed_tables);
         return;
     }
     struct flush_request f = { .mm = mm, .freed_tables = freed_tables };

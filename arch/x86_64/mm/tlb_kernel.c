@@ -12,10 +12,12 @@
  * does next - typically freeing the frames that were mapped.
  *
  * Per CPU: INVLPG each page up to tlb_flush_ceiling pages (INVLPG drops a
- * global entry whatever PCID is current); above it, or when page tables are
- * being freed with PCID on, the global full flush (INVPCID type 2, else the
- * CR4.PGE toggle): both drop the paging-structure caches of EVERY PCID,
- * which INVLPG does only for the current one.
+ * global entry whatever PCID is current); above it - or, with PCID on, when
+ * page tables are being freed or the range is in the user half (init_mm's
+ * own user mappings are not global) - the global full flush (INVPCID type
+ * 2, else the CR4.PGE toggle): both drop every entry and the
+ * paging-structure caches of EVERY PCID, which INVLPG does only for the
+ * current one.
  */
 #include <arch/paging.h>
 #include <arch/tlbstate.h>
@@ -42,7 +44,16 @@ static void flush_on_this_cpu(void *arg)
 
 void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tables)
 {
-    struct kernel_flush f = { start, end, freed_tables && tlb_use_pcid };
+    /*
+     * With PCID, INVLPG reaches global entries in every PCID but non-global
+     * ones only in the current PCID.  Kernel-half entries are global; the
+     * user half of the kernel's own tree (init_mm: test programs) is not,
+     * and is cached under PCID 0 by CPUs that run init_mm - which they load
+     * with NOFLUSH.  So a change there, like a free of kernel page tables,
+     * takes the global full flush on every CPU.
+     */
+    bool full = tlb_use_pcid && (freed_tables || start < USER_TOP);
+    struct kernel_flush f = { start, end, full };
     count_event(tlb, kernel_flush);
     count_event_n(tlb, kernel_flush_ipis, READ_ONCE(nr_cpus_online) - 1);
     tlb_trace(TLBT_KERNEL_FLUSH, start, end, 0, 0);
