@@ -489,7 +489,10 @@ static void reader_back(struct ktest *t, struct reader *r, struct task *rth,
  *
  * skip_lazy_freed (free_tables true): PFAR's page tables are freed while
  * the other CPU is lazy on the mm: it must drop its paging-structure caches
- * (leave the mm) first.  The checker reports at tables_free.
+ * (leave the mm) first.  The checker reports at tables_free.  When the
+ * reader comes back afterwards, the PCID it left (by leave_mm) is stale:
+ * the switch must flush it - with noflush_stale (PCID: Bochs) the checker
+ * reports the NOFLUSH load at once (op cr3_noflush, address PFAR).
  */
 static void lazy_scenario(struct ktest *t, bool free_tables)
 {
@@ -527,11 +530,16 @@ static void scenario_tables_freed_while_lazy(struct ktest *t)
 }
 
 /*
- * noflush_stale: the other CPU switches from the mm (PCID a) to another mm
- * (PCID b) and P1 is unmapped meanwhile; when the reader comes back, PCID a
- * still holds the old translation and the switch must flush it.  The
- * checker reports at the reader's user access: cpu <other>, address P1.
- * Needs PCID: without it every CR3 write flushes and nothing can be stale.
+ * PCID reuse across mms: the other CPU switches from the mm (PCID a) to
+ * another mm (PCID b), P1 is unmapped meanwhile, and the reader comes back.
+ * PCID a held the old translation of P1: the flush that reached the CPU
+ * while it ran the other mm must have dropped it (the TLB core does that
+ * with INVPCID, or forgets the slot), or the switch back must flush.  A
+ * stale hit that is NOFLUSH-loaded is reported at the reader's next user
+ * access.  (noflush_stale does not trip here with the TLB core's design -
+ * no stale hit is left - but in scenario_tables_freed_while_lazy, where the
+ * CPU left the mm by leave_mm and keeps its slot.)  Needs PCID: without it
+ * every CR3 write flushes and nothing can be stale.
  */
 static void scenario_pcid_reuse(struct ktest *t)
 {
@@ -589,9 +597,6 @@ static const struct ktest_case tlbcheck_cases[] = {
     KTEST_CASE(model_tables_free),
     KTEST_CASE(model_mm_free),
     KTEST_CASE(model_ring_overflow),
-    /* First among the scenarios: the others leave PCIDs with stale
-     * generations behind (freed tables), which noflush_stale would trip
-     * over before reaching the case made for it. */
     KTEST_CASE(scenario_pcid_reuse),
     KTEST_CASE(scenario_unmap_while_running),
     KTEST_CASE(scenario_lazy_cpu_returns),

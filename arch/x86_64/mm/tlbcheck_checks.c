@@ -113,7 +113,7 @@ void tc_check_flush_end(struct tc_model *md, struct tc_mm *m, uint64_t token)
     }
     uint64_t flags = spin_lock_irqsave(&m->lock);
     if (token > m->done_seq)
-        m->done_seq = token;
+        __atomic_store_n(&m->done_seq, token, __ATOMIC_SEQ_CST);
     spin_unlock_irqrestore(&m->lock, flags);
 }
 
@@ -136,9 +136,9 @@ void tc_check_user_access(struct tc_model *md, struct tc_cpu *c, const char *op)
     struct tc_mm *m = c->cur;
     if (!m)
         return;
-    uint64_t flags = spin_lock_irqsave(&m->lock);
-    uint64_t target = m->done_seq;
-    spin_unlock_irqrestore(&m->lock, flags);
+    /* Lock-free (see mm_seq in tlbcheck_model.c): every CPU of the mm
+     * comes here at each system call and interrupt return. */
+    uint64_t target = __atomic_load_n(&m->done_seq, __ATOMIC_SEQ_CST);
     uintptr_t va = 0;
     uint64_t seq = 0;
     if (!tc_slot_clean(&c->slot[c->cur_pcid], target, &va, &seq))
@@ -178,7 +178,7 @@ void tc_check_tables_free(struct tc_model *md, struct tc_mm *m)
     /* A PCID of m not loaded now must not be NOFLUSH-loaded again with
      * paging-structure caches from before (checked in tc_cr3_write). */
     flags = spin_lock_irqsave(&m->lock);
-    m->freed_seq = unlink;
+    __atomic_store_n(&m->freed_seq, unlink, __ATOMIC_SEQ_CST);
     spin_unlock_irqrestore(&m->lock, flags);
 }
 

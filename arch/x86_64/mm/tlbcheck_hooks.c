@@ -31,11 +31,24 @@ static struct tc_cpu live_cpus[MAX_CPUS] = {
 };
 static struct tc_model live = { .cpus = live_cpus, .ncpus = MAX_CPUS, .live = true };
 
-static struct tc_cpu *this_tc_cpu(void)
+/*
+ * This CPU's model, locked, with interrupts off FIRST: a hook called with
+ * interrupts on (a system call's return path, uaccess) could otherwise be
+ * moved to another CPU between choosing the model and locking it, and
+ * check or update the wrong CPU's TLB.
+ */
+static struct tc_cpu *this_tc_cpu_lock(uint64_t *flags)
 {
+    *flags = irq_save();
     struct tc_cpu *c = &live_cpus[this_cpu_id()];
-    c->id = this_cpu_id();
+    spin_lock(&c->lock);
+    c->id = this_cpu_id();      /* the static initializer cannot number them */
     return c;
+}
+
+static void tc_cpu_unlock(struct tc_cpu *c, uint64_t flags)
+{
+    spin_unlock_irqrestore(&c->lock, flags);    /* pairs with irq_save + spin_lock */
 }
 
 /* ---- the registry: struct mm -> struct tc_mm ------------------------------ */
@@ -170,10 +183,10 @@ void tlbcheck_set_lazy(bool lazy)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_cpu *c = this_tc_cpu();
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags;
+    struct tc_cpu *c = this_tc_cpu_lock(&flags);
     c->lazy = lazy;
-    spin_unlock_irqrestore(&c->lock, flags);
+    tc_cpu_unlock(c, flags);
 }
 
 void tlbcheck_borrow(struct mm *mm)
@@ -181,21 +194,21 @@ void tlbcheck_borrow(struct mm *mm)
     if (!tlbcheck_on())
         return;
     struct tc_mm *m = lookup(mm);
-    struct tc_cpu *c = this_tc_cpu();
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags;
+    struct tc_cpu *c = this_tc_cpu_lock(&flags);
     c->borrowed = m;
     c->borrowed_ctx = m ? m->ctx_id : 0;
-    spin_unlock_irqrestore(&c->lock, flags);
+    tc_cpu_unlock(c, flags);
 }
 
 void tlbcheck_user_access(void)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_cpu *c = this_tc_cpu();
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags;
+    struct tc_cpu *c = this_tc_cpu_lock(&flags);
     tc_check_user_access(&live, c, "user_access");
-    spin_unlock_irqrestore(&c->lock, flags);
+    tc_cpu_unlock(c, flags);
 }
 
 /* ---- arch/tlbcheck.h: the instructions (this CPU, interrupts off) ---------- */
@@ -205,39 +218,39 @@ void tlbcheck_cr3_write(struct mm *mm, unsigned pcid, bool noflush)
     if (!tlbcheck_on())
         return;
     struct tc_mm *m = lookup(mm);
-    struct tc_cpu *c = this_tc_cpu();
     bool pcide = read_cr4() & CR4_PCIDE;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags;
+    struct tc_cpu *c = this_tc_cpu_lock(&flags);
     tc_cr3_write(&live, c, m, m ? m->ctx_id : 0, pcid, noflush, pcide);
-    spin_unlock_irqrestore(&c->lock, flags);
+    tc_cpu_unlock(c, flags);
 }
 
 void tlbcheck_invlpg(uintptr_t va)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_cpu *c = this_tc_cpu();
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags;
+    struct tc_cpu *c = this_tc_cpu_lock(&flags);
     tc_invlpg(&live, c, va);
-    spin_unlock_irqrestore(&c->lock, flags);
+    tc_cpu_unlock(c, flags);
 }
 
 void tlbcheck_invpcid(unsigned type, unsigned pcid, uintptr_t va)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_cpu *c = this_tc_cpu();
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags;
+    struct tc_cpu *c = this_tc_cpu_lock(&flags);
     tc_invpcid(&live, c, type, pcid, va);
-    spin_unlock_irqrestore(&c->lock, flags);
+    tc_cpu_unlock(c, flags);
 }
 
 void tlbcheck_flush_everything(void)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_cpu *c = this_tc_cpu();
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags;
+    struct tc_cpu *c = this_tc_cpu_lock(&flags);
     tc_flush_everything(&live, c);
-    spin_unlock_irqrestore(&c->lock, flags);
+    tc_cpu_unlock(c, flags);
 }

@@ -47,12 +47,19 @@ void tc_mm_init(struct tc_mm *m, struct mm *mm, uint64_t ctx_id, uintptr_t pgd)
 
 /* ---- slots ---------------------------------------------------------------- */
 
+/*
+ * The mm's current change number, without its lock: the hot paths (every
+ * CR3 write, INVLPG, user access) of every CPU running the mm would
+ * otherwise all meet on one spinlock - ruinous with more vCPUs than host
+ * cores, when its holder's vCPU is descheduled.  Written under m->lock with
+ * atomic stores; an atomic load here sees every change recorded before this
+ * CPU's own earlier read of the mm's tlb_gen (x86 keeps loads in order, and
+ * the recording precedes the tlb_gen increment: fact (b) of
+ * tlbcheck_checks.c).
+ */
 static uint64_t mm_seq(struct tc_mm *m)
 {
-    uint64_t flags = spin_lock_irqsave(&m->lock);
-    uint64_t s = m->seq;
-    spin_unlock_irqrestore(&m->lock, flags);
-    return s;
+    return __atomic_load_n(&m->seq, __ATOMIC_SEQ_CST);
 }
 
 /* The PCID now holds only translations read from m's tables as they are. */
@@ -129,13 +136,21 @@ static void slot_compact(struct tc_slot *s, struct tc_mm *m)
 
 bool tc_slot_clean(struct tc_slot *s, uint64_t target, uintptr_t *va, uint64_t *seq)
 {
-    if (!s->ctx_id || !s->mm)
-        return true;
+    if (!s->ctx_id || !s->mm || s->clean_seq >= target)
+        return true;            /* the common case: no lock, no walk */
     struct tc_mm *m = s->mm;
     uint64_t flags = spin_lock_irqsave(&m->lock);
     bool stale = first_uncovered(s, m, target, va, seq);
-    if (!stale)
-        slot_compact(s, m);
+    if (!stale) {
+        /* Clean up to target by definition now; the page flushes that
+         * only covered changes up to it are not needed any more. */
+        s->clean_seq = target;
+        unsigned k = 0;
+        for (unsigned f = 0; f < s->nflush; f++)
+            if (s->flush[f].seq > target)
+                s->flush[k++] = s->flush[f];
+        s->nflush = k;
+    }
     spin_unlock_irqrestore(&m->lock, flags);
     return !stale;
 }
@@ -147,9 +162,8 @@ static void slot_flush_page(struct tc_slot *s, uintptr_t va)
         return;                 /* no user translations / a kernel address */
     struct tc_mm *m = s->mm;
     va = ALIGN_DOWN(va, PAGE_SIZE);
-    uint64_t flags = spin_lock_irqsave(&m->lock);
-    uint64_t now = m->seq;
-    spin_unlock_irqrestore(&m->lock, flags);
+    uint64_t now = mm_seq(m);
+    uint64_t flags;
     for (unsigned f = 0; f < s->nflush; f++)
         if (s->flush[f].va == va) {
             s->flush[f].seq = now;
@@ -295,7 +309,8 @@ bool tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new)
     if (m->nchanges > TC_RING && m->ring[i].seq > m->lost_seq)
         m->lost_seq = m->ring[i].seq;
     m->ring[i].va = ALIGN_DOWN(va, PAGE_SIZE);
-    m->ring[i].seq = ++m->seq;
+    m->ring[i].seq = m->seq + 1;
+    __atomic_store_n(&m->seq, m->seq + 1, __ATOMIC_SEQ_CST);
     spin_unlock_irqrestore(&m->lock, flags);
     return true;
 }
@@ -303,7 +318,8 @@ bool tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new)
 void tc_tables_unlinked(struct tc_mm *m)
 {
     uint64_t flags = spin_lock_irqsave(&m->lock);
-    m->unlink_seq = ++m->seq;
+    m->unlink_seq = m->seq + 1;
+    __atomic_store_n(&m->seq, m->seq + 1, __ATOMIC_SEQ_CST);
     /* For the report: the page whose unmapping emptied the table(s). */
     m->unlink_va = m->nchanges ? m->ring[(m->nchanges - 1) % TC_RING].va : 0;
     spin_unlock_irqrestore(&m->lock, flags);

@@ -23,7 +23,9 @@
  * holds no translation older than that change.
  *
  * Locking: each struct tc_cpu and each struct tc_mm has its own spinlock
- * (irqsave); order: cpu lock, then mm lock.  The tc_* functions below expect
+ * (irqsave); order: cpu lock, then mm lock.  tc_mm's seq, done_seq and
+ * freed_seq are written under the mm lock with atomic stores and may be
+ * read without it (atomic loads: the hot paths of every CPU of the mm).  The tc_* functions below expect
  * the caller to hold what they say; the tests' private instances are used
  * by one thread only and take the same locks anyway.
  */
