@@ -132,6 +132,8 @@ struct reader {
     struct mm *other;           /* MODE_SWITCH: the partner's mm */
     _Atomic uint64_t acked;     /* the last round a full pass began after */
     _Atomic uint64_t pending;   /* MODE_SWITCH: the round the partner acks next */
+    _Atomic uint64_t handovers; /* MODE_SWITCH: times the reader woke the partner */
+    _Atomic bool ready;         /* the first pass is done (switch: and the partner ran) */
     struct wait_queue partner_wq;
     _Atomic bool finished;
     uint64_t passes;
@@ -204,7 +206,9 @@ static void reader_fn(void *arg)
             break;
         read_pass(rd, round);
         rd->passes++;
-        if (round > atomic_load(&rd->acked)) {
+        /* The first pass, too, so that round 1 already finds a switch
+         * reader's CPU on the other mm. */
+        if (round > atomic_load(&rd->acked) || rd->passes == 1) {
             /*
              * The first pass begun after the round was published.  A
              * read-only round: mprotect returned before the round was
@@ -219,9 +223,11 @@ static void reader_fn(void *arg)
             if (rd->mode == MODE_SWITCH) {
                 /* The partner acknowledges once its mm is loaded here. */
                 atomic_store(&rd->pending, round);
+                atomic_fetch_add(&rd->handovers, 1);
                 wake_up_all(&rd->partner_wq);
             } else {
                 atomic_store_explicit(&rd->acked, round, memory_order_release);
+                atomic_store(&rd->ready, true);
             }
         }
         if (rd->mode == MODE_BUSY)
@@ -243,12 +249,13 @@ static void reader_fn(void *arg)
 static void partner_fn(void *arg)
 {
     struct reader *rd = arg;
-    uint64_t done = 0;
+    uint64_t seen = 0;
     for (;;) {
-        wait_event(&rd->partner_wq, atomic_load(&rd->pending) > done || atomic_load(&rd->finished));
-        if (atomic_load(&rd->pending) > done) {
-            done = atomic_load(&rd->pending);
-            atomic_store_explicit(&rd->acked, done, memory_order_release);
+        wait_event(&rd->partner_wq, atomic_load(&rd->handovers) > seen || atomic_load(&rd->finished));
+        if (atomic_load(&rd->handovers) > seen) {
+            seen = atomic_load(&rd->handovers);
+            atomic_store_explicit(&rd->acked, atomic_load(&rd->pending), memory_order_release);
+            atomic_store(&rd->ready, true);
         }
         if (atomic_load(&rd->finished))
             break;
@@ -319,6 +326,13 @@ static void flusher_fn(void *arg)
     struct mm *mm = run->mm;
     static phys_addr_t held[STALE_RANGE_PAGES];
     uint64_t gen[NR_REGIONS] = { 1, 1, 1 };
+
+    /* Every reader has the regions cached (and every switch reader's CPU
+     * is on the other mm) before the first change. */
+    for (unsigned i = 0; i < run->nreaders; i++)
+        if (!SPIN_UNTIL(atomic_load(&run->readers[i].ready)))
+            ktest_fail_at(t, __FILE__, __LINE__, "reader on cpu%u never started",
+                          run->readers[i].cpu);
 
     for (uint64_t round = 1; round <= STALE_ROUNDS; round++) {
         enum kind k = round_kind(round);
