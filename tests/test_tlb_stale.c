@@ -53,7 +53,13 @@
  * page", from the first rounds on; the kernel then panics at teardown,
  * stale writes having gone to freed page tables), and test_stale_user
  * (run first) fails with remap_stale's "thread 0 read 0xdec0 at word 0":
- * the decoy now living in the old frame.
+ * the decoy now living in the old frame.  Merged with the TLB work
+ * (precise flushes, lazy catch-up), tlb_inject=skip_ipi fails
+ * test_stale_busy and tlb_inject=skip_catchup fails test_stale_lazy and
+ * test_stale_mixed (stale reads from round 1 on).  A missed flush that only
+ * a PCID-tagged TLB or a paging-structure cache would keep (noflush_stale,
+ * skip_lazy_freed) is invisible to the emulators: the shadow-TLB checker's
+ * business (test_tlbcheck.c).
  */
 #include "ktest.h"
 #include "mm_test_util.h"
