@@ -50,7 +50,20 @@ static void test_fuzz(struct ktest *t)
  * same paths, in a fraction of the time (filling 256 MiB page by page takes
  * a minute under TCG).  Blocks of 2 MiB, chained through their first word.
  */
-#define OOM_LEFT_MIB 16     /* 40 took 6 to 250 s on -smp 8: see the session note */
+/*
+ * With 40 MiB left, -smp 8 took from under 1 s to 270 s.  The slow runs are
+ * those where the oom parent survives its own copy-on-write faults long
+ * enough to fork 30-40 children that fault and exit at once: nearly all
+ * CPU time then goes to spinning on buddy_lock (measured: 808 s of spinlock
+ * waits summed over CPUs in a 105 s run, single waits up to 1.6 s; 85 ms in
+ * a fast run).  A ticket lock hands the lock to the next waiter in line even
+ * when the host has descheduled that vCPU (8 vCPUs on 2 busy host cores),
+ * and everyone behind it waits for the host to run it again.  Fewer MiB,
+ * fewer children, less of that convoy; the cures are in the allocator
+ * (fewer buddy_lock round trips: per-CPU frame caches, batched frees) or a
+ * lock that tolerates preempted waiters.
+ */
+#define OOM_LEFT_MIB 16
 #define BALLAST_ORDER 9
 
 static phys_addr_t ballast_take(size_t keep_frames)
