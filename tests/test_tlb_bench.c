@@ -35,16 +35,10 @@
 #include <lib/string.h>
 #include <uapi/shootdown.h>
 
-/*
- * The mode's name.  lazy_mm_mode_name() comes with kernel/mm/lazy_mm.c
- * (the lazy-mm work); declared weak here so that this suite also builds
- * and runs on a kernel without it, which has only the refcount behaviour.
- */
-extern const char *lazy_mm_mode_name(void) __attribute__((weak));
-
+/* The mode's name, for the bench lines. */
 static const char *mode_name(void)
 {
-    return lazy_mm_mode_name ? lazy_mm_mode_name() : "refcount";
+    return lazy_mm_mode_name();
 }
 
 extern const struct counter_desc __counters_start[], __counters_end[];
@@ -211,7 +205,7 @@ static void test_bench_lazy_round_trip(struct ktest *t)
     run_pingpong(t, "lazy_round_trip", a, NULL, N_ROUND_TRIPS, &s);
     EXPECT_GE(t, delta_of(&s, "switch", "enter_lazy"), (uint64_t)N_ROUND_TRIPS);
     mmput(a);
-    sched_drop_lazy_mm(NULL);
+    lazy_mm_drop_borrowers(NULL);
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 
@@ -226,7 +220,7 @@ static void test_bench_mm_switch(struct ktest *t)
     EXPECT_GE(t, delta_of(&s, "switch", "mm"), (uint64_t)N_SWITCHES);
     mmput(a);
     mmput(b);
-    sched_drop_lazy_mm(NULL);
+    lazy_mm_drop_borrowers(NULL);
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 
@@ -375,7 +369,7 @@ static void run_unmap(struct ktest *t, struct unmap_args *a)
     kthread_bind(body, 0);
     kthread_start(body);
     EXPECT_EQ(t, kthread_join(body), 0);
-    sched_drop_lazy_mm(NULL);
+    lazy_mm_drop_borrowers(NULL);
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 

@@ -19,6 +19,7 @@
 #include "mm_test_util.h"
 #include <kernel/counters.h>
 #include <kernel/cpumask.h>
+#include <kernel/lazy_mm.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
@@ -181,7 +182,7 @@ static void test_lazy_round_trip(struct ktest *t)
     EXPECT_EQ(t, m.last.a[3], 0u);                  /* no flush */
 
     mmput(m.mm);
-    sched_drop_lazy_mm(NULL);   /* CPUs that still borrow it let go */
+    lazy_mm_drop_borrowers(NULL);   /* CPUs that still borrow it let go */
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 

@@ -17,6 +17,7 @@
 #include "mm_test_util.h"
 #include <kernel/counters.h>
 #include <kernel/cpumask.h>
+#include <kernel/lazy_mm.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/preempt.h>
@@ -142,7 +143,7 @@ static void run_cycle(struct ktest *t, struct cycle *c)
         kthread_start(th[i]);
     for (unsigned i = 0; i < c->nmms; i++)
         EXPECT_EQ(t, kthread_join(th[i]), 0);
-    sched_drop_lazy_mm(NULL);   /* the CPU still borrows the last one lazily */
+    lazy_mm_drop_borrowers(NULL);   /* the CPU still borrows the last one lazily */
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 

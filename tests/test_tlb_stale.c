@@ -65,6 +65,7 @@
 #include "mm_test_util.h"
 #include "user_test_util.h"
 #include <kernel/kmalloc.h>
+#include <kernel/lazy_mm.h>
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
 #include <kernel/sched.h>
@@ -473,7 +474,7 @@ static void run_stale(struct ktest *t, enum mode (*mode_of)(unsigned cpu))
     EXPECT_EQ(t, atomic_load(&mm->mm_users), 1);
     mmput(mm);
     kfree(run);
-    sched_drop_lazy_mm(NULL);   /* CPUs that still borrow an mm let go */
+    lazy_mm_drop_borrowers(NULL);   /* CPUs that still borrow an mm let go */
     EXPECT_EQ(t, mm_live_count(), mms);
     EXPECT_EQ(t, kmalloc_bytes_in_use(), heap);
 }

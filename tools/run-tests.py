@@ -123,10 +123,6 @@ LAZY_MM_MODES = ("refcount", "shootdown", "hazard")
 # mode that was not applied (a typo, an unknown option) fails the row.
 LAZY_MM_LINE = r"^.*lazy_mm: mode %s\b"
 LAZY_MM_OPTION = re.compile(r"(^|\s)lazy_mm=\S*")
-# False until the kernel has lazy_mm= (the lazy-mm work): the mode rows then
-# run only when asked for by name, since without it the boot line is missing.
-LAZY_MM_READY = False
-
 
 def with_mode(c, mode, name=None, **kw):
     """Configuration c booted with lazy_mm=mode (replacing any lazy_mm= it
@@ -141,16 +137,11 @@ def mode_row(smp, mode, **kw):
     """A TCG BIOS row in another lazy-mm mode (the plain smpN rows run the
     default, refcount)."""
     c = tcg_bios(smp, description="QEMU TCG, BIOS, -cpu max, %d CPUs, lazy_mm=%s" % (smp, mode))
-    kw.setdefault("default", LAZY_MM_READY)
     return with_mode(c, mode, name="smp%d-%s" % (smp, mode), **kw)
 
 
 # ---- the TLB suites, for the Bochs rows that vary PCID and INVPCID ----
 TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,lazy_mm,mm_smp"
-# False until every suite of TLB_SUITES exists (tlb_pcid, tlbcheck and
-# lazy_mm come with the TLB, checker and lazy-mm work): an unknown name in
-# test= is a failure (tests/ktest.c), so the rows run only by name until then.
-TLB_SUITES_READY = False
 BOCHS_CPU = "corei7_haswell_4770"
 
 
@@ -188,13 +179,11 @@ MATRIX = [
     with_mode(Config("bochs-pcid-off", "Bochs 2.7, 4 CPUs, TLB suites, pcid=off",
                      emulator="bochs", smp=4, cpu=BOCHS_CPU, timeout=600, weight=10,
                      tests=TLB_SUITES, cmdline="pcid=off",
-                     require=[FEATURES_PCID_INVPCID_X2APIC],
-                     default=TLB_SUITES_READY and LAZY_MM_READY), "shootdown"),
+                     require=[FEATURES_PCID_INVPCID_X2APIC]), "shootdown"),
     with_mode(Config("bochs-invpcid-off", "Bochs 2.7, 4 CPUs, TLB suites, invpcid=off",
                      emulator="bochs", smp=4, cpu=BOCHS_CPU, timeout=600, weight=10,
                      tests=TLB_SUITES, cmdline="invpcid=off",
-                     require=[FEATURES_PCID_INVPCID_X2APIC],
-                     default=TLB_SUITES_READY and LAZY_MM_READY), "hazard"),
+                     require=[FEATURES_PCID_INVPCID_X2APIC]), "hazard"),
     # An expected failure: asking for a suite that does not exist must be
     # reported as a failure naming it (tests/ktest.c), not silently pass.
     Config("no-such-suite", "QEMU TCG, BIOS, 1 CPU, test=no_such_suite (must fail)",

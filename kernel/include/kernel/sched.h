@@ -133,13 +133,6 @@ int kthread_join(struct task *t);
 void task_get(struct task *t);
 void task_put(struct task *t);
 
-/* The old name of lazy_mm_drop_borrowers() (kernel/lazy_mm.h), for callers
- * not converted yet (tests/test_tlb_counters.c); delete with the last one. */
-static inline void sched_drop_lazy_mm(struct mm *mm)
-{
-    lazy_mm_drop_borrowers(mm);
-}
-
 /* Live tasks other than the idle tasks (for leak checks). */
 unsigned sched_task_count(void);
 void sched_print_tasks(void);
