@@ -4,11 +4,12 @@
  *
  * Each test makes an action happen on CPUs where nothing else runs (its
  * threads are bound there) and reads the deltas of the event counters
- * around it, so the counts are exact under TCG.  They pin down the current,
- * simple scheme: no PCID (every CR3 write flushes), lazy TLB only in the
- * sense that a kernel thread keeps the loaded CR3, bits in mm->cpumask
- * never cleared.  When the TLB work changes a cost, the test that pins it
- * changes with it.
+ * around it, so the counts are exact under TCG.  They pin down the costs of
+ * the TLB protocol (arch/x86_64/mm/tlb.c, tlb_switch.c): lazy CPUs are not
+ * sent flushes unless page tables are freed, cpumask bits are cleared by a
+ * flush that finds the CPU gone, a range above the ceiling is one full
+ * flush per CPU, a CPU already caught up does nothing.  These hold with and
+ * without PCID (tests/test_tlb_pcid.c has the PCID-only costs).
  *
  * "User" threads here are kernel threads that adopt an mm the way a user
  * thread owns one (as in test_mm_smp.c): t->mm set before they start, so
@@ -24,6 +25,7 @@
 #include <kernel/tlb_trace.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
+#include <arch/tlbstate.h>
 #include <uapi/shootdown.h>
 
 DECLARE_COUNTER(switch, same_mm);
@@ -32,6 +34,14 @@ DECLARE_COUNTER(switch, enter_lazy);
 DECLARE_COUNTER(switch, lazy_handover);
 DECLARE_COUNTER(switch, leave_lazy);
 DECLARE_COUNTER(tlb, cr3_write_flush);
+DECLARE_COUNTER(tlb, cr3_write_noflush);
+DECLARE_COUNTER(tlb, invlpg);
+DECLARE_COUNTER(tlb, ipi_skipped_lazy);
+DECLARE_COUNTER(tlb, ipi_not_running);
+DECLARE_COUNTER(tlb, cpumask_cleared);
+DECLARE_COUNTER(tlb, flush_caught_up);
+DECLARE_COUNTER(tlb, leave_mm);
+DECLARE_COUNTER(tlb, lazy_catchup);
 DECLARE_COUNTER(tlb, flush_full);
 DECLARE_COUNTER(tlb, kernel_flush);
 DECLARE_COUNTER(tlb, ipi_sent);
@@ -82,7 +92,8 @@ struct measured {
     struct yielder *partner;
     uint64_t same_mm, mm_switch, enter_lazy, handover, leave_lazy;
     uint64_t cr3, count_atomics;
-    struct tlb_trace_entry last; /* this CPU's last trace event */
+    uint64_t lazy_catchup;
+    struct tlb_trace_entry last, before_last; /* this CPU's last two trace events */
     bool have_last;
 };
 
@@ -105,9 +116,11 @@ static void round_trips_fn(void *arg)
     m->enter_lazy = counter_delta(&s, COUNTER(switch, enter_lazy));
     m->handover = counter_delta(&s, COUNTER(switch, lazy_handover));
     m->leave_lazy = counter_delta(&s, COUNTER(switch, leave_lazy));
-    m->cr3 = counter_delta(&s, COUNTER(tlb, cr3_write_flush));
+    m->cr3 = counter_delta(&s, COUNTER(tlb, cr3_write_flush)) +
+             counter_delta(&s, COUNTER(tlb, cr3_write_noflush));
     m->count_atomics = counter_delta(&s, COUNTER(mm, count_atomics));
-    m->have_last = tlb_trace_recent(cpu, 0, &m->last);
+    m->lazy_catchup = counter_delta(&s, COUNTER(tlb, lazy_catchup));
+    m->have_last = tlb_trace_recent(cpu, 0, &m->last) && tlb_trace_recent(cpu, 1, &m->before_last);
     atomic_store(&m->partner->stop, true);
     if (m->mm)
         unuse_mm(m->mm);
@@ -135,10 +148,11 @@ static void run_round_trips(struct ktest *t, struct measured *m)
 
 /*
  * user(A) -> kernel thread -> user(A) on one CPU: the kernel thread borrows
- * A without a CR3 write, and coming back to A finds it loaded already.
- * Refcount mode: the borrow costs one mmgrab (user -> kernel) and one
- * mmdrop (after kernel -> user), so exactly 2 mm_count atomics per round
- * trip.
+ * A without a CR3 write (enter_lazy_tlb), and coming back to A finds it
+ * loaded already; nothing changed A meanwhile, so leaving lazy mode finds
+ * A's tlb_gen where this CPU's ASID slot has it: no flush, no CR3 write of
+ * either kind.  (What the borrow costs in mm_count atomics depends on
+ * lazy_mm=: tests/test_lazy_mm.c.)
  */
 static void test_lazy_round_trip(struct ktest *t)
 {
@@ -151,15 +165,20 @@ static void test_lazy_round_trip(struct ktest *t)
     EXPECT_GE(t, m.enter_lazy, (uint64_t)ROUNDS);
     EXPECT_EQ(t, m.leave_lazy, m.enter_lazy);       /* every trip came back */
     EXPECT_EQ(t, m.cr3, 0u);
-    EXPECT_EQ(t, m.count_atomics, 2 * m.enter_lazy);
+    EXPECT_EQ(t, m.lazy_catchup, 0u);
     EXPECT_EQ(t, m.mm_switch, 0u);
     EXPECT_EQ(t, m.same_mm, 0u);
-    /* The trace's last word on that CPU: back from the borrow to A. */
+    /* The trace's last words on that CPU: back from the borrow to A (the
+     * scheduler), then switch_mm's catch-up check finding nothing to do. */
     EXPECT_TRUE(t, m.have_last);
-    EXPECT_EQ(t, m.last.event, TLBT_LAZY_LEAVE);
-    EXPECT_EQ(t, m.last.cpu, quiet_cpu());
+    EXPECT_EQ(t, m.before_last.event, TLBT_LAZY_LEAVE);
+    EXPECT_EQ(t, m.before_last.cpu, quiet_cpu());
+    EXPECT_EQ(t, m.before_last.a[0], ctx);
+    EXPECT_EQ(t, m.before_last.a[1], ctx);
+    EXPECT_EQ(t, m.last.event, TLBT_LAZY_CATCHUP);
     EXPECT_EQ(t, m.last.a[0], ctx);
-    EXPECT_EQ(t, m.last.a[1], ctx);
+    EXPECT_EQ(t, m.last.a[1], m.last.a[2]);         /* slot gen == mm gen */
+    EXPECT_EQ(t, m.last.a[3], 0u);                  /* no flush */
 
     mmput(m.mm);
     sched_drop_lazy_mm(NULL);   /* CPUs that still borrow it let go */
@@ -182,103 +201,226 @@ static void test_kernel_thread_handover(struct ktest *t)
     EXPECT_EQ(t, m.same_mm, 0u);
 }
 
-/* ---- munmap with the mm running on other CPUs ---------------------------- */
+/* ---- flushes with the mm on other CPUs ----------------------------------- */
 
-struct unmap_counts {
-    uint64_t sent, received, invlpg, full, cr3;
+/* Everything a flush did, summed over the CPUs.  Exact: during the action
+ * the other CPUs only spin in this file's threads or sit idle. */
+struct flush_counts {
+    uint64_t sent, received, skipped_lazy, not_running, cleared, caught_up;
+    uint64_t invlpg, full, cr3, leave_mm;
 };
 
-/* Summed over CPUs: exact because during the unmap the other CPUs only
- * spin in holder_fn or sit idle (no kernel-range flush from elsewhere
- * adds INVLPGs: checked). */
-static void unmap_one_page(struct ktest *t, struct mm *mm, uintptr_t va, struct unmap_counts *c)
+static void counts_since(const struct counter_snapshot *s, struct flush_counts *c)
+{
+    c->sent = counter_delta(s, COUNTER(tlb, ipi_sent));
+    c->received = counter_delta(s, COUNTER(tlb, ipi_received));
+    c->skipped_lazy = counter_delta(s, COUNTER(tlb, ipi_skipped_lazy));
+    c->not_running = counter_delta(s, COUNTER(tlb, ipi_not_running));
+    c->cleared = counter_delta(s, COUNTER(tlb, cpumask_cleared));
+    c->caught_up = counter_delta(s, COUNTER(tlb, flush_caught_up));
+    c->invlpg = counter_delta(s, COUNTER(tlb, invlpg));
+    c->full = counter_delta(s, COUNTER(tlb, flush_full));
+    c->cr3 = counter_delta(s, COUNTER(tlb, cr3_write_flush)) +
+             counter_delta(s, COUNTER(tlb, cr3_write_noflush));
+    c->leave_mm = counter_delta(s, COUNTER(tlb, leave_mm));
+}
+
+/* munmap [va, va + pages pages) and count what it cost. */
+static void unmap_counted(struct ktest *t, struct mm *mm, uintptr_t va, unsigned pages,
+                          struct flush_counts *c)
 {
     struct counter_snapshot s;
     counters_snapshot(&s);
-    EXPECT_EQ(t, mm_unmap(mm, va, PAGE_SIZE), 0);
-    c->sent = counter_delta(&s, COUNTER(tlb, ipi_sent));
-    c->received = counter_delta(&s, COUNTER(tlb, ipi_received));
-    c->invlpg = counter_delta(&s, COUNTER(tlb, invlpg));
-    c->full = counter_delta(&s, COUNTER(tlb, flush_full));
-    c->cr3 = counter_delta(&s, COUNTER(tlb, cr3_write_flush));
+    EXPECT_EQ(t, mm_unmap(mm, va, (size_t)pages * PAGE_SIZE), 0);
+    counts_since(&s, c);
     EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush)), 0u);
 }
 
+/* Map and fault in `pages` pages at va (not-present -> present: no flush). */
+static void populate(struct ktest *t, struct mm *mm, uintptr_t va, unsigned pages)
+{
+    ASSERT_EQ(t, mm_map_anon(mm, va, (size_t)pages * PAGE_SIZE, RW), 0);
+    for (unsigned i = 0; i < pages; i++)
+        ASSERT_EQ(t, mm_handle_fault(mm, va + i * PAGE_SIZE, true, false, false), 0);
+}
+
 /*
- * The body runs bound to CPU 0 (which never loads the mm); one holder
- * thread runs the mm on each of the k other CPUs.  Unmapping one page
- * sends exactly k IPIs, each target INVLPGs the page once, nothing does a
- * full flush or a CR3 write.
- *
- * Then the holders leave the mm.  The current scheme never clears
- * mm->cpumask, so the next unmap still sends k IPIs - each of which finds
- * the mm no longer loaded and does nothing.  Precise targeting (skip CPUs
- * that left or only borrow the mm lazily) is the next stage of the TLB
- * work, and will change this expectation to 0.
- *
- * Unmapping the last page frees its page table (freed_tables): then every
- * CPU in the mask, loaded or not, and the initiator itself do a full
- * flush (a CR3 reload each), so k IPIs and k + 1 full flushes.
+ * A holder that can go lazy: on `go_lazy` it starts a kernel thread bound
+ * to its CPU and blocks in kthread_join() on it, so that CPU runs the
+ * kernel thread on the holder's mm (user -> kernel thread: lazy).  The
+ * kernel thread reports `lazy` only once the holder is blocked and off the
+ * CPU, and spins until `leave`.
  */
+struct lholder {
+    struct mm *mm;
+    struct task *self;
+    _Atomic bool loaded, go_lazy, lazy, leave;
+};
+
+static void borrower_fn(void *arg)
+{
+    struct lholder *h = arg;
+    while (atomic_load(&h->self->state) != TASK_BLOCKED || atomic_load(&h->self->on_cpu))
+        yield();
+    atomic_store(&h->lazy, true);
+    SPIN_UNTIL(atomic_load(&h->leave));
+}
+
+static void lholder_fn(void *arg)
+{
+    struct lholder *h = arg;
+    atomic_store(&h->loaded, true);
+    SPIN_UNTIL(atomic_load(&h->go_lazy) || atomic_load(&h->leave));
+    if (atomic_load(&h->go_lazy)) {
+        struct task *b = kthread_create(borrower_fn, h, "tlb-borrower");
+        if (b) {
+            kthread_bind(b, this_cpu_id());
+            kthread_start(b);
+            kthread_join(b);
+        }
+    }
+    SPIN_UNTIL(atomic_load(&h->leave));
+    unuse_mm(h->mm);
+}
+
+static struct task *lholder_start(struct lholder *h, struct mm *mm, unsigned cpu)
+{
+    *h = (struct lholder){ .mm = mm };
+    struct task *th = kthread_create(lholder_fn, h, "tlb-holder");
+    if (!th)
+        return NULL;
+    h->self = th;
+    mmget(mm);
+    th->mm = th->active_mm = mm;
+    kthread_bind(th, cpu);
+    kthread_start(th);
+    return th;
+}
+
+/*
+ * The body runs bound to CPU 0 (which never loads the mm); a holder runs
+ * the mm on each of the k other CPUs.
+ *   1. Unmapping one page: exactly k IPIs, one INVLPG on each target, no
+ *      full flush, no CR3 write (CPU 0 has nothing to flush).
+ *   2. A range above the ceiling: k IPIs, one full flush per target, no
+ *      INVLPG.
+ *   3. The holders block; their CPUs run kernel threads on the mm (lazy).
+ *      Unmapping a page (its page table stays): no IPI at all, k CPUs
+ *      skipped as lazy.
+ *   4. Unmapping the last pages frees the page table: the lazy CPUs get
+ *      their IPIs too (k), and each moves to init_mm at once (leave_mm: one
+ *      CR3 write each) while its kernel thread goes on borrowing the mm -
+ *      so its bit stays in the cpumask.
+ *   5. The holders come back and leave the mm (init_mm).  The next flush
+ *      still IPIs the k CPUs (their bits are stale), each finds the mm
+ *      neither loaded nor borrowed and clears its bit; the flush after it
+ *      sends nothing.
+ */
+#define UNMAP_BATCH 64          /* kernel/mm/mm_internal.h: frames per flush */
+
 static void munmap_ipis_body(void *arg)
 {
     struct ktest *t = arg;
     unsigned k = nr_cpus_online - 1;
+    unsigned ceiling = tlb_flush_ceiling;
+    /* One page, ceiling + 1 pages, one page, the last 2 pages: all in one
+     * page table (ADDR is 2 MiB aligned), each unmap one flush (an unmap
+     * flushes every UNMAP_BATCH freed frames). */
+    unsigned span = ceiling + 5;
+    if (ceiling + 1 > UNMAP_BATCH)
+        KTEST_SKIP(t, "tlb_flush_ceiling above the unmap batch: the range would take two flushes");
     struct mm *mm = mm_create();
     ASSERT_TRUE(t, mm != NULL);
-    ASSERT_EQ(t, mm_map_anon(mm, ADDR, 3 * PAGE_SIZE, RW), 0);
-    for (unsigned i = 0; i < 3; i++)
-        ASSERT_EQ(t, mm_handle_fault(mm, ADDR + i * PAGE_SIZE, true, false, false), 0);
+    populate(t, mm, ADDR, span);
 
-    struct holder h[MAX_CPUS];
+    struct lholder h[MAX_CPUS];
     struct task *th[MAX_CPUS];
     unsigned n = 0;
     for (unsigned cpu = 1; cpu <= k; cpu++) {
-        th[n] = holder_start(&h[n], mm, cpu, "tlb-holder");
+        th[n] = lholder_start(&h[n], mm, cpu);
         ASSERT_TRUE(t, th[n] != NULL);
         n++;
     }
     for (unsigned i = 0; i < n; i++)
         EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&h[i].loaded)));
     EXPECT_FALSE(t, cpumask_test_cpu(&mm->cpumask, this_cpu_id()));
+    EXPECT_EQ(t, cpumask_weight(&mm->cpumask), k);
 
-    struct unmap_counts c;
-    unmap_one_page(t, mm, ADDR, &c);
+    /* 1. One page. */
+    struct flush_counts c;
+    unmap_counted(t, mm, ADDR, 1, &c);
     EXPECT_EQ(t, c.sent, (uint64_t)k);
     EXPECT_EQ(t, c.received, (uint64_t)k);
+    EXPECT_EQ(t, c.skipped_lazy, 0u);
     EXPECT_EQ(t, c.invlpg, (uint64_t)k);
     EXPECT_EQ(t, c.full, 0u);
     EXPECT_EQ(t, c.cr3, 0u);
 
+    /* 2. Above the ceiling. */
+    unmap_counted(t, mm, ADDR + PAGE_SIZE, ceiling + 1, &c);
+    EXPECT_EQ(t, c.sent, (uint64_t)k);
+    EXPECT_EQ(t, c.received, (uint64_t)k);
+    EXPECT_EQ(t, c.invlpg, 0u);
+    EXPECT_EQ(t, c.full, (uint64_t)k);
+    EXPECT_EQ(t, c.cr3, (uint64_t)k);      /* the full flush reloads CR3 */
+    uintptr_t rest = ADDR + (uintptr_t)(ceiling + 2) * PAGE_SIZE;
+    unsigned rest_pages = span - (ceiling + 2);     /* 3 */
+
+    /* 3. Lazy CPUs are left alone. */
+    for (unsigned i = 0; i < n; i++)
+        atomic_store(&h[i].go_lazy, true);
+    for (unsigned i = 0; i < n; i++)
+        EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&h[i].lazy)));
+    for (unsigned i = 0; i < n; i++)
+        EXPECT_TRUE(t, READ_ONCE(tlbstate_shared(i + 1)->is_lazy));
+    unmap_counted(t, mm, rest, 1, &c);
+    EXPECT_EQ(t, c.sent, 0u);
+    EXPECT_EQ(t, c.received, 0u);
+    EXPECT_EQ(t, c.skipped_lazy, (uint64_t)k);
+    EXPECT_EQ(t, c.invlpg, 0u);
+    EXPECT_EQ(t, c.full, 0u);
+    EXPECT_EQ(t, c.cr3, 0u);
+
+    /* 4. Freed tables reach the lazy CPUs: leave_mm on each. */
+    unmap_counted(t, mm, rest + PAGE_SIZE, rest_pages - 1, &c);
+    EXPECT_EQ(t, c.sent, (uint64_t)k);
+    EXPECT_EQ(t, c.received, (uint64_t)k);
+    EXPECT_EQ(t, c.skipped_lazy, 0u);
+    EXPECT_EQ(t, c.leave_mm, (uint64_t)k);
+    EXPECT_EQ(t, c.cr3, (uint64_t)k);
+    EXPECT_EQ(t, c.invlpg, 0u);
+    EXPECT_EQ(t, c.full, 0u);
+    EXPECT_EQ(t, cpumask_weight(&mm->cpumask), k);  /* still borrowed */
+    for (unsigned i = 0; i < n; i++)
+        EXPECT_FALSE(t, READ_ONCE(tlbstate_shared(i + 1)->is_lazy));
+
+    /* 5. The holders leave; stale bits are cleared by the next flush. */
     for (unsigned i = 0; i < n; i++)
         atomic_store(&h[i].leave, true);
     for (unsigned i = 0; i < n; i++)
         EXPECT_EQ(t, kthread_join(th[i]), 0);
-
-    unmap_one_page(t, mm, ADDR + PAGE_SIZE, &c);
-    EXPECT_EQ(t, c.sent, (uint64_t)k);             /* stale cpumask bits */
-    EXPECT_EQ(t, c.received, (uint64_t)k);
-    EXPECT_EQ(t, c.invlpg, 0u);                     /* ... finding nothing to do */
-    EXPECT_EQ(t, c.full, 0u);
-    EXPECT_EQ(t, c.cr3, 0u);
-
-    unmap_one_page(t, mm, ADDR + 2 * PAGE_SIZE, &c);  /* the page table goes */
+    populate(t, mm, ADDR, 2);
+    unmap_counted(t, mm, ADDR, 1, &c);
     EXPECT_EQ(t, c.sent, (uint64_t)k);
-    EXPECT_EQ(t, c.received, (uint64_t)k);
+    EXPECT_EQ(t, c.not_running, (uint64_t)k);
+    EXPECT_EQ(t, c.cleared, (uint64_t)k);
     EXPECT_EQ(t, c.invlpg, 0u);
-    EXPECT_EQ(t, c.full, (uint64_t)k + 1);
-    EXPECT_EQ(t, c.cr3, (uint64_t)k + 1);
+    EXPECT_EQ(t, c.full, 0u);
+    EXPECT_TRUE(t, cpumask_empty(&mm->cpumask));
+    unmap_counted(t, mm, ADDR + PAGE_SIZE, 1, &c);
+    EXPECT_EQ(t, c.sent, 0u);
+    EXPECT_EQ(t, c.received, 0u);
 
     EXPECT_EQ(t, atomic_load(&mm->mm_users), 1);
     mmput(mm);
 }
 
-static void test_munmap_ipis(struct ktest *t)
+static void run_on_cpu0(struct ktest *t, void (*fn)(void *), const char *name)
 {
     if (nr_cpus_online < 2)
         KTEST_SKIP(t, "needs two CPUs");
     unsigned mms = mm_live_count();
-    struct task *body = kthread_create(munmap_ipis_body, t, "tlb-unmapper");
+    struct task *body = kthread_create(fn, t, name);
     ASSERT_TRUE(t, body != NULL);
     kthread_bind(body, 0);
     kthread_start(body);
@@ -286,10 +428,79 @@ static void test_munmap_ipis(struct ktest *t)
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 
+static void test_munmap_ipis(struct ktest *t)
+{
+    run_on_cpu0(t, munmap_ipis_body, "tlb-unmapper");
+}
+
+/*
+ * A target already caught up does no work.  The holder on CPU 1 disables
+ * interrupts, waits until our flush F1 has bumped the generation (F1's IPI
+ * now waits for it), and flushes the mm itself (F2, a generation later: a
+ * full flush of its ASID, which covers F1's change too).  When it turns
+ * interrupts back on, F1's IPI finds its slot past F1's generation: nothing
+ * to do.
+ */
+struct catchup {
+    struct mm *mm;
+    _Atomic bool loaded, ready, done;
+};
+
+static void catchup_holder_fn(void *arg)
+{
+    struct catchup *c = arg;
+    atomic_store(&c->loaded, true);
+    uint64_t flags = irq_save();
+    uint64_t gen0 = atomic_load(&c->mm->tlb_gen);
+    atomic_store(&c->ready, true);      /* interrupts off from here */
+    while (atomic_load(&c->mm->tlb_gen) == gen0)
+        cpu_relax();
+    flush_tlb_mm_range(c->mm, ADDR, ADDR + PAGE_SIZE, false);
+    irq_restore(flags);
+    atomic_store(&c->done, true);
+    unuse_mm(c->mm);
+}
+
+static void caught_up_body(void *arg)
+{
+    struct ktest *t = arg;
+    struct mm *mm = mm_create();
+    ASSERT_TRUE(t, mm != NULL);
+    populate(t, mm, ADDR, 1);
+    struct catchup c = { .mm = mm };
+    struct task *th = kthread_create(catchup_holder_fn, &c, "tlb-catchup");
+    ASSERT_TRUE(t, th != NULL);
+    mmget(mm);
+    th->mm = th->active_mm = mm;
+    kthread_bind(th, 1);
+    kthread_start(th);
+    EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&c.ready)));
+
+    struct counter_snapshot s;
+    counters_snapshot(&s);
+    flush_tlb_mm_range(mm, ADDR, ADDR + PAGE_SIZE, false);     /* F1 */
+    EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&c.done)));  /* it stores after serving F1 */
+    struct flush_counts n;
+    counts_since(&s, &n);
+    EXPECT_EQ(t, n.sent, 1u);               /* F1 -> CPU 1; F2 had no other target */
+    EXPECT_EQ(t, n.received, 1u);
+    EXPECT_EQ(t, n.caught_up, 1u);          /* F1 on CPU 1 */
+    EXPECT_EQ(t, n.full, 1u);               /* F2 on CPU 1 */
+    EXPECT_EQ(t, n.invlpg, 0u);
+    EXPECT_EQ(t, kthread_join(th), 0);
+    mmput(mm);
+}
+
+static void test_caught_up(struct ktest *t)
+{
+    run_on_cpu0(t, caught_up_body, "tlb-caught-up");
+}
+
 static const struct ktest_case tlb_counters_cases[] = {
     KTEST_CASE(test_lazy_round_trip),
     KTEST_CASE(test_kernel_thread_handover),
     KTEST_CASE(test_munmap_ipis),
+    KTEST_CASE(test_caught_up),
     {0},
 };
 

@@ -64,7 +64,7 @@ static void unmap_stack(uintptr_t top, unsigned pages)
     }
     spin_unlock_irqrestore(&kernel_pt_lock, irq);
 
-    flush_tlb_kernel_range(base, base + pages * PAGE_SIZE);
+    flush_tlb_kernel_range_freed(base, base + pages * PAGE_SIZE, freed.count > 0);
     for (unsigned i = 0; i < pages; i++)
         page_free(frames[i], 0);
     pt_free_list_release(&freed);
@@ -161,7 +161,7 @@ void kstack_cache_drain(void)
             hi = MAX(hi, tops[s]);
         }
         spin_unlock_irqrestore(&kernel_pt_lock, irq);
-        flush_tlb_kernel_range(lo, hi);
+        flush_tlb_kernel_range_freed(lo, hi, freed.count > 0);
         for (unsigned i = 0; i < n * KSTACK_PAGES; i++)
             page_free(frames[i], 0);
         pt_free_list_release(&freed);

@@ -96,9 +96,15 @@ static const char *const event_names[TLBT_NR_EVENTS] = {
     [TLBT_IPI_RECV] = "ipi_recv",
     [TLBT_KERNEL_FLUSH] = "kernel_flush",
     [TLBT_MM_FREE] = "mm_free",
+    [TLBT_CR3_LOAD] = "cr3_load",
+    [TLBT_LAZY_CATCHUP] = "lazy_catchup",
+    [TLBT_LEAVE_MM] = "leave_mm",
 };
 
-static const char *const work_names[] = { "nothing", "pages", "full" };
+static const char *const work_names[TLBT_WORK_NR] = {
+    "nothing", "pages", "full", "not loaded", "lazy: later", "lazy: leave_mm", "caught up",
+};
+static const char *const cr3_names[] = { "noflush", "flush", "init_mm" };
 
 static void print_event(const struct tlb_trace_entry *e, uint64_t tsc0)
 {
@@ -113,6 +119,7 @@ static void print_event(const struct tlb_trace_entry *e, uint64_t tsc0)
     case TLBT_LAZY_ENTER:
     case TLBT_LAZY_HANDOVER:
     case TLBT_MM_FREE:
+    case TLBT_LEAVE_MM:
         printk_raw("ctx %llu\n", (unsigned long long)a[0]);
         break;
     case TLBT_FLUSH:
@@ -126,7 +133,15 @@ static void print_event(const struct tlb_trace_entry *e, uint64_t tsc0)
         break;
     case TLBT_IPI_RECV:
         printk_raw("ctx %llu from cpu%llu: %s\n", (unsigned long long)a[0], (unsigned long long)a[1],
-                   a[2] < 3 ? work_names[a[2]] : "?");
+                   a[2] < TLBT_WORK_NR ? work_names[a[2]] : "?");
+        break;
+    case TLBT_CR3_LOAD:
+        printk_raw("ctx %llu pcid %llu %s\n", (unsigned long long)a[0], (unsigned long long)a[1],
+                   a[3] < 3 ? cr3_names[a[3]] : "?");
+        break;
+    case TLBT_LAZY_CATCHUP:
+        printk_raw("ctx %llu slot gen %llu mm gen %llu: %s\n", (unsigned long long)a[0],
+                   (unsigned long long)a[1], (unsigned long long)a[2], a[3] ? "full flush" : "nothing");
         break;
     case TLBT_KERNEL_FLUSH:
         printk_raw("[%#llx, %#llx)\n", (unsigned long long)a[0], (unsigned long long)a[1]);

@@ -32,6 +32,7 @@
 #include <kernel/printk.h>
 #include <kernel/spinlock.h>
 #include <arch/kva.h>
+#include <kernel/mm.h>
 
 extern char __kernel_phys_start[], __kernel_phys_end[];
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
@@ -109,12 +110,16 @@ void paging_init(void)
      * has the same translation before and after; only the identity map
      * disappears.  The early tables had no global entries, so this CR3
      * write flushes all of them. */
-    load_cr3(kernel_cr3());
+    tlb_write_cr3(&init_mm, 0, false);
     paging_ready = true;
     printk("paging: kernel page tables at %#lx; direct map of %lu MiB with %s pages%s%s\n",
            kernel_cr3(), top >> 20, cpu_features.page1g ? "1 GiB" : "2 MiB",
            cpu_features.nx ? ", NX" : ", no NX (W^X of the image cannot be enforced)",
            cpu_features.pge ? ", global" : "");
+
+    /* PCID / INVPCID as the CPU and the command line allow (needs the
+     * kernel's page tables loaded: CR4.PCIDE wants CR3[11:0] == 0). */
+    tlb_init();
 
     page_alloc_add_high_memory();
 }
@@ -146,7 +151,7 @@ phys_addr_t kernel_unmap_page(uintptr_t va)
     spin_unlock_irqrestore(&kernel_pt_lock, irq);
     if (err)
         return 0;
-    flush_tlb_kernel_range(va, va + PAGE_SIZE);
+    flush_tlb_kernel_range_freed(va, va + PAGE_SIZE, freed.count > 0);
     pt_free_list_release(&freed);
     return old & PTE_ADDR;
 }

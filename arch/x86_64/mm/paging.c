@@ -17,7 +17,6 @@
 #include <arch/paging.h>
 #include <arch/cpufeatures.h>
 #include <arch/x86.h>
-#include <arch/tlbcheck.h>
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>
 #include <lib/string.h>
@@ -259,57 +258,4 @@ void paging_free_pml4(pte_t *pml4)
         if (pml4[i])
             panic("paging_free_pml4(%p): user half still has tables (entry %u = %#lx)", pml4, i, pml4[i]);
     page_free(virt_to_phys(pml4), 0);
-}
-
-/* ---- local TLB flushes ---------------------------------------------------- */
-
-DEFINE_COUNTER(tlb, invlpg, "INVLPG instructions (one page each)");
-DEFINE_COUNTER(tlb, cr3_write_flush, "CR3 writes that flush (all of them: no PCID yet)");
-DEFINE_COUNTER(tlb, flush_full, "full local flushes (CR3 reload or CR4.PGE toggle)");
-
-void load_cr3(phys_addr_t cr3)
-{
-    count_event(tlb, cr3_write_flush);
-    uint64_t flags = irq_save();
-    write_cr3(cr3);
-    /* No PCID yet: PCID 0, a flushing write (arch/tlbcheck.h). */
-    if (tlbcheck_on())
-        tlbcheck_cr3_write(tlbcheck_mm_of_pgd(cr3 & PTE_ADDR), 0, false);
-    irq_restore(flags);
-}
-
-void local_flush_tlb_all_nonglobal(void)
-{
-    count_event(tlb, flush_full);
-    load_cr3(read_cr3());
-}
-
-void local_flush_tlb_all(void)
-{
-    count_event(tlb, flush_full);
-    uint64_t flags = irq_save();
-    uint64_t cr4 = read_cr4();
-    if (cr4 & CR4_PGE) {
-        /* Clearing PGE flushes everything, global entries included. */
-        write_cr4(cr4 & ~CR4_PGE);
-        write_cr4(cr4);
-        tlbcheck_flush_everything();
-    } else {
-        load_cr3(read_cr3());
-    }
-    irq_restore(flags);
-}
-
-/* Past this many pages one full flush is cheaper than INVLPG each. */
-#define LOCAL_FLUSH_PAGES_MAX 33
-
-void local_flush_tlb_range(uintptr_t start, uintptr_t end)
-{
-    start = ALIGN_DOWN(start, PAGE_SIZE);
-    if ((end - start) / PAGE_SIZE > LOCAL_FLUSH_PAGES_MAX) {
-        local_flush_tlb_all();
-        return;
-    }
-    for (uintptr_t va = start; va < end; va += PAGE_SIZE)
-        local_flush_tlb_page(va);
 }

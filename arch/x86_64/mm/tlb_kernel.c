@@ -1,15 +1,26 @@
 /*
  * arch/x86_64/mm/tlb_kernel.c - flushing kernel-half translations on every
- * CPU (see flush_tlb_kernel_range in arch/paging.h).
+ * CPU (flush_tlb_kernel_range in arch/paging.h, docs/tlb.md).
  *
- * The caller has already changed the page tables.  We flush locally and ask
- * every other online CPU to do the same through a waiting cross-CPU call
- * (kernel/smp_call.c); when the call returns, each CPU has run its flush,
- * and the call's completion (release on the target, acquire here) orders
- * that flush before whatever the caller does next - typically freeing the
- * frames that were mapped.
+ * Kernel mappings are global (PTE_G with CR4.PGE): one entry serves every
+ * PCID and survives CR3 writes.  So no CPU is exempt - not an idle one,
+ * not a lazy one, not one running some other mm - and no generation
+ * tracking can help: every online CPU flushes, through a waiting
+ * cross-CPU call.  When the call returns, each CPU has run its flush, and
+ * the call's completion (store-release R2 on the target, load-acquire A2
+ * here: kernel/smp_call.c) orders that flush before whatever the caller
+ * does next - typically freeing the frames that were mapped.
+ *
+ * Per CPU: INVLPG each page up to tlb_flush_ceiling pages (INVLPG drops a
+ * global entry whatever PCID is current); above it - or, with PCID on, when
+ * page tables are being freed or the range is in the user half (init_mm's
+ * own user mappings are not global) - the global full flush (INVPCID type
+ * 2, else the CR4.PGE toggle): both drop every entry and the
+ * paging-structure caches of EVERY PCID, which INVLPG does only for the
+ * current one.
  */
 #include <arch/paging.h>
+#include <arch/tlbstate.h>
 #include <kernel/smp.h>
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
@@ -19,19 +30,37 @@ DEFINE_COUNTER(tlb, kernel_flush_ipis, "flush IPIs sent for kernel ranges (onlin
 
 struct kernel_flush {
     uintptr_t start, end;
+    bool full;
 };
 
 static void flush_on_this_cpu(void *arg)
 {
     const struct kernel_flush *f = arg;
-    local_flush_tlb_range(f->start, f->end);
+    if (f->full)
+        local_flush_tlb_all();
+    else
+        local_flush_tlb_kernel_range(f->start, f->end);
 }
 
-void flush_tlb_kernel_range(uintptr_t start, uintptr_t end)
+void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tables)
 {
-    struct kernel_flush f = { start, end };
+    /*
+     * With PCID, INVLPG reaches global entries in every PCID but non-global
+     * ones only in the current PCID.  Kernel-half entries are global; the
+     * user half of the kernel's own tree (init_mm: test programs) is not,
+     * and is cached under PCID 0 by CPUs that run init_mm - which they load
+     * with NOFLUSH.  So a change there, like a free of kernel page tables,
+     * takes the global full flush on every CPU.
+     */
+    bool full = tlb_use_pcid && (freed_tables || start < USER_TOP);
+    struct kernel_flush f = { start, end, full };
     count_event(tlb, kernel_flush);
     count_event_n(tlb, kernel_flush_ipis, READ_ONCE(nr_cpus_online) - 1);
     tlb_trace(TLBT_KERNEL_FLUSH, start, end, 0, 0);
     smp_call_all(flush_on_this_cpu, &f, true);
+}
+
+void flush_tlb_kernel_range(uintptr_t start, uintptr_t end)
+{
+    flush_tlb_kernel_range_freed(start, end, false);
 }

@@ -40,6 +40,7 @@
 #include <arch/smp.h>
 #include <arch/apic.h>
 #include <arch/cpufeatures.h>
+#include <arch/tlbflush.h>
 #include <arch/user.h>
 #include <arch/gdt.h>
 #include <arch/trap.h>
@@ -295,6 +296,7 @@ void smp_ap_main(unsigned cpu)
     gdt_init_this_cpu();
     idt_load();
     cpu_features_enable_this_cpu();
+    tlb_init_this_cpu();            /* CR4.PCIDE, the TLB state (arch/tlbflush.h) */
     arch_user_init_this_cpu();      /* SYSCALL entry, FPU/SSE for user mode */
     lapic_init_ap();
     if (lapic_id() != smp_apic_ids[cpu])

@@ -88,10 +88,11 @@ struct mm *mm_fork(struct mm *parent);
 
 /*
  * The one flush interface for user address spaces: after a page-table change
- * in [start, end) of mm, make every CPU drop old translations.  freed_tables:
- * page-table pages were unlinked and will be freed (lazy users must flush
- * too).  Simple for now: bump tlb_gen, flush locally, IPI every other CPU in
- * mm->cpumask and wait.
+ * in [start, end) of mm (end <= start: the whole mm), make every CPU drop old
+ * translations before it returns.  freed_tables: page-table pages were
+ * unlinked and will be freed (lazy users must stop using them too).  Bumps
+ * tlb_gen and IPIs the CPUs running mm non-lazily (arch/x86_64/mm/tlb.c,
+ * docs/tlb.md).
  */
 void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables);
 
@@ -100,6 +101,5 @@ struct mm_stats {
     _Atomic uint64_t demand_zero_faults;
     _Atomic uint64_t cow_copies;        /* pages copied on a write after fork */
     _Atomic uint64_t cow_reuses;        /* write faults on a page no longer shared: no copy */
-    _Atomic uint64_t tlb_flush_ipis;    /* IPIs sent by flush_tlb_mm_range */
 };
 extern struct mm_stats mm_stats;

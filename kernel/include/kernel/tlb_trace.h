@@ -26,11 +26,24 @@ enum tlb_trace_event {
     TLBT_IPI_RECV,      /* flush IPI handled:            a0 ctx, a1 sender, a2 what it did (enum tlb_trace_work) */
     TLBT_KERNEL_FLUSH,  /* flush_tlb_kernel_range:       [a0, a1) */
     TLBT_MM_FREE,       /* last mmdrop frees an mm:      a0 ctx */
+    TLBT_CR3_LOAD,      /* switch_mm wrote CR3:          a0 ctx, a1 pcid, a2 noflush, a3 enum tlb_trace_cr3 */
+    TLBT_LAZY_CATCHUP,  /* lazy -> non-lazy on same mm:  a0 ctx, a1 slot gen, a2 mm gen, a3 flushed */
+    TLBT_LEAVE_MM,      /* leave_mm: user mm -> init_mm: a0 ctx left */
     TLBT_NR_EVENTS
 };
 
 /* What a CPU did for one flush request (a2 of TLBT_IPI_RECV). */
-enum tlb_trace_work { TLBT_WORK_NONE, TLBT_WORK_PAGES, TLBT_WORK_FULL };
+enum tlb_trace_work {
+    TLBT_WORK_NONE, TLBT_WORK_PAGES, TLBT_WORK_FULL,
+    TLBT_WORK_NOT_LOADED,   /* the mm is not loaded here */
+    TLBT_WORK_LAZY,         /* lazy on it: catches up later */
+    TLBT_WORK_LEAVE_MM,     /* lazy, tables freed: moved to init_mm */
+    TLBT_WORK_CAUGHT_UP,    /* already flushed past this request */
+    TLBT_WORK_NR
+};
+
+/* Why switch_mm loaded CR3 the way it did (a3 of TLBT_CR3_LOAD). */
+enum tlb_trace_cr3 { TLBT_CR3_NOFLUSH, TLBT_CR3_FLUSH, TLBT_CR3_INIT_MM };
 
 #define TLB_TRACE_ENTRIES 128   /* per CPU; a power of two */
 

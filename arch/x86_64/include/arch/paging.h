@@ -28,9 +28,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <kernel/counters.h>
-#include <kernel/tlbcheck.h>
-#include <arch/tlbcheck.h>
-#include <arch/x86.h>
 
 typedef uint64_t pte_t;
 
@@ -137,37 +134,10 @@ void paging_free_pml4(pte_t *pml4);
 /* Flags the CPU supports, ANDed into every entry this API writes. */
 extern uint64_t pte_supported_mask;
 
-/* ---- TLB flushing on THIS CPU --------------------------------------------
- * These touch only the calling CPU.  Reaching every CPU is the job of
- * flush_tlb_kernel_range() (below) and, for user address spaces,
- * flush_tlb_mm_range() of the address-space code. */
-DECLARE_COUNTER(tlb, invlpg);
-static inline void local_flush_tlb_page(uintptr_t va)
-{
-    count_event(tlb, invlpg);
-    /* INVLPG drops the entry for va, global or not, and any paging-structure
-     * cache entries used to reach it. */
-    if (!tlbcheck_on()) {
-        __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");
-        return;
-    }
-    /* The shadow TLB (arch/tlbcheck.h) records it on the CPU that ran it:
-     * no switch to another CPU in between. */
-    uint64_t flags = irq_save();
-    __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");
-    tlbcheck_invlpg(va);
-    irq_restore(flags);
-}
-/* Every CR3 write of the kernel after boot goes through here, so that it
- * is counted (tlb.cr3_write_flush).  Without PCID each write drops all
- * non-global translations of this CPU. */
-void load_cr3(phys_addr_t cr3);
-/* Drop all non-global translations (rewrite CR3). */
-void local_flush_tlb_all_nonglobal(void);
-/* Drop everything, global entries too (toggle CR4.PGE). */
-void local_flush_tlb_all(void);
-/* Pages [start, end) on this CPU: INVLPG each, or a full flush for large ranges. */
-void local_flush_tlb_range(uintptr_t start, uintptr_t end);
+/* TLB flushing on THIS CPU: arch/tlbflush.h.  Reaching every CPU is the
+ * job of flush_tlb_kernel_range() (below) and, for user address spaces,
+ * flush_tlb_mm_range() (kernel/mm.h). */
+#include <arch/tlbflush.h>
 
 /*
  * Make a change to kernel-half mappings in [start, end) visible: after it
@@ -178,6 +148,11 @@ void local_flush_tlb_range(uintptr_t start, uintptr_t end);
  * stale translation into whatever the frames became.
  */
 void flush_tlb_kernel_range(uintptr_t start, uintptr_t end);
+/* The same when kernel page-table pages were unhooked too and are freed
+ * after it returns: with PCID every CPU does the global full flush, since
+ * INVLPG drops paging-structure caches of the current PCID only and a CPU
+ * may have walked the freed table under another one. */
+void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tables);
 
 /* Boot: build the kernel's page tables, switch CR3 to them, and hand the
  * RAM above 4 GiB to the page allocator.  After page_alloc_init(). */

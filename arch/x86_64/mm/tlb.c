@@ -1,0 +1,243 @@
+/*
+ * arch/x86_64/mm/tlb.c - flush_tlb_mm_range(): making a change to a user
+ * address space's page tables visible on every CPU (kernel/mm.h,
+ * docs/tlb.md).  The switching side is in tlb_switch.c; read its header
+ * comment first (the per-CPU states and the ordering rule S1-S3).
+ *
+ * GENERATIONS.  mm->tlb_gen counts the changes made to mm's page tables
+ * that need a flush; each flush request carries the generation it made
+ * (new_gen).  Each CPU records, per ASID slot, the generation its cached
+ * translations of that mm are known to be no older than (ctxs[a].tlb_gen).
+ * Invariant G: a slot's tlb_gen is only ever set to a generation whose
+ * changes were all flushed from that PCID (or were made before the
+ * flushing CR3 load that filled it).
+ *
+ * THE PROTOCOL (initiator: thread context, usually holding mm->lock,
+ * after changing the page tables):
+ *   1. token = tlbcheck_flush_begin(mm)           (the checker's bracket)
+ *   2. F1: new_gen = ++mm->tlb_gen   seq_cst RMW: a full barrier that
+ *      orders the page-table stores before it and the reads of step 3
+ *      after it.  Pairs with S2 in switch_mm / lazy_catch_up (tlb_switch.c).
+ *   3. F2: targets = CPUs in mm->cpumask but us, minus those whose is_lazy
+ *      is set - unless page tables are being freed (then lazy CPUs must
+ *      stop using them at once: a lazy CPU's page walks can still reach
+ *      them).
+ *   4. One batch of cross-CPU calls to the targets plus ourselves
+ *      (smp_call_mask queues the remote calls first, runs ours, then
+ *      waits): our local flush overlaps the IPIs in flight.
+ *   5. When the calls have returned, every target has run the handler
+ *      (the call completion is store-release R2 -> load-acquire A2 in
+ *      kernel/smp_call.c: their flushes happen-before our return, and so
+ *      before the caller frees frames and tables).
+ *   6. tlbcheck_flush_end(mm, token).
+ *
+ * THE HANDLER (on each target and on the initiator, interrupts off):
+ *   - mm not loaded here: nothing to flush (our slot for it, if any, is
+ *     caught up by generation when we load it again).  If our current task
+ *     does not borrow mm either, clear our bit in mm->cpumask (the lazy
+ *     clearing: only the CPU itself clears its bit, so the invariant "every
+ *     CPU whose loaded_mm is M or whose current task borrows M has its
+ *     bit" holds: a CPU sets its bit before it loads M (switch_mm) and
+ *     before it can borrow M (borrowing starts from a CPU with M loaded).
+ *     current_task()->active_mm is only compared, never dereferenced: a
+ *     borrowed mm may be on its way out.
+ *   - lazy on mm: with freed_tables, leave_mm() at once (the kernel thread
+ *     keeps its borrow; CR3 moves to init_mm); otherwise nothing - it
+ *     catches up when it leaves lazy mode (lazy_catch_up).
+ *   - loaded, not lazy: compare generations (local = our slot's, mm's):
+ *       local >= new_gen          caught up: nothing (a later flush, or
+ *                                 our own CR3 load, covered it)
+ *       new_gen == local + 1 and  INVLPG each page (drops the current
+ *       pages <= ceiling          PCID's paging-structure caches too, so
+ *                                 this is enough for freed tables); local
+ *                                 = new_gen.  Only from exactly one behind:
+ *                                 requests can arrive out of order, and a
+ *                                 partial flush says nothing about the
+ *                                 generations it skipped.
+ *       otherwise                 full flush of our ASID (flushing CR3
+ *                                 load of the same PCID); local = mm's
+ *                                 generation read BEFORE the flush.
+ */
+#include <arch/tlbstate.h>
+#include <arch/tlbflush.h>
+#include <arch/paging.h>
+#include <arch/mmu_context.h>
+#include <arch/x86.h>
+#include <kernel/cmdline.h>
+#include <kernel/counters.h>
+#include <kernel/mm.h>
+#include <kernel/percpu.h>
+#include <kernel/preempt.h>
+#include <kernel/sched.h>
+#include <kernel/smp.h>
+#include <kernel/tlb_inject.h>
+#include <kernel/tlb_trace.h>
+#include <kernel/tlbcheck.h>
+#include <uapi/shootdown.h>
+#include <stdatomic.h>
+
+/* INVLPG each page up to this many; past it one full flush is cheaper.
+ * Linux's default; every INVLPG is a serializing few hundred cycles. */
+unsigned tlb_flush_ceiling = 33;
+CMDLINE_UINT(tlb_flush_ceiling, tlb_flush_ceiling, 1, 512,
+             "pages flushed one by one (INVLPG) before a full flush instead");
+
+DEFINE_COUNTER(tlb, ipi_sent, "flush IPIs sent for user mms (one per target CPU)");
+DEFINE_COUNTER(tlb, ipi_received, "flush IPIs for user mms handled (initiator's own flush not counted)");
+DEFINE_COUNTER(tlb, ipi_skipped_lazy, "CPUs in the mm's cpumask not sent a flush IPI because they were lazy");
+DEFINE_COUNTER(tlb, ipi_not_running, "flush IPIs that found the mm not loaded on the target (no work)");
+DEFINE_COUNTER(tlb, cpumask_cleared, "bits a CPU cleared from an mm's cpumask (lazily, in a flush)");
+DEFINE_COUNTER(tlb, flush_caught_up, "flush requests that found the CPU's ASID already caught up (no work)");
+
+struct flush_request {
+    struct mm *mm;
+    uintptr_t start, end;       /* page aligned; end > start */
+    uint64_t new_gen;           /* the generation this request made */
+    bool freed_tables;
+    unsigned from;              /* the initiating CPU */
+};
+
+/*
+ * mm is not loaded here and we stop receiving its flushes: a slot that
+ * still caches it would be flushed on our next switch to it anyway (its
+ * generation will be stale), but with INVPCID we can drop the PCID's
+ * entries now and keep the slot valid at the current generation (a return
+ * without further changes is then a NOFLUSH load); without INVPCID the
+ * slot is marked invalid (ctx_id 0), so a return is a miss and a flushing
+ * load.  Either way the slot never claims more than invariant G allows.
+ */
+static void drop_cached_asid(struct cpu_tlbstate *ts, struct mm *mm)
+{
+    if (!tlb_use_pcid)
+        return;
+    for (unsigned a = 0; a < TLB_NR_ASIDS; a++) {
+        if (ts->ctxs[a].ctx_id != mm->ctx_id)
+            continue;
+        if (tlb_use_invpcid) {
+            /* Read before the flush (invariant G). */
+            uint64_t gen = atomic_load_explicit(&mm->tlb_gen, memory_order_relaxed);
+            tlb_invpcid(INVPCID_SINGLE, asid_to_pcid(a), 0);
+            ts->ctxs[a].tlb_gen = gen;
+        } else {
+            ts->ctxs[a].ctx_id = 0;
+            ts->ctxs[a].tlb_gen = 0;
+        }
+    }
+}
+
+/* The handler's work (see the top).  Interrupts off.  Returns what it did
+ * (enum tlb_trace_work). */
+static int flush_on_this_cpu(const struct flush_request *f, bool remote)
+{
+    struct cpu_tlbstate *ts = this_tlbstate();
+    struct mm *mm = f->mm;
+    unsigned cpu = this_cpu_id();
+
+    if (ts->loaded_mm != mm) {
+        if (remote)
+            count_event(tlb, ipi_not_running);
+        if (READ_ONCE(current_task()->active_mm) != mm &&
+            bitmap_test_bit_atomic(mm->cpumask.bits, cpu)) {
+            cpumask_test_and_clear_cpu_atomic(&mm->cpumask, cpu);
+            count_event(tlb, cpumask_cleared);
+            drop_cached_asid(ts, mm);
+        }
+        return TLBT_WORK_NOT_LOADED;
+    }
+    if (READ_ONCE(tlbstate_shared(cpu)->is_lazy)) {
+        if (!f->freed_tables)
+            return TLBT_WORK_LAZY;
+        leave_mm();
+        return TLBT_WORK_LEAVE_MM;
+    }
+
+    struct tlb_ctx *slot = &ts->ctxs[ts->loaded_asid];
+    uint64_t local = slot->tlb_gen;
+    if (local >= f->new_gen) {
+        count_event(tlb, flush_caught_up);
+        return TLBT_WORK_CAUGHT_UP;
+    }
+    uint64_t pages = (f->end - f->start) / PAGE_SIZE;
+    if (f->new_gen == local + 1 && pages <= tlb_flush_ceiling) {
+        for (uintptr_t va = f->start; va < f->end; va += PAGE_SIZE)
+            tlb_invlpg(va);
+        slot->tlb_gen = f->new_gen;
+        return TLBT_WORK_PAGES;
+    }
+    uint64_t gen = atomic_load_explicit(&mm->tlb_gen, memory_order_relaxed);
+    count_event(tlb, flush_full);
+    slot->tlb_gen = gen;
+    tlb_write_cr3(mm, tlb_use_pcid ? asid_to_pcid(ts->loaded_asid) : 0, false);
+    return TLBT_WORK_FULL;
+}
+
+/* The cross-CPU call's function: on each target, and on the initiator. */
+static void flush_handler(void *arg)
+{
+    const struct flush_request *f = arg;
+    bool remote = this_cpu_id() != f->from;
+    if (remote)
+        count_event(tlb, ipi_received);
+    int work = flush_on_this_cpu(f, remote);
+    if (remote)
+        tlb_trace(TLBT_IPI_RECV, f->mm->ctx_id, f->from, (uint64_t)work, 0);
+}
+
+void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables)
+{
+    if (mm == &init_mm) {
+        /* init_mm's user half (tests map there) is the kernel's tree:
+         * every CPU may use it, lazy or not, under PCID 0. */
+        flush_tlb_kernel_range_freed(start, end, freed_tables);
+        return;
+    }
+    struct flush_request f = { .mm = mm, .freed_tables = freed_tables };
+    f.start = ALIGN_DOWN(start, PAGE_SIZE);
+    f.end = ALIGN_UP(end, PAGE_SIZE);
+    if (f.end <= f.start) {     /* the whole mm (teardown) */
+        f.start = 0;
+        f.end = SD_USER_TOP;
+    }
+
+    uint64_t token = tlbcheck_flush_begin(mm);
+    preempt_disable();          /* "this CPU" stays this CPU */
+    unsigned me = this_cpu_id();
+    f.from = me;
+    /* F1: full barrier; pairs with S2 (tlb_switch.c). */
+    f.new_gen = atomic_fetch_add_explicit(&mm->tlb_gen, 1, memory_order_seq_cst) + 1;
+    tlb_trace(TLBT_FLUSH, mm->ctx_id, f.start, f.end, f.new_gen << 1 | freed_tables);
+
+    /* F2: who needs an IPI. */
+    struct cpumask targets;
+    cpumask_clear(&targets);
+    unsigned skipped_lazy = 0, cpu;
+    bool left_one_out = false;
+    for (cpu = 0; cpu < MAX_CPUS; cpu++) {
+        if (cpu == me || !bitmap_test_bit_atomic(mm->cpumask.bits, cpu))
+            continue;
+        if (!cpumask_test_cpu(&cpu_online_mask, cpu))
+            continue;
+        bool lazy = READ_ONCE(tlbstate_shared(cpu)->is_lazy);
+        if (lazy && (!freed_tables || tlb_inject(TLB_INJECT_SKIP_LAZY_FREED))) {
+            skipped_lazy++;
+            continue;
+        }
+        if (!lazy && !left_one_out && tlb_inject(TLB_INJECT_SKIP_IPI)) {
+            left_one_out = true;        /* skip_ipi: one target forgotten */
+            continue;
+        }
+        cpumask_set_cpu(&targets, cpu);
+    }
+    unsigned n = cpumask_weight(&targets);
+    count_event_n(tlb, ipi_skipped_lazy, skipped_lazy);
+    if (n) {
+        count_event_n(tlb, ipi_sent, n);
+        tlb_trace(TLBT_IPI_SEND, mm->ctx_id, n, targets.bits[0], 0);
+    }
+    /* One batch: the remote calls are queued (IPIs in flight) before our
+     * own flush runs; then we wait for all of them (R2 -> A2). */
+    cpumask_set_cpu(&targets, me);
+    smp_call_mask(&targets, flush_handler, &f, true);
+    preempt_enable();
+    tlbcheck_flush_end(mm, token);
+}

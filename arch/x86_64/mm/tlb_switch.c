@@ -1,0 +1,300 @@
+/*
+ * arch/x86_64/mm/tlb_switch.c - the address-space step of a context switch:
+ * switch_mm(), enter_lazy_tlb(), leave_mm(), the per-CPU ASID cache, and
+ * the boot-time PCID set-up (docs/tlb.md has the state machine).
+ *
+ * Per-CPU states (arch/tlbstate.h), all changed by the CPU itself with
+ * interrupts off:
+ *
+ *   LOADED      loaded_mm = M (a user mm), is_lazy = false: a thread of M
+ *               runs here.  Flushes of M reach this CPU.
+ *   LAZY        loaded_mm = M, is_lazy = true: a kernel thread runs on M's
+ *               page tables (it borrows M).  Flushes of M skip this CPU,
+ *               unless they free page tables; it catches up when it leaves
+ *               lazy mode.
+ *   KERNEL      loaded_mm = &init_mm (PCID 0): idle, or a kernel thread
+ *               after leave_mm().
+ *   SWITCHING   loaded_mm = LOADED_MM_SWITCHING while switch_mm() changes
+ *               CR3: equal to no mm.
+ *
+ * Transitions: switch_mm() LOADED/LAZY/KERNEL -> SWITCHING -> LOADED
+ * (or -> KERNEL for init_mm); switch_mm() to the loaded mm: LAZY -> LOADED
+ * (with the catch-up below); enter_lazy_tlb(): LOADED -> LAZY;
+ * leave_mm(): LOADED/LAZY -> KERNEL.
+ *
+ * THE ORDERING RULE (pairs with the tlb_gen increment in
+ * flush_tlb_mm_range(), arch/x86_64/mm/tlb.c).  A CPU that starts using M
+ * non-lazily does, in this order:
+ *     (S1) is_lazy = false            (if it was lazy)
+ *     (S2) set its bit in M->cpumask  (locked RMW = full barrier), or a
+ *          full barrier if it was lazy and the bit was set already
+ *     (S3) read M->tlb_gen and compare with its ASID slot
+ * and a flusher does
+ *     (F1) page-table stores; tlb_gen++  (seq_cst RMW = full barrier)
+ *     (F2) read M->cpumask and each target's is_lazy
+ * With a full barrier between store and load on both sides, at least one
+ * side sees the other: either the flusher sees our bit set and is_lazy
+ * false (and sends us an IPI, which we serve once interrupts are back on -
+ * before we return to user mode), or we read the new tlb_gen at S3 and
+ * flush ourselves.  When the bit was set before and we were not lazy, the
+ * flusher saw both already, so no barrier is needed there: the bit was set
+ * by our own earlier locked RMW (only we clear it), and every store of
+ * is_lazy = false is followed by a full barrier before we can get here (S2
+ * or the fence in lazy_catch_up, the fence in leave_mm).
+ */
+#include <arch/mmu_context.h>
+#include <arch/tlbstate.h>
+#include <arch/tlbflush.h>
+#include <arch/tlbcheck.h>
+#include <arch/cpufeatures.h>
+#include <arch/paging.h>
+#include <arch/x86.h>
+#include <kernel/cmdline.h>
+#include <kernel/counters.h>
+#include <kernel/mm.h>
+#include <kernel/panic.h>
+#include <kernel/printk.h>
+#include <kernel/tlb_inject.h>
+#include <kernel/tlb_trace.h>
+#include <kernel/tlbcheck.h>
+#include <lib/string.h>
+#include <stdatomic.h>
+
+DEFINE_PER_CPU(struct cpu_tlbstate, cpu_tlbstate);
+DEFINE_PER_CPU(struct cpu_tlbstate_shared, cpu_tlbstate_shared);
+
+bool tlb_use_pcid;
+bool tlb_use_invpcid;
+static bool opt_pcid = true, opt_invpcid = true;
+CMDLINE_BOOL(pcid, opt_pcid, "use PCID-tagged TLBs if the CPU has them (off: flush at every CR3 write)");
+CMDLINE_BOOL(invpcid, opt_invpcid, "use INVPCID if the CPU has it (off: CR4.PGE toggles, CR3 reloads)");
+
+DEFINE_COUNTER(tlb, asid_hit, "switch_mm found the mm in an ASID slot (PCID on)");
+DEFINE_COUNTER(tlb, asid_miss, "switch_mm found no ASID slot for the mm (PCID on)");
+DEFINE_COUNTER(tlb, asid_evict, "ASID slots taken over from another mm (round-robin)");
+DEFINE_COUNTER(tlb, lazy_catchup, "leaving lazy mode on the same mm found tlb_gen moved: full flush");
+DEFINE_COUNTER(tlb, leave_mm, "leave_mm switched a CPU from a user mm to init_mm");
+
+/* ---- boot ------------------------------------------------------------------ */
+
+static const char *why_off(bool cpu_has, bool opt)
+{
+    if (!cpu_has)
+        return " (the CPU lacks it)";
+    if (!opt)
+        return " (turned off on the command line)";
+    return "";
+}
+
+void tlb_init(void)
+{
+    /* PCID needs global kernel mappings: without PGE every kernel
+     * translation would be tagged with the PCID it was used under, and a
+     * kernel-range flush (INVLPG in the current PCID) would miss the
+     * others. */
+    bool pcid_hw = cpu_features.pcid && cpu_features.pge;
+    tlb_use_pcid = pcid_hw && opt_pcid;
+    tlb_use_invpcid = cpu_features.invpcid && opt_invpcid;
+    printk("tlb: pcid %s%s, invpcid %s%s, flush ceiling %u, %u ASIDs per CPU\n",
+           tlb_use_pcid ? "on" : "off", why_off(pcid_hw, opt_pcid),
+           tlb_use_invpcid ? "on" : "off", why_off(cpu_features.invpcid, opt_invpcid),
+           tlb_flush_ceiling, tlb_use_pcid ? TLB_NR_ASIDS : 1);
+    tlb_init_this_cpu();
+}
+
+/* Each CPU on itself, once, before it runs anything but boot code.  CR3
+ * holds the kernel's page tables (init_mm) with CR3[11:0] = 0. */
+void tlb_init_this_cpu(void)
+{
+    uint64_t flags = irq_save();
+    struct cpu_tlbstate *ts = this_tlbstate();
+    memset(ts, 0, sizeof(*ts));
+    ts->loaded_mm = &init_mm;
+    WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, false);
+    if (tlb_use_pcid) {
+        /* Setting PCIDE with CR3[11:0] != 0 is a #GP. */
+        BUG_ON(read_cr3() & 0xfff);
+        write_cr4(read_cr4() | CR4_PCIDE);
+    }
+    /* Start from a state the checker can model exactly: init_mm in CR3
+     * (PCID 0), nothing cached anywhere. */
+    tlb_write_cr3(&init_mm, 0, false);
+    local_flush_tlb_all();
+    irq_restore(flags);
+}
+
+/* ---- the ASID cache ---------------------------------------------------------- */
+
+/*
+ * The slot for mm on this CPU, and whether loading it must flush.  A hit
+ * whose generation is current can keep its translations (NOFLUSH); a
+ * stale hit, or a slot newly taken from another mm, must flush.  Without
+ * PCID there is one slot, always flushed.
+ */
+static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen, bool *need_flush)
+{
+    if (!tlb_use_pcid) {
+        *need_flush = true;
+        return 0;
+    }
+    for (unsigned a = 0; a < TLB_NR_ASIDS; a++) {
+        if (ts->ctxs[a].ctx_id != mm->ctx_id)
+            continue;
+        count_event(tlb, asid_hit);
+        *need_flush = ts->ctxs[a].tlb_gen < gen;
+        /* noflush_stale: keep the stale PCID's translations. */
+        if (*need_flush && tlb_inject(TLB_INJECT_NOFLUSH_STALE))
+            *need_flush = false;
+        return a;
+    }
+    count_event(tlb, asid_miss);
+    unsigned a = ts->next_asid;
+    ts->next_asid = (a + 1) % TLB_NR_ASIDS;
+    if (ts->ctxs[a].ctx_id)
+        count_event(tlb, asid_evict);
+    *need_flush = true;
+    return a;
+}
+
+/* ---- switching ----------------------------------------------------------------- */
+
+static void set_lazy(bool lazy)
+{
+    /* Read by flushers on other CPUs (flush_tlb_mm_range, F2). */
+    WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, lazy);
+}
+
+static bool is_lazy(void)
+{
+    return READ_ONCE(tlbstate_shared(this_cpu_id())->is_lazy);
+}
+
+/* Leaving lazy mode on the mm we kept loaded: flush only if a flush of it
+ * skipped us meanwhile (its tlb_gen moved past our slot's). */
+static void lazy_catch_up(struct cpu_tlbstate *ts, struct mm *mm)
+{
+    set_lazy(false);                                        /* S1 */
+    /* S2: pairs with F1 (the tlb_gen RMW in flush_tlb_mm_range): either
+     * the flusher sees is_lazy false and sends us its IPI, or we see its
+     * generation below. */
+    atomic_thread_fence(memory_order_seq_cst);
+    struct tlb_ctx *slot = &ts->ctxs[ts->loaded_asid];
+    uint64_t gen = atomic_load_explicit(&mm->tlb_gen, memory_order_relaxed);   /* S3 */
+    bool flush = slot->tlb_gen < gen && !tlb_inject(TLB_INJECT_SKIP_CATCHUP);
+    tlb_trace(TLBT_LAZY_CATCHUP, mm->ctx_id, slot->tlb_gen, gen, flush);
+    if (!flush)
+        return;
+    count_event(tlb, lazy_catchup);
+    count_event(tlb, flush_full);
+    /* The generation read before the flush: the flush covers it (and
+     * maybe more, which a later request will find harmlessly redone). */
+    slot->tlb_gen = gen;
+    tlb_write_cr3(mm, tlb_use_pcid ? asid_to_pcid(ts->loaded_asid) : 0, false);
+}
+
+void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
+{
+    (void)prev;         /* the scheduler's idea; loaded_mm is the truth */
+    (void)tsk;
+    BUG_ON(irqs_enabled());
+    struct cpu_tlbstate *ts = this_tlbstate();
+    struct mm *loaded = ts->loaded_mm;
+    unsigned cpu = this_cpu_id();
+    BUG_ON(loaded == LOADED_MM_SWITCHING);
+
+    if (loaded == next) {
+        /* Same mm: nothing, unless we were lazy on it. */
+        if (is_lazy())
+            lazy_catch_up(ts, next);
+        tlbcheck_set_lazy(false);
+        return;
+    }
+
+    bool was_lazy = is_lazy();
+    ts->loaded_mm = LOADED_MM_SWITCHING;
+    barrier();
+    if (was_lazy)
+        set_lazy(false);                                    /* S1 */
+
+    if (next == &init_mm) {
+        /* PCID 0 holds only init_mm's translations, and every change to
+         * init_mm's mappings is flushed on every CPU in every PCID
+         * (flush_tlb_kernel_range), so it is never stale: NOFLUSH. */
+        tlb_write_cr3(&init_mm, 0, tlb_use_pcid);
+        tlb_trace(TLBT_CR3_LOAD, 0, 0, tlb_use_pcid, TLBT_CR3_INIT_MM);
+        ts->loaded_mm = &init_mm;
+        tlbcheck_set_lazy(false);
+        return;
+    }
+
+    /* S2: test before set - the bit is usually set already, and a locked
+     * write to a line that every flusher of the mm reads would bounce it
+     * for nothing.  A bit we find set was set by our own earlier RMW (only
+     * we clear it), so flushers see it already. */
+    if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu))
+        cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);  /* full barrier */
+    else if (was_lazy)
+        atomic_thread_fence(memory_order_seq_cst);          /* orders S1 before S3 */
+
+    /* S3 - read BEFORE the CR3 write: the write makes the slot hold at
+     * least this generation. */
+    uint64_t gen = atomic_load_explicit(&next->tlb_gen, memory_order_relaxed);
+    bool flush;
+    unsigned asid = choose_asid(ts, next, gen, &flush);
+    ts->ctxs[asid].ctx_id = next->ctx_id;
+    ts->ctxs[asid].tlb_gen = gen;
+    ts->loaded_asid = asid;
+    unsigned pcid = tlb_use_pcid ? asid_to_pcid(asid) : 0;
+    tlb_write_cr3(next, pcid, !flush);
+    tlb_trace(TLBT_CR3_LOAD, next->ctx_id, pcid, !flush, flush ? TLBT_CR3_FLUSH : TLBT_CR3_NOFLUSH);
+    barrier();
+    ts->loaded_mm = next;
+    tlbcheck_set_lazy(false);
+}
+
+void enter_lazy_tlb(struct mm *mm, struct task *tsk)
+{
+    (void)mm;           /* the borrowed mm; we keep whatever is loaded */
+    (void)tsk;
+    struct mm *loaded = this_tlbstate()->loaded_mm;
+    if (loaded == &init_mm || is_lazy())
+        return;
+    /* No CR3 write, no cpumask change: the kernel thread runs on the user
+     * mm's page tables (kernel half) and flushers leave us alone. */
+    set_lazy(true);
+    tlbcheck_set_lazy(true);
+}
+
+void leave_mm(void)
+{
+    uint64_t flags = irq_save();
+    struct cpu_tlbstate *ts = this_tlbstate();
+    struct mm *loaded = ts->loaded_mm;
+    BUG_ON(loaded == LOADED_MM_SWITCHING);
+    if (loaded != &init_mm) {
+        count_event(tlb, leave_mm);
+        tlb_trace(TLBT_LEAVE_MM, loaded->ctx_id, 0, 0, 0);
+        /*
+         * Our bit in loaded->cpumask stays: the current kernel thread may
+         * still borrow loaded (active_mm), and the lazy-mm shootdown needs
+         * the bit of every borrower.  It goes when a flush finds us
+         * neither running nor borrowing it (tlb.c, flush_on_this_cpu).
+         */
+        ts->loaded_mm = LOADED_MM_SWITCHING;
+        barrier();
+        tlb_write_cr3(&init_mm, 0, tlb_use_pcid);   /* PCID 0: see switch_mm */
+        set_lazy(false);
+        /*
+         * Make is_lazy == false visible before anything we read later: when
+         * the kernel thread goes back to a user task of `loaded`, switch_mm
+         * finds our bit set and us not lazy and takes no barrier of its own
+         * before S3 - which is right only if every flusher can already see
+         * is_lazy false (else it would skip us while S3 reads an old
+         * generation).
+         */
+        atomic_thread_fence(memory_order_seq_cst);
+        ts->loaded_mm = &init_mm;
+        tlbcheck_set_lazy(false);
+    }
+    irq_restore(flags);
+}
