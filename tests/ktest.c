@@ -10,6 +10,7 @@
 #include <kernel/kmalloc.h>
 #include <kernel/kstack.h>
 #include <kernel/sched.h>
+#include <kernel/lazy_mm.h>
 #include <lib/format.h>
 #include <lib/string.h>
 #include <kernel/time.h>
@@ -113,7 +114,7 @@ static bool run_suite(unsigned num, const struct ktest_suite *s)
     uint64_t start_ns = ktime_ns();
     /* Start clean: cached free stacks hold frames, and CPUs in lazy TLB mode
      * hold references to exited processes' address spaces. */
-    sched_drop_lazy_mm(NULL);
+    lazy_mm_drop_borrowers(NULL);
     kstack_cache_drain();
     size_t frames_before = page_free_frames();
     size_t heap_before = kmalloc_bytes_in_use();
@@ -133,7 +134,7 @@ static bool run_suite(unsigned num, const struct ktest_suite *s)
     }
 
     struct ktest leak = { .name = "leak_check" };
-    sched_drop_lazy_mm(NULL);
+    lazy_mm_drop_borrowers(NULL);
     kstack_cache_drain();
     size_t frames_after = page_free_frames();
     size_t heap_after = kmalloc_bytes_in_use();

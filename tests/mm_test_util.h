@@ -15,13 +15,12 @@
 
 /*
  * Stop using the adopted mm, like kthread_unuse_mm: switch this CPU to
- * init_mm (a kernel thread's active_mm, with its own mm_count reference for
- * the scheduler to hand over or drop), then give up the user reference.
+ * init_mm (a kernel thread's active_mm; borrowing init_mm needs no
+ * reference in any lazy_mm mode), then give up the user reference.
  */
 static inline void unuse_mm(struct mm *mm)
 {
     struct task *me = current_task();
-    mmgrab(&init_mm);
     uint64_t flags = irq_save();
     switch_mm(mm, &init_mm, me);
     me->active_mm = &init_mm;

@@ -19,6 +19,7 @@
 #include <kernel/page_alloc.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
+#include <kernel/lazy_mm.h>
 #include <arch/cpufeatures.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
@@ -304,10 +305,12 @@ static void test_concurrent_fork_cow(struct ktest *t)
 }
 
 /*
- * The exit path of a user thread (like Linux's exit_mm): become a lazy
- * borrower of the mm (mmgrab), stop owning it (task->mm = NULL), mmput.
- * The mappings go at once; the struct and PML4 stay while the CPU keeps the
- * mm loaded, and go when it next switches to another user mm.
+ * The exit path of a user thread (like Linux's exit_mm, lazy_mm_exit_mm):
+ * become a lazy borrower of the mm, stop owning it (task->mm = NULL), mmput.
+ * The mappings go at once.  refcount mode: the struct and PML4 stay while
+ * the CPU borrows the mm, and go when it next switches to another user mm.
+ * shootdown/hazard: the borrow holds nothing, so the last mmput's mmdrop
+ * frees them at once - after making this CPU let go (active_mm = init_mm).
  */
 struct exiter {
     struct mm *mm;
@@ -320,11 +323,13 @@ static void exiter_fn(void *arg)
     struct exiter *e = arg;
     struct task *me = current_task();
     struct mm *mm = me->mm;
-    mmgrab(mm);
-    me->mm = NULL;
-    mmput(mm);                  /* the last user: teardown */
-    atomic_store(&e->torn_down, atomic_load(&pa_to_page(e->page)->refcount) == 0 &&
-                                atomic_load(&mm->mm_count) >= 1 && list_empty(&mm->vmas));
+    lazy_mm_exit_mm(me);        /* the last user: teardown */
+    bool ok = atomic_load(&pa_to_page(e->page)->refcount) == 0;
+    if (lazy_mm_mode == LAZY_MM_REFCOUNT)
+        ok = ok && me->active_mm == mm && atomic_load(&mm->mm_count) >= 1 && list_empty(&mm->vmas);
+    else
+        ok = ok && me->active_mm == &init_mm;   /* mm is freed: compare only */
+    atomic_store(&e->torn_down, ok);
 }
 
 static void adopter_fn(void *arg)

@@ -238,8 +238,7 @@ static struct task *uthread_create(struct uthread_start *s, const char *name)
 {
     struct task *t = kthread_create(uthread_main, s, name);
     BUG_ON(!t);
-    mmgrab(&init_mm);
-    t->mm = t->active_mm = &init_mm;
+    t->mm = t->active_mm = &init_mm;    /* init_mm needs no reference */
     return t;
 }
 

@@ -14,6 +14,7 @@
 #include <kernel/ipc.h>
 #include <kernel/wait.h>
 #include <kernel/sched.h>
+#include <kernel/lazy_mm.h>
 #include <kernel/cpumask.h>
 #include <arch/mmu_context.h>
 #include <arch/x86.h>
@@ -28,7 +29,7 @@ struct user_baseline {
  * they next run a user task: make them let go first, for exact counts. */
 static inline void user_baseline_take(struct user_baseline *b)
 {
-    sched_drop_lazy_mm(NULL);
+    lazy_mm_drop_borrowers(NULL);
     b->processes = process_count();
     b->mms = mm_live_count();
     b->endpoints = ipc_endpoint_count();
@@ -37,7 +38,7 @@ static inline void user_baseline_take(struct user_baseline *b)
 /* Everything the programs made is gone again. */
 static inline void user_baseline_check(struct ktest *t, const struct user_baseline *b)
 {
-    sched_drop_lazy_mm(NULL);
+    lazy_mm_drop_borrowers(NULL);
     EXPECT_EQ(t, process_count(), b->processes);
     EXPECT_EQ(t, mm_live_count(), b->mms);
     EXPECT_EQ(t, ipc_endpoint_count(), b->endpoints);

@@ -5,9 +5,12 @@
  *   mm_users  counts users of the mappings.  Its last mmput() tears the user
  *             half down: every VMA, every user page and page table.
  *   mm_count  counts references to the struct and its PML4.  All users
- *             together hold one (dropped by the last mmput()); every kernel
- *             thread that borrows the mm lazily (the scheduler's active_mm)
- *             holds its own.  Its last mmdrop() frees the PML4 and the struct.
+ *             together hold one (dropped by the last mmput()); in
+ *             lazy_mm=refcount mode every kernel thread that borrows the mm
+ *             lazily (the scheduler's active_mm) holds its own, in the other
+ *             modes the last mmdrop() first makes the borrowers let go
+ *             (kernel/mm/lazy_mm.c).  Its last mmdrop() frees the PML4 and
+ *             the struct.
  *
  * Why two: a CPU that ran the last thread of a process keeps the process's
  * PML4 in CR3 until it switches to another address space, and the kernel
@@ -21,6 +24,7 @@
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
 #include <kernel/tlbcheck.h>
+#include <kernel/lazy_mm.h>
 #include <uapi/shootdown.h>
 
 struct mm_stats mm_stats;
@@ -168,10 +172,17 @@ void mmdrop(struct mm *mm)
     BUG_ON(mm == &init_mm);
     BUG_ON(atomic_load(&mm->mm_users) != 0);
     BUG_ON(!list_empty(&mm->vmas));
-    /* No CPU has this PML4 loaded: each one that did switched away before
-     * dropping its reference (finish_task_switch runs after the CR3 write). */
+    /*
+     * No CPU may have this PML4 loaded or borrow the mm once it is freed.
+     * refcount mode: each borrower switched away before dropping its
+     * reference (finish_task_switch runs after the CR3 write).
+     * shootdown/hazard: borrowers hold no reference; this makes them let go
+     * (IPIs: thread context with interrupts on - it checks).
+     * kernel/mm/lazy_mm.c has the protocol.  Then the checker verifies it.
+     */
+    lazy_mm_before_free(mm);
+    tlbcheck_mm_free(mm);
     tlb_trace(TLBT_MM_FREE, mm->ctx_id, 0, 0, 0);
-    tlbcheck_mm_free(mm);       /* no CPU has it in CR3 or borrows it */
     paging_free_pml4(mm->pml4);
     kfree(mm);
     atomic_fetch_sub(&live_mms, 1);

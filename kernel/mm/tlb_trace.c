@@ -99,6 +99,8 @@ static const char *const event_names[TLBT_NR_EVENTS] = {
     [TLBT_CR3_LOAD] = "cr3_load",
     [TLBT_LAZY_CATCHUP] = "lazy_catchup",
     [TLBT_LEAVE_MM] = "leave_mm",
+    [TLBT_LAZY_DROP] = "lazy_drop",
+    [TLBT_LAZY_FREE] = "lazy_free",
 };
 
 static const char *const work_names[TLBT_WORK_NR] = {
@@ -145,6 +147,15 @@ static void print_event(const struct tlb_trace_entry *e, uint64_t tsc0)
         break;
     case TLBT_KERNEL_FLUSH:
         printk_raw("[%#llx, %#llx)\n", (unsigned long long)a[0], (unsigned long long)a[1]);
+        break;
+    case TLBT_LAZY_DROP:
+        printk_raw("ctx %llu: borrow dropped (%s)\n", (unsigned long long)a[0],
+                   a[1] == 1 ? "exit shootdown" : a[1] == 2 ? "hazard slot" : "asked");
+        break;
+    case TLBT_LAZY_FREE:
+        printk_raw("ctx %llu: %s calls %llu other cpus (mask %#llx)\n", (unsigned long long)a[0],
+                   a[1] == 1 ? "shootdown" : "hazard scan", (unsigned long long)a[2],
+                   (unsigned long long)a[3]);
         break;
     default:
         printk_raw("%#llx %#llx %#llx %#llx\n", (unsigned long long)a[0], (unsigned long long)a[1],

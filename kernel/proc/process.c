@@ -10,8 +10,8 @@
  *            kernel's process_wait() for process_spawn() children, or the
  *            reaper thread for orphans the kernel adopted.
  *   thread   a task (kthread_create) with task->mm set.  On exit it gives up
- *            its mm like Linux's exit_mm (mmgrab as the lazy reference the
- *            CPU keeps, task->mm = NULL, mmput) and moves from p->threads to
+ *            its mm like Linux's exit_mm (lazy_mm_exit_mm: it becomes a lazy
+ *            borrower of the mm, task->mm = NULL, mmput) and moves from p->threads to
  *            p->dead_threads.  Every task is joined (kthread_join, which
  *            frees its stack and struct after its last context switch)
  *            exactly once: by thread_join(), or, for threads nobody joined,
@@ -25,6 +25,7 @@
  */
 #include "process_internal.h"
 #include <kernel/mm.h>
+#include <kernel/lazy_mm.h>
 #include <kernel/kmalloc.h>
 #include <kernel/printk.h>
 #include <kernel/panic.h>
@@ -308,16 +309,12 @@ __noreturn void process_exit_thread(int code)
     BUG_ON(!p || !me->mm);
 
     /*
-     * exit_mm: keep a lazy reference for the CPU, which goes on running on
-     * these page tables until it switches away (the scheduler drops the
-     * reference then, as for any kernel thread that borrowed the mm); from
-     * task->mm = NULL on we are a kernel thread.  Then give up our user
-     * reference: the last one tears the mappings down.
+     * exit_mm: we become a kernel thread that borrows the mm (the CPU goes on
+     * running on these page tables until it switches away; what keeps them
+     * alive meanwhile depends on the lazy_mm= mode, kernel/mm/lazy_mm.c).
+     * Then give up our user reference: the last one tears the mappings down.
      */
-    struct mm *mm = me->mm;
-    mmgrab(mm);
-    me->mm = NULL;      /* a switch from here on treats us as a kernel thread */
-    mmput(mm);
+    lazy_mm_exit_mm(me);
 
     uint64_t flags = spin_lock_irqsave(&process_lock);
     me->exit_code = code;
@@ -348,10 +345,13 @@ __noreturn void process_exit_thread(int code)
 /* ---- collecting zombies ---- */
 
 /*
- * Join every thread of a claimed zombie and free it.  Its mm goes too: CPUs
- * still borrowing it lazily are made to let go, so the page tables and the
- * struct are freed by the time wait() returns (leak checks count on that),
- * instead of whenever each of those CPUs next runs a user task.
+ * Join every thread of a claimed zombie and free it.  Its mm goes too, by the
+ * time wait() returns (leak checks count on that), instead of whenever the
+ * CPUs still borrowing it lazily next run a user task.  refcount mode: those
+ * borrowers hold references, so make them let go first.  shootdown/hazard:
+ * borrowers hold none, so our mmdrop is the last one, and its
+ * lazy_mm_before_free() makes them let go (a drop here first would only
+ * double the IPIs).  Thread context, interrupts on: the IPIs are fine.
  */
 static void process_reap(struct process *p)
 {
@@ -361,7 +361,8 @@ static void process_reap(struct process *p)
         list_del(&t->thread_link);
         kthread_join(t);        /* waits for its last switch; frees it */
     }
-    sched_drop_lazy_mm(p->mm);
+    if (lazy_mm_mode == LAZY_MM_REFCOUNT)
+        lazy_mm_drop_borrowers(p->mm);
     mmdrop(p->mm);
     process_free(p);
 }

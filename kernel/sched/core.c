@@ -14,7 +14,10 @@
  *                 held across the switch, so no other CPU can see a half-
  *                 switched run queue.
  *   2. address space - switch_mm() if next has an mm, else enter_lazy_tlb():
- *                 the kernel thread borrows prev's active_mm.
+ *                 the kernel thread borrows prev's active_mm.  What keeps
+ *                 a borrowed mm alive is kernel/mm/lazy_mm.c's business
+ *                 (lazy_mm=refcount|shootdown|hazard): the switch calls its
+ *                 borrow start / end hooks.
  *   3. switch_stack + finish - on next's stack, finish_task_switch() marks
  *                 prev off the CPU (store-release of prev->on_cpu) and
  *                 releases rq->lock.
@@ -34,6 +37,7 @@
 #include <kernel/time.h>
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
+#include <kernel/lazy_mm.h>
 #include <arch/mmu_context.h>
 #include <arch/task_switch.h>
 #include <arch/trap.h>
@@ -51,9 +55,9 @@ DEFINE_PER_CPU(struct task *, current_task_ptr);
  * every switch counts in exactly one. */
 DEFINE_COUNTER(switch, same_mm, "user -> user thread of the same mm (no CR3 write)");
 DEFINE_COUNTER(switch, mm, "user -> user of another mm (switch_mm)");
-DEFINE_COUNTER(switch, enter_lazy, "user -> kernel thread (borrows the mm, mmgrab)");
+DEFINE_COUNTER(switch, enter_lazy, "user -> kernel thread (borrows the mm: lazy_mm_borrow_start)");
 DEFINE_COUNTER(switch, lazy_handover, "kernel -> kernel thread (hands the borrowed mm over)");
-DEFINE_COUNTER(switch, leave_lazy, "kernel thread -> user (switch_mm, mmdrop after)");
+DEFINE_COUNTER(switch, leave_lazy, "kernel thread -> user (switch_mm, lazy_mm_borrow_end after)");
 
 struct task *switch_stack(uintptr_t *prev_rsp, uintptr_t next_rsp, struct task *prev);
 
@@ -83,8 +87,7 @@ static void rq_init_this_cpu(void)
     atomic_store(&idle->on_cpu, true);
     atomic_store(&idle->refcount, 1);
     idle->mm = NULL;
-    idle->active_mm = &init_mm;
-    mmgrab(&init_mm);                   /* the idle task's lazy reference */
+    idle->active_mm = &init_mm;         /* borrowing init_mm needs no reference */
     list_init(&idle->rq_link);
     list_init(&idle->timer_link);
     list_init(&idle->all_link);
@@ -97,6 +100,7 @@ static void rq_init_this_cpu(void)
 void sched_init(void)
 {
     init_mm_setup();
+    lazy_mm_init();
     task_cache_init();
     rq_init_this_cpu();
     trap_register(IPI_VECTOR_RESCHEDULE, sched_reschedule_ipi);
@@ -170,9 +174,11 @@ void finish_task_switch(struct task *prev)
     rq->push_task = NULL;
     raw_spin_unlock(&rq->lock);
     preempt_enable_no_resched();
-    /* The lazy reference a kernel thread held (see context_switch). */
+    /* The borrow a kernel thread had ends now that CR3 has left it (see
+     * context_switch).  Interrupts are still off: only refcount mode may
+     * free the mm here (its mmdrop), and that needs no IPI. */
     if (drop)
-        mmdrop(drop);
+        lazy_mm_borrow_end(drop);
     if (push)
         sched_push_task(push);
 }
@@ -191,18 +197,18 @@ static void context_switch(struct runqueue *rq, struct task *prev, struct task *
 
     /*
      * Step 2: the address space.  A kernel thread borrows the mm the CPU has
-     * loaded and holds an mm_count reference on it while it does (refcount
-     * mode, as Linux by default): user -> kernel takes the reference (mmgrab),
-     * kernel -> kernel hands it over with active_mm (no atomics), kernel ->
-     * user gives it back - after the switch, in finish_task_switch(), once
-     * this CPU no longer runs on that mm.
+     * loaded (kernel/mm/lazy_mm.c): user -> kernel starts the borrow
+     * (refcount mode: mmgrab; shootdown: nothing; hazard: publish it in
+     * this CPU's slot), kernel -> kernel hands it over with active_mm (no
+     * atomics, slot unchanged), kernel -> user ends it - after the switch,
+     * in finish_task_switch(), once this CPU no longer runs on that mm.
      */
     if (!next->mm) {
         next->active_mm = prev->active_mm;      /* borrow it */
         if (prev->mm) {
             count_event(switch, enter_lazy);
             tlb_trace(TLBT_LAZY_ENTER, prev->active_mm->ctx_id, 0, 0, 0);
-            mmgrab(prev->active_mm);
+            lazy_mm_borrow_start(prev->active_mm);
         } else {
             count_event(switch, lazy_handover);
             tlb_trace(TLBT_LAZY_HANDOVER, prev->active_mm->ctx_id, 0, 0, 0);
@@ -220,7 +226,7 @@ static void context_switch(struct runqueue *rq, struct task *prev, struct task *
         }
         switch_mm(prev->active_mm, next->mm, next);
         if (!prev->mm)
-            rq->prev_mm = prev->active_mm;      /* mmdrop after the switch */
+            rq->prev_mm = prev->active_mm;      /* borrow ends after the switch */
     }
     if (!prev->mm)
         prev->active_mm = NULL;                 /* the borrow ends with the switch */
@@ -393,36 +399,6 @@ void sched_tick(void)
 
     if (balance_now && sched_balance(rq))
         set_need_resched();
-}
-
-/*
- * A CPU running a kernel thread keeps the last user mm loaded (lazy TLB) and
- * holds a reference on it, so an exited process's page-table root and struct
- * mm stay allocated until that CPU next runs a user task.  That is the point
- * of lazy TLB - but a process's reaper wants its mm gone when wait() returns,
- * and leak checks want "everything is freed now".  This makes every CPU that
- * borrows `mm` (any user mm when NULL) switch to init_mm and give its
- * reference back.  Runs on each CPU in the call IPI, interrupts off, so never
- * in the middle of a context switch (which hands borrowed references over
- * with interrupts off); and only the current task can hold a borrow - a
- * kernel thread's borrow ends when it is switched out.
- */
-static void drop_lazy_mm_on_this_cpu(void *arg)
-{
-    struct mm *only = arg;
-    struct task *cur = current_task();
-    struct mm *lazy = cur->active_mm;
-    if (cur->mm || !lazy || lazy == &init_mm || (only && lazy != only))
-        return;
-    mmgrab(&init_mm);
-    switch_mm(lazy, &init_mm, cur);
-    cur->active_mm = &init_mm;
-    mmdrop(lazy);
-}
-
-void sched_drop_lazy_mm(struct mm *mm)
-{
-    smp_call_all(drop_lazy_mm_on_this_cpu, mm, true);
 }
 
 __noreturn void sched_idle_loop(void)

@@ -20,7 +20,12 @@
  *
  * The scheduler calls the hooks below from context_switch() with
  * interrupts off and rq->lock held (except lazy_mm_borrow_end, called from
- * finish_task_switch() after the lock is released).
+ * finish_task_switch() after the lock is released, interrupts still off).
+ * init_mm is never freed: borrowing it costs nothing in any mode (the
+ * hooks return at once for it), so nobody takes references on init_mm.
+ *
+ * The protocol - invariants, and the memory-ordering pairs that make the
+ * freeing side see every borrower - is written down in kernel/mm/lazy_mm.c.
  */
 #pragma once
 #include <stdbool.h>
@@ -31,11 +36,14 @@ struct task;
 enum lazy_mm_mode { LAZY_MM_REFCOUNT, LAZY_MM_SHOOTDOWN, LAZY_MM_HAZARD, LAZY_MM_NR_MODES };
 extern int lazy_mm_mode;                /* enum lazy_mm_mode (boot option lazy_mm=) */
 const char *lazy_mm_mode_name(void);
+/* Boot: print the mode ("lazy_mm: mode X"); called by sched_init(). */
+void lazy_mm_init(void);
 
 /* user -> kernel thread: this CPU's new current task borrows mm. */
 void lazy_mm_borrow_start(struct mm *mm);
 /* After a kernel -> user switch completed: the borrow of mm has ended
- * (this CPU no longer has mm loaded).  Interrupts on; may free mm. */
+ * (this CPU no longer has mm loaded).  Interrupts off, rq->lock released;
+ * may free mm in refcount mode only (the last mmdrop needs no IPI there). */
 void lazy_mm_borrow_end(struct mm *mm);
 /* exit_mm: the current user task gives up its mm (task->mm = NULL) and goes
  * on running on it lazily, as a borrower, until it switches away.  Then
@@ -45,5 +53,10 @@ void lazy_mm_exit_mm(struct task *me);
  * let go (shootdown/hazard: the IPIs; refcount: nothing can borrow it). */
 void lazy_mm_before_free(struct mm *mm);
 /* Make every CPU that borrows mm (any user mm when NULL) switch to init_mm
- * and end its borrow now (reaper, leak checks).  Waits. */
+ * and end its borrow now (reaper, leak checks).  Waits; thread context
+ * (refcount: the references come back and are dropped here, not in the
+ * IPIs, so a last mmdrop never runs in interrupt context). */
 void lazy_mm_drop_borrowers(struct mm *mm);
+/* hazard mode: the user mm CPU `cpu` publishes as borrowed, or NULL (always
+ * NULL in the other modes).  For tests and debugging. */
+struct mm *lazy_mm_hazard_slot(unsigned cpu);

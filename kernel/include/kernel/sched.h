@@ -19,6 +19,7 @@
 #include <kernel/list.h>
 #include <kernel/spinlock.h>
 #include <kernel/preempt.h>
+#include <kernel/lazy_mm.h>
 #include <stdatomic.h>
 
 struct mm;
@@ -132,10 +133,12 @@ int kthread_join(struct task *t);
 void task_get(struct task *t);
 void task_put(struct task *t);
 
-/* Make every CPU that keeps `mm` (any user mm if NULL) loaded lazily switch
- * to init_mm and drop its reference, so an exited process's mm is freed now
- * instead of when each CPU next runs a user task (reaping, leak checks). */
-void sched_drop_lazy_mm(struct mm *mm);
+/* The old name of lazy_mm_drop_borrowers() (kernel/lazy_mm.h), for callers
+ * not converted yet (tests/test_tlb_counters.c); delete with the last one. */
+static inline void sched_drop_lazy_mm(struct mm *mm)
+{
+    lazy_mm_drop_borrowers(mm);
+}
 
 /* Live tasks other than the idle tasks (for leak checks). */
 unsigned sched_task_count(void);

@@ -1,0 +1,361 @@
+/*
+ * kernel/mm/lazy_mm.c - how long a lazily borrowed mm lives: the
+ * lazy_mm=refcount|shootdown|hazard modes (kernel/lazy_mm.h, docs/lazy-mm.md).
+ *
+ * THE BORROW
+ *   A kernel thread (task->mm == NULL) runs on whatever address space its
+ *   CPU has loaded and records it in task->active_mm: it borrows it.  Only
+ *   the task that is current on a CPU borrows (a kernel thread that is
+ *   switched out has active_mm == NULL), so "the borrow" is a per-CPU thing
+ *   with three events, all on the borrowing CPU:
+ *
+ *     start    user -> kernel thread switch (context_switch step 2), or the
+ *              exiting thread's exit_mm (lazy_mm_exit_mm);
+ *     handover kernel -> kernel thread: active_mm passes on, nothing else;
+ *     end      kernel thread -> user switch (finish_task_switch, after the
+ *              CR3 write), or a drop (drop_borrow_here below: an IPI, or
+ *              lazy_mm_drop_borrowers) that moves the CPU to init_mm.
+ *
+ *   init_mm is never freed, so a borrow of it needs no protection in any
+ *   mode: starting or ending one costs nothing and is not counted.  Only
+ *   borrows of user mms are "borrows" below.
+ *
+ * WHAT KEEPS A BORROWED MM ALIVE, BY MODE
+ *   refcount  the borrow owns an mm_count reference: mmgrab at start, mmdrop
+ *             at end (2 atomics on a shared line per lazy round trip).  The
+ *             last mmdrop cannot happen while a CPU borrows, so
+ *             lazy_mm_before_free() has nothing to do.
+ *   shootdown the borrow owns nothing (0 atomics).  The last mmdrop calls
+ *             lazy_mm_before_free(), which calls every CPU in mm->cpumask;
+ *             a CPU whose current task borrows the mm lets go (leave_mm,
+ *             active_mm = &init_mm).
+ *   hazard    the borrow owns nothing either; each CPU publishes the user mm
+ *             it borrows in its slot lazy_hazard_slot (a plain store at
+ *             start, NULL at end: 0 atomics).  lazy_mm_before_free() reads
+ *             every online CPU's slot and calls only the CPUs whose slot
+ *             holds the mm.
+ *
+ * INVARIANTS
+ *   (I1) A CPU borrows at most one user mm: its current task's active_mm.
+ *   (I2) shootdown: every CPU that borrows mm has its bit in mm->cpumask.
+ *        Why: a CPU starts borrowing mm only at a user -> kernel switch or
+ *        exit_mm, i.e. right after running a user task of mm, and switch_mm
+ *        set the bit before it loaded mm.  The TLB core clears a CPU's bit
+ *        only on that CPU, from a flush IPI that finds loaded_mm != mm AND
+ *        current_task()->active_mm != mm (docs/tlb.md), so the bit stays
+ *        while the borrow lasts - also after leave_mm() moved the CPU's CR3
+ *        to init_mm for a freed_tables flush (loaded_mm != mm but the
+ *        borrow goes on).
+ *   (I3) hazard: slot[c] == the user mm CPU c's current task borrows, or
+ *        NULL when it borrows none.  Written only by CPU c with interrupts
+ *        off: borrow start (= mm), end (= NULL, after the CR3 write that
+ *        leaves mm), drop (= NULL).  A handover leaves it alone.
+ *   (I4) No CPU starts a new borrow of mm once mm_users reached 0: a borrow
+ *        starts only where a task with task->mm == mm ran, and those tasks
+ *        hold mm_users references.
+ *   (I5) refcount: every borrow of a user mm holds exactly one mm_count
+ *        reference, released exactly once (end or drop).
+ *
+ * ORDERING (the freeing side must see every borrow that is still going on)
+ *   shootdown: a borrower's bit was set (switch_mm's atomic RMW, or long
+ *     before) before the borrower's user task last ran on mm; that task's
+ *     last mm_users decrement (or the one it synchronized with) comes after
+ *     it, and the chain of acq_rel RMWs on mm_users/mm_count ends in the
+ *     last mmdrop's RMW, after which lazy_mm_before_free() reads the
+ *     cpumask.  So the read sees the bit or a later clear - which (I2) says
+ *     happens only once the CPU no longer borrows, and (I4) says no new
+ *     borrow follows.  Pairs: cpumask bit set in switch_mm
+ *     (arch/mmu_context.h)  ->  cpumask read in lazy_mm_before_free().
+ *   hazard: the slot store at borrow start is sequenced before the borrowing
+ *     CPU's release of prev->on_cpu in finish_task_switch (or, in exit_mm,
+ *     before the thread's own mmput).  The task can decrement mm_users only
+ *     after it runs again, after an acquire of on_cpu (task pick /
+ *     task_wait_off_cpu) or on the same CPU; mm_users and mm_count are
+ *     decremented with acq_rel RMWs, so the slot store happens-before the
+ *     last mmdrop and hence before the scan's load, which therefore reads
+ *     that store or a later one of the same CPU: NULL or another mm only if
+ *     the borrow of this mm ended (I3), and no new borrow starts (I4).
+ *     Pairs: slot store in lazy_mm_borrow_start() / lazy_mm_exit_mm()  ->
+ *     (on_cpu release/acquire in sched/core.c + kthread.c, mm_users and
+ *     mm_count RMWs in mm.c)  ->  slot load in hazard_scan().  The ending
+ *     side: the NULL store at borrow end comes after the CR3 write that
+ *     left mm (a serializing instruction, and x86 keeps stores in order),
+ *     so a scanner that reads NULL may free the PML4: no walk can start
+ *     from it on that CPU any more.
+ *   drops: the target runs drop_borrow_here() in its call IPI; the waiting
+ *     caller sees its effects (slot release -> caller's acquire in
+ *     kernel/smp_call.c, "R2 -> A2") before it frees anything.
+ *
+ * CONTEXT RULES
+ *   - borrow start/end and drops run with interrupts off (switch, IPI), so
+ *     a drop IPI never lands in the middle of a switch: it always sees a
+ *     consistent current_task()->active_mm.
+ *   - Remote CPUs only ever compare a borrowed mm pointer with the one
+ *     being freed; nothing dereferences another CPU's active_mm (from IPI
+ *     or NMI context alike).
+ *   - The final mmdrop in shootdown/hazard mode sends (waiting) IPIs: it
+ *     must run in thread context with interrupts on.  Who calls it: mmput
+ *     (exit paths, thread context), process_reap and tests (thread
+ *     context).  finish_task_switch's borrow end (interrupts off) never
+ *     calls mmdrop in those modes, and drop_borrow_here() hands refcount
+ *     references back to its caller instead of dropping them in the IPI.
+ *     lazy_mm_before_free() checks it.
+ */
+#include <kernel/lazy_mm.h>
+#include <kernel/mm.h>
+#include <kernel/sched.h>
+#include <kernel/smp.h>
+#include <kernel/percpu.h>
+#include <kernel/preempt.h>
+#include <kernel/panic.h>
+#include <kernel/printk.h>
+#include <kernel/cmdline.h>
+#include <kernel/counters.h>
+#include <kernel/tlb_trace.h>
+#include <kernel/tlbcheck.h>
+#include <kernel/tlb_inject.h>
+#include <arch/mmu_context.h>
+#include <arch/x86.h>
+
+int lazy_mm_mode = LAZY_MM_REFCOUNT;
+
+/* In the order of enum lazy_mm_mode. */
+static const char *const lazy_mm_choices[] = { "refcount", "shootdown", "hazard", NULL };
+_Static_assert(sizeof(lazy_mm_choices) / sizeof(lazy_mm_choices[0]) == LAZY_MM_NR_MODES + 1,
+               "one name per enum lazy_mm_mode");
+CMDLINE_ENUM(lazy_mm, lazy_mm_mode, lazy_mm_choices,
+             "what keeps a lazily borrowed mm alive: refcount, shootdown or hazard");
+
+DEFINE_COUNTER(lazy, borrow_start, "borrows of a user mm started (user -> kernel thread, exit_mm)");
+DEFINE_COUNTER(lazy, borrow_end, "borrows ended by a switch to a user task");
+DEFINE_COUNTER(lazy, borrow_drop, "borrows ended by a drop (exit shootdown, hazard IPI, drop_borrowers)");
+DEFINE_COUNTER(lazy, exit_shootdown_ipis, "shootdown: IPIs to the mm's cpumask before freeing an mm");
+DEFINE_COUNTER(lazy, hazard_scans, "hazard: scans of the slots before freeing an mm");
+DEFINE_COUNTER(lazy, hazard_slots_read, "hazard: per-CPU slots read by those scans");
+DEFINE_COUNTER(lazy, hazard_ipis, "hazard: IPIs to CPUs whose slot held the mm being freed");
+
+/*
+ * hazard mode: the user mm this CPU's current task borrows, or NULL (I3).
+ * Written only by its CPU with interrupts off, read by scanners on any CPU;
+ * relaxed atomics are plain MOVs on x86 - the ordering comes from the chain
+ * described at the top.  Each CPU's copy lives in its own per-CPU area, so
+ * the stores of different CPUs never share a line.
+ */
+static DEFINE_PER_CPU(_Atomic(struct mm *), lazy_hazard_slot);
+
+const char *lazy_mm_mode_name(void)
+{
+    return lazy_mm_choices[lazy_mm_mode];
+}
+
+void lazy_mm_init(void)
+{
+    printk("lazy_mm: mode %s\n", lazy_mm_mode_name());
+}
+
+struct mm *lazy_mm_hazard_slot(unsigned cpu)
+{
+    return atomic_load_explicit(per_cpu_ptr(&lazy_hazard_slot, cpu), memory_order_relaxed);
+}
+
+static void hazard_publish(struct mm *mm)
+{
+    atomic_store_explicit(this_cpu_ptr(&lazy_hazard_slot), mm, memory_order_relaxed);
+}
+
+/* ---- start and end, on the borrowing CPU with interrupts off ---- */
+
+void lazy_mm_borrow_start(struct mm *mm)
+{
+    if (mm == &init_mm)
+        return;
+    count_event(lazy, borrow_start);
+    tlbcheck_borrow(mm);
+    switch (lazy_mm_mode) {
+    case LAZY_MM_REFCOUNT:
+        mmgrab(mm);             /* (I5): released at end or drop */
+        /* The injected bug: give the reference back at once, so the borrow
+         * protects nothing (and the end must then release nothing). */
+        if (tlb_inject(TLB_INJECT_EARLY_LAZY_DROP))
+            mmdrop(mm);         /* never the last: the user task's users hold one */
+        break;
+    case LAZY_MM_SHOOTDOWN:
+        break;                  /* (I2) is kept by the TLB core */
+    case LAZY_MM_HAZARD:
+        /* Pairs with the slot load in hazard_scan() (see ORDERING). */
+        hazard_publish(mm);
+        break;
+    }
+}
+
+/*
+ * What a borrow gives back when it ends, by mode.  refcount: the reference
+ * is returned to the caller to mmdrop (a drop IPI must not free anything);
+ * hazard: clear the slot; shootdown: nothing.
+ */
+static struct mm *borrow_release(struct mm *mm)
+{
+    switch (lazy_mm_mode) {
+    case LAZY_MM_REFCOUNT:
+        return tlb_inject(TLB_INJECT_EARLY_LAZY_DROP) ? NULL : mm;
+    case LAZY_MM_HAZARD:
+        /* After the CR3 write that left mm (switch_mm, or leave_mm in a
+         * drop): a scanner that reads NULL may free the PML4. */
+        hazard_publish(NULL);
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+void lazy_mm_borrow_end(struct mm *mm)
+{
+    if (mm == &init_mm)
+        return;
+    count_event(lazy, borrow_end);
+    tlbcheck_borrow(NULL);
+    struct mm *drop = borrow_release(mm);
+    if (drop)
+        mmdrop(drop);           /* refcount: may be the last (nothing to IPI then) */
+}
+
+/* ---- exit_mm ---- */
+
+void lazy_mm_exit_mm(struct task *me)
+{
+    struct mm *mm = me->mm;
+    BUG_ON(!mm || me != current_task());
+    /*
+     * Interrupts off (so no preemption or migration either) from the borrow
+     * start to task->mm = NULL: a switch in between would see a user task
+     * whose borrow already started on this CPU's slot and model, and a drop
+     * IPI would see task->mm set and rightly ignore us - either way the
+     * per-CPU state and the task would disagree.
+     */
+    uint64_t flags = irq_save();
+    lazy_mm_borrow_start(mm);   /* hazard: the slot store precedes our mmput */
+    enter_lazy_tlb(mm, me);
+    me->mm = NULL;              /* a kernel thread from here on, borrowing mm */
+    irq_restore(flags);
+    /* The last user tears the mappings down; its flush with freed_tables
+     * moves this (lazy) CPU to init_mm, the borrow goes on until we switch
+     * away or a drop ends it.  shootdown/hazard: if this is also the last
+     * mm_count reference, lazy_mm_before_free() drops our own borrow. */
+    mmput(mm);
+}
+
+/* ---- drops: make a CPU let go of a borrowed mm ---- */
+
+struct drop_req {
+    struct mm *only;                    /* NULL: any user mm */
+    int why;                            /* enum lazy_drop_why, for the trace */
+    struct mm *release[MAX_CPUS];       /* refcount: references for the caller to drop */
+};
+
+enum lazy_drop_why { DROP_REQUESTED, DROP_SHOOTDOWN, DROP_HAZARD };
+
+/* On each target, in its call IPI (or locally), interrupts off. */
+static void drop_borrow_here(void *arg)
+{
+    struct drop_req *r = arg;
+    struct task *cur = current_task();
+    struct mm *mm = cur->active_mm;
+    /* Pointer compares only (see CONTEXT RULES). */
+    if (cur->mm || !mm || mm == &init_mm || (r->only && mm != r->only))
+        return;
+    leave_mm();                 /* CR3 -> init_mm if mm is still loaded here */
+    cur->active_mm = &init_mm;
+    count_event(lazy, borrow_drop);
+    tlbcheck_borrow(NULL);
+    tlb_trace(TLBT_LAZY_DROP, mm->ctx_id, (uint64_t)r->why, 0, 0);
+    r->release[this_cpu_id()] = borrow_release(mm);
+}
+
+static void drop_and_release(const struct cpumask *targets, struct drop_req *r)
+{
+    smp_call_mask(targets, drop_borrow_here, r, true);
+    /* Seen thanks to the waiting call's release/acquire (kernel/smp_call.c). */
+    for (unsigned c = 0; c < MAX_CPUS; c++)
+        if (r->release[c])
+            mmdrop(r->release[c]);
+}
+
+void lazy_mm_drop_borrowers(struct mm *mm)
+{
+    BUG_ON(mm == &init_mm);
+    struct drop_req r = { .only = mm, .why = DROP_REQUESTED };
+    drop_and_release(&cpu_online_mask, &r);
+}
+
+/* ---- before the last mmdrop frees an mm ---- */
+
+/* A copy of a mask other CPUs change with atomic bit operations. */
+static void cpumask_read_shared(struct cpumask *dst, const struct cpumask *src)
+{
+    for (unsigned i = 0; i < sizeof(dst->bits) / sizeof(dst->bits[0]); i++)
+        dst->bits[i] = __atomic_load_n(&src->bits[i], __ATOMIC_RELAXED);
+}
+
+/* shootdown: call every CPU in mm->cpumask (I2 says they include every
+ * borrower). */
+static void exit_shootdown(struct mm *mm, struct drop_req *r)
+{
+    struct cpumask targets;
+    cpumask_read_shared(&targets, &mm->cpumask);
+    unsigned me = this_cpu_id();
+    unsigned remote = cpumask_weight(&targets) - (cpumask_test_cpu(&targets, me) ? 1 : 0);
+    count_event_n(lazy, exit_shootdown_ipis, remote);
+    tlb_trace(TLBT_LAZY_FREE, mm->ctx_id, LAZY_MM_SHOOTDOWN, remote, targets.bits[0]);
+    if (!cpumask_empty(&targets))
+        smp_call_mask(&targets, drop_borrow_here, r, true);
+}
+
+/* hazard: read every online CPU's slot, call only those holding mm. */
+static void hazard_scan(struct mm *mm, struct drop_req *r)
+{
+    struct cpumask targets;
+    cpumask_clear(&targets);
+    unsigned me = this_cpu_id(), read = 0, remote = 0;
+    unsigned cpu;
+    count_event(lazy, hazard_scans);
+    for_each_online_cpu(cpu) {
+        read++;
+        /* Pairs with hazard_publish(mm) at borrow start (see ORDERING). */
+        if (lazy_mm_hazard_slot(cpu) == mm) {
+            cpumask_set_cpu(&targets, cpu);
+            if (cpu != me)
+                remote++;
+        }
+    }
+    count_event_n(lazy, hazard_slots_read, read);
+    count_event_n(lazy, hazard_ipis, remote);
+    tlb_trace(TLBT_LAZY_FREE, mm->ctx_id, LAZY_MM_HAZARD, remote, targets.bits[0]);
+    if (!cpumask_empty(&targets))
+        smp_call_mask(&targets, drop_borrow_here, r, true);
+}
+
+void lazy_mm_before_free(struct mm *mm)
+{
+    if (lazy_mm_mode == LAZY_MM_REFCOUNT)
+        return;                 /* (I5): no borrower is left */
+    /* The waiting calls below need a caller in thread context that other
+     * CPUs' calls can interrupt (see CONTEXT RULES). */
+    if (!irqs_enabled())
+        panic("lazy_mm: the last mmdrop of ctx %llu runs with interrupts off (%s mode needs IPIs)",
+              (unsigned long long)mm->ctx_id, lazy_mm_mode_name());
+    if (lazy_mm_mode == LAZY_MM_SHOOTDOWN && tlb_inject(TLB_INJECT_SKIP_EXIT_SHOOTDOWN))
+        return;
+    if (lazy_mm_mode == LAZY_MM_HAZARD && tlb_inject(TLB_INJECT_SKIP_HAZARD_SCAN))
+        return;
+    struct drop_req r = { .only = mm };
+    preempt_disable();          /* "remote" means not this CPU: stay on it */
+    if (lazy_mm_mode == LAZY_MM_SHOOTDOWN) {
+        r.why = DROP_SHOOTDOWN;
+        exit_shootdown(mm, &r);
+    } else {
+        r.why = DROP_HAZARD;
+        hazard_scan(mm, &r);
+    }
+    preempt_enable();
+    /* Neither mode hands references back (borrow_release). */
+}
