@@ -25,6 +25,7 @@
 #include <arch/uaccess.h>
 #include <arch/x86.h>
 #include <kernel/kmalloc.h>
+#include <kernel/lazy_mm.h>
 #include <kernel/tlbcheck.h>
 #include <kernel/wait.h>
 #include <uapi/shootdown.h>
@@ -572,6 +573,60 @@ static void scenario_pcid_reuse(struct ktest *t)
 }
 
 /*
+ * early_lazy_drop / skip_exit_shootdown / skip_hazard_scan, on one CPU we
+ * choose: a "user" thread on the other CPU gives up its mm the way an
+ * exiting thread does (lazy_mm_exit_mm: it becomes a lazy borrower) and
+ * sleeps, so that CPU's idle task goes on borrowing the mm; then we drop
+ * the last user reference.  The mm must outlive the borrow (refcount: the
+ * borrow's reference) or the borrow must be ended before the free
+ * (shootdown: the exit IPIs; hazard: the slot scan).  With a fault the
+ * checker reports at mm_free: cpu <other>, the PML4's address.
+ */
+struct exiter {
+    struct mm *mm;
+    struct semaphore sleep;
+    _Atomic bool exited;
+};
+
+static void exiter_fn(void *arg)
+{
+    struct exiter *x = arg;
+    uint64_t v;
+    copy_from_user(&v, (const void *)P0, 8);
+    lazy_mm_exit_mm(current_task());    /* a borrower from here on; our user reference is gone */
+    atomic_store(&x->exited, true);
+    down(&x->sleep);
+}
+
+static void scenario_borrowed_mm_freed(struct ktest *t)
+{
+    if (nr_cpus_online < 2)
+        KTEST_SKIP(t, "needs a second CPU to borrow the mm");
+    struct user_baseline b;
+    user_baseline_take(&b);
+    struct mm *mm = scenario_mm();
+    ASSERT_TRUE(t, mm != NULL);
+    struct exiter x = { .mm = mm };
+    sema_init(&x.sleep, 0, "tlbcheck.exiter");
+    struct task *th = kthread_create(exiter_fn, &x, "tc-exiter");
+    if (!th) {
+        mmput(mm);
+        ASSERT_TRUE(t, th != NULL);
+    }
+    mmget(mm);
+    th->mm = th->active_mm = mm;
+    kthread_bind(th, other_cpu());
+    kthread_start(th);
+    SPIN_UNTIL(atomic_load(&x.exited));
+    SPIN_UNTIL(atomic_load(&th->state) == TASK_BLOCKED);
+    /* The other CPU runs its idle task now, borrowing mm. */
+    mmput(mm);                          /* the last user: teardown, maybe the free */
+    up(&x.sleep);
+    EXPECT_EQ(t, kthread_join(th), 0);
+    user_baseline_check(t, &b);         /* the borrow's reference is gone too */
+}
+
+/*
  * early_lazy_drop / skip_exit_shootdown / skip_hazard_scan: processes exit
  * while CPUs still borrow their mms (the exiting thread's own CPU, and the
  * CPUs where the other threads of `threads` ended).  Each mm must outlive
@@ -601,6 +656,7 @@ static const struct ktest_case tlbcheck_cases[] = {
     KTEST_CASE(scenario_unmap_while_running),
     KTEST_CASE(scenario_lazy_cpu_returns),
     KTEST_CASE(scenario_tables_freed_while_lazy),
+    KTEST_CASE(scenario_borrowed_mm_freed),
     KTEST_CASE(scenario_exit_while_borrowed),
     {0},
 };

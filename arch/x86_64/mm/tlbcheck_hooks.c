@@ -77,20 +77,6 @@ static struct tc_mm *lookup(const struct mm *mm)
     return m;
 }
 
-struct mm *tlbcheck_mm_of_pgd(uintptr_t pgd)
-{
-    if (pgd == init_mm.pgd)
-        return &init_mm;
-    struct mm *found = NULL;
-    uint64_t flags = spin_lock_irqsave(&registry_lock);
-    for (unsigned b = 0; b < REG_BUCKETS && !found; b++)
-        for (struct tc_mm *m = registry[b]; m && !found; m = m->hnext)
-            if (m->pgd == pgd)
-                found = m->mm;
-    spin_unlock_irqrestore(&registry_lock, flags);
-    return found ? found : &init_mm;
-}
-
 void tlbcheck_mm_create(struct mm *mm)
 {
     if (!tlbcheck_on())

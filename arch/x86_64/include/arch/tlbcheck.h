@@ -20,8 +20,3 @@ void tlbcheck_invlpg(uintptr_t va);
 void tlbcheck_invpcid(unsigned type, unsigned pcid, uintptr_t va);
 /* CR4.PGE toggled off and on (or CR4.PCIDE changed): everything dropped. */
 void tlbcheck_flush_everything(void);
-
-/* For primitives that only know the physical address they load into CR3
- * (main's load_cr3 before the PCID-aware switch_mm passes its mm): the mm
- * whose PML4 is at pgd, &init_mm when it is none the checker tracks. */
-struct mm *tlbcheck_mm_of_pgd(uintptr_t pgd);
