@@ -480,6 +480,12 @@ static void test_fpu_switch(struct ktest *t)
  * run, many of them in ring 3 and in the entry and exit paths.
  */
 #define NMI_GAP_PAUSES 20
+/* And at most this many.  Known issue, cause not found yet: under TCG with
+ * tlbcheck=on, after the `tlbcheck` suite, this loop's system calls run
+ * ~80x slower on some memory layouts (BIOS boots, not UEFI) - 85 s for a
+ * million of them, NMIs or not.  Fewer rounds (200k) and a bound on the
+ * NMIs keep the test's cost bounded meanwhile. */
+#define NMI_MAX_SENT 300000
 static _Atomic unsigned nmi_pending, nmi_seen, nmi_seen_user, nmi_seen_wrong_cpu;
 static bool nmi_registered;
 
@@ -499,7 +505,7 @@ static bool utest_nmi_handler(struct trap_frame *tf)
 /* How many system calls the target loops through while NMIs rain on it.
  * Bochs emulates far fewer instructions per second than QEMU: its runner
  * configuration passes a smaller number. */
-static unsigned nmi_syscall_rounds = 1000000;
+static unsigned nmi_syscall_rounds = 200000;
 CMDLINE_UINT(utest_nmi_rounds, nmi_syscall_rounds, 1000, 100000000,
              "system calls the uentry NMI test loops through (fewer on slow emulators)");
 
@@ -522,7 +528,7 @@ static void test_nmi_during_syscalls(struct ktest *t)
     kthread_bind(th, NMI_TARGET);
     kthread_start(th);
     unsigned sent = 0;
-    while (atomic_load(&uthreads_exited) == 0) {
+    while (atomic_load(&uthreads_exited) == 0 && sent < NMI_MAX_SENT) {
         atomic_fetch_add(&nmi_pending, 1);
         smp_send_nmi(NMI_TARGET);
         sent++;
