@@ -57,3 +57,32 @@ static inline struct task *holder_start(struct holder *h, struct mm *mm, unsigne
     kthread_start(th);
     return th;
 }
+
+/* A kernel thread that gives the CPU back at once, until told to stop: the
+ * partner a measuring thread yields to, so that each yield is one switch to
+ * a kernel thread and one back (tests/test_tlb_counters.c, test_lazy_mm.c). */
+struct yielder {
+    _Atomic bool running, stop;
+};
+
+static inline void yielder_fn(void *arg)
+{
+    struct yielder *y = arg;
+    atomic_store(&y->running, true);
+    while (!atomic_load(&y->stop))
+        yield();
+}
+
+/* Start a yielder on `cpu` and wait until it has run once, so that from
+ * then on it is always on that CPU's run queue when another task yields. */
+static inline struct task *start_yielder(struct yielder *y, unsigned cpu)
+{
+    struct task *t = kthread_create(yielder_fn, y, "yielder");
+    if (!t)
+        return NULL;
+    kthread_bind(t, cpu);
+    kthread_start(t);
+    while (!atomic_load(&y->running))
+        yield();                /* lets it run when it shares our CPU */
+    return t;
+}

@@ -67,18 +67,6 @@ static struct mm *mm_with_page(void)
 
 /* ---- the cost of a lazy round trip ---------------------------------------- */
 
-struct yielder {
-    _Atomic bool running, stop;
-};
-
-static void yielder_fn(void *arg)
-{
-    struct yielder *y = arg;
-    atomic_store(&y->running, true);
-    while (!atomic_load(&y->stop))
-        yield();
-}
-
 struct trip {
     struct yielder *partner;
     uint64_t enter_lazy, leave_lazy, atomics, starts, ends, drops;
@@ -117,12 +105,8 @@ static void test_round_trip_atomics(struct ktest *t)
     ASSERT_TRUE(t, mm != NULL);
 
     struct yielder y = { 0 };
-    struct task *partner = kthread_create(yielder_fn, &y, "lazy-yielder");
+    struct task *partner = start_yielder(&y, cpu);
     ASSERT_TRUE(t, partner != NULL);
-    kthread_bind(partner, cpu);
-    kthread_start(partner);
-    while (!atomic_load(&y.running))
-        yield();
     struct trip m = { .partner = &y };
     struct task *th = user_thread(mm, cpu, trip_fn, &m);
     ASSERT_TRUE(t, th != NULL);

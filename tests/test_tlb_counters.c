@@ -60,33 +60,6 @@ static unsigned quiet_cpu(void)
     return nr_cpus_online - 1;
 }
 
-/* A kernel thread that gives the CPU back at once, until told to stop. */
-struct yielder {
-    _Atomic bool running, stop;
-};
-
-static void yielder_fn(void *arg)
-{
-    struct yielder *y = arg;
-    atomic_store(&y->running, true);
-    while (!atomic_load(&y->stop))
-        yield();
-}
-
-/* Start a yielder on `cpu` and wait until it has run once, so that from
- * then on it is always on that CPU's run queue when another task yields. */
-static struct task *start_yielder(struct yielder *y, unsigned cpu)
-{
-    struct task *t = kthread_create(yielder_fn, y, "yielder");
-    if (!t)
-        return NULL;
-    kthread_bind(t, cpu);
-    kthread_start(t);
-    while (!atomic_load(&y->running))
-        yield();                /* lets it run when it shares our CPU */
-    return t;
-}
-
 /* What one measuring thread saw on its CPU. */
 struct measured {
     struct mm *mm;              /* the mm adopted, or NULL */
