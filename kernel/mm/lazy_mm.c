@@ -165,12 +165,25 @@ static void hazard_publish(struct mm *mm)
 
 /* ---- start and end, on the borrowing CPU with interrupts off ---- */
 
-void lazy_mm_borrow_start(struct mm *mm)
+/*
+ * THE CHECKER'S COPY OF THE BORROW (tc_cpu.borrowed, docs/tlbcheck.md "The
+ * model never lags").  tc_check_mm_free reports an mm freed while the model
+ * shows a CPU borrowing it, so the model may never show a borrow that the
+ * freeing side can already see ended.  borrow_protect() and
+ * borrow_release() are the only places that publish a borrow's protection
+ * (the reference, the hazard slot), and each tells the checker in the
+ * order that keeps it from lagging:
+ *   start (stricter: the mm may not be freed now): the protection first,
+ *     then the model - a model that learns late only checks less;
+ *   end (more permissive: the freeing side may go ahead once it sees the
+ *     reference dropped or the slot cleared): the model FIRST, then the
+ *     release.  Pairs with tc_check_mm_free (tlbcheck_checks.c).
+ * In shootdown mode nothing is published at the end: the freeing side
+ * learns of it only from the cpumask bit that a later flush clears (after
+ * this) or from its drop IPI's completion (after this, too).
+ */
+static void borrow_protect(struct mm *mm)
 {
-    if (mm == &init_mm)
-        return;
-    count_event(lazy, borrow_start);
-    tlbcheck_borrow(mm);
     switch (lazy_mm_mode) {
     case LAZY_MM_REFCOUNT:
         mmgrab(mm);             /* (I5): released at end or drop */
@@ -186,15 +199,26 @@ void lazy_mm_borrow_start(struct mm *mm)
         hazard_publish(mm);
         break;
     }
+    tlbcheck_borrow(mm);
+}
+
+void lazy_mm_borrow_start(struct mm *mm)
+{
+    if (mm == &init_mm)
+        return;
+    count_event(lazy, borrow_start);
+    borrow_protect(mm);
 }
 
 /*
  * What a borrow gives back when it ends, by mode.  refcount: the reference
  * is returned to the caller to mmdrop (a drop IPI must not free anything);
- * hazard: clear the slot; shootdown: nothing.
+ * hazard: clear the slot; shootdown: nothing.  The checker is told first
+ * (see borrow_protect).
  */
 static struct mm *borrow_release(struct mm *mm)
 {
+    tlbcheck_borrow(NULL);
     switch (lazy_mm_mode) {
     case LAZY_MM_REFCOUNT:
         return tlb_inject(TLB_INJECT_EARLY_LAZY_DROP) ? NULL : mm;
@@ -213,7 +237,6 @@ void lazy_mm_borrow_end(struct mm *mm)
     if (mm == &init_mm)
         return;
     count_event(lazy, borrow_end);
-    tlbcheck_borrow(NULL);
     struct mm *drop = borrow_release(mm);
     if (drop)
         mmdrop(drop);           /* refcount: may be the last (nothing to IPI then) */
@@ -264,11 +287,11 @@ static void drop_borrow_here(void *arg)
     if (cur->mm || !mm || mm == &init_mm || (r->only && mm != r->only))
         return;
     leave_mm();                 /* CR3 -> init_mm if mm is still loaded here */
-    cur->active_mm = &init_mm;
     count_event(lazy, borrow_drop);
-    tlbcheck_borrow(NULL);
     tlb_trace(TLBT_LAZY_DROP, mm->ctx_id, (uint64_t)r->why, 0, 0);
     r->release[this_cpu_id()] = borrow_release(mm);
+    /* Only this CPU's flush handler reads it (interrupts are off here). */
+    cur->active_mm = &init_mm;
 }
 
 static void drop_and_release(const struct cpumask *targets, struct drop_req *r)

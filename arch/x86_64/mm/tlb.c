@@ -136,6 +136,13 @@ static int flush_on_this_cpu(const struct flush_request *f, bool remote)
     if (ts->loaded_mm != mm) {
         if (remote)
             count_event(tlb, ipi_not_running);
+        /* Clearing the bit lets later flushers skip us: the checker's model
+         * must show us off mm already (docs/tlbcheck.md, "The model never
+         * lags").  It does: loaded_mm != mm only after a CR3 write and its
+         * hook, and the current task stopped borrowing mm only after
+         * borrow_release told the checker.  The ASID slot still caches mm
+         * until drop_cached_asid below, but it is not loaded, and only our
+         * own CR3 hook (interrupts off here) looks at an unloaded slot. */
         if (READ_ONCE(current_task()->active_mm) != mm &&
             bitmap_test_bit_atomic(mm->cpumask.bits, cpu)) {
             cpumask_test_and_clear_cpu_atomic(&mm->cpumask, cpu);

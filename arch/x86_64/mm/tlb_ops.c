@@ -42,6 +42,11 @@ void tlb_write_cr3(struct mm *mm, unsigned pcid, bool noflush)
     uint64_t cr3 = pgd | pcid | (noflush ? CR3_NOFLUSH : 0);
     uint64_t flags = irq_save();
     write_cr3(cr3);
+    /* The model learns of the write just after it.  That lag is harmless
+     * (docs/tlbcheck.md, "The model never lags"): no other CPU can see CR3
+     * itself, only what we publish after the hook (is_lazy, a hazard slot,
+     * a reference, a cpumask bit), and interrupts are off, so no flush
+     * handler of ours runs in between. */
     tlbcheck_cr3_write(mm, pcid, noflush);
     irq_restore(flags);
     if (noflush)

@@ -158,10 +158,42 @@ static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen
 
 /* ---- switching ----------------------------------------------------------------- */
 
-static void set_lazy(bool lazy)
+/*
+ * is_lazy is read by flushers on other CPUs (flush_tlb_mm_range, F2): a
+ * CPU they see lazy gets no IPI.  These two functions are its only writers
+ * after boot, and each keeps the shadow-TLB checker's copy (tc_cpu.lazy)
+ * from lagging behind what flushers can see - the checker skips a CPU it
+ * models as lazy (tc_check_flush_end), so its model must never be LESS
+ * lazy than the flag (docs/tlbcheck.md, "The model never lags"):
+ *
+ *   publish_lazy()    more permissive - flushers may skip us from the
+ *                     store on: the model is told FIRST.  Pairs with the
+ *                     lazy test in tc_check_flush_end (tlbcheck_checks.c).
+ *   publish_unlazy()  stricter - flushers target us again from the store
+ *                     on (S1), but a flush that skipped us may still be
+ *                     owed (the catch-up, or the flushing CR3 load of the
+ *                     next mm): the model is told only by model_switch_done()
+ *                     at the end of the switch, after that flush.
+ * The checker's hook asserts the order: it is told "lazy" only while the
+ * flag is still clear, and "not lazy" only once the flag is clear.
+ */
+static void publish_lazy(void)
 {
-    /* Read by flushers on other CPUs (flush_tlb_mm_range, F2). */
-    WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, lazy);
+    tlbcheck_set_lazy(true);
+    WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, true);
+}
+
+static void publish_unlazy(void)
+{
+    WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, false);
+}
+
+/* The end of every transition that can leave lazy mode: CR3 and the slot
+ * are final, any catch-up flush is done and recorded (tlb_write_cr3's
+ * hook).  Only now may the checker hold this CPU to every flush again. */
+static void model_switch_done(void)
+{
+    tlbcheck_set_lazy(false);
 }
 
 static bool is_lazy(void)
@@ -173,7 +205,7 @@ static bool is_lazy(void)
  * skipped us meanwhile (its tlb_gen moved past our slot's). */
 static void lazy_catch_up(struct cpu_tlbstate *ts, struct mm *mm)
 {
-    set_lazy(false);                                        /* S1 */
+    publish_unlazy();                                       /* S1 */
     /* S2: pairs with F1 (the tlb_gen RMW in flush_tlb_mm_range): either
      * the flusher sees is_lazy false and sends us its IPI, or we see its
      * generation below. */
@@ -206,7 +238,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
         /* Same mm: nothing, unless we were lazy on it. */
         if (is_lazy())
             lazy_catch_up(ts, next);
-        tlbcheck_set_lazy(false);
+        model_switch_done();
         return;
     }
 
@@ -214,7 +246,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     ts->loaded_mm = LOADED_MM_SWITCHING;
     barrier();
     if (was_lazy)
-        set_lazy(false);                                    /* S1 */
+        publish_unlazy();                                   /* S1 */
 
     if (next == &init_mm) {
         /* PCID 0 holds only init_mm's translations, and every change to
@@ -223,7 +255,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
         tlb_write_cr3(&init_mm, 0, tlb_use_pcid);
         tlb_trace(TLBT_CR3_LOAD, 0, 0, tlb_use_pcid, TLBT_CR3_INIT_MM);
         ts->loaded_mm = &init_mm;
-        tlbcheck_set_lazy(false);
+        model_switch_done();
         return;
     }
 
@@ -249,7 +281,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     tlb_trace(TLBT_CR3_LOAD, next->ctx_id, pcid, !flush, flush ? TLBT_CR3_FLUSH : TLBT_CR3_NOFLUSH);
     barrier();
     ts->loaded_mm = next;
-    tlbcheck_set_lazy(false);
+    model_switch_done();
 }
 
 void enter_lazy_tlb(struct mm *mm, struct task *tsk)
@@ -260,9 +292,9 @@ void enter_lazy_tlb(struct mm *mm, struct task *tsk)
     if (loaded == &init_mm || is_lazy())
         return;
     /* No CR3 write, no cpumask change: the kernel thread runs on the user
-     * mm's page tables (kernel half) and flushers leave us alone. */
-    set_lazy(true);
-    tlbcheck_set_lazy(true);
+     * mm's page tables (kernel half) and flushers leave us alone - and
+     * the checker knows before they can (publish_lazy). */
+    publish_lazy();
 }
 
 void leave_mm(void)
@@ -283,7 +315,7 @@ void leave_mm(void)
         ts->loaded_mm = LOADED_MM_SWITCHING;
         barrier();
         tlb_write_cr3(&init_mm, 0, tlb_use_pcid);   /* PCID 0: see switch_mm */
-        set_lazy(false);
+        publish_unlazy();
         /*
          * Make is_lazy == false visible before anything we read later: when
          * the kernel thread goes back to a user task of `loaded`, switch_mm
@@ -294,7 +326,7 @@ void leave_mm(void)
          */
         atomic_thread_fence(memory_order_seq_cst);
         ts->loaded_mm = &init_mm;
-        tlbcheck_set_lazy(false);
+        model_switch_done();
     }
     irq_restore(flags);
 }

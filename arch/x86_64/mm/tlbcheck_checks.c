@@ -13,7 +13,17 @@
  *       before flush_tlb_mm_range() takes its token and bumps tlb_gen, so a
  *       CPU that sees the bumped tlb_gen and flushes records a flush whose
  *       sequence number covers the change (the bump is a seq_cst RMW; the
- *       model's locks order the rest).
+ *       model's locks order the rest);
+ *   (c) the model never lags behind what other CPUs can observe: a
+ *       transition that lets others skip or free more (becoming lazy,
+ *       ending a borrow, clearing a hazard slot or a cpumask bit, leaving
+ *       an mm) is in the model before anything that announces it is
+ *       stored; one that makes a CPU stricter (leaving lazy mode, loading
+ *       an mm, starting a borrow) reaches the model only after its work
+ *       (the catch-up flush, the flushing CR3 load).  A model that lags
+ *       the second way only checks less for a moment; the first way would
+ *       report a CPU that was legitimately skipped.  Where each hook stands
+ *       is in docs/tlbcheck.md, "The model never lags".
  */
 #include <arch/tlbcheck_model.h>
 #include <kernel/printk.h>
@@ -97,6 +107,14 @@ static void stale_report(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m,
  *     that it counts as lazy and is not checked;
  *   - a CPU switching away is either still shown on m (then it was a
  *     target or caught up, as above) or already elsewhere.
+ * The model fields read (c): cur moves at the CR3 hook, before anything
+ * that CPU publishes afterwards; lazy is set BEFORE is_lazy is stored
+ * (publish_lazy in tlb_switch.c: a flusher that skips a lazy CPU finds it
+ * lazy here too) and cleared only at the end of the switch
+ * (model_switch_done); the slot's flushes are recorded on the target before
+ * its IPI handler returns (a).  The flake of issue 9 was this check
+ * reading a model that learned "lazy" after the flusher had skipped the
+ * CPU.
  */
 void tc_check_flush_end(struct tc_model *md, struct tc_mm *m, uint64_t token)
 {
@@ -159,6 +177,10 @@ void tc_check_user_access(struct tc_model *md, struct tc_cpu *c, const char *op)
  * generation is stale) - or NOFLUSH-loads a slot flushed after the bump.
  * The unhooking, the flush and the free all happen under mm->lock, so no
  * newer unhooking sneaks in between.
+ * The model fields read (c): cur (the CR3 hook runs right after the write,
+ * interrupts off, before the CPU can serve the flush IPI or publish
+ * anything) and the PCID's paging-structure state (recorded by the flush
+ * hooks before the handler returns); the lazy flag is not read.
  */
 void tc_check_tables_free(struct tc_model *md, struct tc_mm *m)
 {
@@ -191,6 +213,15 @@ void tc_check_tables_free(struct tc_model *md, struct tc_mm *m)
  * and hazard modes the freeing side waited for the IPIs that made every
  * borrower leave (leave_mm's CR3 hook, then tlbcheck_borrow(NULL)) - both
  * recorded on that CPU before the IPI completed (a).
+ * The model fields read (c): cur, moved at the CR3 hook before the CPU
+ * drops a reference, clears its hazard slot or completes a drop IPI; and
+ * borrowed, cleared by borrow_release (kernel/mm/lazy_mm.c) BEFORE the
+ * reference is dropped or the hazard slot cleared - the freeing side never
+ * sees a borrow end that the model does not show yet.  In shootdown mode the
+ * freeing side learns of an ended borrow from a cleared cpumask bit, which
+ * a flush handler clears only when the current task no longer borrows the
+ * mm: after finish_task_switch's borrow end (interrupts off until then) or
+ * after a drop.
  */
 void tc_check_mm_free(struct tc_model *md, struct tc_mm *m)
 {

@@ -17,7 +17,9 @@
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
 #include <arch/paging.h>
+#include <arch/tlbstate.h>
 #include <arch/x86.h>
+#include <kernel/panic.h>
 #include <stdatomic.h>
 
 bool tlbcheck_enabled;
@@ -165,12 +167,23 @@ void tlbcheck_flush_end(struct mm *mm, uint64_t token)
 
 /* ---- scheduler / lazy-mm hooks (this CPU) ---------------------------------- */
 
+/*
+ * The model never lags behind the is_lazy flag flushers read (publish_lazy
+ * and publish_unlazy in tlb_switch.c): "lazy" must reach the model before
+ * the flag is set (else a flusher skips a CPU the model still holds to its
+ * flush: a false report at flush_end), "not lazy" only after the flag was
+ * cleared and the switch is done.  Either wrong order is a checker bug, not
+ * a TLB bug, and is reported as such.
+ */
 void tlbcheck_set_lazy(bool lazy)
 {
     if (!tlbcheck_on())
         return;
     uint64_t flags;
     struct tc_cpu *c = this_tc_cpu_lock(&flags);
+    if (READ_ONCE(tlbstate_shared(c->id)->is_lazy))
+        panic("tlbcheck: hook order: cpu %u told %s after flushers could already see it lazy",
+              c->id, lazy ? "lazy" : "not lazy");
     c->lazy = lazy;
     tc_cpu_unlock(c, flags);
 }
