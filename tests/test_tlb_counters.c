@@ -290,7 +290,7 @@ static struct task *lholder_start(struct lholder *h, struct mm *mm, unsigned cpu
  *      neither loaded nor borrowed and clears its bit; the flush after it
  *      sends nothing.
  */
-#define UNMAP_BATCH 64          /* kernel/mm/mm_internal.h: frames per flush */
+#define UNMAP_BATCH 64          /* kernel/mm/mmu_gather.h: MMU_GATHER_PAGES, frames per flush */
 
 static void munmap_ipis_body(void *arg)
 {
@@ -299,7 +299,7 @@ static void munmap_ipis_body(void *arg)
     unsigned ceiling = tlb_flush_ceiling;
     /* One page, ceiling + 1 pages, one page, the last 2 pages: all in one
      * page table (ADDR is 2 MiB aligned), each unmap one flush (an unmap
-     * flushes every UNMAP_BATCH freed frames). */
+     * flushes every UNMAP_BATCH unmapped frames). */
     unsigned span = ceiling + 5;
     if (ceiling + 1 > UNMAP_BATCH)
         KTEST_SKIP(t, "tlb_flush_ceiling above the unmap batch: the range would take two flushes");

@@ -141,7 +141,7 @@ def mode_row(smp, mode, **kw):
 
 
 # ---- the TLB suites, for the Bochs rows that vary PCID and INVPCID ----
-TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,lazy_mm,mm_smp"
+TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,lazy_mm,mm_smp,mmu_gather"
 BOCHS_CPU = "corei7_haswell_4770"
 
 

@@ -14,6 +14,7 @@
  * spinlock held or interrupts off.
  */
 #include "mm_internal.h"
+#include "mmu_gather.h"
 #include <kernel/panic.h>
 #include <kernel/tlbcheck.h>
 #include <uapi/shootdown.h>
@@ -57,15 +58,17 @@ int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t *pte)
     memcpy(phys_to_virt(copy), phys_to_virt(old_pa), PAGE_SIZE);
     /* Point the entry at the copy in one store: a CPU sees either the old
      * shared frame read-only or the private copy. */
+    struct mmu_gather g;
+    mmu_gather_init(&g, mm);
     WRITE_ONCE(*pte, copy | ((flags | PTE_P) & PTE_FLAGS & pte_supported_mask));
     tlbcheck_pte_change(mm, va, old, *pte);
     /* Threads of this mm on other CPUs may hold the old translation and
-     * would go on reading the shared frame while we write the copy. */
-    flush_tlb_mm_range(mm, va, va + PAGE_SIZE, false);
-    /* The other owners may have dropped theirs meanwhile (they hold their
-     * own mm's lock, not ours): whoever drops the last reference frees. */
-    if (frame_put_is_last(old_pa))
-        page_free(old_pa, 0);
+     * would go on reading the shared frame while we write the copy; and our
+     * reference to it must outlive that translation (mmu_gather.h): the
+     * other owners hold their own mm's lock, not ours, and whoever drops
+     * the last reference frees. */
+    mmu_gather_page(&g, va, old_pa);
+    mmu_gather_finish(&g);
     atomic_fetch_add(&mm_stats.cow_copies, 1);
     return 0;
 }

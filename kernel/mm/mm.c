@@ -19,6 +19,7 @@
  * last CPU has let go of it.
  */
 #include "mm_internal.h"
+#include "mmu_gather.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
 #include <kernel/counters.h>
@@ -126,27 +127,28 @@ static void collect_user_tables(pte_t *pml4, struct pt_free_list *freed)
 /*
  * The last user is gone: nobody runs in this address space any more, but
  * CPUs may still have it loaded (the exiting thread's CPU, lazily) or hold
- * its translations, so everything waits for one flush with freed_tables
- * before it goes back to the allocator.
+ * its translations, so every frame keeps its reference and every table
+ * stays allocated until one flush with freed_tables returned (mmu_gather.h;
+ * a full batch of frames is flushed and released early).
  */
 static void mm_teardown(struct mm *mm)
 {
-    struct unmap_batch b;
-    unmap_batch_init(&b, mm);
+    struct mmu_gather g;
+    struct pt_free_list tables = PT_FREE_LIST_INIT;
+    mmu_gather_init(&g, mm);
     mutex_lock(&mm->lock);
     while (!list_empty(&mm->vmas)) {
         struct vma *v = list_first_entry(&mm->vmas, struct vma, link);
         for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE)
-            unmap_batch_page(&b, va, false);
+            mmu_gather_unmap(&g, va, false);
         list_del(&v->link);
         kfree(v);
     }
-    collect_user_tables(mm->pml4, &b.tables);
-    if (b.tables.count)
+    collect_user_tables(mm->pml4, &tables);
+    if (tables.count)
         tlbcheck_tables_unlinked(mm);
-    b.start = 0;
-    b.end = SD_USER_TOP;
-    unmap_batch_finish(&b, true);
+    mmu_gather_tables(&g, &tables);     /* the whole user half, freed_tables */
+    mmu_gather_finish(&g);
     mutex_unlock(&mm->lock);
 }
 

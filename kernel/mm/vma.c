@@ -8,6 +8,7 @@
  * allocated by mmap: the first touch faults them in (fault.c).
  */
 #include "mm_internal.h"
+#include "mmu_gather.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
 #include <kernel/tlbcheck.h>
@@ -150,60 +151,6 @@ uintptr_t mm_find_free(struct mm *mm, uintptr_t hint, size_t len)
     return found;
 }
 
-/* ---- unmapping in batches (see mm_internal.h) ---- */
-
-void unmap_batch_init(struct unmap_batch *b, struct mm *mm)
-{
-    b->mm = mm;
-    b->start = UINTPTR_MAX;
-    b->end = 0;
-    b->tables = (struct pt_free_list)PT_FREE_LIST_INIT;
-    b->nframes = 0;
-}
-
-void unmap_batch_finish(struct unmap_batch *b, bool force_tables)
-{
-    bool tables = force_tables || b->tables.count;
-    if (b->start < b->end || tables)
-        flush_tlb_mm_range(b->mm, b->start < b->end ? b->start : 0,
-                           b->start < b->end ? b->end : 0, tables);
-    /* Every CPU has dropped the old translations: the memory is free. */
-    for (unsigned i = 0; i < b->nframes; i++)
-        page_free(b->frames[i], 0);
-    if (b->tables.count)
-        tlbcheck_tables_free(b->mm);    /* no CPU can walk them any more */
-    pt_free_list_release(&b->tables);
-    unmap_batch_init(b, b->mm);
-}
-
-void unmap_batch_page(struct unmap_batch *b, uintptr_t va, bool free_tables)
-{
-    pte_t old;
-    unsigned tables = b->tables.count;
-    if (paging_unmap(b->mm->pml4, va, &old, free_tables ? &b->tables : NULL) != 0)
-        return;                 /* never faulted in */
-    tlbcheck_pte_change(b->mm, va, old, 0);
-    if (b->tables.count != tables)
-        tlbcheck_tables_unlinked(b->mm);
-    if (va < b->start)
-        b->start = va;
-    if (va + PAGE_SIZE > b->end)
-        b->end = va + PAGE_SIZE;
-    phys_addr_t pa = old & PTE_ADDR;
-    if (frame_put_is_last(pa)) {
-        b->frames[b->nframes++] = pa;
-        if (b->nframes == UNMAP_BATCH_FRAMES)
-            unmap_batch_finish(b, false);
-    }
-}
-
-void unmap_pages_locked(struct mm *mm, struct unmap_batch *b, uintptr_t start, uintptr_t end)
-{
-    (void)mm;
-    for (uintptr_t va = start; va < end; va += PAGE_SIZE)
-        unmap_batch_page(b, va, true);
-}
-
 int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
 {
     if (!user_range_valid(addr, len))
@@ -215,8 +162,8 @@ int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
         mutex_unlock(&mm->lock);
         return err;
     }
-    struct unmap_batch b;
-    unmap_batch_init(&b, mm);
+    struct mmu_gather g;
+    mmu_gather_init(&g, mm);
     struct list_head *p, *tmp;
     list_for_each_safe(p, tmp, &mm->vmas) {
         struct vma *v = list_entry(p, struct vma, link);
@@ -224,11 +171,13 @@ int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
             continue;
         if (v->start >= end)
             break;
-        unmap_pages_locked(mm, &b, v->start, v->end);
+        for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE)
+            mmu_gather_unmap(&g, va, true);
         list_del(&v->link);
         kfree(v);
     }
-    unmap_batch_finish(&b, false);
+    /* Frames and tables go only after the flush (mmu_gather.h). */
+    mmu_gather_finish(&g);
     mutex_unlock(&mm->lock);
     return 0;
 }

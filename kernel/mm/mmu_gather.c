@@ -1,0 +1,100 @@
+/*
+ * kernel/mm/mmu_gather.c - unmapping in batches: clear the entries, gather
+ * the frames (with their references) and the emptied page tables, flush,
+ * and only then release them.  The contract is in mmu_gather.h.
+ *
+ * Every path that removes or replaces a user mapping goes through here:
+ * munmap (vma.c), the copy of a copy-on-write break (fault.c) and the
+ * teardown of an address space (mm.c; fork's failure path ends there too).
+ * mprotect never removes a mapping (PROT_NONE keeps the frame mapped,
+ * kernel-only), so it owes no frame and frees no table.
+ */
+#include "mmu_gather.h"
+#include "mm_internal.h"
+#include <kernel/panic.h>
+#include <kernel/tlbcheck.h>
+#include <uapi/shootdown.h>
+
+void mmu_gather_init(struct mmu_gather *g, struct mm *mm)
+{
+    g->mm = mm;
+    g->start = UINTPTR_MAX;
+    g->end = 0;
+    g->freed_tables = false;
+    g->tables = (struct pt_free_list)PT_FREE_LIST_INIT;
+    g->npages = 0;
+}
+
+static void cover(struct mmu_gather *g, uintptr_t va)
+{
+    if (va < g->start)
+        g->start = va;
+    if (va + PAGE_SIZE > g->end)
+        g->end = va + PAGE_SIZE;
+}
+
+void mmu_gather_page(struct mmu_gather *g, uintptr_t va, phys_addr_t pa)
+{
+    cover(g, va);
+    g->pages[g->npages++] = pa;
+    /* Full: flush what we have and release it, then go on.  Never the
+     * other way round. */
+    if (g->npages == MMU_GATHER_PAGES)
+        mmu_gather_flush(g);
+}
+
+void mmu_gather_unmap(struct mmu_gather *g, uintptr_t va, bool free_tables)
+{
+    pte_t old;
+    unsigned tables = g->tables.count;
+    if (paging_unmap(g->mm->pml4, va, &old, free_tables ? &g->tables : NULL) != 0)
+        return;                 /* never faulted in */
+    tlbcheck_pte_change(g->mm, va, old, 0);
+    if (g->tables.count != tables) {
+        tlbcheck_tables_unlinked(g->mm);
+        g->freed_tables = true;
+    }
+    mmu_gather_page(g, va, old & PTE_ADDR);
+}
+
+void mmu_gather_tables(struct mmu_gather *g, struct pt_free_list *tables)
+{
+    while (tables->head) {
+        pte_t *t = tables->head;
+        tables->head = *(pte_t **)t;    /* linked through the first word */
+        tables->count--;
+        *(pte_t **)t = g->tables.head;
+        g->tables.head = t;
+        g->tables.count++;
+    }
+    g->start = 0;
+    g->end = SD_USER_TOP;
+    g->freed_tables = true;
+}
+
+void mmu_gather_flush(struct mmu_gather *g)
+{
+    BUG_ON(g->tables.count && !g->freed_tables);
+    if (g->start < g->end || g->freed_tables)
+        flush_tlb_mm_range(g->mm, g->start < g->end ? g->start : 0,
+                           g->start < g->end ? g->end : 0, g->freed_tables);
+    /*
+     * flush_tlb_mm_range() returned: every CPU that could hold one of the
+     * old translations, or walk one of the unhooked tables, has dropped it
+     * (its completion is R2 -> A2 in kernel/smp_call.c).  Only now may the
+     * other owners of a frame see its count fall.
+     */
+    for (unsigned i = 0; i < g->npages; i++)
+        if (frame_put_is_last(g->pages[i]))
+            page_free(g->pages[i], 0);
+    if (g->tables.count)
+        tlbcheck_tables_free(g->mm);    /* no CPU can walk them any more */
+    pt_free_list_release(&g->tables);
+    mmu_gather_init(g, g->mm);
+}
+
+void mmu_gather_finish(struct mmu_gather *g)
+{
+    if (g->npages || g->freed_tables || g->start < g->end)
+        mmu_gather_flush(g);
+}
