@@ -15,6 +15,7 @@
 #include <arch/x86.h>
 #include <kernel/kstack.h>
 #include <kernel/page_alloc.h>
+#include <kernel/spinlock.h>
 #include <lib/string.h>
 
 /* #PF error code bits (Intel SDM vol. 3, 4.7). */
@@ -315,6 +316,43 @@ static void test_kstacks(struct ktest *t)
         kstack_free(tops[i]);
 }
 
+/*
+ * Kernel-half page tables are never freed (arch/x86_64/mm/kva.c): every
+ * 2 MiB of the stack region has its PT from boot on, unmapping the only
+ * page of a PT leaves the PT hooked in, and paging_unmap() puts nothing on
+ * a free list for a kernel address even when asked to.
+ */
+static void test_kernel_tables_stay(struct ktest *t)
+{
+    uintptr_t end = KVA_STACKS_BASE + (uintptr_t)KVA_STACK_SLOTS * KVA_STACK_SLOT;
+    unsigned missing = 0;
+    for (uintptr_t va = KVA_STACKS_BASE; va < end; va += LARGE_PAGE_SIZE)
+        if (!paging_walk(kernel_pml4, va, false))
+            missing++;
+    EXPECT_EQ(t, missing, 0u);
+
+    /* The guard area of the last slot: no stack page shares its PT. */
+    uintptr_t va = end - KVA_STACK_SLOT;
+    size_t frames = page_free_frames();
+    phys_addr_t frame = page_alloc_zeroed(0);
+    ASSERT_NE(t, frame, 0u);
+    ASSERT_EQ(t, kernel_map_page(va, frame, PTE_KERNEL_RW), 0);
+    EXPECT_EQ(t, page_free_frames(), frames - 1);       /* no table allocated */
+    EXPECT_EQ(t, kernel_unmap_page(va), frame);
+    EXPECT_TRUE(t, paging_walk(kernel_pml4, va, false) != NULL);
+
+    struct pt_free_list freed = PT_FREE_LIST_INIT;
+    uint64_t irq = spin_lock_irqsave(&kernel_pt_lock);
+    EXPECT_EQ(t, paging_map(kernel_pml4, va, frame, PTE_KERNEL_RW), 0);
+    EXPECT_EQ(t, paging_unmap(kernel_pml4, va, NULL, &freed), 0);
+    spin_unlock_irqrestore(&kernel_pt_lock, irq);
+    flush_tlb_kernel_range(va, va + PAGE_SIZE);
+    EXPECT_EQ(t, freed.count, 0u);
+    EXPECT_TRUE(t, paging_walk(kernel_pml4, va, false) != NULL);
+    page_free(frame, 0);
+    EXPECT_EQ(t, page_free_frames(), frames);
+}
+
 /* ---- ioremap ------------------------------------------------------------------- */
 
 static void test_ioremap(struct ktest *t)
@@ -354,6 +392,7 @@ static const struct ktest_case paging_cases[] = {
     KTEST_CASE(test_fault_exec_nx),
     KTEST_CASE(test_kernel_map_unmap),
     KTEST_CASE(test_kstacks),
+    KTEST_CASE(test_kernel_tables_stay),
     KTEST_CASE(test_ioremap),
     {0},
 };

@@ -11,14 +11,15 @@
  *
  * Free slots are found in a bitmap, lowest first, so freed address ranges
  * are reused.  kstack_lock protects the bitmap and is never held while
- * taking another lock; the page tables are protected by kernel_pt_lock
- * (lock order: kernel_pt_lock -> buddy_lock, as paging_map allocates).
+ * taking another lock; the page tables are protected by kernel_pt_lock.
  * A slot is reserved in the bitmap before its pages are mapped and released
  * only after they are unmapped and flushed.
  *
- * Freeing: unmap, then flush_tlb_kernel_range(), then free the frames and any
- * emptied page tables, then release the slot - in that order, so no CPU can
- * reach a frame through the old stack address once it is reused.
+ * Freeing: unmap, then flush_tlb_kernel_range(), then free the frames, then
+ * release the slot - in that order, so no CPU can reach a frame through the
+ * old stack address once it is reused.  The region's page tables are built
+ * at boot and never freed (arch/x86_64/mm/kva.c), so mapping a stack never
+ * allocates a table and unmapping one never frees one.
  *
  * The flush costs an IPI to every CPU, so freed stacks are first kept, still
  * mapped, in a small cache (up to KSTACK_CACHE_MAX) and handed out again by
@@ -53,21 +54,19 @@ static void unmap_stack(uintptr_t top, unsigned pages)
 {
     uintptr_t base = top - KSTACK_SIZE;
     phys_addr_t frames[KSTACK_PAGES];
-    struct pt_free_list freed = PT_FREE_LIST_INIT;
 
     uint64_t irq = spin_lock_irqsave(&kernel_pt_lock);
     for (unsigned i = 0; i < pages; i++) {
         pte_t old;
-        if (paging_unmap(kernel_pml4, base + i * PAGE_SIZE, &old, &freed))
+        if (paging_unmap(kernel_pml4, base + i * PAGE_SIZE, &old, NULL))
             panic("kstack: page %u of the stack at %#lx is not mapped", i, top);
         frames[i] = old & PTE_ADDR;
     }
     spin_unlock_irqrestore(&kernel_pt_lock, irq);
 
-    flush_tlb_kernel_range_freed(base, base + pages * PAGE_SIZE, freed.count > 0);
+    flush_tlb_kernel_range(base, base + pages * PAGE_SIZE);
     for (unsigned i = 0; i < pages; i++)
         page_free(frames[i], 0);
-    pt_free_list_release(&freed);
 }
 
 static void release_slot(unsigned slot)
@@ -146,14 +145,13 @@ void kstack_cache_drain(void)
 
         /* Unmap the whole batch, flush once, then free. */
         phys_addr_t frames[BATCH * KSTACK_PAGES];
-        struct pt_free_list freed = PT_FREE_LIST_INIT;
         uintptr_t lo = ~0ul, hi = 0;
         irq = spin_lock_irqsave(&kernel_pt_lock);
         for (unsigned s = 0; s < n; s++) {
             uintptr_t base = tops[s] - KSTACK_SIZE;
             for (unsigned i = 0; i < KSTACK_PAGES; i++) {
                 pte_t old;
-                if (paging_unmap(kernel_pml4, base + i * PAGE_SIZE, &old, &freed))
+                if (paging_unmap(kernel_pml4, base + i * PAGE_SIZE, &old, NULL))
                     panic("kstack: cached stack at %#lx lost page %u", tops[s], i);
                 frames[s * KSTACK_PAGES + i] = old & PTE_ADDR;
             }
@@ -161,10 +159,9 @@ void kstack_cache_drain(void)
             hi = MAX(hi, tops[s]);
         }
         spin_unlock_irqrestore(&kernel_pt_lock, irq);
-        flush_tlb_kernel_range_freed(lo, hi, freed.count > 0);
+        flush_tlb_kernel_range(lo, hi);
         for (unsigned i = 0; i < n * KSTACK_PAGES; i++)
             page_free(frames[i], 0);
-        pt_free_list_release(&freed);
         for (unsigned s = 0; s < n; s++)
             release_slot((unsigned)((tops[s] - KVA_STACKS_BASE) / KVA_STACK_SLOT) - 1);
     }

@@ -9,9 +9,9 @@
  * The window (arch/kva.h) is handed out upwards, page by page, and never
  * reused: devices stay mapped for the whole boot.  A request that lies
  * inside an earlier mapping gets that mapping again (every CPU asks for its
- * local APIC, which sits at the same physical address).  kva_init() builds
- * the page tables for the first 2 MiB of the window at boot, so the first
- * 512 pages of device mappings never allocate memory.
+ * local APIC, which sits at the same physical address).  kva_init() (kva.c)
+ * builds the page tables for the first 2 MiB of the window at boot, so the
+ * first 512 pages of device mappings never allocate memory.
  *
  * ioremap_lock protects next_va and the table of earlier mappings; the page
  * tables themselves are protected by kernel_pt_lock (taken inside, by
@@ -36,13 +36,6 @@ static DEFINE_SPINLOCK(ioremap_lock);
 static uintptr_t next_va = KVA_IOREMAP_BASE;
 static struct ioremap_area areas[IOREMAP_AREAS_MAX];
 static unsigned area_count;
-
-void kva_init(void)
-{
-    /* Allocates the PD and PT under the (already present) PDPT. */
-    if (!paging_walk(kernel_pml4, KVA_IOREMAP_BASE, true))
-        panic("paging_init: out of memory for the ioremap page tables");
-}
 
 void *ioremap(phys_addr_t pa, size_t size)
 {

@@ -138,21 +138,22 @@ int kernel_map_page(uintptr_t va, phys_addr_t pa, uint64_t flags)
     int err = paging_map(kernel_pml4, va, pa, flags);
     spin_unlock_irqrestore(&kernel_pt_lock, irq);
     /* not-present -> present needs no flush: the TLB caches no
-     * translation for a page that was not present. */
+     * translation for a page that was not present, and no CPU's
+     * paging-structure caches can hold a walk through a table that was
+     * replaced, since kernel-half tables are never freed (kva.c). */
     return err;
 }
 
 phys_addr_t kernel_unmap_page(uintptr_t va)
 {
-    struct pt_free_list freed = PT_FREE_LIST_INIT;
+    BUG_ON(va < DIRECT_MAP_BASE);
     pte_t old = 0;
     uint64_t irq = spin_lock_irqsave(&kernel_pt_lock);
-    int err = paging_unmap(kernel_pml4, va, &old, &freed);
+    int err = paging_unmap(kernel_pml4, va, &old, NULL);
     spin_unlock_irqrestore(&kernel_pt_lock, irq);
     if (err)
         return 0;
-    flush_tlb_kernel_range_freed(va, va + PAGE_SIZE, freed.count > 0);
-    pt_free_list_release(&freed);
+    flush_tlb_kernel_range(va, va + PAGE_SIZE);
     return old & PTE_ADDR;
 }
 

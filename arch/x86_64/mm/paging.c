@@ -13,6 +13,8 @@
  * in is now all zero and, if so, unhooks it from its PD, then the same for
  * the PD and the PDPT.  A scan of 512 entries is cheap next to the TLB flush
  * that follows every unmap, and it needs no per-table counter to keep right.
+ * Only in the user half: kernel-half tables are never unhooked (kva.c says
+ * why).
  */
 #include <arch/paging.h>
 #include <arch/cpufeatures.h>
@@ -164,7 +166,9 @@ int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *fre
     WRITE_ONCE(*pte, 0);
     if (old)
         *old = e;
-    if (!freed)
+    /* Kernel-half tables stay for ever: a CPU's paging-structure caches may
+     * point at them with no flush owed to anyone (kva.c). */
+    if (!freed || !va_is_user(va))
         return 0;
 
     /* Unhook the tables that are now empty, bottom up. */
@@ -179,8 +183,7 @@ int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *fre
         return 0;
     WRITE_ONCE(pdpt[PDPT_INDEX(va)], 0);
     free_list_add(freed, pd);
-    /* Kernel-half PDPTs are shared by every address space: they stay. */
-    if (PML4_INDEX(va) >= PML4_KERNEL_FIRST || !table_empty(pdpt))
+    if (!table_empty(pdpt))
         return 0;
     WRITE_ONCE(pml4[PML4_INDEX(va)], 0);
     free_list_add(freed, pdpt);

@@ -11,10 +11,11 @@
  *   - lock: the caller holds the lock that protects the tree (an mm's
  *     page-table lock; kernel_pt_lock for the kernel virtual area);
  *   - flush TLBs: only the caller knows which CPUs may cache the old entry.
- *     Unmapping returns the tables it emptied on a pt_free_list instead of
- *     freeing them, because a CPU may still walk a table until it has
- *     flushed (paging-structure caches).  The caller flushes (every CPU that
- *     may use the tree) and only then calls pt_free_list_release().
+ *     Unmapping in the user half returns the tables it emptied on a
+ *     pt_free_list instead of freeing them, because a CPU may still walk a
+ *     table until it has flushed (paging-structure caches).  The caller
+ *     flushes (every CPU that may use the tree) and only then calls
+ *     pt_free_list_release().  Kernel-half tables are never freed.
  *   - split large pages: the direct map's 2 MiB / 1 GiB pages are not
  *     changed through this API (map/unmap/protect inside them fail).
  *
@@ -92,8 +93,9 @@ int paging_map(pte_t *pml4, uintptr_t va, phys_addr_t pa, uint64_t flags);
 /*
  * Unmap the 4 KiB page at va.  Stores the old entry in *old (may be NULL;
  * PTE_ADDR of it is the frame, which the caller still owns).  If `freed` is
- * not NULL, tables left empty are unhooked and put on it (never the PML4,
- * and never a kernel-half PDPT); with NULL, empty tables stay.
+ * not NULL and va is in the user half, tables left empty are unhooked and
+ * put on it (never the PML4); with NULL, empty tables stay.  Kernel-half
+ * tables are never unhooked (arch/x86_64/mm/kva.c says why).
  * Returns 0, PT_ENOENT (not mapped), PT_EINVAL (inside a large page).
  */
 int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *freed);
@@ -165,8 +167,8 @@ struct spinlock;
 extern struct spinlock kernel_pt_lock;
 
 /* Kernel-tree helpers that take kernel_pt_lock and flush (kernel_map.c).
- * kernel_unmap_page returns the frame that was mapped (0 if none) and frees
- * emptied tables after the flush. */
+ * kernel_unmap_page returns the frame that was mapped (0 if none), after
+ * the flush: only then may the caller free it.  Tables stay (kva.c). */
 int kernel_map_page(uintptr_t va, phys_addr_t pa, uint64_t flags);
 phys_addr_t kernel_unmap_page(uintptr_t va);
 int kernel_protect_page(uintptr_t va, uint64_t flags);
