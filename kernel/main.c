@@ -31,6 +31,7 @@
 #include <arch/trap.h>
 #include <arch/x86.h>
 #include <kernel/sched.h>
+#include <kernel/tlbcheck.h>
 #include <kernel/process.h>
 #include <kernel/demo.h>
 #include "../tests/ktest.h"
@@ -67,6 +68,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     page_alloc_init(&boot_info);
     paging_init();              /* the kernel's own page tables; adds RAM above 4 GiB */
     kmalloc_init();
+    tlbcheck_init();            /* the shadow-TLB checker's frame records (tlbcheck=on) */
     sched_init();               /* this boot context becomes CPU 0's idle task */
     syscall_init();             /* the system-call table */
 

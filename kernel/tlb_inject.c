@@ -9,7 +9,8 @@ int tlb_inject_mode = TLB_INJECT_NONE;
 /* In the order of enum tlb_inject. */
 static const char *const tlb_inject_choices[] = {
     "none", "skip_ipi", "noflush_stale", "skip_catchup", "skip_lazy_freed",
-    "early_lazy_drop", "skip_exit_shootdown", "skip_hazard_scan", NULL,
+    "early_lazy_drop", "skip_exit_shootdown", "skip_hazard_scan", "free_before_flush",
+    "skip_flush", NULL,
 };
 _Static_assert(sizeof(tlb_inject_choices) / sizeof(tlb_inject_choices[0]) == TLB_INJECT_NR + 1,
                "one name per enum tlb_inject");

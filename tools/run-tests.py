@@ -141,7 +141,7 @@ def mode_row(smp, mode, **kw):
 
 
 # ---- the TLB suites, for the Bochs rows that vary PCID and INVPCID ----
-TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,lazy_mm,mm_smp,mmu_gather"
+TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,tlbcheck_owed,lazy_mm,mm_smp,mmu_gather"
 BOCHS_CPU = "corei7_haswell_4770"
 
 
@@ -228,11 +228,12 @@ def tlbcheck_violation(op, cpu=r"\d+", addr=r"0x[0-9a-f]+"):
             % (cpu, addr, op))
 
 
-def inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+", **kw):
+def inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+",
+           suite="tlbcheck", **kw):
     kw.setdefault("smp", 2)
     kw.setdefault("description", "QEMU TCG, %d CPUs, tlb_inject=%s lazy_mm=%s: %s (must fail)"
                   % (kw["smp"], name, lazy_mm, what))
-    return Config("inject-" + name, tests="tlbcheck",
+    return Config("inject-" + name, tests=suite,
                   cmdline="tlbcheck=on tlb_inject=%s lazy_mm=%s" % (name, lazy_mm),
                   expect_fail_pattern=tlbcheck_violation(op),
                   require=[tlbcheck_violation(op, cpu, addr),
@@ -265,6 +266,12 @@ MATRIX += [
            lazy_mm="shootdown", cpu="1"),
     inject("skip_hazard_scan", "mm_free", "the mm freed without scanning the hazard slots",
            lazy_mm="hazard", cpu="1"),
+    # The frame-lifetime and flush-owed rules (tests/test_tlbcheck_owed.c):
+    # the unmapping or mprotect runs on the test's CPU, cpu 0.
+    inject("free_before_flush", "frame_free", "munmap frees its frames before the flush",
+           cpu="0", addr="0x501000", suite="tlbcheck_owed"),
+    inject("skip_flush", "mm_unlock", "mprotect forgets its flush",
+           cpu="0", addr="0x501000", suite="tlbcheck_owed"),
 ]
 
 

@@ -129,7 +129,7 @@ void trap_dispatch(struct trap_frame *tf)
          * (the IPI process_set_dying() sends is what brings it). */
         if ((tf->cs & 3) == 3) {
             process_exit_if_dying();
-            tlbcheck_user_access();     /* the shadow-TLB checker: back to ring 3 next */
+            tlbcheck_user_return();     /* the shadow-TLB checker: back to ring 3 next */
         }
         return;
     }

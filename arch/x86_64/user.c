@@ -97,7 +97,7 @@ static __noreturn void return_through(struct trap_frame *tf)
     tf->rflags = (tf->rflags & ~(RFLAGS_IOPL | RFLAGS_NT | RFLAGS_VM | RFLAGS_RF)) | RFLAGS_IF | RFLAGS_FIXED;
     if (tf->rip >= SD_USER_TOP)
         kill_current(EXC_GP, 0, 0, tf->rip);
-    tlbcheck_user_access();     /* the shadow-TLB checker, last thing before ring 3 */
+    tlbcheck_user_return();     /* the shadow-TLB checker, last thing before ring 3 */
     user_frame_return(tf, current_user_frame());
 }
 
@@ -155,7 +155,7 @@ void syscall_from_user(struct trap_frame *tf)
      * SYSCALL in the last two bytes of the user half; fault it here. */
     if (tf->rip >= SD_USER_TOP)
         kill_current(EXC_GP, 0, 0, tf->rip);
-    tlbcheck_user_access();     /* the shadow-TLB checker: back to ring 3 next */
+    tlbcheck_user_return();     /* the shadow-TLB checker: back to ring 3 next */
 }
 
 /* ---- exceptions ---- */
@@ -191,7 +191,7 @@ void user_exception(struct trap_frame *tf)
     exit_to_user_work();
     /* The return path swaps GS back before IRETQ: nothing may interrupt it. */
     irq_disable();
-    tlbcheck_user_access();     /* the shadow-TLB checker: back to ring 3 next */
+    tlbcheck_user_return();     /* the shadow-TLB checker: back to ring 3 next */
 }
 
 bool user_fault_from_kernel(struct trap_frame *tf, uintptr_t cr2)

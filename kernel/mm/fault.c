@@ -81,7 +81,7 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
     uintptr_t page = ALIGN_DOWN(addr, PAGE_SIZE);
     int ret = 0;
 
-    mutex_lock(&mm->lock);
+    mm_lock(mm);
     struct vma *v = vma_find(mm, page);
     if (!v || !vma_allows(v, write, exec)) {
         ret = -SD_EFAULT;
@@ -115,6 +115,6 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
      */
     local_flush_tlb_page(page);
 out:
-    mutex_unlock(&mm->lock);
+    mm_unlock(mm);
     return ret;
 }

@@ -52,7 +52,7 @@ struct mm *mm_fork(struct mm *parent)
 
     /* Lock order: parent, then child (the child is not visible to anyone
      * else yet, so it needs no lock until we hand it out). */
-    mutex_lock(&parent->lock);
+    mm_lock(parent);
     struct list_head *p;
     list_for_each(p, &parent->vmas) {
         const struct vma *v = list_entry(p, struct vma, link);
@@ -73,7 +73,7 @@ struct mm *mm_fork(struct mm *parent)
      * (they stay read-only; their next write is a cheap COW reuse). */
     if (wp_start < wp_end)
         flush_tlb_mm_range(parent, wp_start, wp_end, false);
-    mutex_unlock(&parent->lock);
+    mm_unlock(parent);
 
     if (err) {
         mmput(child);       /* drops the shared references and frees all */

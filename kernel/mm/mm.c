@@ -136,7 +136,7 @@ static void mm_teardown(struct mm *mm)
     struct mmu_gather g;
     struct pt_free_list tables = PT_FREE_LIST_INIT;
     mmu_gather_init(&g, mm);
-    mutex_lock(&mm->lock);
+    mm_lock(mm);
     while (!list_empty(&mm->vmas)) {
         struct vma *v = list_first_entry(&mm->vmas, struct vma, link);
         for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE)
@@ -149,7 +149,7 @@ static void mm_teardown(struct mm *mm)
         tlbcheck_tables_unlinked(mm);
     mmu_gather_tables(&g, &tables);     /* the whole user half, freed_tables */
     mmu_gather_finish(&g);
-    mutex_unlock(&mm->lock);
+    mm_unlock(mm);
 }
 
 void mmput(struct mm *mm)

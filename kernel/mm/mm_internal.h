@@ -13,7 +13,27 @@
 #pragma once
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
+#include <kernel/tlbcheck.h>
 #include <arch/paging.h>
+
+/*
+ * mm->lock guards the VMAs and the user half's page tables.  Every change
+ * of a page-table entry made under it that lowered rights must have been
+ * flushed (flush_tlb_mm_range() returned) before it is released: another
+ * thread of the mm that takes the lock next may rely on the old translation
+ * being gone everywhere.  mm_unlock() has the shadow-TLB checker assert it
+ * ("flush owed", docs/tlbcheck.md) - use it, never mutex_unlock(&mm->lock).
+ */
+static inline void mm_lock(struct mm *mm)
+{
+    mutex_lock(&mm->lock);
+}
+
+static inline void mm_unlock(struct mm *mm)
+{
+    tlbcheck_mm_unlock(mm);
+    mutex_unlock(&mm->lock);
+}
 
 /* The VMA containing addr, or NULL.  Caller holds mm->lock. */
 struct vma *vma_find(struct mm *mm, uintptr_t addr);

@@ -13,6 +13,7 @@
 #include "mm_internal.h"
 #include <kernel/panic.h>
 #include <kernel/tlbcheck.h>
+#include <kernel/tlb_inject.h>
 #include <uapi/shootdown.h>
 
 void mmu_gather_init(struct mmu_gather *g, struct mm *mm)
@@ -72,9 +73,20 @@ void mmu_gather_tables(struct mmu_gather *g, struct pt_free_list *tables)
     g->freed_tables = true;
 }
 
+/* Drop the gathered pages' references; free the frames whose last went. */
+static void release_pages(struct mmu_gather *g)
+{
+    for (unsigned i = 0; i < g->npages; i++)
+        if (frame_put_is_last(g->pages[i]))
+            page_free(g->pages[i], 0);
+    g->npages = 0;
+}
+
 void mmu_gather_flush(struct mmu_gather *g)
 {
     BUG_ON(g->tables.count && !g->freed_tables);
+    if (tlb_inject(TLB_INJECT_FREE_BEFORE_FLUSH))
+        release_pages(g);       /* free_before_flush: the bug this file exists to prevent */
     if (g->start < g->end || g->freed_tables)
         flush_tlb_mm_range(g->mm, g->start < g->end ? g->start : 0,
                            g->start < g->end ? g->end : 0, g->freed_tables);
@@ -84,9 +96,7 @@ void mmu_gather_flush(struct mmu_gather *g)
      * (its completion is R2 -> A2 in kernel/smp_call.c).  Only now may the
      * other owners of a frame see its count fall.
      */
-    for (unsigned i = 0; i < g->npages; i++)
-        if (frame_put_is_last(g->pages[i]))
-            page_free(g->pages[i], 0);
+    release_pages(g);
     if (g->tables.count)
         tlbcheck_tables_free(g->mm);    /* no CPU can walk them any more */
     pt_free_list_release(&g->tables);

@@ -33,6 +33,7 @@
 #include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <kernel/spinlock.h>
+#include <kernel/tlbcheck.h>
 #include <lib/string.h>
 
 extern char __kernel_phys_start[], __kernel_phys_end[];
@@ -351,6 +352,9 @@ void page_free(phys_addr_t pa, unsigned order)
         panic("page_free(%#lx, order %u) from %p: %s (frame flags %#x, order %u)", pa, order,
               __builtin_return_address(0), err, pg ? pg->flags : 0, pg ? pg->order : 0);
     }
+    /* No CPU may still translate to these frames (the shadow-TLB checker's
+     * frame-lifetime rule; it takes only its own innermost locks). */
+    tlbcheck_frame_free(pa, order);
     /* Owners may have marked every frame of the block (PG_SLAB): clear the
      * marks so the frames read as plain tails of a free block. */
     struct page *pg = &frame_table[pa >> PAGE_SHIFT];

@@ -12,6 +12,7 @@
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
 #include <kernel/tlbcheck.h>
+#include <kernel/tlb_inject.h>
 #include <arch/cpufeatures.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
@@ -101,7 +102,7 @@ int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
     n->end = addr + len;
     n->prot = prot;
 
-    mutex_lock(&mm->lock);
+    mm_lock(mm);
     /* Insert before the first VMA that starts at or after our end, if
      * nothing overlaps. */
     struct list_head *p, *before = &mm->vmas;
@@ -110,7 +111,7 @@ int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
         if (v->end <= n->start)
             continue;
         if (v->start < n->end) {
-            mutex_unlock(&mm->lock);
+            mm_unlock(mm);
             kfree(n);
             return -SD_EEXIST;
         }
@@ -118,7 +119,7 @@ int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
         break;
     }
     list_add_tail(&n->link, before);
-    mutex_unlock(&mm->lock);
+    mm_unlock(mm);
     return 0;
 }
 
@@ -131,7 +132,7 @@ uintptr_t mm_find_free(struct mm *mm, uintptr_t hint, size_t len)
     if (len == 0 || hint < PAGE_SIZE || hint >= SD_USER_TOP || len > SD_USER_TOP - hint)
         return 0;
     uintptr_t found = 0, cand = hint;
-    mutex_lock(&mm->lock);
+    mm_lock(mm);
     struct list_head *p;
     list_for_each(p, &mm->vmas) {
         struct vma *v = list_entry(p, struct vma, link);
@@ -147,7 +148,7 @@ uintptr_t mm_find_free(struct mm *mm, uintptr_t hint, size_t len)
     }
     if (cand && len <= SD_USER_TOP - cand)
         found = cand;
-    mutex_unlock(&mm->lock);
+    mm_unlock(mm);
     return found;
 }
 
@@ -156,10 +157,10 @@ int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
     if (!user_range_valid(addr, len))
         return -SD_EINVAL;
     uintptr_t end = addr + len;
-    mutex_lock(&mm->lock);
+    mm_lock(mm);
     int err = split_at_edges(mm, addr, end);
     if (err) {
-        mutex_unlock(&mm->lock);
+        mm_unlock(mm);
         return err;
     }
     struct mmu_gather g;
@@ -178,7 +179,7 @@ int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
     }
     /* Frames and tables go only after the flush (mmu_gather.h). */
     mmu_gather_finish(&g);
-    mutex_unlock(&mm->lock);
+    mm_unlock(mm);
     return 0;
 }
 
@@ -187,19 +188,19 @@ int mm_protect(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
     if (!user_range_valid(addr, len) || (prot & ~PROT_ALL))
         return -SD_EINVAL;
     uintptr_t end = addr + len;
-    mutex_lock(&mm->lock);
+    mm_lock(mm);
     /* Like POSIX mprotect: the whole range must be mapped. */
     for (uintptr_t a = addr; a < end;) {
         struct vma *v = vma_find(mm, a);
         if (!v) {
-            mutex_unlock(&mm->lock);
+            mm_unlock(mm);
             return -SD_ENOMEM;
         }
         a = v->end;
     }
     int err = split_at_edges(mm, addr, end);
     if (err) {
-        mutex_unlock(&mm->lock);
+        mm_unlock(mm);
         return err;
     }
     uint64_t flags = vma_pte_flags(prot);
@@ -229,9 +230,9 @@ int mm_protect(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
     }
     /* Reduced rights must be gone on every CPU before we return; raised
      * ones would only cost a spurious fault, but one flush covers both. */
-    if (changed_start < changed_end)
+    if (changed_start < changed_end && !tlb_inject(TLB_INJECT_SKIP_FLUSH))
         flush_tlb_mm_range(mm, changed_start, changed_end, false);
-    mutex_unlock(&mm->lock);
+    mm_unlock(mm);
     return 0;
 }
 
@@ -243,7 +244,7 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t len)
         return -SD_EFAULT;
     const uint8_t *from = src;
     int err = 0;
-    mutex_lock(&mm->lock);
+    mm_lock(mm);
     while (len) {
         uintptr_t page = ALIGN_DOWN(uaddr, PAGE_SIZE);
         size_t off = uaddr - page;
@@ -280,6 +281,6 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t len)
         uaddr += n;
         len -= n;
     }
-    mutex_unlock(&mm->lock);
+    mm_unlock(mm);
     return err;
 }

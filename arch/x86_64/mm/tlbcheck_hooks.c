@@ -14,7 +14,9 @@
 #include <kernel/cmdline.h>
 #include <kernel/kmalloc.h>
 #include <kernel/mm.h>
+#include <kernel/page_alloc.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
 #include <kernel/printk.h>
 #include <arch/paging.h>
 #include <arch/tlbstate.h>
@@ -32,6 +34,9 @@ static struct tc_cpu live_cpus[MAX_CPUS] = {
     [0 ... MAX_CPUS - 1] = { .lock = SPINLOCK_INIT("tlbcheck.cpu") },
 };
 static struct tc_model live = { .cpus = live_cpus, .ncpus = MAX_CPUS, .live = true };
+/* The frames' pending unmappings (tlbcheck_frames.h): empty until
+ * tlbcheck_init() allocated the records, then every frame of RAM. */
+static struct tc_frames live_frames;
 
 /*
  * This CPU's model, locked, with interrupts off FIRST: a hook called with
@@ -110,6 +115,7 @@ void tlbcheck_mm_free(struct mm *mm)
     if (!m)
         return;
     tc_check_mm_free(&live, m);
+    tc_frames_mm_free(&live_frames, m);    /* no record outlives its mm */
     uint64_t flags = spin_lock_irqsave(&registry_lock);
     struct tc_mm **pp = &registry[bucket(mm)];
     while (*pp != m)
@@ -126,8 +132,14 @@ void tlbcheck_pte_change(struct mm *mm, uintptr_t va, uint64_t old, uint64_t new
     if (!tlbcheck_on() || !tc_pte_change_needs_flush(old, new))
         return;
     struct tc_mm *m = lookup(mm);
-    if (m)
-        tc_pte_change(m, va, old, new);
+    if (!m)
+        return;
+    uint64_t seq = tc_pte_change(m, va, old, new);
+    if (!seq)
+        return;
+    tc_owed_note(m, current_task(), seq);
+    if (tc_pte_change_removes_frame(old, new))
+        tc_frame_unmapped(&live_frames, m, va, old & PTE_ADDR, seq);
 }
 
 void tlbcheck_tables_unlinked(struct mm *mm)
@@ -136,7 +148,7 @@ void tlbcheck_tables_unlinked(struct mm *mm)
         return;
     struct tc_mm *m = lookup(mm);
     if (m)
-        tc_tables_unlinked(m);
+        tc_owed_note(m, current_task(), tc_tables_unlinked(m));
 }
 
 void tlbcheck_tables_free(struct mm *mm)
@@ -161,8 +173,12 @@ void tlbcheck_flush_end(struct mm *mm, uint64_t token)
     if (!tlbcheck_on())
         return;
     struct tc_mm *m = lookup(mm);
-    if (m)
-        tc_check_flush_end(&live, m, token);
+    if (!m)
+        return;
+    tc_check_flush_end(&live, m, token);
+    /* Before flush_tlb_mm_range() returns: its caller may release the
+     * frames right after (tc_check_frame_free). */
+    tc_frames_flushed(&live_frames, m, token);
 }
 
 /* ---- scheduler / lazy-mm hooks (this CPU) ---------------------------------- */
@@ -208,6 +224,64 @@ void tlbcheck_user_access(void)
     struct tc_cpu *c = this_tc_cpu_lock(&flags);
     tc_check_user_access(&live, c, "user_access");
     tc_cpu_unlock(c, flags);
+}
+
+void tlbcheck_user_return(void)
+{
+    if (!tlbcheck_on())
+        return;
+    uint64_t flags;
+    struct tc_cpu *c = this_tc_cpu_lock(&flags);
+    tc_check_user_access(&live, c, "user_access");
+    tc_check_user_return(&live, c, current_task());
+    tc_cpu_unlock(c, flags);
+}
+
+void tlbcheck_mm_unlock(struct mm *mm)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_mm *m = lookup(mm);
+    if (!m)
+        return;
+    /* Interrupts off only so that the report names this CPU. */
+    uint64_t flags = irq_save();
+    tc_check_mm_unlock(&live, &live_cpus[this_cpu_id()], m);
+    irq_restore(flags);
+}
+
+/* ---- frames (tlbcheck_frames.h) -------------------------------------------- */
+
+void tlbcheck_init(void)
+{
+    if (!tlbcheck_on())
+        return;
+    size_t nframes = page_ram_end() >> PAGE_SHIFT;
+    size_t per_chunk = (size_t)1 << TC_FRAME_CHUNK_SHIFT, modeled = 0;
+    for (unsigned i = 0; i < TC_FRAME_CHUNKS && modeled < nframes; i++) {
+        size_t n = nframes - modeled < per_chunk ? nframes - modeled : per_chunk;
+        unsigned order = 0;
+        while ((PAGE_SIZE << order) < n * sizeof(struct tc_frame))
+            order++;
+        phys_addr_t pa = page_alloc_zeroed(order);
+        if (!pa)
+            break;
+        live_frames.chunk[i] = phys_to_virt(pa);
+        modeled += n;
+    }
+    tc_frames_init(&live_frames, modeled);
+    printk("tlbcheck: frame lifetimes of %zu MiB of RAM modeled (%u pending unmappings per frame, "
+           "%u per mm)%s\n", modeled >> 8, TC_FRAME_RECORDS, TC_MM_PENDING,
+           modeled < nframes ? "; the rest is not checked (out of memory or beyond the model)" : "");
+}
+
+void tlbcheck_frame_free(phys_addr_t pa, unsigned order)
+{
+    if (!tlbcheck_on())
+        return;
+    uint64_t flags = irq_save();
+    tc_check_frame_free(&live, &live_frames, &live_cpus[this_cpu_id()], pa, order);
+    irq_restore(flags);
 }
 
 /* ---- arch/tlbcheck.h: the instructions (this CPU, interrupts off) ---------- */

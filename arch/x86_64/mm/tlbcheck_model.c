@@ -300,29 +300,31 @@ bool tc_pte_change_needs_flush(uint64_t old, uint64_t new)
     return false;
 }
 
-bool tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new)
+uint64_t tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new)
 {
     if (!tc_pte_change_needs_flush(old, new))
-        return false;
+        return 0;
     uint64_t flags = spin_lock_irqsave(&m->lock);
     uint64_t i = m->nchanges++ % TC_RING;
     if (m->nchanges > TC_RING && m->ring[i].seq > m->lost_seq)
         m->lost_seq = m->ring[i].seq;
     m->ring[i].va = ALIGN_DOWN(va, PAGE_SIZE);
     m->ring[i].seq = m->seq + 1;
-    __atomic_store_n(&m->seq, m->seq + 1, __ATOMIC_SEQ_CST);
+    uint64_t seq = m->seq + 1;
+    __atomic_store_n(&m->seq, seq, __ATOMIC_SEQ_CST);
     spin_unlock_irqrestore(&m->lock, flags);
-    return true;
+    return seq;
 }
 
-void tc_tables_unlinked(struct tc_mm *m)
+uint64_t tc_tables_unlinked(struct tc_mm *m)
 {
     uint64_t flags = spin_lock_irqsave(&m->lock);
-    m->unlink_seq = m->seq + 1;
-    __atomic_store_n(&m->seq, m->seq + 1, __ATOMIC_SEQ_CST);
+    uint64_t seq = m->unlink_seq = m->seq + 1;
+    __atomic_store_n(&m->seq, seq, __ATOMIC_SEQ_CST);
     /* For the report: the page whose unmapping emptied the table(s). */
     m->unlink_va = m->nchanges ? m->ring[(m->nchanges - 1) % TC_RING].va : 0;
     spin_unlock_irqrestore(&m->lock, flags);
+    return seq;
 }
 
 uint64_t tc_flush_begin(struct tc_mm *m)

@@ -18,6 +18,8 @@ enum tlb_inject {
     TLB_INJECT_EARLY_LAZY_DROP, /* early_lazy_drop: refcount mode drops the lazy reference at borrow time */
     TLB_INJECT_SKIP_EXIT_SHOOTDOWN, /* skip_exit_shootdown: shootdown mode frees without the IPIs */
     TLB_INJECT_SKIP_HAZARD_SCAN,    /* skip_hazard_scan: hazard mode frees without scanning the slots */
+    TLB_INJECT_FREE_BEFORE_FLUSH,   /* free_before_flush: an unmap releases its frames before the flush */
+    TLB_INJECT_SKIP_FLUSH,      /* skip_flush: mprotect forgets its flush */
     TLB_INJECT_NR
 };
 

@@ -23,11 +23,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <kernel/compiler.h>
+#include <arch/memlayout.h>
 
 struct mm;
 
 extern bool tlbcheck_enabled;           /* tlbcheck=on|off, read-mostly */
 static inline bool tlbcheck_on(void) { return __builtin_expect(tlbcheck_enabled, 0); }
+
+/* At boot, once the page allocator and kmalloc work: the checker's own
+ * memory (the frame records, below). */
+void tlbcheck_init(void);
 
 /* An mm is created / is about to be freed (its PML4 too).  At free the
  * checker asserts that no CPU has its PML4 in CR3 and no CPU borrows it. */
@@ -63,3 +68,23 @@ void tlbcheck_borrow(struct mm *mm);
  * to user mode and each kernel access to user memory.  Asserts that it can
  * hold no stale translation of a change whose flush has returned. */
 void tlbcheck_user_access(void);
+/* The same, at a return to user mode (the end of a system call, an
+ * exception or an interrupt from user mode), and also: if this thread made
+ * the latest change of its mm, that change was flushed. */
+void tlbcheck_user_return(void);
+
+/*
+ * Flush owed (docs/tlbcheck.md): the mm's lock is about to be released
+ * (kernel/mm's mm_unlock, by the thread that holds it).  Asserts that every
+ * change of mm that lowered rights was covered by a completed flush.
+ */
+void tlbcheck_mm_unlock(struct mm *mm);
+
+/*
+ * Frame lifetime (docs/tlbcheck.md): the block of 2^order frames at pa
+ * goes back to the page allocator (page_free).  Asserts that no frame of
+ * it was unmapped (or replaced) by a change whose flush has not completed:
+ * some CPU could still reach it through a stale translation.  The frames
+ * a change takes out of a mapping are learnt by tlbcheck_pte_change().
+ */
+void tlbcheck_frame_free(phys_addr_t pa, unsigned order);

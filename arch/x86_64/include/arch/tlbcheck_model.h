@@ -30,6 +30,8 @@
  * by one thread only and take the same locks anyway.
  */
 #pragma once
+#include <arch/tlbcheck_frames.h>
+#include <arch/tlbcheck_owed.h>
 #include <kernel/spinlock.h>
 #include <kernel/config.h>
 #include <stdbool.h>
@@ -55,6 +57,8 @@ struct tc_mm {
     uint64_t done_seq;          /* highest token whose flush returned */
     uint64_t nchanges;          /* leaf changes recorded in total (ring index) */
     struct { uintptr_t va; uint64_t seq; } ring[TC_RING];
+    struct tc_mm_frames frames; /* frames unmapped, flush pending (tlbcheck_frames.h) */
+    struct tc_mm_owed owed;     /* who made the latest change (tlbcheck_owed.h) */
     struct tc_mm *hnext;        /* the live registry's hash chain */
 };
 
@@ -113,10 +117,10 @@ void tc_invpcid(struct tc_model *md, struct tc_cpu *c, unsigned type, unsigned p
 void tc_flush_everything(struct tc_model *md, struct tc_cpu *c);
 
 /* ---- page-table changes (caller holds nothing; takes m->lock) ---- */
-/* Returns true when the change was recorded (it needs a flush). */
-bool tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new);
+/* Returns the change's number when it was recorded (it needs a flush), else 0. */
+uint64_t tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new);
 bool tc_pte_change_needs_flush(uint64_t old, uint64_t new);
-void tc_tables_unlinked(struct tc_mm *m);
+uint64_t tc_tables_unlinked(struct tc_mm *m);     /* returns the change's number */
 uint64_t tc_flush_begin(struct tc_mm *m);
 
 /* ---- the checks (take the locks themselves) ---- */

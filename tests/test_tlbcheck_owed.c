@@ -1,0 +1,522 @@
+/*
+ * tests/test_tlbcheck_owed.c - the shadow-TLB checker's frame-lifetime and
+ * flush-owed rules (docs/tlbcheck.md, arch/tlbcheck_frames.h,
+ * arch/tlbcheck_owed.h).
+ *
+ * Part 1, the rules on a private model (two CPUs, two synthetic mms, 16
+ * frames): each fires when it must (with the right operation, CPU and
+ * address) and stays silent when it must.  Nothing here touches the live
+ * checker.
+ *
+ * Part 2, scenarios on the live system: each drives the code path that a
+ * tlb_inject= fault of these rules breaks (inject-free_before_flush,
+ * inject-skip_flush: the runner boots this suite with the fault and expects
+ * the checker's report).  Without a fault they pass in every configuration.
+ */
+#include "ktest.h"
+#include "mm_test_util.h"
+#include "user_test_util.h"
+#include <arch/tlbcheck_model.h>
+#include <arch/paging.h>
+#include <arch/uaccess.h>
+#include <kernel/kmalloc.h>
+#include <kernel/page_alloc.h>
+#include <kernel/tlbcheck.h>
+#include <uapi/shootdown.h>
+#include <lib/string.h>
+
+/* ==== part 1: the rules on a private model ================================== */
+
+#define VA(n)       (0x400000ul + (n) * PAGE_SIZE)
+#define FRAME(n)    ((uint64_t)(n) * PAGE_SIZE)
+#define PTE(pa, f)  ((uint64_t)(pa) | PTE_P | PTE_U | (f))
+#define NFRAMES     16
+#define TASK_A      ((const void *)0x1000)  /* two "threads", opaque to the model */
+#define TASK_B      ((const void *)0x2000)
+
+struct owed_env {
+    struct tc_model md;
+    struct tc_cpu *cpu;         /* [2] */
+    struct tc_mm *a, *b;        /* ctx 2001, 2002 */
+    struct tc_frames *f;        /* NFRAMES frames */
+};
+
+static void env_free(struct owed_env *e)
+{
+    kfree(e->cpu);
+    kfree(e->a);
+    kfree(e->b);
+    if (e->f)
+        kfree(e->f->chunk[0]);
+    kfree(e->f);
+}
+
+static bool env_init(struct owed_env *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->cpu = kmalloc(2 * sizeof(struct tc_cpu));
+    e->a = kmalloc(sizeof(struct tc_mm));
+    e->b = kmalloc(sizeof(struct tc_mm));
+    e->f = kzalloc(sizeof(struct tc_frames));
+    if (!e->cpu || !e->a || !e->b || !e->f)
+        return false;
+    e->f->chunk[0] = kzalloc(NFRAMES * sizeof(struct tc_frame));
+    if (!e->f->chunk[0])
+        return false;
+    tc_frames_init(e->f, NFRAMES);
+    tc_cpu_init(&e->cpu[0], 0);
+    tc_cpu_init(&e->cpu[1], 1);
+    tc_mm_init(e->a, NULL, 2001, 0x1000);
+    tc_mm_init(e->b, NULL, 2002, 0x2000);
+    e->md = (struct tc_model){ .cpus = e->cpu, .ncpus = 2, .live = false };
+    return true;
+}
+
+#define ENV(t, e)                                                              \
+    struct owed_env e;                                                         \
+    if (!env_init(&e)) {                                                       \
+        env_free(&e);                                                          \
+        ASSERT_TRUE(t, false);                                                 \
+    }
+
+/* What the tlbcheck_pte_change hook does: number the change, note its
+ * author, and record the frame it took out of the mapping. */
+static uint64_t change(struct owed_env *e, struct tc_mm *m, const void *task, uintptr_t va,
+                       uint64_t old, uint64_t new)
+{
+    uint64_t seq = tc_pte_change(m, va, old, new);
+    if (seq)
+        tc_owed_note(m, task, seq);
+    if (seq && tc_pte_change_removes_frame(old, new))
+        tc_frame_unmapped(e->f, m, va, old & PTE_ADDR, seq);
+    return seq;
+}
+
+/* flush_tlb_mm_range() of m, from tlbcheck_flush_begin to
+ * tlbcheck_flush_end: both CPUs flush PCID 0 (the one the tests load), or
+ * only CPU `only` when it is 0 or 1 (the other one being lazy or away). */
+static void flush(struct owed_env *e, struct tc_mm *m, int only)
+{
+    uint64_t tok = tc_flush_begin(m);
+    for (unsigned c = 0; c < 2; c++)
+        if (only < 0 || (unsigned)only == c)
+            tc_invpcid(&e->md, &e->cpu[c], 1, 0, 0);
+    tc_check_flush_end(&e->md, m, tok);
+    tc_frames_flushed(e->f, m, tok);
+}
+
+/* page_free of frame n on CPU 0; returns the violations it caused. */
+static unsigned frame_free(struct owed_env *e, unsigned n)
+{
+    unsigned before = e->md.violations;
+    tc_check_frame_free(&e->md, e->f, &e->cpu[0], FRAME(n), 0);
+    return e->md.violations - before;
+}
+
+static unsigned mm_unlock_check(struct owed_env *e, struct tc_mm *m)
+{
+    unsigned before = e->md.violations;
+    tc_check_mm_unlock(&e->md, &e->cpu[0], m);
+    return e->md.violations - before;
+}
+
+static unsigned user_return(struct owed_env *e, unsigned c, const void *task)
+{
+    unsigned before = e->md.violations;
+    tc_check_user_return(&e->md, &e->cpu[c], task);
+    return e->md.violations - before;
+}
+
+static void model_removes_frame(struct ktest *t)
+{
+    EXPECT_TRUE(t, tc_pte_change_removes_frame(PTE(FRAME(1), PTE_W), 0));          /* unmapped */
+    EXPECT_TRUE(t, tc_pte_change_removes_frame(PTE(FRAME(1), 0), PTE(FRAME(2), PTE_W))); /* COW copy */
+    EXPECT_FALSE(t, tc_pte_change_removes_frame(PTE(FRAME(1), PTE_W), PTE(FRAME(1), 0))); /* W removed */
+    EXPECT_FALSE(t, tc_pte_change_removes_frame(PTE(FRAME(1), 0), PTE(FRAME(1), PTE_NX)));
+    EXPECT_FALSE(t, tc_pte_change_removes_frame(0, PTE(FRAME(1), PTE_W)));         /* new mapping */
+}
+
+/* free_before_flush's model: a frame unmapped by a running mm goes back to
+ * the allocator before (caught) and after (fine) the flush. */
+static void model_frame_freed_before_flush(struct ktest *t)
+{
+    ENV(t, e);
+    tc_cr3_write(&e.md, &e.cpu[1], e.a, 2001, 0, false, false);
+    change(&e, e.a, TASK_A, VA(1), PTE(FRAME(3), PTE_W), 0);
+    EXPECT_EQ(t, frame_free(&e, 3), 1u);
+    EXPECT_STREQ(t, e.md.last_op, "frame_free");
+    EXPECT_EQ(t, e.md.last_addr, VA(1));        /* the page whose unmapping is pending */
+    EXPECT_EQ(t, e.md.last_cpu, 0u);            /* the CPU that frees */
+    /* The right order: flush, then free. */
+    change(&e, e.a, TASK_A, VA(2), PTE(FRAME(4), PTE_W), 0);
+    flush(&e, e.a, -1);
+    EXPECT_EQ(t, e.a->frames.npending, 0u);     /* dropped by the flush's end */
+    EXPECT_EQ(t, frame_free(&e, 4), 0u);
+    /* Frames nobody unmapped (kernel memory, page tables) are not looked at. */
+    EXPECT_EQ(t, frame_free(&e, 5), 0u);
+    /* A rights-only change (fork's write-protect) keeps the frame mapped:
+     * no record, only a flush owed. */
+    change(&e, e.a, TASK_A, VA(6), PTE(FRAME(6), PTE_W), PTE(FRAME(6), 0));
+    EXPECT_EQ(t, e.a->frames.npending, 0u);
+    flush(&e, e.a, -1);
+    EXPECT_EQ(t, e.md.violations, 1u);
+    env_free(&e);
+}
+
+/* A frame shared by two mms after fork: each unmapping needs its own mm's
+ * flush; the frame is free only when both returned.  A record whose flush
+ * returned but whose end hook has not run yet (done_seq >= seq) is fine. */
+static void model_shared_frame(struct ktest *t)
+{
+    ENV(t, e);
+    change(&e, e.a, TASK_A, VA(1), PTE(FRAME(7), 0), 0);
+    change(&e, e.b, TASK_B, VA(1), PTE(FRAME(7), 0), 0);
+    flush(&e, e.b, -1);
+    EXPECT_EQ(t, frame_free(&e, 7), 1u);        /* a's unmapping is not flushed */
+    EXPECT_EQ(t, e.md.last_addr, VA(1));
+    change(&e, e.a, TASK_A, VA(2), PTE(FRAME(8), 0), 0);
+    change(&e, e.b, TASK_B, VA(2), PTE(FRAME(8), 0), 0);
+    flush(&e, e.a, -1);
+    flush(&e, e.b, -1);
+    EXPECT_EQ(t, frame_free(&e, 8), 0u);
+    /* done_seq already covers it (the flush returned on another CPU and is
+     * between its done_seq store and tc_frames_flushed). */
+    uint64_t seq = change(&e, e.a, TASK_A, VA(3), PTE(FRAME(9), 0), 0);
+    __atomic_store_n(&e.a->done_seq, seq, __ATOMIC_SEQ_CST);
+    EXPECT_EQ(t, frame_free(&e, 9), 0u);
+    tc_frames_flushed(e.f, e.a, seq);           /* finds nothing left: fine */
+    EXPECT_EQ(t, e.md.violations, 1u);
+    env_free(&e);
+}
+
+/* The documented bounds: a third pending unmapping of one frame forgets
+ * the oldest record; a full per-mm list records nothing.  Both can only
+ * hide a violation, never make one up.  A record never outlives its mm. */
+static void model_frame_bounds(struct ktest *t)
+{
+    ENV(t, e);
+    uint64_t forgotten = e.f->forgotten;
+    change(&e, e.a, TASK_A, VA(1), PTE(FRAME(10), 0), 0);   /* the oldest */
+    change(&e, e.b, TASK_B, VA(1), PTE(FRAME(10), 0), 0);
+    change(&e, e.b, TASK_B, VA(2), PTE(FRAME(10), 0), 0);
+    EXPECT_EQ(t, e.f->forgotten, forgotten + 1);
+    flush(&e, e.b, -1);
+    EXPECT_EQ(t, frame_free(&e, 10), 0u);       /* a's record was the one forgotten */
+    flush(&e, e.a, -1);                          /* its list still names the frame: harmless */
+    EXPECT_EQ(t, e.a->frames.npending, 0u);
+    /* A full list: the next unmapping is not recorded. */
+    for (unsigned i = 0; i < TC_MM_PENDING; i++)
+        change(&e, e.a, TASK_A, VA(i), PTE(FRAME(11), 0), 0);
+    uint64_t untracked = e.f->untracked;
+    change(&e, e.a, TASK_A, VA(0), PTE(FRAME(12), 0), 0);
+    EXPECT_EQ(t, e.f->untracked, untracked + 1);
+    EXPECT_EQ(t, frame_free(&e, 12), 0u);
+    /* The mm is freed: its records go with it (teardown flushed them in a
+     * real kernel); a later free of the frame finds none. */
+    tc_frames_mm_free(e.f, e.a);
+    EXPECT_EQ(t, e.a->frames.npending, 0u);
+    EXPECT_EQ(t, frame_free(&e, 11), 0u);
+    /* Frames beyond the model are not checked. */
+    tc_frame_unmapped(e.f, e.b, VA(3), FRAME(NFRAMES + 1), 99);
+    EXPECT_EQ(t, frame_free(&e, NFRAMES + 1), 0u);
+    EXPECT_EQ(t, e.md.violations, 0u);
+    env_free(&e);
+}
+
+/* A frame freed, reallocated, mapped and unmapped again: only the new
+ * unmapping counts. */
+static void model_frame_reused(struct ktest *t)
+{
+    ENV(t, e);
+    change(&e, e.a, TASK_A, VA(1), PTE(FRAME(13), 0), 0);
+    EXPECT_EQ(t, frame_free(&e, 13), 1u);       /* too early: reported, then forgotten */
+    EXPECT_EQ(t, frame_free(&e, 13), 0u);
+    flush(&e, e.a, -1);
+    change(&e, e.b, TASK_B, VA(4), PTE(FRAME(13), PTE_W), 0);
+    flush(&e, e.b, -1);
+    EXPECT_EQ(t, frame_free(&e, 13), 0u);
+    /* A block of order 2 is checked frame by frame. */
+    change(&e, e.b, TASK_B, VA(5), PTE(FRAME(14), PTE_W), 0);
+    unsigned before = e.md.violations;
+    tc_check_frame_free(&e.md, e.f, &e.cpu[0], FRAME(12), 2);
+    EXPECT_EQ(t, e.md.violations - before, 1u);
+    EXPECT_EQ(t, e.md.last_addr, VA(5));
+    env_free(&e);
+}
+
+/* skip_flush's model: a change released under the lock without a flush. */
+static void model_flush_owed_at_unlock(struct ktest *t)
+{
+    ENV(t, e);
+    tc_cr3_write(&e.md, &e.cpu[1], e.a, 2001, 0, false, false);
+    EXPECT_EQ(t, mm_unlock_check(&e, e.a), 0u);                 /* nothing changed */
+    change(&e, e.a, TASK_A, VA(1), PTE(FRAME(1), PTE_W), PTE(FRAME(1), 0));  /* mprotect */
+    EXPECT_EQ(t, mm_unlock_check(&e, e.a), 1u);
+    EXPECT_STREQ(t, e.md.last_op, "mm_unlock");
+    EXPECT_EQ(t, e.md.last_addr, VA(1));
+    flush(&e, e.a, -1);
+    EXPECT_EQ(t, mm_unlock_check(&e, e.a), 0u);
+    /* Rights raised (COW reuse, mprotect to more): nothing owed. */
+    change(&e, e.a, TASK_A, VA(2), PTE(FRAME(2), 0), PTE(FRAME(2), PTE_W));
+    change(&e, e.a, TASK_A, VA(3), 0, PTE(FRAME(3), PTE_W));
+    EXPECT_EQ(t, mm_unlock_check(&e, e.a), 0u);
+    /* The case the flush checks miss: a change never flushed, then a later
+     * flush of another change that happens to cover the same page.  Each
+     * unlock in between is where it shows. */
+    change(&e, e.a, TASK_A, VA(4), PTE(FRAME(4), PTE_W), PTE(FRAME(4), 0));
+    EXPECT_EQ(t, mm_unlock_check(&e, e.a), 1u);
+    EXPECT_EQ(t, e.md.last_addr, VA(4));
+    /* Page tables unhooked and never flushed. */
+    flush(&e, e.a, -1);
+    tc_tables_unlinked(e.a);
+    EXPECT_EQ(t, mm_unlock_check(&e, e.a), 1u);
+    /* A lazy CPU needs no flush before the unlock (it catches up later). */
+    flush(&e, e.a, -1);
+    e.cpu[1].lazy = true;
+    change(&e, e.a, TASK_A, VA(5), PTE(FRAME(5), PTE_W), 0);
+    flush(&e, e.a, 0);                          /* cpu 1 skipped */
+    EXPECT_EQ(t, mm_unlock_check(&e, e.a), 0u);
+    EXPECT_EQ(t, e.md.violations, 3u);
+    env_free(&e);
+}
+
+/* The return to user mode: only the thread that made the mm's latest
+ * change owes its flush; another thread of the mm returning meanwhile
+ * (the change's author is still between the change and its flush, on
+ * another CPU) owes nothing. */
+static void model_flush_owed_at_user_return(struct ktest *t)
+{
+    ENV(t, e);
+    tc_cr3_write(&e.md, &e.cpu[0], e.a, 2001, 0, false, false);
+    tc_cr3_write(&e.md, &e.cpu[1], e.a, 2001, 0, false, false);
+    EXPECT_EQ(t, user_return(&e, 0, TASK_A), 0u);
+    change(&e, e.a, TASK_A, VA(1), PTE(FRAME(1), PTE_W), 0);
+    EXPECT_EQ(t, user_return(&e, 1, TASK_B), 0u);   /* not B's change */
+    EXPECT_EQ(t, user_return(&e, 0, TASK_A), 1u);
+    EXPECT_STREQ(t, e.md.last_op, "user_return");
+    EXPECT_EQ(t, e.md.last_addr, VA(1));
+    EXPECT_EQ(t, e.md.last_cpu, 0u);
+    flush(&e, e.a, -1);
+    EXPECT_EQ(t, user_return(&e, 0, TASK_A), 0u);
+    /* B changes later: A's return does not look at it. */
+    change(&e, e.a, TASK_B, VA(2), PTE(FRAME(2), PTE_W), 0);
+    EXPECT_EQ(t, user_return(&e, 0, TASK_A), 0u);
+    EXPECT_EQ(t, user_return(&e, 1, TASK_B), 1u);
+    /* A CPU on no user mm (init_mm) has nothing to check. */
+    tc_cr3_write(&e.md, &e.cpu[0], NULL, 0, 0, false, false);
+    EXPECT_EQ(t, user_return(&e, 0, TASK_B), 0u);
+    EXPECT_EQ(t, e.md.violations, 2u);
+    env_free(&e);
+}
+
+/* ==== part 2: scenarios on the live system ================================== */
+
+#define P0      0x500000ul      /* stays mapped */
+#define P1      0x501000ul      /* unmapped, or write-protected */
+#define RW      (SD_PROT_READ | SD_PROT_WRITE)
+
+static unsigned other_cpu(void)
+{
+    return nr_cpus_online - 1;
+}
+
+/* An mm with P0 and P1 mapped and filled. */
+static struct mm *scenario_mm(void)
+{
+    struct mm *mm = mm_create();
+    if (!mm)
+        return NULL;
+    uint64_t v0 = 0xb0, v1 = 0xb1;
+    if (mm_map_anon(mm, P0, 2 * PAGE_SIZE, RW) || mm_write(mm, P0, &v0, 8) ||
+        mm_write(mm, P1, &v1, 8)) {
+        mmput(mm);
+        return NULL;
+    }
+    return mm;
+}
+
+/* A "user" thread on the other CPU reading `va` through uaccess (checked
+ * by the checker each time) until told to stop: it keeps the mm loaded
+ * and the page in its TLB. */
+struct reader {
+    struct mm *mm;
+    uintptr_t va;
+    _Atomic bool running, stop;
+    int last;                   /* copy_from_user's result at the end */
+};
+
+static void reader_fn(void *arg)
+{
+    struct reader *r = arg;
+    uint64_t v;
+    copy_from_user(&v, (const void *)r->va, 8);
+    atomic_store(&r->running, true);
+    while (!atomic_load(&r->stop))
+        copy_from_user(&v, (const void *)r->va, 8);
+    r->last = copy_from_user(&v, (const void *)r->va, 8);
+    unuse_mm(r->mm);
+}
+
+/* NULL with one CPU (the scenario then runs without a reader) or out of
+ * memory. */
+static struct task *reader_start(struct reader *r, struct mm *mm, uintptr_t va)
+{
+    *r = (struct reader){ .mm = mm, .va = va };
+    if (nr_cpus_online < 2)
+        return NULL;
+    struct task *th = kthread_create(reader_fn, r, "tco-reader");
+    if (!th)
+        return NULL;
+    mmget(mm);
+    th->mm = th->active_mm = mm;
+    kthread_bind(th, other_cpu());
+    kthread_start(th);
+    SPIN_UNTIL(atomic_load(&r->running));
+    return th;
+}
+
+static int reader_stop(struct reader *r, struct task *th)
+{
+    if (!th)
+        return 0;
+    atomic_store(&r->stop, true);
+    return kthread_join(th);
+}
+
+/*
+ * free_before_flush: P1 is unmapped while a thread of the mm reads it on
+ * the other CPU; its frame may go back to the allocator only after the
+ * flush returned.  With the fault (the unmap releases its frames before
+ * the flush) the checker reports at frame_free: the unmapping CPU (the
+ * test's, cpu 0), address P1.
+ */
+static void scenario_unmap_frees_after_flush(struct ktest *t)
+{
+    struct user_baseline b;
+    user_baseline_take(&b);
+    struct mm *mm = scenario_mm();
+    ASSERT_TRUE(t, mm != NULL);
+    struct reader r;
+    struct task *th = reader_start(&r, mm, P0);
+    EXPECT_EQ(t, mm_unmap(mm, P1, PAGE_SIZE), 0);
+    EXPECT_EQ(t, reader_stop(&r, th), 0);
+    if (th)
+        EXPECT_EQ(t, r.last, 0);
+    uint64_t v = 0;
+    EXPECT_EQ(t, mm_write(mm, P1, &v, 8), -SD_EFAULT);  /* gone */
+    mmput(mm);
+    user_baseline_check(t, &b);
+}
+
+/*
+ * skip_flush: P1 is made read-only while a thread of the mm reads it on
+ * the other CPU; the old writable translation must be flushed before
+ * mprotect releases the mm's lock.  With the fault (mprotect forgets its
+ * flush) the checker reports at mm_unlock: cpu 0, address P1 - although
+ * the munmap that follows flushes P1 anyway (the flush checks alone would
+ * see nothing).
+ */
+static void scenario_mprotect_flushes(struct ktest *t)
+{
+    struct user_baseline b;
+    user_baseline_take(&b);
+    struct mm *mm = scenario_mm();
+    ASSERT_TRUE(t, mm != NULL);
+    struct reader r;
+    struct task *th = reader_start(&r, mm, P1);
+    EXPECT_EQ(t, mm_protect(mm, P1, PAGE_SIZE, SD_PROT_READ), 0);
+    EXPECT_EQ(t, reader_stop(&r, th), 0);
+    if (th)
+        EXPECT_EQ(t, r.last, 0);                /* still readable */
+    EXPECT_EQ(t, mm_unmap(mm, P1, PAGE_SIZE), 0);
+    mmput(mm);
+    user_baseline_check(t, &b);
+}
+
+/*
+ * Frames shared after fork, unmapped by both mms at once on two CPUs: the
+ * parent unmaps all of them in one munmap; the child, on the other CPU,
+ * starts unmapping the same pages one by one as soon as the parent's
+ * reference to the first one is gone.  Whichever mm drops a frame's last
+ * reference frees it, and by then the OTHER mm's unmapping of the frame
+ * must have been flushed too - the frame-lifetime rule checks each free.
+ * (When the unmap dropped its references before its flush, this failed
+ * with frame_free at once: the child freed frames the parent had unmapped
+ * but not yet flushed, while the parent's munmap was still running.)
+ */
+#define FORK_PAGES  256
+
+struct child_unmapper {
+    struct mm *mm;
+    struct page *first;         /* the frame of the first page */
+    _Atomic bool parent_done;
+    _Atomic bool started;
+    int err;
+};
+
+static void child_unmapper_fn(void *arg)
+{
+    struct child_unmapper *u = arg;
+    atomic_store(&u->started, true);
+    SPIN_UNTIL(atomic_load(&u->first->refcount) == 1 || atomic_load(&u->parent_done));
+    for (unsigned i = 0; i < FORK_PAGES; i++) {
+        int err = mm_unmap(u->mm, P0 + i * PAGE_SIZE, PAGE_SIZE);
+        if (err)
+            u->err = err;
+    }
+}
+
+static void scenario_fork_unmap_both(struct ktest *t)
+{
+    if (nr_cpus_online < 2)
+        KTEST_SKIP(t, "needs a second CPU unmapping the child");
+    struct user_baseline b;
+    user_baseline_take(&b);
+    struct mm *parent = mm_create();
+    ASSERT_TRUE(t, parent != NULL);
+    EXPECT_EQ(t, mm_map_anon(parent, P0, FORK_PAGES * PAGE_SIZE, RW), 0);
+    for (unsigned i = 0; i < FORK_PAGES; i++) {
+        uint64_t v = i;
+        EXPECT_EQ(t, mm_write(parent, P0 + i * PAGE_SIZE, &v, 8), 0);
+    }
+    struct mm *child = mm_fork(parent);
+    if (!child) {
+        mmput(parent);
+        ASSERT_TRUE(t, child != NULL);
+    }
+    pte_t *pte = paging_walk(child->pml4, P0, false);
+    struct child_unmapper u = { .mm = child };
+    struct task *th = pte && (*pte & PTE_P) ? kthread_create(child_unmapper_fn, &u, "tco-child") : NULL;
+    if (!th) {
+        mmput(child);
+        mmput(parent);
+        ASSERT_TRUE(t, th != NULL);
+    }
+    u.first = pa_to_page(*pte & PTE_ADDR);
+    EXPECT_EQ(t, (unsigned)atomic_load(&u.first->refcount), 2u);  /* parent and child */
+    kthread_bind(th, other_cpu());
+    kthread_start(th);
+    SPIN_UNTIL(atomic_load(&u.started));
+    EXPECT_EQ(t, mm_unmap(parent, P0, FORK_PAGES * PAGE_SIZE), 0);
+    atomic_store(&u.parent_done, true);
+    EXPECT_EQ(t, kthread_join(th), 0);
+    EXPECT_EQ(t, u.err, 0);
+    mmput(child);
+    mmput(parent);
+    user_baseline_check(t, &b);                 /* the suite's leak check counts the frames */
+}
+
+static const struct ktest_case tlbcheck_owed_cases[] = {
+    KTEST_CASE(model_removes_frame),
+    KTEST_CASE(model_frame_freed_before_flush),
+    KTEST_CASE(model_shared_frame),
+    KTEST_CASE(model_frame_bounds),
+    KTEST_CASE(model_frame_reused),
+    KTEST_CASE(model_flush_owed_at_unlock),
+    KTEST_CASE(model_flush_owed_at_user_return),
+    KTEST_CASE(scenario_unmap_frees_after_flush),
+    KTEST_CASE(scenario_mprotect_flushes),
+    KTEST_CASE(scenario_fork_unmap_both),
+    {0},
+};
+KTEST_SUITE(tlbcheck_owed, tlbcheck_owed_cases);
