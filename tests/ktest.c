@@ -15,6 +15,7 @@
 #include <lib/string.h>
 #include <kernel/time.h>
 #include <kernel/tlb_trace.h>
+#include <kernel/race_window.h>
 #include <arch/machine.h>
 
 char ktest_selection[256];
@@ -179,5 +180,6 @@ void ktest_thread(void *arg)
     (void)arg;
     int failed = ktest_run(ktest_selection);
     tlb_trace_tests_done();     /* tlbtrace=dump: counters and trace */
+    race_window_report();       /* tlb_race_delay=N: how often each window paused */
     machine_exit(failed ? EXIT_TESTS_FAILED : EXIT_TESTS_PASSED);
 }

@@ -228,6 +228,10 @@ def tlbcheck_violation(op, cpu=r"\d+", addr=r"0x[0-9a-f]+"):
             % (cpu, addr, op))
 
 
+def find_config_in(rows, name):
+    return next(c for c in rows if c.name == name)
+
+
 def inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+",
            suite="tlbcheck", **kw):
     kw.setdefault("smp", 2)
@@ -273,6 +277,38 @@ MATRIX += [
     inject("skip_flush", "mm_unlock", "mprotect forgets its flush",
            cpu="0", addr="0x501000", suite="tlbcheck_owed"),
 ]
+
+
+# Widened race windows (tlb_race_delay=N, kernel/race_window.h; docs/tlbcheck.md,
+# "The model never lags"): every CPU pauses N us right after each store that
+# other CPUs act on (is_lazy, a cpumask bit, CR3, a hazard slot, a dropped
+# reference), in each lazy-mm mode, with the checker on.  A hook told in the
+# wrong order shows as a checker report in nearly every boot instead of once
+# in dozens (the old enter_lazy_tlb failed 8 of 9 such boots at 500 us).  Only
+# the TLB suites: the pauses make each boot several times slower.  Each row
+# requires the kernel's count of pauses at the windows its mode must cross,
+# so that a window that stopped pausing (a moved call) fails the row too.
+RACE_SUITES = "tlb_stale,mm_smp,user,tlbcheck,lazy_mm"
+RACE_DELAY_US = 500
+RACE_SITES_ALL = ("lazy_enter", "lazy_leave", "cpumask_set", "cr3_write")
+RACE_SITES_MODE = {"refcount": ("borrow_end",), "shootdown": (),
+                   "hazard": ("hazard_set", "hazard_clear")}
+
+
+def race_row(base):
+    mode = next((m for m in LAZY_MM_MODES if base.name.endswith("-" + m)), "refcount")
+    sites = RACE_SITES_ALL + RACE_SITES_MODE[mode]
+    return dataclasses.replace(
+        base, name="race-" + base.name,
+        description="%s, TLB suites, tlb_race_delay=%d" % (base.description, RACE_DELAY_US),
+        tests=RACE_SUITES,
+        cmdline=(base.cmdline + " tlb_race_delay=%d" % RACE_DELAY_US).strip(),
+        timeout=base.timeout + 120,
+        require=base.require + [r"^.*race_window: %s paused [1-9]\d* times" % s for s in sites])
+
+
+MATRIX += [race_row(find_config_in(MATRIX, name))
+           for name in ("smp2", "smp4-shootdown", "smp3-hazard")]
 
 
 def find_config(name):

@@ -109,6 +109,7 @@
 #include <kernel/preempt.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
+#include <kernel/race_window.h>
 #include <kernel/cmdline.h>
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
@@ -197,6 +198,7 @@ static void borrow_protect(struct mm *mm)
     case LAZY_MM_HAZARD:
         /* Pairs with the slot load in hazard_scan() (see ORDERING). */
         hazard_publish(mm);
+        race_window(RACE_HAZARD_SET);
         break;
     }
     tlbcheck_borrow(mm);
@@ -226,6 +228,7 @@ static struct mm *borrow_release(struct mm *mm)
         /* After the CR3 write that left mm (switch_mm, or leave_mm in a
          * drop): a scanner that reads NULL may free the PML4. */
         hazard_publish(NULL);
+        race_window(RACE_HAZARD_CLEAR);
         return NULL;
     default:
         return NULL;
@@ -238,8 +241,10 @@ void lazy_mm_borrow_end(struct mm *mm)
         return;
     count_event(lazy, borrow_end);
     struct mm *drop = borrow_release(mm);
-    if (drop)
+    if (drop) {
         mmdrop(drop);           /* refcount: may be the last (nothing to IPI then) */
+        race_window(RACE_BORROW_END);
+    }
 }
 
 /* ---- exit_mm ---- */

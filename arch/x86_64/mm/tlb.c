@@ -68,6 +68,7 @@
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/preempt.h>
+#include <kernel/race_window.h>
 #include <kernel/sched.h>
 #include <kernel/smp.h>
 #include <kernel/tlb_inject.h>
@@ -146,6 +147,7 @@ static int flush_on_this_cpu(const struct flush_request *f, bool remote)
         if (READ_ONCE(current_task()->active_mm) != mm &&
             bitmap_test_bit_atomic(mm->cpumask.bits, cpu)) {
             cpumask_test_and_clear_cpu_atomic(&mm->cpumask, cpu);
+            race_window(RACE_CPUMASK_CLEAR);
             count_event(tlb, cpumask_cleared);
             drop_cached_asid(ts, mm);
         }

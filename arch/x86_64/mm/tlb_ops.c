@@ -19,6 +19,7 @@
 #include <kernel/counters.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
+#include <kernel/race_window.h>
 
 DEFINE_COUNTER(tlb, cr3_write_flush, "CR3 writes that flush the new PCID (every CR3 write without PCID)");
 DEFINE_COUNTER(tlb, cr3_write_noflush, "CR3 writes with NOFLUSH (PCID on, cached ASID up to date)");
@@ -46,7 +47,8 @@ void tlb_write_cr3(struct mm *mm, unsigned pcid, bool noflush)
      * (docs/tlbcheck.md, "The model never lags"): no other CPU can see CR3
      * itself, only what we publish after the hook (is_lazy, a hazard slot,
      * a reference, a cpumask bit), and interrupts are off, so no flush
-     * handler of ours runs in between. */
+     * handler of ours runs in between.  tlb_race_delay=N widens it. */
+    race_window(RACE_CR3_WRITE);
     tlbcheck_cr3_write(mm, pcid, noflush);
     irq_restore(flags);
     if (noflush)

@@ -54,6 +54,7 @@
 #include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
+#include <kernel/race_window.h>
 #include <kernel/tlb_inject.h>
 #include <kernel/tlb_trace.h>
 #include <kernel/tlbcheck.h>
@@ -174,18 +175,22 @@ static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen
  *                     owed (the catch-up, or the flushing CR3 load of the
  *                     next mm): the model is told only by model_switch_done()
  *                     at the end of the switch, after that flush.
- * The checker's hook asserts the order: it is told "lazy" only while the
+ * race_window() pauses right after each store with tlb_race_delay=N
+ * (kernel/race_window.h), so that a wrong order here fails the runner's
+ * race-* rows.  The checker's hook asserts the order: it is told "lazy" only while the
  * flag is still clear, and "not lazy" only once the flag is clear.
  */
 static void publish_lazy(void)
 {
     tlbcheck_set_lazy(true);
     WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, true);
+    race_window(RACE_LAZY_ENTER);
 }
 
 static void publish_unlazy(void)
 {
     WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, false);
+    race_window(RACE_LAZY_LEAVE);
 }
 
 /* The end of every transition that can leave lazy mode: CR3 and the slot
@@ -267,6 +272,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);  /* full barrier */
     else if (was_lazy)
         atomic_thread_fence(memory_order_seq_cst);          /* orders S1 before S3 */
+    race_window(RACE_CPUMASK_SET);
 
     /* S3 - read BEFORE the CR3 write: the write makes the slot hold at
      * least this generation. */
