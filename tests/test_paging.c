@@ -283,6 +283,40 @@ static void test_kernel_map_unmap(struct ktest *t)
 
 /* ---- kernel stacks ----------------------------------------------------------- */
 
+/*
+ * A stack built from fresh frames is all zeros, even on a frame that last
+ * held other bytes (here 0xcc, standing for a freed program's code: under
+ * TCG such a frame made a syscall loop 80x slower, docs/memory.md "Frames
+ * that held code").  The buddy allocator hands out the frame freed last
+ * first, so the stack's lowest page is the poisoned frame - unless another
+ * CPU allocated in between, hence a few tries.
+ */
+static void test_kstack_fresh_pages_zeroed(struct ktest *t)
+{
+    unsigned reused = 0, nonzero = 0;
+    for (unsigned try = 0; try < 8 && !reused; try++) {
+        kstack_cache_drain();                   /* so kstack_alloc builds a stack */
+        phys_addr_t dirty = page_alloc(0);
+        ASSERT_NE(t, dirty, 0u);
+        memset(phys_to_virt(dirty), 0xcc, PAGE_SIZE);
+        page_free(dirty, 0);
+        uintptr_t top = kstack_alloc();
+        ASSERT_NE(t, top, 0u);
+        for (uintptr_t va = top - KSTACK_SIZE; va < top; va += PAGE_SIZE) {
+            phys_addr_t pa;
+            ASSERT_TRUE(t, paging_lookup(kernel_pml4, va, &pa, NULL, NULL));
+            if (pa == dirty)
+                reused++;
+            for (const uint64_t *w = (const uint64_t *)va; w < (const uint64_t *)(va + PAGE_SIZE); w++)
+                if (*w)
+                    nonzero++;
+        }
+        kstack_free(top);
+    }
+    EXPECT_EQ(t, reused, 1u);
+    EXPECT_EQ(t, nonzero, 0u);
+}
+
 static void test_kstacks(struct ktest *t)
 {
     enum { N = 8 };
@@ -391,6 +425,7 @@ static const struct ktest_case paging_cases[] = {
     KTEST_CASE(test_fault_write_readonly),
     KTEST_CASE(test_fault_exec_nx),
     KTEST_CASE(test_kernel_map_unmap),
+    KTEST_CASE(test_kstack_fresh_pages_zeroed),
     KTEST_CASE(test_kstacks),
     KTEST_CASE(test_kernel_tables_stay),
     KTEST_CASE(test_ioremap),

@@ -480,11 +480,11 @@ static void test_fpu_switch(struct ktest *t)
  * run, many of them in ring 3 and in the entry and exit paths.
  */
 #define NMI_GAP_PAUSES 20
-/* And at most this many.  Known issue, cause not found yet: under TCG with
- * tlbcheck=on, after the `tlbcheck` suite, this loop's system calls run
- * ~80x slower on some memory layouts (BIOS boots, not UEFI) - 85 s for a
- * million of them, NMIs or not.  Fewer rounds (200k) and a bound on the
- * NMIs keep the test's cost bounded meanwhile. */
+/* And at most this many, so that a slow run stays bounded.  (This loop
+ * once ran ~80x slower under TCG on some memory layouts: its kernel stack
+ * sat on a frame that had held a program's code, and QEMU sent every store
+ * to the stack through its self-modifying-code path.  kstack_alloc() zeroes
+ * fresh stacks since; docs/memory.md, "Frames that held code".) */
 #define NMI_MAX_SENT 300000
 static _Atomic unsigned nmi_pending, nmi_seen, nmi_seen_user, nmi_seen_wrong_cpu;
 static bool nmi_registered;

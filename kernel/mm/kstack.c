@@ -93,7 +93,13 @@ uintptr_t kstack_alloc(void)
 
     uintptr_t top = slot_top(slot), base = top - KSTACK_SIZE;
     for (unsigned i = 0; i < KSTACK_PAGES; i++) {
-        phys_addr_t pa = page_alloc(0);
+        /* Zeroed: a frame may last have held a program's code, and under
+         * QEMU TCG a page with translated code left on it sends every store
+         * down the emulator's self-modifying-code path until stores have
+         * covered that code - a stack writes the same few hundred bytes at
+         * its top forever, so it never would (docs/memory.md, "Frames that
+         * held code").  A stack from the cache above held only stack data. */
+        phys_addr_t pa = page_alloc_zeroed(0);
         if (!pa || kernel_map_page(base + i * PAGE_SIZE, pa, PTE_KERNEL_RW)) {
             /* Out of memory: undo the pages mapped so far. */
             if (pa)
