@@ -9,6 +9,10 @@
 #   make test SMP=4 TESTS=tlb_stale MODE=shootdown CMDLINE="pcid=off"
 #                   narrowed: these suites, this lazy-mm mode, more kernel options
 #   make test-bochs the Bochs configuration only
+#   make soak CONFIG=smp4-shootdown,smp8-hazard N=30
+#                   soak: boot each configuration N times, one after another (no retries);
+#                   failing boots keep build/test-logs/NAME.runK.log; one line per
+#                   configuration 'soak NAME: N runs, F failed' (TESTS=, MODE=, CMDLINE= work too)
 #   make debug      QEMU halted with a gdb stub, and gdb attached with symbols
 #   make compdb     compile_commands.json for editors
 #   make CC=clang   build with clang; CROSS=x86_64-elf- for a cross toolchain
@@ -58,7 +62,7 @@ KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm
 OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
-.PHONY: all iso run test test-bochs test-host debug compdb clean deps
+.PHONY: all iso run test test-bochs test-host soak debug compdb clean deps
 all: $(ELF) user
 
 include user/user.mk
@@ -163,6 +167,13 @@ test: deps $(ELF) user
 
 test-bochs: deps $(ELF) user
 	$(PYTHON) tools/run-tests.py --config bochs
+
+# Soak: the configurations of CONFIG= (or SMP=) booted N times each.
+N ?= 10
+soak: deps $(ELF) user
+	@test -n "$(CONFIG)$(filter-out file,$(origin SMP))" || \
+		{ echo "make soak: name the configurations: CONFIG=name[,name] (or SMP=n)"; exit 2; }
+	$(PYTHON) tools/run-tests.py $(TEST_ARGS) --repeat $(N)
 
 test-host:
 	$(MAKE) -C tests/host run

@@ -637,11 +637,13 @@ def remove(path):
         pass
 
 
-def boot(config):
-    """Boots one configuration and judges it."""
+def boot(config, run=None):
+    """Boots one configuration and judges it.  run=K (soak mode): the logs
+    are NAME.runK.*, so that each boot of a soak keeps its own."""
     start = time.monotonic()
     timeout = int(config.timeout * TIMEOUT_SCALE)
-    log = os.path.join(LOG_DIR, config.name + ".log")
+    stem = config.name if run is None else "%s.run%d" % (config.name, run)
+    log = os.path.join(LOG_DIR, stem + ".log")
     iso = os.path.join(ISO_DIR, config.name + ".iso")
     remove(log)
     try:
@@ -651,7 +653,7 @@ def boot(config):
         return o
 
     if config.emulator == "qemu":
-        emu_out = os.path.join(LOG_DIR, config.name + ".qemu.txt")
+        emu_out = os.path.join(LOG_DIR, stem + ".qemu.txt")
         argv = vmlib.qemu_argv(iso, smp=config.smp, mem=config.mem, accel="tcg",
                                cpu=config.cpu, uefi=config.uefi, serial=log)
         status = run_process(argv, emu_out, timeout)
@@ -663,8 +665,8 @@ def boot(config):
                   emulator_problem=problem, timeout=timeout)
         o.extra_logs = [emu_out]
     elif config.emulator == "bochs":
-        emu_out = os.path.join(LOG_DIR, config.name + ".bochs-out.txt")
-        bochs_log = os.path.join(LOG_DIR, config.name + ".bochs.log")
+        emu_out = os.path.join(LOG_DIR, stem + ".bochs-out.txt")
+        bochs_log = os.path.join(LOG_DIR, stem + ".bochs.log")
         rc = os.path.join(LOG_DIR, config.name + ".bochsrc")
         cmds = os.path.join(LOG_DIR, config.name + ".bochs-cmds")
         remove(bochs_log)
@@ -703,14 +705,15 @@ def tail(path, n=25):
     return lines[-n:]
 
 
-def show_outcome(o, index, total):
+def show_outcome(o, index, total, label=None):
     c = o.config
     verdict = "PASS" if o.ok else "FAIL"
     if c.expect_fail_pattern:
         counts = "expected failure %s" % ("seen" if o.ok else "NOT seen")
     else:
         counts = "%3d passed, %d failed, %d skipped" % (o.passed, o.failed, o.skipped)
-    out = ["[%d/%d] %-14s %s  %s  (%.1f s)" % (index, total, c.name, verdict, counts, o.seconds)]
+    out = ["[%d/%d] %-14s %s  %s  (%.1f s)" % (index, total, label or c.name, verdict, counts,
+                                              o.seconds)]
     if not o.ok:
         for r in o.reasons:
             out.append("       - " + r)
@@ -853,6 +856,45 @@ def parse_only(args):
     return 0 if o.ok else 1
 
 
+def soak(chosen, repeat):
+    """--repeat N: boots each chosen configuration N times, one boot after
+    another (configuration by configuration), and judges every boot on its
+    own - a failed boot is never booted again to see whether it passes.
+    A passing boot's logs are removed; a failing one's stay as
+    NAME.runK.log.  Returns the outcomes, in boot order."""
+    outcomes = []
+    total = len(chosen) * repeat
+    # Logs of an earlier soak would read as this one's failures.
+    for c in chosen:
+        prefix = c.name + ".run"
+        for f in os.listdir(LOG_DIR):
+            if f.startswith(prefix) and re.match(r"\d+\.", f[len(prefix):]):
+                remove(os.path.join(LOG_DIR, f))
+    for c in chosen:
+        for k in range(1, repeat + 1):
+            o = boot(c, run=k)
+            outcomes.append(o)
+            show_outcome(o, len(outcomes), total, label="%s run %d/%d" % (c.name, k, repeat))
+            if o.ok:
+                for path in [o.log] + o.extra_logs:
+                    remove(path)
+            else:
+                say("       log kept: %s" % rel(o.log))
+    say("")
+    for c in chosen:
+        mine = [o for o in outcomes if o.config.name == c.name]
+        bad = [o for o in mine if not o.ok]
+        say("soak %s: %d runs, %d failed%s" % (c.name, len(mine), len(bad),
+                                              "" if not bad else " (%s)" % ", ".join(
+                                                  rel(o.log) for o in bad)))
+        for o in bad:
+            failed_tests = [leaf.path for leaf in (o.ktap.leaves if o.ktap else [])
+                            if leaf.status == "fail"]
+            say("    %s: %s" % (rel(o.log), "; ".join(
+                o.reasons + (["not ok: " + ", ".join(failed_tests)] if failed_tests else []))))
+    return outcomes
+
+
 def main():
     ap = argparse.ArgumentParser(description="Shootdown's test runner (see the top of this file).")
     ap.add_argument("--list", action="store_true", help="list the configurations")
@@ -876,7 +918,13 @@ def main():
     ap.add_argument("--no-host", dest="host", action="store_false",
                     help="skip the host unit tests")
     ap.add_argument("--parse", metavar="LOG", help="judge a saved serial log and exit")
+    ap.add_argument("--repeat", type=int, metavar="N",
+                    help="soak: boot each selected configuration N times, one after another; "
+                    "keep each failing boot's log as NAME.runK.log and end with a line "
+                    "'soak NAME: N runs, F failed' per configuration")
     args = ap.parse_args()
+    if args.repeat is not None and args.repeat < 1:
+        ap.error("--repeat N needs N >= 1")
 
     if args.list:
         list_configs()
@@ -892,6 +940,25 @@ def main():
 
     start = time.monotonic()
     host = run_host_tests() if run_host else None
+
+    if args.repeat:
+        say("soak: booting %s %d time%s each, one at a time; failing logs kept in %s/"
+            % (", ".join(c.name for c in chosen), args.repeat, "" if args.repeat == 1 else "s",
+               rel(LOG_DIR)))
+        try:
+            runs = soak(chosen, args.repeat)
+        except KeyboardInterrupt:
+            with _children_lock:
+                for p in list(_children):
+                    kill_group(p)
+            say("\ninterrupted")
+            return 130
+        everything = ([host] if host else []) + runs
+        say("total time %.0f s" % (time.monotonic() - start))
+        say("%d passed, %d failed, %d skipped" % (sum(o.passed for o in everything),
+                                                  sum(o.failed for o in everything),
+                                                  sum(o.skipped for o in everything)))
+        return 0 if all(o.ok for o in everything) else 1
 
     say("booting %d configuration%s, %d at a time; serial logs in %s/"
         % (len(chosen), "" if len(chosen) == 1 else "s", args.jobs,
