@@ -16,8 +16,8 @@
 void tc_owed_note(struct tc_mm *m, const void *task, uint64_t seq)
 {
     uint64_t flags = spin_lock_irqsave(&m->lock);
-    m->owed.task = task;
-    m->owed.seq = seq;
+    __atomic_store_n(&m->owed.task, task, __ATOMIC_RELAXED);     /* read without the lock too */
+    __atomic_store_n(&m->owed.seq, seq, __ATOMIC_RELAXED);
     spin_unlock_irqrestore(&m->lock, flags);
 }
 
@@ -91,6 +91,12 @@ void tc_check_user_return(struct tc_model *md, struct tc_cpu *c, const void *tas
     struct tc_mm *m = c->cur;
     if (!m || __atomic_load_n(&m->owed.task, __ATOMIC_RELAXED) != task)
         return;     /* the common case: no lock */
+    /* Also without the lock: this thread makes no change right now, so
+     * the number read is this thread's own change or a later one of
+     * another thread - either way, if done_seq covers it, it covers ours. */
+    if (__atomic_load_n(&m->owed.seq, __ATOMIC_RELAXED) <=
+        __atomic_load_n(&m->done_seq, __ATOMIC_SEQ_CST))
+        return;
     uint64_t flags = spin_lock_irqsave(&m->lock);
     bool mine = m->owed.task == task;
     uint64_t seq = m->owed.seq;
