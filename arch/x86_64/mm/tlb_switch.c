@@ -182,9 +182,14 @@ static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen
  */
 static void publish_lazy(void)
 {
-    tlbcheck_set_lazy(true);
+    /* lazy_model_late plants the order of issue 9's flake: flag first. */
+    bool late = tlb_inject(TLB_INJECT_LAZY_MODEL_LATE);
+    if (!late)
+        tlbcheck_set_lazy(true);
     WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, true);
     race_window(RACE_LAZY_ENTER);
+    if (late)
+        tlbcheck_set_lazy(true);
 }
 
 static void publish_unlazy(void)

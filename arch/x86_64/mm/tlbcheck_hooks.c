@@ -21,7 +21,6 @@
 #include <arch/paging.h>
 #include <arch/tlbstate.h>
 #include <arch/x86.h>
-#include <kernel/panic.h>
 #include <stdatomic.h>
 
 bool tlbcheck_enabled;
@@ -188,8 +187,10 @@ void tlbcheck_flush_end(struct mm *mm, uint64_t token)
  * and publish_unlazy in tlb_switch.c): "lazy" must reach the model before
  * the flag is set (else a flusher skips a CPU the model still holds to its
  * flush: a false report at flush_end), "not lazy" only after the flag was
- * cleared and the switch is done.  Either wrong order is a checker bug, not
- * a TLB bug, and is reported as such.
+ * cleared and the switch is done.  Either wrong order is reported (op
+ * set_lazy) on the first transition that makes it, on every boot - without
+ * waiting for a flusher to fall into the window (tlb_inject=lazy_model_late
+ * plants it).
  */
 void tlbcheck_set_lazy(bool lazy)
 {
@@ -198,8 +199,9 @@ void tlbcheck_set_lazy(bool lazy)
     uint64_t flags;
     struct tc_cpu *c = this_tc_cpu_lock(&flags);
     if (READ_ONCE(tlbstate_shared(c->id)->is_lazy))
-        panic("tlbcheck: hook order: cpu %u told %s after flushers could already see it lazy",
-              c->id, lazy ? "lazy" : "not lazy");
+        tc_violation(&live, c, NULL, 0, "set_lazy",
+                     lazy ? "the checker is told 'lazy' after flushers can already skip this CPU"
+                          : "the checker is told 'not lazy' while flushers still skip this CPU");
     c->lazy = lazy;
     tc_cpu_unlock(c, flags);
 }

@@ -20,6 +20,7 @@ enum tlb_inject {
     TLB_INJECT_SKIP_HAZARD_SCAN,    /* skip_hazard_scan: hazard mode frees without scanning the slots */
     TLB_INJECT_FREE_BEFORE_FLUSH,   /* free_before_flush: an unmap releases its frames before the flush */
     TLB_INJECT_SKIP_FLUSH,      /* skip_flush: mprotect forgets its flush */
+    TLB_INJECT_LAZY_MODEL_LATE, /* lazy_model_late: enter_lazy_tlb tells the checker after flushers can see is_lazy */
     TLB_INJECT_NR
 };
 
