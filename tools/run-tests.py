@@ -900,7 +900,16 @@ def soak(chosen, repeat):
     return outcomes
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
+    # SIGTERM stops the boots in flight the way Ctrl-C does: each emulator
+    # runs in a session of its own and would otherwise outlive the runner
+    # (a soak started in the background, where SIGINT is ignored, is
+    # stopped with kill PID).
+    signal.signal(signal.SIGTERM, _terminated)
     ap = argparse.ArgumentParser(description="Shootdown's test runner (see the top of this file).")
     ap.add_argument("--list", action="store_true", help="list the configurations")
     ap.add_argument("--config", help="run only these configurations (comma separated)")
