@@ -32,11 +32,12 @@ uintptr_t percpu_alloc(unsigned int cpu, uint32_t apic_id)
 {
     size_t size = (size_t)(__percpu_end - __percpu_start);
     BUG_ON(cpu == 0 || cpu >= MAX_CPUS);
-    phys_addr_t pa = page_alloc(order_for(size));
+    /* The whole block zeroed, not just `size` bytes: no byte of an earlier
+     * owner (maybe code: docs/memory.md, "Frames that held code") stays. */
+    phys_addr_t pa = page_alloc_zeroed(order_for(size));
     if (!pa)
         return 0;
     uintptr_t base = (uintptr_t)phys_to_virt(pa);
-    memset((void *)base, 0, size);
     struct percpu_hdr *h = (struct percpu_hdr *)base;
     h->base = base;
     h->cpu = cpu;

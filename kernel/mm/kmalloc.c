@@ -69,7 +69,9 @@ void *kmalloc(size_t size)
     unsigned order = large_order(size);
     if (order > PAGE_ORDER_MAX)
         return NULL;
-    phys_addr_t pa = page_alloc(order);
+    /* Zeroed, like a new slab, so that no byte of an earlier owner (maybe
+     * code: docs/memory.md, "Frames that held code") is left in the block. */
+    phys_addr_t pa = page_alloc_zeroed(order);
     if (!pa)
         return NULL;
     pa_to_page(pa)->flags |= PG_LARGE_KMALLOC;

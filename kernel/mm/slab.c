@@ -166,8 +166,17 @@ static struct slab *slab_new(struct kmem_cache *c)
         pg[i].flags |= PG_SLAB;
         pg[i].order = (uint8_t)c->order;
     }
+    /* Every byte of the new slab gets written: the header and the gap up to
+     * the first object, and the tail past the last object, are zeroed here,
+     * each object is poisoned below.  A byte left as the frame's last owner
+     * wrote it may be a program's or the boot loader's code, and under QEMU
+     * TCG a page with translated code left on it sends every store down a
+     * slow path - here every store to the slab's objects (docs/memory.md,
+     * "Frames that held code"). */
     struct slab *s = phys_to_virt(pa);
-    memset(s, 0, sizeof(*s));
+    char *tail = (char *)s + c->first_offset + (size_t)c->objs_per_slab * c->size;
+    memset(s, 0, c->first_offset);
+    memset(tail, 0, (size_t)((char *)s + slab_bytes(c) - tail));
     s->magic = SLAB_MAGIC;
     s->cache = c;
     /* Link the objects in address order. */
