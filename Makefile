@@ -13,6 +13,7 @@
 #                   soak: boot each configuration N times, one after another (no retries);
 #                   failing boots keep build/test-logs/NAME.runK.log; one line per
 #                   configuration 'soak NAME: N runs, F failed' (TESTS=, MODE=, CMDLINE= work too)
+#   make models     the Promela models of the TLB/lazy-mm protocols (spin; also part of make test)
 #   make debug      QEMU halted with a gdb stub, and gdb attached with symbols
 #   make compdb     compile_commands.json for editors
 #   make CC=clang   build with clang; CROSS=x86_64-elf- for a cross toolchain
@@ -62,7 +63,7 @@ KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm
 OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
-.PHONY: all iso run test test-bochs test-host soak debug compdb clean deps
+.PHONY: all iso run test test-bochs test-host soak models debug compdb clean deps
 all: $(ELF) user
 
 include user/user.mk
@@ -177,6 +178,12 @@ soak: deps $(ELF) user
 
 test-host:
 	$(MAKE) -C tests/host run
+
+# The Promela models of the TLB and lazy-mm protocols, searched exhaustively
+# by spin, each with its variants (docs/models.md).  MODELS='lazy-*' runs
+# only the matching rows.
+models: deps
+	@sh tools/run-models.sh $(if $(MODELS),'$(MODELS)')
 
 # compile_commands.json straight from the flags above (no build needed).
 compdb:

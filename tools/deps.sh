@@ -41,6 +41,7 @@ bochs               bochs
 bochsbios           /usr/share/bochs/BIOS-bochs-latest
 vgabios             /usr/share/bochs/VGABIOS-lgpl-latest
 python3             python3
+spin                spin
 '
 if [ "$want_debug" = 1 ]; then
     REQUIREMENTS="$REQUIREMENTS

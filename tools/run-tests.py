@@ -2,6 +2,9 @@
 """tools/run-tests.py - the runner behind `make test`.
 
 1. The host unit tests of lib/: `make -C tests/host run`.
+   The Promela models of the TLB and lazy-mm protocols: tools/run-models.sh
+   (spin, exhaustively; each model and each of its variants counts as one
+   test - docs/models.md).
 2. The kernel, booted once per configuration of MATRIX (below) with
    `test=all expect_cpus=N` on its command line.  Each boot's serial output
    is kept in build/test-logs/<config>.log and read as KTAP (the format of
@@ -15,7 +18,7 @@ A configuration with `expect_fail_pattern` passes only when the kernel
 reports a failure (failed tests or a panic) and the log matches the pattern.
 
 The last line printed is `N passed, N failed, N skipped`, summed over the
-host tests and all configurations.  A configuration that fails for a reason
+host tests, the models and all configurations.  A configuration that fails for a reason
 other than failed tests (a hang, a panic, a missing line) adds one failure
 of its own, so that line never says 0 failed when something went wrong.
 
@@ -773,17 +776,52 @@ def run_host_tests():
     return o
 
 
+def run_models():
+    """Runs tools/run-models.sh (spin); each of its rows is one test."""
+    start = time.monotonic()
+    c = Config("models", "Promela models, spin (docs/models.md)")
+    o = Outcome(c, log=os.path.join(LOG_DIR, "models.log"))
+    say("[models] tools/run-models.sh")
+    status = run_process(["sh", os.path.join(vmlib.ROOT, "tools", "run-models.sh")], o.log, 1800)
+    lines = [line for line in clean_lines(read(o.log)) if line.strip()]
+    finals = [m for m in (re.match(r"^models: (\d+) passed, (\d+) failed", line) for line in lines) if m]
+    if finals:
+        o.passed, o.failed = int(finals[-1].group(1)), int(finals[-1].group(2))
+    else:
+        o.reasons.append("no final line 'models: N passed, N failed'")
+    if status != 0 and not o.failed:
+        o.reasons.append("tools/run-models.sh: " + ("timed out" if status is None
+                                                    else "exit status %d" % status))
+    if o.failed:
+        o.reasons.insert(0, "%d model run%s failed" % (o.failed, "" if o.failed == 1 else "s"))
+    elif o.reasons:
+        o.failed += 1
+    o.ok = not o.reasons
+    o.seconds = time.monotonic() - start
+    out = ["[models] %-12s %s  %3d passed, %d failed  (%.1f s)"
+           % ("spin", "PASS" if o.ok else "FAIL", o.passed, o.failed, o.seconds)]
+    if not o.ok:
+        out += ["       - " + r for r in o.reasons]
+        out += ["       | " + line for line in lines if " FAIL " in line]
+        out.append("       full output: %s" % rel(o.log))
+    say("\n".join(out))
+    return o
+
+
 def machine_words(c):
     return c.description
 
 
-def summary(host, outcomes):
+def summary(host, models, outcomes):
     rows = [("config", "machine", "result", "passed", "failed", "skipped", "time")]
     if host is not None:
         skipped_host = host.ok and host.reasons
         rows.append(("host", host.config.description,
                      "skipped" if skipped_host else ("PASS" if host.ok else "FAIL"),
                      str(host.passed), str(host.failed), "-", "%.1fs" % host.seconds))
+    if models is not None:
+        rows.append(("models", models.config.description, "PASS" if models.ok else "FAIL",
+                     str(models.passed), str(models.failed), "-", "%.1fs" % models.seconds))
     for o in outcomes:
         c = o.config
         rows.append((c.name, machine_words(c), "PASS" if o.ok else "FAIL",
@@ -931,6 +969,11 @@ def main():
                     help="run the host unit tests (the default unless --config/--smp)")
     ap.add_argument("--no-host", dest="host", action="store_false",
                     help="skip the host unit tests")
+    ap.add_argument("--models", dest="models", action="store_true", default=None,
+                    help="run the Promela models (tools/run-models.sh; the default unless "
+                    "--config/--smp)")
+    ap.add_argument("--no-models", dest="models", action="store_false",
+                    help="skip the Promela models")
     ap.add_argument("--parse", metavar="LOG", help="judge a saved serial log and exit")
     ap.add_argument("--repeat", type=int, metavar="N",
                     help="soak: boot each selected configuration N times, one after another; "
@@ -948,12 +991,14 @@ def main():
 
     chosen = select(args)
     run_host = args.host if args.host is not None else not (args.config or args.smp is not None)
+    want_models = args.models if args.models is not None else not (args.config or args.smp is not None)
     if not os.path.exists(vmlib.ELF):
         sys.exit("run-tests: %s does not exist; run `make` first" % vmlib.ELF)
     os.makedirs(LOG_DIR, exist_ok=True)
 
     start = time.monotonic()
     host = run_host_tests() if run_host else None
+    models = run_models() if want_models else None
 
     if args.repeat:
         say("soak: booting %s %d time%s each, one at a time; failing logs kept in %s/"
@@ -1001,8 +1046,8 @@ def main():
     pool.shutdown(wait=True)
 
     ordered = [outcomes[c.name] for c in chosen]
-    summary(host, ordered)
-    everything = ([host] if host else []) + ordered
+    summary(host, models, ordered)
+    everything = ([host] if host else []) + ([models] if models else []) + ordered
     passed = sum(o.passed for o in everything)
     failed = sum(o.failed for o in everything)
     skipped = sum(o.skipped for o in everything)
