@@ -85,6 +85,12 @@
  *   drops: the target runs drop_borrow_here() in its call IPI; the waiting
  *     caller sees its effects (slot release -> caller's acquire in
  *     kernel/smp_call.c, "R2 -> A2") before it frees anything.
+ *   Belt and braces: mm_teardown's flush always frees tables, so it moves
+ *     every lazy CPU in mm->cpumask to init_mm (leave_mm) before mmput drops
+ *     the users' mm_count reference; the "after the CR3 write" orders above
+ *     are what each mode guarantees without that.  tests/models/lazy_mm.pml
+ *     checks each mode both ways, with a variant per ordering step
+ *     (docs/models.md).
  *
  * CONTEXT RULES
  *   - borrow start/end and drops run with interrupts off (switch, IPI), so

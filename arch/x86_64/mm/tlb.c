@@ -212,7 +212,9 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
     preempt_disable();          /* "this CPU" stays this CPU */
     unsigned me = this_cpu_id();
     f.from = me;
-    /* F1: full barrier; pairs with S2 (tlb_switch.c). */
+    /* F1: full barrier; pairs with S2 in switch_mm and lazy_catch_up,
+     * the fence in leave_mm and the CR3 write of switch_mm(&init_mm)
+     * (tlb_switch.c; tests/models/switch_flush.pml, docs/models.md). */
     f.new_gen = atomic_fetch_add_explicit(&mm->tlb_gen, 1, memory_order_seq_cst) + 1;
     tlb_trace(TLBT_FLUSH, mm->ctx_id, f.start, f.end, f.new_gen << 1 | freed_tables);
 

@@ -40,7 +40,15 @@
  * flusher saw both already, so no barrier is needed there: the bit was set
  * by our own earlier locked RMW (only we clear it), and every store of
  * is_lazy = false is followed by a full barrier before we can get here (S2
- * or the fence in lazy_catch_up, the fence in leave_mm).
+ * or the fence in lazy_catch_up, the fence in leave_mm, and in
+ * switch_mm(&init_mm) the CR3 write: a serializing instruction drains the
+ * store buffer).  When the bit was clear, we hold no entry of M at all (the
+ * handler that cleared it dropped M's PCID, drop_cached_asid in tlb.c) and
+ * can fill none before the CR3 write that loads M - which is serializing,
+ * so the bit is visible before any entry of M exists here: the RMW is there
+ * for atomicity (other CPUs' bits share the word), the CR3 write orders it.
+ * tests/models/switch_flush.pml checks all of this under x86-TSO store
+ * buffers, with a variant per barrier that must fail (docs/models.md).
  */
 #include <arch/mmu_context.h>
 #include <arch/tlbstate.h>
@@ -218,7 +226,7 @@ static void lazy_catch_up(struct cpu_tlbstate *ts, struct mm *mm)
     publish_unlazy();                                       /* S1 */
     /* S2: pairs with F1 (the tlb_gen RMW in flush_tlb_mm_range): either
      * the flusher sees is_lazy false and sends us its IPI, or we see its
-     * generation below. */
+     * generation below.  (docs/models.md: NO_CATCHUP_FENCE) */
     atomic_thread_fence(memory_order_seq_cst);
     struct tlb_ctx *slot = &ts->ctxs[ts->loaded_asid];
     uint64_t gen = atomic_load_explicit(&mm->tlb_gen, memory_order_relaxed);   /* S3 */
@@ -262,6 +270,10 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
         /* PCID 0 holds only init_mm's translations, and every change to
          * init_mm's mappings is flushed on every CPU in every PCID
          * (flush_tlb_kernel_range), so it is never stale: NOFLUSH. */
+        /* The CR3 write is serializing: it is also the full barrier
+         * after S1 above, which the header's "bit already set, not lazy"
+         * case relies on when we later switch to a user mm.  Pairs with F1
+         * in tlb.c (docs/models.md: CR3_NO_DRAIN). */
         tlb_write_cr3(&init_mm, 0, tlb_use_pcid);
         tlb_trace(TLBT_CR3_LOAD, 0, 0, tlb_use_pcid, TLBT_CR3_INIT_MM);
         ts->loaded_mm = &init_mm;
@@ -276,7 +288,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu))
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);  /* full barrier */
     else if (was_lazy)
-        atomic_thread_fence(memory_order_seq_cst);          /* orders S1 before S3 */
+        atomic_thread_fence(memory_order_seq_cst);          /* orders S1 before S3; pairs with F1 */
     race_window(RACE_CPUMASK_SET);
 
     /* S3 - read BEFORE the CR3 write: the write makes the slot hold at
@@ -333,7 +345,8 @@ void leave_mm(void)
          * finds our bit set and us not lazy and takes no barrier of its own
          * before S3 - which is right only if every flusher can already see
          * is_lazy false (else it would skip us while S3 reads an old
-         * generation).
+         * generation).  Pairs with F1 in tlb.c (docs/models.md:
+         * NO_LEAVE_FENCE).
          */
         atomic_thread_fence(memory_order_seq_cst);
         ts->loaded_mm = &init_mm;
