@@ -16,7 +16,6 @@
 #include "mm_internal.h"
 #include "mmu_gather.h"
 #include <kernel/panic.h>
-#include <kernel/tlbcheck.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 
@@ -31,22 +30,20 @@ static bool vma_allows(const struct vma *v, bool write, bool exec)
     return (v->prot & (SD_PROT_READ | SD_PROT_WRITE | SD_PROT_EXEC)) != 0;
 }
 
-int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t *pte)
+int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t old)
 {
-    pte_t old = *pte;
-    phys_addr_t old_pa = old & PTE_ADDR;
-    uint64_t flags = vma_pte_flags(vma->prot);
+    phys_addr_t old_pa = arch_pte_frame(old);
 
     /*
      * Last owner: nobody else maps the frame and nobody can start to (only
-     * fork of this mm adds owners, and it holds mm->lock, as we do), so the
-     * page is ours to write.  Raising rights needs no remote flush: a CPU
-     * with the old read-only translation takes a spurious fault that finds
-     * the entry writable.
+     * fork of this mm adds owners, and it holds mm->lock, as we do; an
+     * unmapping owner keeps its reference until its flush returned,
+     * mmu_gather.h), so the page is ours to write.  Raising rights needs no
+     * remote flush: a CPU with the old read-only translation takes a
+     * spurious fault that finds the entry writable.
      */
     if (frame_refcount(old_pa) == 1) {
-        paging_protect(mm->pml4, va, flags, NULL);
-        tlbcheck_pte_change(mm, va, old, *pte);     /* rights raised: exempt */
+        arch_pte_protect(mm, va, vma->prot);
         local_flush_tlb_page(va);
         atomic_fetch_add(&mm_stats.cow_reuses, 1);
         return 0;
@@ -60,8 +57,7 @@ int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t *pte)
      * shared frame read-only or the private copy. */
     struct mmu_gather g;
     mmu_gather_init(&g, mm);
-    WRITE_ONCE(*pte, copy | ((flags | PTE_P) & PTE_FLAGS & pte_supported_mask));
-    tlbcheck_pte_change(mm, va, old, *pte);
+    BUG_ON(arch_pte_replace(mm, va, copy, vma->prot) != old_pa);
     /* Threads of this mm on other CPUs may hold the old translation and
      * would go on reading the shared frame while we write the copy; and our
      * reference to it must outlive that translation (mmu_gather.h): the
@@ -87,15 +83,15 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
         ret = -SD_EFAULT;
         goto out;
     }
-    pte_t *pte = paging_walk(mm->pml4, page, false);
-    if (!pte || !(*pte & PTE_P)) {
+    pte_t e = arch_pte_get(mm, page);
+    if (!arch_pte_present(e)) {
         /* Demand-zero: the first touch of this page. */
         phys_addr_t pa = page_alloc_zeroed(0);
         if (!pa) {
             ret = -SD_ENOMEM;
             goto out;
         }
-        if (paging_map(mm->pml4, page, pa, vma_pte_flags(v->prot)) != 0) {
+        if (arch_pte_map(mm, page, pa, v->prot) != 0) {
             page_free(pa, 0);
             ret = -SD_ENOMEM;
             goto out;
@@ -103,9 +99,9 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
         atomic_fetch_add(&mm_stats.demand_zero_faults, 1);
         goto out;
     }
-    if (write && !(*pte & PTE_W)) {
+    if (write && !arch_pte_writable(e)) {
         /* The VMA is writable (checked above), the page is not: COW. */
-        ret = cow_break_locked(mm, v, page, pte);
+        ret = cow_break_locked(mm, v, page, e);
         goto out;
     }
     /*

@@ -13,7 +13,6 @@
  */
 #include "mm_internal.h"
 #include <kernel/kmalloc.h>
-#include <kernel/tlbcheck.h>
 #include <uapi/shootdown.h>
 
 /* Share the parent's pages of v with the child.  Returns 0 or -SD_ENOMEM;
@@ -22,18 +21,14 @@ static int share_vma_pages(struct mm *parent, struct mm *child, const struct vma
                            uintptr_t *wp_start, uintptr_t *wp_end)
 {
     for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE) {
-        pte_t *pte = paging_walk(parent->pml4, va, false);
-        if (!pte || !(*pte & PTE_P))
+        pte_t e = arch_pte_get(parent, va);
+        if (!arch_pte_present(e))
             continue;
-        pte_t e = *pte;
-        phys_addr_t pa = e & PTE_ADDR;
-        uint64_t flags = (e & PTE_FLAGS) & ~(PTE_W | PTE_A | PTE_D);
-        if (paging_map(child->pml4, va, pa, flags) != 0)
+        phys_addr_t pa = arch_pte_frame(e);
+        if (arch_pte_map(child, va, pa, v->prot | PROT_COW) != 0)
             return -SD_ENOMEM;
         frame_get(pa);      /* the child's mapping */
-        if (e & PTE_W) {
-            WRITE_ONCE(*pte, e & ~PTE_W);
-            tlbcheck_pte_change(parent, va, e, e & ~PTE_W);
+        if (arch_pte_wrprotect(parent, va, NULL)) {
             if (va < *wp_start)
                 *wp_start = va;
             *wp_end = va + PAGE_SIZE;

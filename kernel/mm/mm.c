@@ -24,7 +24,6 @@
 #include <kernel/panic.h>
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
-#include <kernel/tlbcheck.h>
 #include <kernel/lazy_mm.h>
 #include <uapi/shootdown.h>
 
@@ -47,13 +46,6 @@ struct mm *mm_create(void)
     struct mm *mm = kzalloc(sizeof(*mm));
     if (!mm)
         return NULL;
-    pte_t *pml4 = paging_new_pml4();
-    if (!pml4) {
-        kfree(mm);
-        return NULL;
-    }
-    mm->pml4 = pml4;
-    mm->pgd = virt_to_phys(pml4);
     atomic_init(&mm->mm_users, 1);
     atomic_init(&mm->mm_count, 1);
     mutex_init(&mm->lock, "mm.lock");
@@ -62,7 +54,11 @@ struct mm *mm_create(void)
     atomic_init(&mm->tlb_gen, 0);
     cpumask_clear(&mm->cpumask);
     mm->name = "mm";
-    tlbcheck_mm_create(mm);
+    /* Last: from here on the shadow-TLB checker tracks mm (arch/pte.h). */
+    if (!arch_pgd_alloc(mm)) {
+        kfree(mm);
+        return NULL;
+    }
     atomic_fetch_add(&live_mms, 1);
     return mm;
 }
@@ -81,50 +77,6 @@ void mmgrab(struct mm *mm)
 }
 
 /*
- * Put the user-half tables that are still hooked into the PML4 on `freed`
- * (unmapping frees the tables it empties, but an allocation that failed
- * half-way may have left an empty table behind).  Every leaf is already
- * cleared: the tables hold only links to lower tables.
- */
-static void collect_user_tables(pte_t *pml4, struct pt_free_list *freed)
-{
-    for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++) {
-        if (!(pml4[i] & PTE_P))
-            continue;
-        pte_t *pdpt = phys_to_virt(pml4[i] & PTE_ADDR);
-        for (unsigned j = 0; j < PTES_PER_TABLE; j++) {
-            if (!(pdpt[j] & PTE_P))
-                continue;
-            BUG_ON(pdpt[j] & PTE_PS);
-            pte_t *pd = phys_to_virt(pdpt[j] & PTE_ADDR);
-            for (unsigned k = 0; k < PTES_PER_TABLE; k++) {
-                if (!(pd[k] & PTE_P))
-                    continue;
-                BUG_ON(pd[k] & PTE_PS);
-                pte_t *pt = phys_to_virt(pd[k] & PTE_ADDR);
-                for (unsigned l = 0; l < PTES_PER_TABLE; l++)
-                    if (pt[l])
-                        panic("mm teardown: a user page is still mapped at entry %u/%u/%u/%u",
-                              i, j, k, l);
-                WRITE_ONCE(pd[k], 0);
-                /* The list links through the table's first word (arch/paging.h). */
-                *(pte_t **)pt = freed->head;
-                freed->head = pt;
-                freed->count++;
-            }
-            WRITE_ONCE(pdpt[j], 0);
-            *(pte_t **)pd = freed->head;
-            freed->head = pd;
-            freed->count++;
-        }
-        WRITE_ONCE(pml4[i], 0);
-        *(pte_t **)pdpt = freed->head;
-        freed->head = pdpt;
-        freed->count++;
-    }
-}
-
-/*
  * The last user is gone: nobody runs in this address space any more, but
  * CPUs may still have it loaded (the exiting thread's CPU, lazily) or hold
  * its translations, so every frame keeps its reference and every table
@@ -134,7 +86,6 @@ static void collect_user_tables(pte_t *pml4, struct pt_free_list *freed)
 static void mm_teardown(struct mm *mm)
 {
     struct mmu_gather g;
-    struct pt_free_list tables = PT_FREE_LIST_INIT;
     mmu_gather_init(&g, mm);
     mm_lock(mm);
     while (!list_empty(&mm->vmas)) {
@@ -144,10 +95,9 @@ static void mm_teardown(struct mm *mm)
         list_del(&v->link);
         kfree(v);
     }
-    collect_user_tables(mm->pml4, &tables);
-    if (tables.count)
-        tlbcheck_tables_unlinked(mm);
-    mmu_gather_tables(&g, &tables);     /* the whole user half, freed_tables */
+    /* Leaves are all clear; unlink every table left (munmap's, and those an
+     * allocation that failed half-way may have left). */
+    mmu_gather_all_tables(&g);     /* the whole user half, freed_tables */
     mmu_gather_finish(&g);
     mm_unlock(mm);
 }
@@ -180,12 +130,12 @@ void mmdrop(struct mm *mm)
      * reference (finish_task_switch runs after the CR3 write).
      * shootdown/hazard: borrowers hold no reference; this makes them let go
      * (IPIs: thread context with interrupts on - it checks).
-     * kernel/mm/lazy_mm.c has the protocol.  Then the checker verifies it.
+     * kernel/mm/lazy_mm.c has the protocol.  Then the checker verifies it
+     * (arch_pgd_free).
      */
     lazy_mm_before_free(mm);
-    tlbcheck_mm_free(mm);
     tlb_trace(TLBT_MM_FREE, mm->ctx_id, 0, 0, 0);
-    paging_free_pml4(mm->pml4);
+    arch_pgd_free(mm);
     kfree(mm);
     atomic_fetch_sub(&live_mms, 1);
 }

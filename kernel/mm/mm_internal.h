@@ -14,7 +14,7 @@
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
 #include <kernel/tlbcheck.h>
-#include <arch/paging.h>
+#include <arch/pte.h>
 
 /*
  * mm->lock guards the VMAs and the user half's page tables.  Every change
@@ -38,15 +38,11 @@ static inline void mm_unlock(struct mm *mm)
 /* The VMA containing addr, or NULL.  Caller holds mm->lock. */
 struct vma *vma_find(struct mm *mm, uintptr_t addr);
 
-/* Leaf flags for a page of a VMA with `prot` that this mm owns alone.
- * A shared (copy-on-write) page gets the same without PTE_W. */
-uint64_t vma_pte_flags(unsigned prot);
-
-/* Make the present page at va, mapped read-only by *pte, privately writable:
- * copy it if it is shared, just set PTE_W if this mm is its last owner.
- * Caller holds mm->lock and has checked that the VMA is writable.
- * Returns 0 or -SD_ENOMEM.  Counts in mm_stats. */
-int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t *pte);
+/* Make the present page at va, mapped read-only by entry `old`, privately
+ * writable: copy it if it is shared, just give it write permission if this
+ * mm is its last owner.  Caller holds mm->lock and has checked that the
+ * VMA is writable.  Returns 0 or -SD_ENOMEM.  Counts in mm_stats. */
+int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t old);
 
 static inline void frame_get(phys_addr_t pa)
 {

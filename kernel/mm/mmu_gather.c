@@ -12,7 +12,6 @@
 #include "mmu_gather.h"
 #include "mm_internal.h"
 #include <kernel/panic.h>
-#include <kernel/tlbcheck.h>
 #include <kernel/tlb_inject.h>
 #include <uapi/shootdown.h>
 
@@ -46,28 +45,17 @@ void mmu_gather_page(struct mmu_gather *g, uintptr_t va, phys_addr_t pa)
 
 void mmu_gather_unmap(struct mmu_gather *g, uintptr_t va, bool free_tables)
 {
-    pte_t old;
-    unsigned tables = g->tables.count;
-    if (paging_unmap(g->mm->pml4, va, &old, free_tables ? &g->tables : NULL) != 0)
+    phys_addr_t pa;
+    if (!arch_pte_unmap(g->mm, va, &pa, free_tables ? &g->tables : NULL))
         return;                 /* never faulted in */
-    tlbcheck_pte_change(g->mm, va, old, 0);
-    if (g->tables.count != tables) {
-        tlbcheck_tables_unlinked(g->mm);
+    if (g->tables.count)
         g->freed_tables = true;
-    }
-    mmu_gather_page(g, va, old & PTE_ADDR);
+    mmu_gather_page(g, va, pa);
 }
 
-void mmu_gather_tables(struct mmu_gather *g, struct pt_free_list *tables)
+void mmu_gather_all_tables(struct mmu_gather *g)
 {
-    while (tables->head) {
-        pte_t *t = tables->head;
-        tables->head = *(pte_t **)t;    /* linked through the first word */
-        tables->count--;
-        *(pte_t **)t = g->tables.head;
-        g->tables.head = t;
-        g->tables.count++;
-    }
+    arch_pte_collect_tables(g->mm, &g->tables);
     g->start = 0;
     g->end = SD_USER_TOP;
     g->freed_tables = true;
@@ -97,9 +85,7 @@ void mmu_gather_flush(struct mmu_gather *g)
      * other owners of a frame see its count fall.
      */
     release_pages(g);
-    if (g->tables.count)
-        tlbcheck_tables_free(g->mm);    /* no CPU can walk them any more */
-    pt_free_list_release(&g->tables);
+    arch_pte_free_tables(g->mm, &g->tables);
     mmu_gather_init(g, g->mm);
 }
 

@@ -56,9 +56,10 @@ void mmu_gather_unmap(struct mmu_gather *g, uintptr_t va, bool free_tables);
  * by a copy-on-write copy): gather pa with the reference that entry held. */
 void mmu_gather_page(struct mmu_gather *g, uintptr_t va, phys_addr_t pa);
 
-/* Tables were unhooked outside mmu_gather_unmap (teardown): put them on
- * the list and make the flush cover the whole user half, freed_tables. */
-void mmu_gather_tables(struct mmu_gather *g, struct pt_free_list *tables);
+/* Teardown: every entry is clear; unhook every table of the user half
+ * into the batch and make the flush cover the whole user half, with
+ * freed_tables. */
+void mmu_gather_all_tables(struct mmu_gather *g);
 
 /* Flush what was gathered, then drop the pages' references (freeing the
  * frames whose last reference went) and free the tables.  The batch is

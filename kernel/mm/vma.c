@@ -11,28 +11,11 @@
 #include "mmu_gather.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
-#include <kernel/tlbcheck.h>
 #include <kernel/tlb_inject.h>
-#include <arch/cpufeatures.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 
 #define PROT_ALL (SD_PROT_READ | SD_PROT_WRITE | SD_PROT_EXEC)
-
-uint64_t vma_pte_flags(unsigned prot)
-{
-    /* x86 cannot map a page that is present but inaccessible to user mode;
-     * a PROT_NONE page is a kernel-only page (no PTE_U), so user accesses
-     * fault and mm_handle_fault refuses them. */
-    if (!(prot & PROT_ALL))
-        return PTE_P | PTE_NX;
-    uint64_t f = PTE_P | PTE_U;
-    if (prot & SD_PROT_WRITE)
-        f |= PTE_W;
-    if (!(prot & SD_PROT_EXEC))
-        f |= PTE_NX;            /* dropped by paging_map on CPUs without NX */
-    return f;
-}
 
 struct vma *vma_find(struct mm *mm, uintptr_t addr)
 {
@@ -203,24 +186,20 @@ int mm_protect(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
         mm_unlock(mm);
         return err;
     }
-    uint64_t flags = vma_pte_flags(prot);
     uintptr_t changed_start = UINTPTR_MAX, changed_end = 0;
     for (uintptr_t a = addr; a < end;) {
         struct vma *v = vma_find(mm, a);
         v->prot = prot;
         for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE) {
-            pte_t *pte = paging_walk(mm->pml4, va, false);
-            if (!pte || !(*pte & PTE_P))
+            pte_t e = arch_pte_get(mm, va);
+            if (!arch_pte_present(e))
                 continue;
-            uint64_t f = flags;
             /* A page still shared with another mm stays read-only: the
              * first write copies it (fault.c). */
-            if (frame_refcount(*pte & PTE_ADDR) > 1)
-                f &= ~PTE_W;
-            pte_t old;
-            paging_protect(mm->pml4, va, f, &old);
-            tlbcheck_pte_change(mm, va, old, *pte);
-            if (((old ^ *pte) & ~(PTE_A | PTE_D)) == 0)
+            unsigned p = prot;
+            if (frame_refcount(arch_pte_frame(e)) > 1)
+                p |= PROT_COW;
+            if (!arch_pte_protect(mm, va, p))
                 continue;
             if (va < changed_start)
                 changed_start = va;
@@ -254,29 +233,28 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t len)
             err = -SD_EFAULT;
             break;
         }
-        pte_t *pte = paging_walk(mm->pml4, page, false);
-        if (!pte || !(*pte & PTE_P)) {
+        pte_t e = arch_pte_get(mm, page);
+        if (!arch_pte_present(e)) {
             phys_addr_t pa = page_alloc_zeroed(0);
             if (!pa) {
                 err = -SD_ENOMEM;
                 break;
             }
-            uint64_t f = vma_pte_flags(v->prot);
-            if (paging_map(mm->pml4, page, pa, f) != 0) {
+            err = arch_pte_map(mm, page, pa, v->prot);
+            if (err) {
                 page_free(pa, 0);
-                err = -SD_ENOMEM;
                 break;
             }
-            pte = paging_walk(mm->pml4, page, false);
-        } else if (frame_refcount(*pte & PTE_ADDR) > 1) {
+        } else if (frame_refcount(arch_pte_frame(e)) > 1) {
             /* Shared after fork: the other owner must not see our write. */
-            err = cow_break_locked(mm, v, page, pte);
+            err = cow_break_locked(mm, v, page, e);
             if (err)
                 break;
         }
         /* Through the direct map: the mm need not be loaded here, and the
          * VMA's protections do not apply to the kernel's own writes. */
-        memcpy((uint8_t *)phys_to_virt(*pte & PTE_ADDR) + off, from, n);
+        e = arch_pte_get(mm, page);
+        memcpy((uint8_t *)phys_to_virt(arch_pte_frame(e)) + off, from, n);
         from += n;
         uaddr += n;
         len -= n;

@@ -10,7 +10,9 @@
  *     INVLPG, INVPCID, CR4.PGE toggles: arch/tlbcheck.h, called from the
  *     arch primitives that execute them);
  *   - every change of a user PTE, recorded with the checker's own sequence
- *     number for the mm (the hooks below, called by kernel/mm);
+ *     number for the mm (the hooks below, called only by the arch
+ *     functions that make the stores, arch/pte.h: kernel/ never stores an
+ *     entry itself, tools/check-pte-boundary.py);
  *   - which CPUs are lazy and which mm each CPU's kernel thread borrows.
  * It reports (naming the CPU, the mm's ctx_id, the address and the
  * operation) and panics when a CPU could use a stale translation after the

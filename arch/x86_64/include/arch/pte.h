@@ -1,0 +1,85 @@
+/*
+ * arch/pte.h - the one way generic code changes the page tables of a user
+ * address space (arch/x86_64/mm/pte.c, docs/memory.md "The PTE-update
+ * interface").
+ *
+ * Every store to an entry of an mm's tree is made by one of the functions
+ * below, and each of them reports the change to the shadow-TLB checker
+ * itself (kernel/tlbcheck.h: tlbcheck_pte_change with the old and the new
+ * entry, tlbcheck_tables_unlinked, tlbcheck_tables_free, tlbcheck_mm_create,
+ * tlbcheck_mm_free).  Code in kernel/ holds no pointer to an entry and
+ * names no entry bit, so a new page-table change cannot forget to tell the
+ * checker: tools/check-pte-boundary.sh (run by `make test`) fails if
+ * kernel/ stores an entry or calls one of those hooks itself.
+ *
+ * Rights are given arch-neutrally: the SD_PROT_* bits of the VMA
+ * (uapi/shootdown.h), plus PROT_COW for a page shared copy-on-write
+ * (readable, never writable until the fault that copies it).
+ *
+ * What the functions do NOT do: lock (the caller holds mm->lock, which
+ * guards the user half of mm's tree) or flush (the caller knows the range
+ * and flushes with flush_tlb_mm_range(); an unmapped frame or an unhooked
+ * table is released only after that, kernel/mm/mmu_gather.h).
+ */
+#pragma once
+#include <arch/paging.h>
+
+struct mm;
+
+/* With SD_PROT_*: shared copy-on-write, mapped without write permission. */
+#define PROT_COW 0x100u
+
+/* ---- reading an entry ----------------------------------------------------- */
+
+/* The leaf entry for the 4 KiB page at va in mm's tree, one atomic read;
+ * 0 (not present) if a table on the way is missing. */
+pte_t arch_pte_get(struct mm *mm, uintptr_t va);
+
+static inline bool arch_pte_present(pte_t e) { return e & PTE_P; }
+static inline bool arch_pte_writable(pte_t e) { return e & PTE_W; }
+/* The frame a present entry maps. */
+static inline phys_addr_t arch_pte_frame(pte_t e) { return e & PTE_ADDR; }
+
+/* ---- changing entries (mm->lock held; the caller flushes) ------------------ */
+
+/* Map the empty entry for va to pa with `prot`, allocating tables as
+ * needed.  Returns 0, -SD_ENOMEM, or -SD_EEXIST if va is mapped already.
+ * Not present -> present: no flush owed. */
+int arch_pte_map(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot);
+
+/* Clear the entry for va.  Returns false if nothing was mapped there; else
+ * *frame is the frame it mapped (the caller still holds the mapping's
+ * reference).  With `tables`, tables left empty are unhooked onto it. */
+bool arch_pte_unmap(struct mm *mm, uintptr_t va, phys_addr_t *frame, struct pt_free_list *tables);
+
+/* Give the present entry for va the rights `prot` (same frame).  Returns
+ * true if the entry changed (more than the accessed/dirty bits): then a
+ * flush is owed if rights were lowered.  False also if va is not mapped. */
+bool arch_pte_protect(struct mm *mm, uintptr_t va, unsigned prot);
+
+/* Fork: take write permission away from the entry for va, if it has it.
+ * Returns true if it had (a flush is owed).  *frame (may be NULL) gets the
+ * frame mapped there; false too when nothing is mapped. */
+bool arch_pte_wrprotect(struct mm *mm, uintptr_t va, phys_addr_t *frame);
+
+/* Copy-on-write: point the present entry for va at `pa` with `prot`, in
+ * one store (a CPU sees the old frame or the new one, never a hole).
+ * Returns the frame it mapped before. */
+phys_addr_t arch_pte_replace(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot);
+
+/* ---- page tables ------------------------------------------------------------ */
+
+/* Teardown: unhook every table of mm's user half onto `tables` (every leaf
+ * must be clear already). */
+void arch_pte_collect_tables(struct mm *mm, struct pt_free_list *tables);
+
+/* Free tables unhooked from mm - only after the flush with freed_tables
+ * that covers them returned. */
+void arch_pte_free_tables(struct mm *mm, struct pt_free_list *tables);
+
+/* The top-level table of a new address space (mm->pml4, mm->pgd), its
+ * kernel half filled in; false when out of memory.  Call it last in the
+ * creation: the checker starts tracking mm here.  And its release, when
+ * no CPU can use it any more (the user half must be empty). */
+bool arch_pgd_alloc(struct mm *mm);
+void arch_pgd_free(struct mm *mm);

@@ -1,0 +1,192 @@
+/*
+ * arch/x86_64/mm/pte.c - the PTE-update interface for user address spaces
+ * (arch/pte.h): every store to an entry of an mm's tree, each reported to
+ * the shadow-TLB checker by the function that makes it.
+ *
+ * The hook is called right after the store, with the old and the new
+ * entry, under mm->lock and before the caller's flush takes its token:
+ * the ordering fact (b) of docs/tlbcheck.md ("a change is recorded before
+ * flush_tlb_mm_range() takes its token and bumps tlb_gen").  Every store is
+ * reported, mappings of empty entries too: the checker itself decides which
+ * changes need a flush (tc_pte_change_needs_flush).
+ */
+#include <arch/pte.h>
+#include <arch/paging.h>
+#include <kernel/mm.h>
+#include <kernel/panic.h>
+#include <kernel/tlbcheck.h>
+#include <uapi/shootdown.h>
+
+#define PROT_ALL (SD_PROT_READ | SD_PROT_WRITE | SD_PROT_EXEC)
+
+/*
+ * The leaf flags for `prot`.  x86 cannot map a page that is present but
+ * inaccessible to user mode, so a PROT_NONE page is a kernel-only page (no
+ * PTE_U): user accesses fault and mm_handle_fault refuses them.  Every
+ * mapped user page is readable; PROT_COW drops write permission only.
+ */
+static uint64_t prot_flags(unsigned prot)
+{
+    if (!(prot & PROT_ALL))
+        return PTE_P | PTE_NX;
+    uint64_t f = PTE_P | PTE_U;
+    if ((prot & SD_PROT_WRITE) && !(prot & PROT_COW))
+        f |= PTE_W;
+    if (!(prot & SD_PROT_EXEC))
+        f |= PTE_NX;            /* dropped by the paging API on CPUs without NX */
+    return f;
+}
+
+/* The entry as the paging API would store it (unsupported bits dropped). */
+static pte_t make_entry(phys_addr_t pa, unsigned prot)
+{
+    return pa | ((prot_flags(prot) | PTE_P) & PTE_FLAGS & pte_supported_mask);
+}
+
+static pte_t *leaf(struct mm *mm, uintptr_t va)
+{
+    BUG_ON(va >= SD_USER_TOP);
+    pte_t *pte = paging_walk(mm->pml4, va, false);
+    return pte && (*pte & PTE_P) ? pte : NULL;
+}
+
+pte_t arch_pte_get(struct mm *mm, uintptr_t va)
+{
+    if (va >= SD_USER_TOP)
+        return 0;
+    pte_t *pte = paging_walk(mm->pml4, va, false);
+    return pte ? READ_ONCE(*pte) : 0;
+}
+
+int arch_pte_map(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot)
+{
+    BUG_ON(va >= SD_USER_TOP);
+    int err = paging_map(mm->pml4, va, pa, prot_flags(prot));
+    if (err == PT_ENOMEM)
+        return -SD_ENOMEM;
+    if (err == PT_EEXIST)
+        return -SD_EEXIST;
+    BUG_ON(err != 0);
+    tlbcheck_pte_change(mm, va, 0, arch_pte_get(mm, va));
+    return 0;
+}
+
+bool arch_pte_unmap(struct mm *mm, uintptr_t va, phys_addr_t *frame, struct pt_free_list *tables)
+{
+    BUG_ON(va >= SD_USER_TOP);
+    pte_t old;
+    unsigned unhooked = tables ? tables->count : 0;
+    if (paging_unmap(mm->pml4, va, &old, tables) != 0)
+        return false;
+    tlbcheck_pte_change(mm, va, old, 0);
+    if (tables && tables->count != unhooked)
+        tlbcheck_tables_unlinked(mm);
+    *frame = old & PTE_ADDR;
+    return true;
+}
+
+bool arch_pte_protect(struct mm *mm, uintptr_t va, unsigned prot)
+{
+    pte_t *pte = leaf(mm, va);
+    if (!pte)
+        return false;
+    pte_t old;
+    if (paging_protect(mm->pml4, va, prot_flags(prot), &old) != 0)
+        return false;
+    pte_t new = READ_ONCE(*pte);
+    tlbcheck_pte_change(mm, va, old, new);
+    return ((old ^ new) & ~(PTE_A | PTE_D)) != 0;
+}
+
+bool arch_pte_wrprotect(struct mm *mm, uintptr_t va, phys_addr_t *frame)
+{
+    pte_t *pte = leaf(mm, va);
+    if (!pte)
+        return false;
+    pte_t old = *pte;
+    if (frame)
+        *frame = old & PTE_ADDR;
+    if (!(old & PTE_W))
+        return false;
+    WRITE_ONCE(*pte, old & ~PTE_W);
+    tlbcheck_pte_change(mm, va, old, old & ~PTE_W);
+    return true;
+}
+
+phys_addr_t arch_pte_replace(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot)
+{
+    pte_t *pte = leaf(mm, va);
+    BUG_ON(!pte);
+    pte_t old = *pte, new = make_entry(pa, prot);
+    WRITE_ONCE(*pte, new);
+    tlbcheck_pte_change(mm, va, old, new);
+    return old & PTE_ADDR;
+}
+
+/* Put `table` on the list (linked through its first word, arch/paging.h). */
+static void collect(struct pt_free_list *tables, pte_t *table)
+{
+    *(pte_t **)table = tables->head;
+    tables->head = table;
+    tables->count++;
+}
+
+void arch_pte_collect_tables(struct mm *mm, struct pt_free_list *tables)
+{
+    pte_t *pml4 = mm->pml4;
+    unsigned before = tables->count;
+    for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++) {
+        if (!(pml4[i] & PTE_P))
+            continue;
+        pte_t *pdpt = phys_to_virt(pml4[i] & PTE_ADDR);
+        for (unsigned j = 0; j < PTES_PER_TABLE; j++) {
+            if (!(pdpt[j] & PTE_P))
+                continue;
+            BUG_ON(pdpt[j] & PTE_PS);
+            pte_t *pd = phys_to_virt(pdpt[j] & PTE_ADDR);
+            for (unsigned k = 0; k < PTES_PER_TABLE; k++) {
+                if (!(pd[k] & PTE_P))
+                    continue;
+                BUG_ON(pd[k] & PTE_PS);
+                pte_t *pt = phys_to_virt(pd[k] & PTE_ADDR);
+                for (unsigned l = 0; l < PTES_PER_TABLE; l++)
+                    if (pt[l])
+                        panic("mm teardown: a user page is still mapped at entry %u/%u/%u/%u",
+                              i, j, k, l);
+                WRITE_ONCE(pd[k], 0);
+                collect(tables, pt);
+            }
+            WRITE_ONCE(pdpt[j], 0);
+            collect(tables, pd);
+        }
+        WRITE_ONCE(pml4[i], 0);
+        collect(tables, pdpt);
+    }
+    if (tables->count != before)
+        tlbcheck_tables_unlinked(mm);
+}
+
+void arch_pte_free_tables(struct mm *mm, struct pt_free_list *tables)
+{
+    if (tables->count)
+        tlbcheck_tables_free(mm);       /* asserts no CPU can walk them any more */
+    pt_free_list_release(tables);
+}
+
+bool arch_pgd_alloc(struct mm *mm)
+{
+    pte_t *pml4 = paging_new_pml4();
+    if (!pml4)
+        return false;
+    mm->pml4 = pml4;
+    mm->pgd = virt_to_phys(pml4);
+    tlbcheck_mm_create(mm);
+    return true;
+}
+
+void arch_pgd_free(struct mm *mm)
+{
+    /* Asserts that no CPU has the PML4 in CR3 or borrows mm. */
+    tlbcheck_mm_free(mm);
+    paging_free_pml4(mm->pml4);
+}
