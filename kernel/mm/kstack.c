@@ -55,15 +55,8 @@ static void unmap_stack(uintptr_t top, unsigned pages)
     uintptr_t base = top - KSTACK_SIZE;
     phys_addr_t frames[KSTACK_PAGES];
 
-    uint64_t irq = spin_lock_irqsave(&kernel_pt_lock);
-    for (unsigned i = 0; i < pages; i++) {
-        pte_t old;
-        if (paging_unmap(kernel_pml4, base + i * PAGE_SIZE, &old, NULL))
-            panic("kstack: page %u of the stack at %#lx is not mapped", i, top);
-        frames[i] = old & PTE_ADDR;
-    }
-    spin_unlock_irqrestore(&kernel_pt_lock, irq);
-
+    if (kernel_clear_pages(base, pages, frames))
+        panic("kstack: a page of the stack at %#lx is not mapped", top);
     flush_tlb_kernel_range(base, base + pages * PAGE_SIZE);
     for (unsigned i = 0; i < pages; i++)
         page_free(frames[i], 0);
@@ -100,7 +93,7 @@ uintptr_t kstack_alloc(void)
          * its top forever, so it never would (docs/memory.md, "Frames that
          * held code").  A stack from the cache above held only stack data. */
         phys_addr_t pa = page_alloc_zeroed(0);
-        if (!pa || kernel_map_page(base + i * PAGE_SIZE, pa, PTE_KERNEL_RW)) {
+        if (!pa || kernel_map_data_page(base + i * PAGE_SIZE, pa)) {
             /* Out of memory: undo the pages mapped so far. */
             if (pa)
                 page_free(pa, 0);
@@ -152,19 +145,13 @@ void kstack_cache_drain(void)
         /* Unmap the whole batch, flush once, then free. */
         phys_addr_t frames[BATCH * KSTACK_PAGES];
         uintptr_t lo = ~0ul, hi = 0;
-        irq = spin_lock_irqsave(&kernel_pt_lock);
         for (unsigned s = 0; s < n; s++) {
             uintptr_t base = tops[s] - KSTACK_SIZE;
-            for (unsigned i = 0; i < KSTACK_PAGES; i++) {
-                pte_t old;
-                if (paging_unmap(kernel_pml4, base + i * PAGE_SIZE, &old, NULL))
-                    panic("kstack: cached stack at %#lx lost page %u", tops[s], i);
-                frames[s * KSTACK_PAGES + i] = old & PTE_ADDR;
-            }
+            if (kernel_clear_pages(base, KSTACK_PAGES, &frames[s * KSTACK_PAGES]))
+                panic("kstack: cached stack at %#lx lost a page", tops[s]);
             lo = MIN(lo, base);
             hi = MAX(hi, tops[s]);
         }
-        spin_unlock_irqrestore(&kernel_pt_lock, irq);
         flush_tlb_kernel_range(lo, hi);
         for (unsigned i = 0; i < n * KSTACK_PAGES; i++)
             page_free(frames[i], 0);

@@ -166,3 +166,22 @@ int kernel_protect_page(uintptr_t va, uint64_t flags)
         flush_tlb_kernel_range(va, va + PAGE_SIZE);
     return err;
 }
+
+int kernel_map_data_page(uintptr_t va, phys_addr_t pa)
+{
+    return kernel_map_page(va, pa, PTE_KERNEL_RW);
+}
+
+int kernel_clear_pages(uintptr_t va, unsigned n, phys_addr_t *frames)
+{
+    BUG_ON(va < DIRECT_MAP_BASE);
+    int err = 0;
+    uint64_t irq = spin_lock_irqsave(&kernel_pt_lock);
+    for (unsigned i = 0; i < n && !err; i++) {
+        pte_t old = 0;
+        err = paging_unmap(kernel_pml4, va + i * PAGE_SIZE, &old, NULL);
+        frames[i] = old & PTE_ADDR;
+    }
+    spin_unlock_irqrestore(&kernel_pt_lock, irq);
+    return err;
+}

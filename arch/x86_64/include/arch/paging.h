@@ -172,3 +172,11 @@ extern struct spinlock kernel_pt_lock;
 int kernel_map_page(uintptr_t va, phys_addr_t pa, uint64_t flags);
 phys_addr_t kernel_unmap_page(uintptr_t va);
 int kernel_protect_page(uintptr_t va, uint64_t flags);
+/* For generic code (kernel/mm/kstack.c), which names no entry bits: map a
+ * page of kernel data (read-write, no-execute, global); and clear the
+ * entries of n pages from va WITHOUT flushing, storing the frames they
+ * mapped - the caller flushes (flush_tlb_kernel_range) before it frees
+ * them.  0, or the paging error of the first page that was not mapped
+ * (the pages before it are cleared). */
+int kernel_map_data_page(uintptr_t va, phys_addr_t pa);
+int kernel_clear_pages(uintptr_t va, unsigned n, phys_addr_t *frames);
