@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""tools/check-pte-boundary.py - generic code changes page tables only
+through arch/ (run by tools/run-tests.py, i.e. `make test`).
+
+Every store to a page-table entry of a user address space goes through the
+functions of arch/x86_64/include/arch/pte.h, and each of them reports the
+change to the shadow-TLB checker itself (docs/memory.md, "The PTE-update
+interface").  A store made anywhere else would not be checked: the checker
+would not know the change exists and could not tell a missing flush.  So
+this check fails when a C file under kernel/ (comments and strings ignored):
+
+  - holds a pointer to an entry (`pte_t *`), or stores into a table by index
+    (`pml4[i] = ...`, `pd[k] = ...`) or through a pointer (`*pte = ...`);
+  - names an entry bit (`PTE_W`, `PTE_ADDR`, ...): rights are SD_PROT_*,
+    frames come from arch_pte_frame();
+  - calls the raw page-table API that reports nothing (paging_map,
+    paging_unmap, paging_protect, paging_walk);
+  - calls a page-table hook of the checker itself (tlbcheck_pte_change,
+    tlbcheck_tables_unlinked, tlbcheck_tables_free, tlbcheck_mm_create,
+    tlbcheck_mm_free): the arch functions make those calls, so a hand-made
+    one means a hand-made store next to it.
+
+Other checker hooks (a CPU's borrowed mm, the mm lock's release, a frame's
+release) report scheduler and allocator events, not page-table stores, and
+are not this check's business.
+
+Usage: tools/check-pte-boundary.py [DIR...]   (default: kernel)
+Prints one line per violation, then `pte-boundary: N passed, N failed`
+(one file one test); exit status 1 if any file failed.
+"""
+
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+RULES = [
+    (re.compile(r"\bpte_t\s*\*"), "a pointer to a page-table entry (use arch_pte_get and the arch_pte_* changes)"),
+    (re.compile(r"\b(pml4|pdpt|pd|pt|pte|table)\s*\[[^\]]*\]\s*=(?!=)"), "a store into a page table by index"),
+    (re.compile(r"\*\s*\(?\s*pte\w*\s*\)?\s*=(?!=)"), "a store through a page-table entry pointer"),
+    (re.compile(r"\bWRITE_ONCE\s*\(\s*\*?\s*\(?\s*(pte|pml4|pdpt|pd|pt)\b"), "a store to a page-table entry"),
+    (re.compile(r"\bPTE_[A-Z0-9_]+\b"), "a page-table entry bit (rights are SD_PROT_*, frames arch_pte_frame())"),
+    (re.compile(r"\bpaging_(map|unmap|protect|walk)\s*\("), "the raw page-table API, which tells the checker nothing"),
+    # (a declaration - a return type before the name - is not a call)
+    (re.compile(r"(?<!void )\btlbcheck_(pte_change|tables_unlinked|tables_free|mm_create|mm_free)\s*\("),
+     "a page-table hook of the checker, called by hand (the arch PTE functions call it)"),
+]
+
+
+def strip_comments_and_strings(text):
+    """Blanks out comments, string and character literals, keeping every
+    newline so that line numbers stay right."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append("".join(ch if ch == "\n" else " " for ch in text[i:j]))
+            i = j
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif c in "\"'":
+            j = i + 1
+            while j < n and text[j] != c and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            j = min(j + 1, n)
+            out.append(c + " " * (j - i - 2) + c if j - i >= 2 else text[i:j])
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def check_file(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = strip_comments_and_strings(f.read())
+    problems = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        for rx, why in RULES:
+            m = rx.search(line)
+            if m:
+                problems.append("%s:%d: %s: '%s'" % (os.path.relpath(path, ROOT), lineno, why, m.group(0).strip()))
+    return problems
+
+
+def main(argv):
+    dirs = argv[1:] or ["kernel"]
+    files = []
+    for d in dirs:
+        d = os.path.join(ROOT, d) if not os.path.isabs(d) else d
+        if not os.path.isdir(d):
+            sys.exit("check-pte-boundary: no directory %s" % d)
+        for dirpath, _, names in os.walk(d):
+            files += [os.path.join(dirpath, name) for name in names if name.endswith((".c", ".h"))]
+    failed = 0
+    for path in sorted(files):
+        problems = check_file(path)
+        for p in problems:
+            print(p)
+        failed += bool(problems)
+    print("pte-boundary: %d passed, %d failed" % (len(files) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
