@@ -4,7 +4,7 @@
  *
  *   # bench: name=NAME [k=CPUS_RUNNING_THE_MM] mode=MODE cpus=N n=ROUNDS scope=cpuK|all
  *            cr3_flush=.. cr3_noflush=.. ipis=.. mm_count_atomics=..
- *            group.counter=delta ...
+ *            tsc_per_op=.. group.counter=delta ...
  *
  * (one line in the log).  The four named fields come first (na when the
  * counter does not exist in this kernel); then every counter whose delta
@@ -22,6 +22,11 @@
  * every mode and on every machine - counts that the action must cause are
  * non-zero, no mm and no memory is left behind.  The exact costs are
  * pinned by test_tlb_counters.c, test_tlb_pcid.c and test_lazy_mm.c.
+ *
+ * tsc_per_op is the time-stamp counter's ticks per round, measured for
+ * people comparing builds or options (e.g. tlbcheck=on against off,
+ * docs/tlbcheck.md "What it costs"); no test asserts it - elapsed time on
+ * a shared emulator host is not a property of the kernel.
  */
 #include "ktest.h"
 #include "mm_test_util.h"
@@ -34,6 +39,7 @@
 #include <lib/format.h>
 #include <lib/string.h>
 #include <uapi/shootdown.h>
+#include <arch/x86.h>
 
 /* The mode's name, for the bench lines. */
 static const char *mode_name(void)
@@ -76,9 +82,22 @@ static const struct {
     { "mm_count_atomics", "mm", "count_atomics" },
 };
 
-/* Print the workload's line from the deltas since s. */
+/* The workload's start: its counters and the time-stamp counter. */
+static uint64_t bench_tsc0;
+
+static void bench_start(struct counter_snapshot *s, bool one_cpu)
+{
+    if (one_cpu)
+        counters_snapshot_cpu(s, this_cpu_id());
+    else
+        counters_snapshot(s);
+    bench_tsc0 = rdtsc();
+}
+
+/* Print the workload's line from the deltas since s (and bench_tsc0). */
 static void bench_report(const char *name, uint64_t n, const struct counter_snapshot *s)
 {
+    uint64_t ticks = rdtsc() - bench_tsc0;
     static char line[1536];
     size_t len = 0;
 #define ADD(...) (len += (size_t)snprintf(line + len, len < sizeof(line) ? sizeof(line) - len : 0, __VA_ARGS__))
@@ -95,6 +114,7 @@ static void bench_report(const char *name, uint64_t n, const struct counter_snap
         else
             ADD(" %s=na", named[i].alias);
     }
+    ADD(" tsc_per_op=%llu", (unsigned long long)(n ? ticks / n : ticks));
     for (const struct counter_desc *c = __counters_start; c < __counters_end; c++) {
         uint64_t d = counter_delta(s, c);
         if (d)
@@ -152,7 +172,7 @@ static void side_fn(void *arg)
     while (atomic_load(&pp->arrived) < 2)
         yield();
     if (sd->measured) {
-        counters_snapshot_cpu(&pp->s, this_cpu_id());
+        bench_start(&pp->s, true);
         for (unsigned i = 0; i < pp->rounds; i++)
             yield();
         bench_report(sd->name, pp->rounds, &pp->s);
@@ -334,7 +354,7 @@ static void unmap_body(void *arg)
     EXPECT_TRUE(t, crowd_start(t, c, mm, k, a->lazy));
 
     struct counter_snapshot s;
-    counters_snapshot(&s);
+    bench_start(&s, false);
     for (unsigned r = 0; r < a->rounds; r++) {
         size_t len = a->pages * PAGE_SIZE;
         EXPECT_EQ(t, mm_map_anon(mm, ADDR, len, RW), 0);
@@ -402,13 +422,32 @@ static void test_bench_exit_borrowers(struct ktest *t)
     struct user_baseline b;
     user_baseline_take(&b);
     struct counter_snapshot s;
-    counters_snapshot(&s);
+    bench_start(&s, false);
     for (unsigned i = 0; i < N_EXITS; i++)
         EXPECT_PROGRAM_OK(t, "spread_exit");
     bench_report("exit_borrowers", N_EXITS, &s);
     /* Each teardown frees page tables: some TLB work (a flush, or a CR3
      * write leaving the mm) however the mode and the CPU do it. */
     EXPECT_GE(t, group_delta(&s, "tlb"), (uint64_t)N_EXITS);
+    user_baseline_check(t, &b);
+}
+
+/* fork + exit + wait cycles of a process with a copy-on-write page
+ * (user/fork_stress.c): page-table copies, write-protects, COW faults and
+ * teardowns - every PTE change hook of the checker. */
+#define N_FORKS 40
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static void test_bench_fork_exit(struct ktest *t)
+{
+    struct user_baseline b;
+    user_baseline_take(&b);
+    struct counter_snapshot s;
+    bench_start(&s, false);
+    EXPECT_PROGRAM_OK(t, "fork_stress", STR(N_FORKS));
+    bench_report("fork_exit", N_FORKS, &s);
+    EXPECT_GE(t, group_delta(&s, "tlb"), (uint64_t)1);
     user_baseline_check(t, &b);
 }
 
@@ -419,6 +458,7 @@ static const struct ktest_case tlb_bench_cases[] = {
     KTEST_CASE(test_bench_munmap_page_lazy),
     KTEST_CASE(test_bench_munmap_range),
     KTEST_CASE(test_bench_exit_borrowers),
+    KTEST_CASE(test_bench_fork_exit),
     {0},
 };
 KTEST_SUITE(tlb_bench, tlb_bench_cases);
