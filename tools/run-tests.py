@@ -146,7 +146,7 @@ def mode_row(smp, mode, **kw):
 
 
 # ---- the TLB suites, for the Bochs rows that vary PCID and INVPCID ----
-TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,tlbcheck_owed,lazy_mm,mm_smp,mmu_gather"
+TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,tlbcheck_owed,tlbcheck_machine,lazy_mm,mm_smp,mmu_gather"
 BOCHS_CPU = "corei7_haswell_4770"
 
 
@@ -249,6 +249,20 @@ def inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+",
                            r"KERNEL PANIC on cpu\d+: tlbcheck: %s: " % op], **kw)
 
 
+def bochs_inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+"):
+    """An inject row for a fault only PCID/INVPCID can show: Bochs, 2 CPUs,
+    the tlbcheck_machine suite."""
+    return Config("inject-" + name,
+                  "Bochs 2.7, %s, 2 CPUs, tlb_inject=%s lazy_mm=%s: %s (must fail)"
+                  % (BOCHS_CPU, name, lazy_mm, what),
+                  emulator="bochs", smp=2, cpu=BOCHS_CPU, timeout=400, weight=10,
+                  tests="tlbcheck_machine",
+                  cmdline="tlbcheck=on tlb_inject=%s lazy_mm=%s" % (name, lazy_mm),
+                  expect_fail_pattern=tlbcheck_violation(op),
+                  require=[FEATURES_PCID_INVPCID_X2APIC, tlbcheck_violation(op, cpu, addr),
+                           r"KERNEL PANIC on cpu\d+: tlbcheck: %s: " % op])
+
+
 MATRIX += [
     inject("skip_ipi", "flush_end", "munmap skips the IPI to a CPU running the mm",
            cpu="1", addr="0x501000"),
@@ -286,6 +300,24 @@ MATRIX += [
     # (no address: the report is about the CPU, not a page).
     inject("lazy_model_late", "set_lazy", "the checker told 'lazy' after flushers can see it",
            addr="0x0"),
+    # The rules about the machine itself (tests/test_tlbcheck_machine.c).
+    # Addresses: a PML4's (physical) for CR3 and borrow rules, the kernel
+    # page for kernel flushes (kernel half: 0xffff...).
+    inject("cpumask_late", "cr3_cpumask", "switch_mm sets its cpumask bit after the CR3 write",
+           cpu="1", suite="tlbcheck_machine"),
+    inject("early_borrow_end", "borrow_end", "a drop ends the borrow (hazard slot) before leave_mm",
+           lazy_mm="hazard", cpu="1", suite="tlbcheck_machine"),
+    inject("kernel_flush_skip_cpu", "kernel_flush_end",
+           "flush_tlb_kernel_range leaves out the last CPU", cpu="1", addr=r"0xffff[0-9a-f]+",
+           suite="tlbcheck_machine"),
+    # PCID and INVPCID exist only in Bochs.
+    bochs_inject("cr3_pcid_lost", "cr3_write", "tlb_write_cr3 drops the PCID bits of NOFLUSH loads",
+                 cpu="1"),
+    bochs_inject("ctx_id_reuse", "cr3_noflush",
+                 "mm_create recycles a freed mm's ctx_id: a poisoned PCID NOFLUSH-loaded", cpu="1"),
+    bochs_inject("kernel_invpcid3", "kernel_flush_end",
+                 "the global full flush is INVPCID type 3: the kernel's global entries stay",
+                 addr=r"0xffff[0-9a-f]+"),
 ]
 
 

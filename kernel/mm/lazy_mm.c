@@ -297,10 +297,16 @@ static void drop_borrow_here(void *arg)
     /* Pointer compares only (see CONTEXT RULES). */
     if (cur->mm || !mm || mm == &init_mm || (r->only && mm != r->only))
         return;
+    /* early_borrow_end: let go first (the checker told, the hazard slot
+     * cleared), leave the mm after - a scanner may free it meanwhile. */
+    bool early = tlb_inject(TLB_INJECT_EARLY_BORROW_END);
+    if (early)
+        r->release[this_cpu_id()] = borrow_release(mm);
     leave_mm();                 /* CR3 -> init_mm if mm is still loaded here */
     count_event(lazy, borrow_drop);
     tlb_trace(TLBT_LAZY_DROP, mm->ctx_id, (uint64_t)r->why, 0, 0);
-    r->release[this_cpu_id()] = borrow_release(mm);
+    if (!early)
+        r->release[this_cpu_id()] = borrow_release(mm);
     /* Only this CPU's flush handler reads it (interrupts are off here). */
     cur->active_mm = &init_mm;
 }

@@ -24,6 +24,7 @@
 #include <kernel/panic.h>
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
+#include <kernel/tlb_inject.h>
 #include <kernel/lazy_mm.h>
 #include <uapi/shootdown.h>
 
@@ -35,6 +36,7 @@ DEFINE_COUNTER(mm, count_atomics, "atomic operations on mm_count (mmgrab, mmdrop
 /* ctx_id 0 is init_mm's; counting up from 1 in 64 bits never wraps. */
 static _Atomic uint64_t next_ctx_id = 1;
 static _Atomic unsigned live_mms;
+static _Atomic uint64_t last_freed_ctx_id;     /* for tlb_inject=ctx_id_reuse only */
 
 unsigned mm_live_count(void)
 {
@@ -51,6 +53,13 @@ struct mm *mm_create(void)
     mutex_init(&mm->lock, "mm.lock");
     list_init(&mm->vmas);
     mm->ctx_id = atomic_fetch_add(&next_ctx_id, 1);
+    /* ctx_id_reuse: "recycle ids to keep them small" - breaks the ASID
+     * cache's assumption that a ctx_id names one address space forever. */
+    if (tlb_inject(TLB_INJECT_CTX_ID_REUSE)) {
+        uint64_t recycled = atomic_exchange(&last_freed_ctx_id, 0);
+        if (recycled)
+            mm->ctx_id = recycled;
+    }
     atomic_init(&mm->tlb_gen, 0);
     cpumask_clear(&mm->cpumask);
     mm->name = "mm";
@@ -135,6 +144,8 @@ void mmdrop(struct mm *mm)
      */
     lazy_mm_before_free(mm);
     tlb_trace(TLBT_MM_FREE, mm->ctx_id, 0, 0, 0);
+    if (tlb_inject(TLB_INJECT_CTX_ID_REUSE))
+        atomic_store(&last_freed_ctx_id, mm->ctx_id);
     arch_pgd_free(mm);
     kfree(mm);
     atomic_fetch_sub(&live_mms, 1);

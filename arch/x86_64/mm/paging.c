@@ -21,6 +21,8 @@
 #include <arch/x86.h>
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>
+#include <kernel/mm.h>
+#include <kernel/tlbcheck.h>
 #include <lib/string.h>
 
 uint64_t pte_supported_mask = ~(PTE_NX | PTE_G);
@@ -34,6 +36,14 @@ static bool va_canonical(uintptr_t va)
 static bool va_is_user(uintptr_t va)
 {
     return va < USER_TOP;
+}
+
+/* A kernel-half leaf changed: the shadow-TLB checker records it (user
+ * mms' changes are reported by their callers, with the mm). */
+static void report_kernel_change(pte_t *pml4, uintptr_t va, pte_t old, pte_t new)
+{
+    if (pml4 == kernel_pml4 && va >= USER_TOP)
+        tlbcheck_pte_change(&init_mm, va, old, new);
 }
 
 static pte_t *table_at(pte_t entry)
@@ -164,6 +174,7 @@ int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *fre
         return err;
     pte_t e = *pte;
     WRITE_ONCE(*pte, 0);
+    report_kernel_change(pml4, va, e, 0);
     if (old)
         *old = e;
     /* Kernel-half tables stay for ever: a CPU's paging-structure caches may
@@ -213,6 +224,7 @@ int paging_protect(pte_t *pml4, uintptr_t va, uint64_t flags, pte_t *old)
     if (old)
         *old = e;
     WRITE_ONCE(*pte, (e & PTE_ADDR) | ((flags | PTE_P) & PTE_FLAGS & pte_supported_mask));
+    report_kernel_change(pml4, va, e, *pte);
     return 0;
 }
 

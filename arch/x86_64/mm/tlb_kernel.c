@@ -21,7 +21,9 @@
  */
 #include <arch/paging.h>
 #include <arch/tlbstate.h>
+#include <arch/tlbcheck.h>
 #include <kernel/smp.h>
+#include <kernel/tlb_inject.h>
 #include <kernel/counters.h>
 #include <kernel/tlb_trace.h>
 
@@ -54,10 +56,21 @@ void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tab
      */
     bool full = tlb_use_pcid && (freed_tables || start < USER_TOP);
     struct kernel_flush f = { start, end, full };
+    /* The checker's bracket: the changes recorded before this point are
+     * the ones every CPU must have dropped when the call returns. */
+    uint64_t token = tlbcheck_kernel_flush_begin();
     count_event(tlb, kernel_flush);
     count_event_n(tlb, kernel_flush_ipis, READ_ONCE(nr_cpus_online) - 1);
     tlb_trace(TLBT_KERNEL_FLUSH, start, end, 0, 0);
-    smp_call_all(flush_on_this_cpu, &f, true);
+    if (tlb_inject(TLB_INJECT_KERNEL_FLUSH_SKIP_CPU) && nr_cpus_online > 1) {
+        /* kernel_flush_skip_cpu: "the last CPU is idle, it needs no IPI". */
+        struct cpumask some = cpu_online_mask;
+        cpumask_clear_cpu(&some, nr_cpus_online - 1);
+        smp_call_mask(&some, flush_on_this_cpu, &f, true);
+    } else {
+        smp_call_all(flush_on_this_cpu, &f, true);
+    }
+    tlbcheck_kernel_flush_end(token, start, end);
 }
 
 void flush_tlb_kernel_range(uintptr_t start, uintptr_t end)

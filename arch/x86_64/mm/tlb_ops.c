@@ -20,6 +20,7 @@
 #include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/race_window.h>
+#include <kernel/tlb_inject.h>
 
 DEFINE_COUNTER(tlb, cr3_write_flush, "CR3 writes that flush the new PCID (every CR3 write without PCID)");
 DEFINE_COUNTER(tlb, cr3_write_noflush, "CR3 writes with NOFLUSH (PCID on, cached ASID up to date)");
@@ -41,6 +42,10 @@ void tlb_write_cr3(struct mm *mm, unsigned pcid, bool noflush)
      * once the scheduler starts; kernel_pml4 is there from paging_init). */
     phys_addr_t pgd = mm == &init_mm ? kernel_cr3() : mm->pgd;
     uint64_t cr3 = pgd | pcid | (noflush ? CR3_NOFLUSH : 0);
+    /* cr3_pcid_lost: "pgd | (noflush ? CR3_NOFLUSH : pcid)" - a slip that
+     * NOFLUSH-loads the mm into PCID 0. */
+    if (noflush && tlb_inject(TLB_INJECT_CR3_PCID_LOST))
+        cr3 = pgd | CR3_NOFLUSH;
     uint64_t flags = irq_save();
     write_cr3(cr3);
     /* The model learns of the write just after it.  That lag is harmless
@@ -49,7 +54,7 @@ void tlb_write_cr3(struct mm *mm, unsigned pcid, bool noflush)
      * a reference, a cpumask bit), and interrupts are off, so no flush
      * handler of ours runs in between.  tlb_race_delay=N widens it. */
     race_window(RACE_CR3_WRITE);
-    tlbcheck_cr3_write(mm, pcid, noflush);
+    tlbcheck_cr3_write(mm, pcid, noflush, cr3);
     irq_restore(flags);
     if (noflush)
         count_event(tlb, cr3_write_noflush);
@@ -108,7 +113,10 @@ void local_flush_tlb_all(void)
 {
     count_event(tlb, flush_full);
     if (tlb_use_invpcid) {
-        tlb_invpcid(INVPCID_ALL_GLOBAL, 0, 0);
+        /* Type 2: type 3 would keep the kernel's global entries.
+         * (kernel_invpcid3 plants exactly that mistake.) */
+        tlb_invpcid(tlb_inject(TLB_INJECT_KERNEL_INVPCID3) ? INVPCID_ALL_NONGLOBAL : INVPCID_ALL_GLOBAL,
+                    0, 0);
     } else if (read_cr4() & CR4_PGE) {
         tlb_pge_toggle();
     } else {

@@ -285,9 +285,10 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
      * write to a line that every flusher of the mm reads would bounce it
      * for nothing.  A bit we find set was set by our own earlier RMW (only
      * we clear it), so flushers see it already. */
-    if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu))
+    bool late_bit = tlb_inject(TLB_INJECT_CPUMASK_LATE);    /* cpumask_late: after the CR3 write */
+    if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu) && !late_bit)
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);  /* full barrier */
-    else if (was_lazy)
+    else if (was_lazy || late_bit)
         atomic_thread_fence(memory_order_seq_cst);          /* orders S1 before S3; pairs with F1 */
     race_window(RACE_CPUMASK_SET);
 
@@ -301,6 +302,8 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     ts->loaded_asid = asid;
     unsigned pcid = tlb_use_pcid ? asid_to_pcid(asid) : 0;
     tlb_write_cr3(next, pcid, !flush);
+    if (late_bit)
+        cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);
     tlb_trace(TLBT_CR3_LOAD, next->ctx_id, pcid, !flush, flush ? TLBT_CR3_FLUSH : TLBT_CR3_NOFLUSH);
     barrier();
     ts->loaded_mm = next;

@@ -33,23 +33,26 @@
 
 static void dump_cpu(struct tc_cpu *c)
 {
-    printk("tlbcheck:   cpu %u: CR3 mm ctx %llu pcid %u%s, borrows ctx %llu\n", c->id,
-           (unsigned long long)c->cur_ctx, c->cur_pcid, c->lazy ? " (lazy)" : "",
-           (unsigned long long)c->borrowed_ctx);
+    printk("tlbcheck:   cpu %u: CR3 mm ctx %llu pcid %u%s, borrows ctx %llu, globals all flushed at "
+           "kernel change %llu\n", c->id, (unsigned long long)c->cur_ctx, c->cur_pcid,
+           c->lazy ? " (lazy)" : "", (unsigned long long)c->borrowed_ctx,
+           (unsigned long long)c->kfull_seq);
     for (unsigned p = 0; p < TC_NR_PCIDS; p++) {
         struct tc_slot *s = &c->slot[p];
         if (!s->ctx_id)
             continue;
         printk("tlbcheck:     pcid %u: ctx %llu%s clean to %llu, psc clean to %llu, %u page flushes after\n",
-               p, (unsigned long long)s->ctx_id, s->mm ? "" : " (freed)",
+               p, (unsigned long long)s->ctx_id, s->mm ? "" : " (freed: poisoned)",
                (unsigned long long)s->clean_seq, (unsigned long long)s->psc_clean_seq, s->nflush);
     }
 }
 
 static void dump_mm(struct tc_mm *m)
 {
-    printk("tlbcheck:   mm ctx %llu: change seq %llu, flushes done to %llu, last unlink %llu, "
-           "lost to %llu\n", (unsigned long long)m->ctx_id, (unsigned long long)m->seq,
+    printk("tlbcheck:   mm ctx %llu (%s, the kernel's ctx_id %llu, PML4 %#lx): change seq %llu, "
+           "flushes done to %llu, last unlink %llu, lost to %llu\n", (unsigned long long)m->ctx_id,
+           m->kernel ? "init_mm" : "user", (unsigned long long)m->kernel_ctx, m->pgd,
+           (unsigned long long)m->seq,
            (unsigned long long)m->done_seq, (unsigned long long)m->unlink_seq,
            (unsigned long long)m->lost_seq);
     uint64_t n = m->nchanges < 8 ? m->nchanges : 8;
@@ -120,6 +123,12 @@ void tc_check_flush_end(struct tc_model *md, struct tc_mm *m, uint64_t token)
 {
     for (unsigned i = 0; i < md->ncpus; i++) {
         struct tc_cpu *c = &md->cpus[i];
+        /* A first look without the CPU's lock (it is that CPU's own, taken
+         * by its every hook): a CPU not on m now is either elsewhere or
+         * between its CR3 write and the hook - nothing to check, as
+         * above.  One on m is looked at again under its lock. */
+        if (__atomic_load_n(&c->cur, __ATOMIC_SEQ_CST) != m)
+            continue;
         uint64_t flags = spin_lock_irqsave(&c->lock);
         if (c->cur == m && !c->lazy) {
             uintptr_t va = 0;
@@ -152,8 +161,8 @@ void tc_check_flush_end(struct tc_model *md, struct tc_mm *m, uint64_t token)
 void tc_check_user_access(struct tc_model *md, struct tc_cpu *c, const char *op)
 {
     struct tc_mm *m = c->cur;
-    if (!m)
-        return;
+    if (!m || m->kernel)
+        return;                 /* init_mm: kernel flushes are checked when they return */
     /* Lock-free (see mm_seq in tlbcheck_model.c): every CPU of the mm
      * comes here at each system call and interrupt return. */
     uint64_t target = __atomic_load_n(&m->done_seq, __ATOMIC_SEQ_CST);
@@ -189,6 +198,8 @@ void tc_check_tables_free(struct tc_model *md, struct tc_mm *m)
     spin_unlock_irqrestore(&m->lock, flags);
     for (unsigned i = 0; i < md->ncpus; i++) {
         struct tc_cpu *c = &md->cpus[i];
+        if (__atomic_load_n(&c->cur, __ATOMIC_SEQ_CST) != m)
+            continue;           /* as in tc_check_flush_end */
         flags = spin_lock_irqsave(&c->lock);
         struct tc_slot *s = &c->slot[c->cur_pcid];
         if (c->cur == m && s->ctx_id == m->ctx_id && s->psc_clean_seq < unlink)
@@ -227,16 +238,21 @@ void tc_check_mm_free(struct tc_model *md, struct tc_mm *m)
 {
     for (unsigned i = 0; i < md->ncpus; i++) {
         struct tc_cpu *c = &md->cpus[i];
+        if (!__atomic_load_n(&c->online, __ATOMIC_SEQ_CST))
+            continue;           /* has executed nothing: caches nothing of m */
         uint64_t flags = spin_lock_irqsave(&c->lock);
         if (c->cur == m)
             tc_violation(md, c, m, m->pgd, "mm_free", "the mm is freed while this CPU's CR3 holds its PML4");
         else if (c->borrowed == m)
             tc_violation(md, c, m, m->pgd, "mm_free", "the mm is freed while this CPU's kernel thread borrows it");
+        /* The slots that may still cache m's entries are POISONED from now
+         * on: ctx_id stays (ids are never reused, so no NOFLUSH load can
+         * ever match it - tc_cr3_write), the pointer goes. */
         for (unsigned p = 0; p < TC_NR_PCIDS; p++)
             if (c->slot[p].mm == m)
-                c->slot[p].mm = NULL;   /* ctx_id stays: its entries may */
+                c->slot[p].mm = NULL;
         if (c->cur == m)
-            c->cur = NULL;
+            __atomic_store_n(&c->cur, NULL, __ATOMIC_SEQ_CST);
         if (c->borrowed == m)
             c->borrowed = NULL;
         spin_unlock_irqrestore(&c->lock, flags);

@@ -1,9 +1,15 @@
 /*
  * arch/x86_64/mm/tlbcheck_hooks.c - the live shadow-TLB checker: the boot
- * option, the model of the running machine, the registry of user mms, and
- * the hooks of kernel/tlbcheck.h and arch/tlbcheck.h that feed it
- * (docs/tlbcheck.md).  The model and the checks themselves are in
- * tlbcheck_model.c and tlbcheck_checks.c.
+ * option, the model of the running machine, the checker's records of the
+ * address spaces, and the hooks of kernel/tlbcheck.h and arch/tlbcheck.h
+ * that feed it (docs/tlbcheck.md).  The model and the checks themselves
+ * are in tlbcheck_model.c, tlbcheck_kernel.c and tlbcheck_checks.c.
+ *
+ * Cost (docs/tlbcheck.md, "What it costs"): no lock shared by all CPUs on
+ * any path that runs per page, per switch or per user access.  An mm finds
+ * its record through mm->tlbcheck; the registry lock is taken only when an
+ * mm is created or freed and when a CR3 value does not match what the code
+ * claimed (the report looks up the PML4's owner).
  *
  * Every hook starts with `if (!tlbcheck_on()) return;`: with the option off
  * (the default) the checker costs one predictable branch per hook.
@@ -18,6 +24,9 @@
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/printk.h>
+#include <kernel/smp.h>
+#include <kernel/counters.h>
+#include <arch/tlbflush.h>
 #include <arch/paging.h>
 #include <arch/tlbstate.h>
 #include <arch/x86.h>
@@ -27,28 +36,43 @@ bool tlbcheck_enabled;
 CMDLINE_BOOL(tlbcheck, tlbcheck_enabled,
              "shadow-TLB checker: panic when a CPU could use a stale translation (docs/tlbcheck.md)");
 
-/* Static, so the hooks work from the first CR3 write of the boot on: every
- * CPU starts on the kernel's tables (init_mm), with nothing user cached. */
+/* Static, so the hooks work from the first CR3 write of the boot on. */
 static struct tc_cpu live_cpus[MAX_CPUS] = {
     [0 ... MAX_CPUS - 1] = { .lock = SPINLOCK_INIT("tlbcheck.cpu") },
 };
-static struct tc_model live = { .cpus = live_cpus, .ncpus = MAX_CPUS, .live = true };
+
+/* init_mm's record (the checker's id 1: user mms count on from 2) and the
+ * kernel half's.  init_mm's PML4 is kernel_cr3(), filled in at first use. */
+#define TC_INIT_MM_ID   1
+static struct tc_mm live_init_mm = {
+    .lock = SPINLOCK_INIT("tlbcheck.mm"), .mm = &init_mm, .ctx_id = TC_INIT_MM_ID, .kernel = true,
+};
+static struct tc_kernel live_kernel = { .lock = SPINLOCK_INIT("tlbcheck.kernel"), .m = &live_init_mm };
+static struct tc_model live = { .cpus = live_cpus, .ncpus = MAX_CPUS, .live = true,
+                                .online = &cpu_online_mask };
 /* The frames' pending unmappings (tlbcheck_frames.h): empty until
  * tlbcheck_init() allocated the records, then every frame of RAM. */
 static struct tc_frames live_frames;
+
+DEFINE_COUNTER(tlbcheck, registry_lock, "checker: registry lock taken (mm create/free, CR3 mismatch reports)");
 
 /*
  * This CPU's model, locked, with interrupts off FIRST: a hook called with
  * interrupts on (a system call's return path, uaccess) could otherwise be
  * moved to another CPU between choosing the model and locking it, and
- * check or update the wrong CPU's TLB.
+ * check or update the wrong CPU's TLB.  The first hook of a CPU (its
+ * boot-time CR3 write, tlb_init_this_cpu) brings its model online.
  */
 static struct tc_cpu *this_tc_cpu_lock(uint64_t *flags)
 {
     *flags = irq_save();
     struct tc_cpu *c = &live_cpus[this_cpu_id()];
     spin_lock(&c->lock);
-    c->id = this_cpu_id();      /* the static initializer cannot number them */
+    if (!c->online) {
+        c->id = this_cpu_id();      /* the static initializer cannot number them */
+        live_init_mm.pgd = kernel_cr3();
+        tc_cpu_set_kernel(c, &live_kernel, read_cr4() & CR4_PGE);
+    }
     return c;
 }
 
@@ -57,28 +81,35 @@ static void tc_cpu_unlock(struct tc_cpu *c, uint64_t flags)
     spin_unlock_irqrestore(&c->lock, flags);    /* pairs with irq_save + spin_lock */
 }
 
-/* ---- the registry: struct mm -> struct tc_mm ------------------------------ */
+/* ---- the records: struct mm -> struct tc_mm (mm->tlbcheck) ----------------- */
 
-#define REG_BUCKETS 64
-static struct tc_mm *registry[REG_BUCKETS];
+/* Every live record, for the one lookup that goes by PML4 (a CR3 value that
+ * is not what the code claimed).  Taken at mm create and free only. */
+static struct tc_mm *registry;
 static DEFINE_SPINLOCK(registry_lock);
 static bool warned_untracked;
+static _Atomic uint64_t next_id = TC_INIT_MM_ID + 1;
 
-static unsigned bucket(const struct mm *mm)
-{
-    return (unsigned)(((uintptr_t)mm >> 6) % REG_BUCKETS);
-}
-
-/* The checker's record of mm, or NULL (init_mm; or one created while the
- * checker could not allocate its record: such an mm is not checked). */
-static struct tc_mm *lookup(const struct mm *mm)
+/* The checker's record of a user mm (NULL for init_mm, whose user half is
+ * not modeled - its kernel half is, through live_kernel - and for an mm
+ * created while the checker could not allocate its record: not checked). */
+static struct tc_mm *record(const struct mm *mm)
 {
     if (!mm || mm == &init_mm)
         return NULL;
+    return mm->tlbcheck;
+}
+
+/* The record whose PML4 is at pgd, or NULL (slow: the registry lock). */
+static struct tc_mm *owner_of(phys_addr_t pgd)
+{
+    if (pgd == kernel_cr3())
+        return &live_init_mm;
+    count_event(tlbcheck, registry_lock);
     uint64_t flags = spin_lock_irqsave(&registry_lock);
-    struct tc_mm *m = registry[bucket(mm)];
-    while (m && m->mm != mm)
-        m = m->hnext;
+    struct tc_mm *m = registry;
+    while (m && m->pgd != pgd)
+        m = m->reg_next;
     spin_unlock_irqrestore(&registry_lock, flags);
     return m;
 }
@@ -89,48 +120,64 @@ void tlbcheck_mm_create(struct mm *mm)
         return;
     static _Atomic bool announced;
     if (!atomic_exchange(&announced, true))
-        printk("tlbcheck: shadow-TLB checker on (%u PCIDs, %u changes per mm, %u page flushes per PCID modeled)\n",
-               TC_NR_PCIDS, TC_RING, TC_FLUSH_SLOTS);
+        printk("tlbcheck: shadow-TLB checker on (%u PCIDs, %u changes per mm, %u kernel changes, "
+               "%u page flushes per PCID modeled)\n", TC_NR_PCIDS, TC_RING, TC_KRING, TC_FLUSH_SLOTS);
     struct tc_mm *m = kmalloc(sizeof(*m));
     if (!m) {
         if (!warned_untracked)
             printk("tlbcheck: warning: out of memory: an mm (ctx %llu) is not checked\n",
                    (unsigned long long)mm->ctx_id);
         warned_untracked = true;
+        mm->tlbcheck = NULL;
         return;
     }
-    tc_mm_init(m, mm, mm->ctx_id, mm->pgd);
+    /* The checker's own id: a kernel that reused its ctx_id (or keyed its
+     * ASID cache on something reusable) cannot make two mms look alike. */
+    tc_mm_init(m, mm, atomic_fetch_add(&next_id, 1), mm->pgd);
+    count_event(tlbcheck, registry_lock);
     uint64_t flags = spin_lock_irqsave(&registry_lock);
-    m->hnext = registry[bucket(mm)];
-    registry[bucket(mm)] = m;
+    m->reg_prev = NULL;
+    m->reg_next = registry;
+    if (registry)
+        registry->reg_prev = m;
+    registry = m;
     spin_unlock_irqrestore(&registry_lock, flags);
+    mm->tlbcheck = m;
 }
 
 void tlbcheck_mm_free(struct mm *mm)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_mm *m = lookup(mm);
+    struct tc_mm *m = record(mm);
     if (!m)
         return;
     tc_check_mm_free(&live, m);
     tc_frames_mm_free(&live_frames, m);    /* no record outlives its mm */
+    count_event(tlbcheck, registry_lock);
     uint64_t flags = spin_lock_irqsave(&registry_lock);
-    struct tc_mm **pp = &registry[bucket(mm)];
-    while (*pp != m)
-        pp = &(*pp)->hnext;
-    *pp = m->hnext;
+    if (m->reg_prev)
+        m->reg_prev->reg_next = m->reg_next;
+    else
+        registry = m->reg_next;
+    if (m->reg_next)
+        m->reg_next->reg_prev = m->reg_prev;
     spin_unlock_irqrestore(&registry_lock, flags);
+    mm->tlbcheck = NULL;
     kfree(m);
 }
 
-/* ---- kernel/mm hooks ------------------------------------------------------- */
+/* ---- page-table hooks ------------------------------------------------------ */
 
 void tlbcheck_pte_change(struct mm *mm, uintptr_t va, uint64_t old, uint64_t new)
 {
     if (!tlbcheck_on() || !tc_pte_change_needs_flush(old, new))
         return;
-    struct tc_mm *m = lookup(mm);
+    if (mm == &init_mm && va >= USER_TOP) {
+        tc_kernel_pte_change(&live_kernel, va, old, new);
+        return;
+    }
+    struct tc_mm *m = record(mm);
     if (!m)
         return;
     uint64_t seq = tc_pte_change(m, va, old, new);
@@ -145,7 +192,7 @@ void tlbcheck_tables_unlinked(struct mm *mm)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_mm *m = lookup(mm);
+    struct tc_mm *m = record(mm);
     if (m)
         tc_owed_note(m, current_task(), tc_tables_unlinked(m));
 }
@@ -154,7 +201,7 @@ void tlbcheck_tables_free(struct mm *mm)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_mm *m = lookup(mm);
+    struct tc_mm *m = record(mm);
     if (m)
         tc_check_tables_free(&live, m);
 }
@@ -163,7 +210,7 @@ uint64_t tlbcheck_flush_begin(struct mm *mm)
 {
     if (!tlbcheck_on())
         return 0;
-    struct tc_mm *m = lookup(mm);
+    struct tc_mm *m = record(mm);
     return m ? tc_flush_begin(m) : 0;
 }
 
@@ -171,13 +218,35 @@ void tlbcheck_flush_end(struct mm *mm, uint64_t token)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_mm *m = lookup(mm);
+    struct tc_mm *m = record(mm);
     if (!m)
         return;
     tc_check_flush_end(&live, m, token);
     /* Before flush_tlb_mm_range() returns: its caller may release the
      * frames right after (tc_check_frame_free). */
     tc_frames_flushed(&live_frames, m, token);
+}
+
+uint64_t tlbcheck_kernel_flush_begin(void)
+{
+    return tlbcheck_on() ? tc_kernel_flush_begin(&live_kernel) : 0;
+}
+
+void tlbcheck_kernel_flush_end(uint64_t token, uintptr_t start, uintptr_t end)
+{
+    if (tlbcheck_on())
+        tc_check_kernel_flush_end(&live, &live_kernel, token, start, end);
+}
+
+uint64_t tlbcheck_kernel_tables_unlinked(uintptr_t va)
+{
+    return tlbcheck_on() ? tc_kernel_tables_unlinked(&live_kernel, va) : 0;
+}
+
+void tlbcheck_kernel_tables_free(uint64_t unlinked)
+{
+    if (tlbcheck_on())
+        tc_check_kernel_tables_free(&live, &live_kernel, unlinked);
 }
 
 /* ---- scheduler / lazy-mm hooks (this CPU) ---------------------------------- */
@@ -210,11 +279,14 @@ void tlbcheck_borrow(struct mm *mm)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_mm *m = lookup(mm);
+    struct tc_mm *m = record(mm);
     uint64_t flags;
     struct tc_cpu *c = this_tc_cpu_lock(&flags);
-    c->borrowed = m;
-    c->borrowed_ctx = m ? m->ctx_id : 0;
+    /* The task running now owns the borrowed mm (a kernel thread handed
+     * the CPU to a user thread of it): pointer compares only. */
+    struct tc_mm *b = c->borrowed;
+    bool cur_owns = b && b->mm && current_task()->mm == b->mm;
+    tc_borrow(&live, c, m, cur_owns);
     tc_cpu_unlock(c, flags);
 }
 
@@ -243,7 +315,7 @@ void tlbcheck_mm_unlock(struct mm *mm)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_mm *m = lookup(mm);
+    struct tc_mm *m = record(mm);
     if (!m)
         return;
     /* Interrupts off only so that the report names this CPU. */
@@ -288,15 +360,54 @@ void tlbcheck_frame_free(phys_addr_t pa, unsigned order)
 
 /* ---- arch/tlbcheck.h: the instructions (this CPU, interrupts off) ---------- */
 
-void tlbcheck_cr3_write(struct mm *mm, unsigned pcid, bool noflush)
+/*
+ * What the hardware took, not what the code meant: the PML4 frame and the
+ * PCID are read back from CR3, NOFLUSH is bit 63 of the value the MOV
+ * wrote (the CPU does not store it).  The model follows the owner of the
+ * PML4 found.  When it is not what the caller claimed (mm, pcid, noflush),
+ * the code's own bookkeeping is wrong from here on: a violation.
+ *
+ * No false positive: this CPU's CR3 cannot change between the MOV and this
+ * read (interrupts are off, and nothing else writes CR3: arch/tlbcheck.h);
+ * a PML4 frame belongs to exactly one live mm (mm_create allocates it,
+ * the last mmdrop frees it after tlbcheck_mm_free), and mm->pgd never
+ * changes; the cpumask bit checked below is set by this CPU before its
+ * CR3 write (S2 in switch_mm) and cleared only by this CPU in a flush
+ * handler - which cannot run here, interrupts being off.
+ */
+void tlbcheck_cr3_write(struct mm *mm, unsigned pcid, bool noflush, uint64_t written)
 {
     if (!tlbcheck_on())
         return;
-    struct tc_mm *m = lookup(mm);
-    bool pcide = read_cr4() & CR4_PCIDE;
     uint64_t flags;
     struct tc_cpu *c = this_tc_cpu_lock(&flags);
-    tc_cr3_write(&live, c, m, m ? m->ctx_id : 0, pcid, noflush, pcide);
+    uint64_t cr4 = read_cr4();
+    bool pcide = cr4 & CR4_PCIDE;
+    c->pge = cr4 & CR4_PGE;
+    struct tc_cr3 hw = tc_cr3_decode(read_cr3(), written, pcide);
+    phys_addr_t frame = hw.pgd;
+    unsigned hw_pcid = hw.pcid;
+    bool hw_noflush = hw.noflush;
+    struct tc_mm *claimed = mm == &init_mm ? &live_init_mm : record(mm);
+    phys_addr_t claimed_pgd = mm == &init_mm ? kernel_cr3() : mm->pgd;
+    struct tc_mm *m = claimed && claimed->pgd == frame ? claimed : owner_of(frame);
+    if (frame != claimed_pgd || hw_pcid != (pcide ? pcid : 0) || hw_noflush != noflush) {
+        printk("tlbcheck: CR3 holds PML4 %#lx PCID %u%s; the code claimed mm ctx %llu (PML4 %#lx) PCID %u%s\n",
+               frame, hw_pcid, hw_noflush ? " NOFLUSH" : "",
+               (unsigned long long)(claimed ? claimed->ctx_id : 0), claimed_pgd, pcid,
+               noflush ? " NOFLUSH" : "");
+        tc_violation(&live, c, m ? m : claimed, frame, "cr3_write",
+                     "the value written to CR3 is not what the code meant (PML4, PCID or NOFLUSH)");
+    }
+    if (!m && !warned_untracked)
+        tc_violation(&live, c, claimed, frame, "cr3_write",
+                     "CR3 loaded with a PML4 that no live address space owns");
+    /* (f): flushers find the CPUs to reach in mm->cpumask (F2). */
+    if (m && m->mm && !m->kernel &&
+        !bitmap_test_bit_atomic(m->mm->cpumask.bits, this_cpu_id()))
+        tc_violation(&live, c, m, frame, "cr3_cpumask",
+                     "an mm loaded into CR3 before this CPU's bit in its cpumask was set (flushes would miss it)");
+    tc_cr3_write(&live, c, m, m ? m->ctx_id : 0, hw_pcid, hw_noflush, pcide);
     tc_cpu_unlock(c, flags);
 }
 
@@ -326,6 +437,7 @@ void tlbcheck_flush_everything(void)
         return;
     uint64_t flags;
     struct tc_cpu *c = this_tc_cpu_lock(&flags);
+    c->pge = read_cr4() & CR4_PGE;
     tc_flush_everything(&live, c);
     tc_cpu_unlock(c, flags);
 }

@@ -16,8 +16,12 @@
  *     the paging-structure caches - erring on the strict side); 1: all of
  *     that PCID; 2 and 3: all PCIDs (2 also globals).
  *   CR4.PGE toggled (or CR4.PCIDE changed): everything.
- * Global entries map only kernel addresses here, which the model does not
- * track: user translations are never global.
+ * Global entries (PTE_G with CR4.PGE) map only kernel addresses here; they
+ * belong to no PCID and survive CR3 writes and INVPCID types 1 and 3.
+ * INVPCID type 0 drops "mappings - except global translations - for the
+ * address and PCID" (SDM, INVPCID): not them either.  Only INVLPG (that
+ * page), INVPCID type 2 and a CR4.PGE toggle drop them (tlbcheck_kernel.c
+ * records which).  User translations are never global.
  *
  * A PCID whose non-current slot is flushed as a whole holds nothing at all
  * afterwards (nothing refills it while another PCID is loaded): the slot
@@ -27,6 +31,7 @@
 #include <arch/tlbcheck_model.h>
 #include <arch/paging.h>
 #include <kernel/panic.h>
+#include <kernel/mm.h>
 #include <lib/string.h>
 
 void tc_cpu_init(struct tc_cpu *c, unsigned id)
@@ -34,6 +39,7 @@ void tc_cpu_init(struct tc_cpu *c, unsigned id)
     memset(c, 0, sizeof(*c));
     spin_lock_init(&c->lock, "tlbcheck.cpu");
     c->id = id;
+    c->online = true;
 }
 
 void tc_mm_init(struct tc_mm *m, struct mm *mm, uint64_t ctx_id, uintptr_t pgd)
@@ -42,6 +48,7 @@ void tc_mm_init(struct tc_mm *m, struct mm *mm, uint64_t ctx_id, uintptr_t pgd)
     spin_lock_init(&m->lock, "tlbcheck.mm");
     m->mm = mm;
     m->ctx_id = ctx_id;
+    m->kernel_ctx = mm ? mm->ctx_id : 0;
     m->pgd = pgd;
 }
 
@@ -62,18 +69,20 @@ static uint64_t mm_seq(struct tc_mm *m)
     return __atomic_load_n(&m->seq, __ATOMIC_SEQ_CST);
 }
 
-/* The PCID now holds only translations read from m's tables as they are. */
-static void slot_fresh(struct tc_slot *s, struct tc_mm *m, uint64_t ctx)
+/* The PCID now holds only translations read from m's tables as they are
+ * (its paging-structure caches of the kernel half too). */
+static void slot_fresh(struct tc_cpu *c, struct tc_slot *s, struct tc_mm *m, uint64_t ctx)
 {
     s->ctx_id = m ? ctx : 0;
     s->mm = m;
     s->clean_seq = s->psc_clean_seq = m ? mm_seq(m) : 0;
+    s->kpsc_clean_seq = tc_kernel_seq(c->k);
     s->nflush = 0;
 }
 
-static void slot_empty(struct tc_slot *s)
+static void slot_empty(struct tc_cpu *c, struct tc_slot *s)
 {
-    slot_fresh(s, NULL, 0);
+    slot_fresh(c, s, NULL, 0);
 }
 
 /*
@@ -192,9 +201,9 @@ static void slot_flush_page(struct tc_slot *s, uintptr_t va)
 static void cpu_flush_pcid(struct tc_cpu *c, unsigned p)
 {
     if (p == c->cur_pcid)
-        slot_fresh(&c->slot[p], c->cur, c->cur_ctx);
+        slot_fresh(c, &c->slot[p], c->cur, c->cur_ctx);
     else
-        slot_empty(&c->slot[p]);
+        slot_empty(c, &c->slot[p]);
 }
 
 static void cpu_flush_all_pcids(struct tc_cpu *c)
@@ -204,6 +213,15 @@ static void cpu_flush_all_pcids(struct tc_cpu *c)
 }
 
 /* ---- the instructions ----------------------------------------------------- */
+
+struct tc_cr3 tc_cr3_decode(uint64_t read_back, uint64_t written, bool pcide)
+{
+    return (struct tc_cr3){
+        .pgd = read_back & PTE_ADDR,
+        .pcid = pcide ? (unsigned)(read_back & 0xfff) : 0,
+        .noflush = written >> 63,
+    };
+}
 
 void tc_cr3_write(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uint64_t ctx,
                   unsigned pcid, bool noflush, bool pcide)
@@ -215,10 +233,14 @@ void tc_cr3_write(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uint64
     }
     struct tc_slot *s = &c->slot[pcid];
     if (noflush && s->ctx_id && s->ctx_id != ctx) {
-        /* The PCID still holds another mm's translations; they would be
-         * used for this mm's addresses from the next instruction on. */
-        tc_violation(md, c, s->mm, 0, "cr3_noflush",
-                     "NOFLUSH load of a PCID that still caches another mm's translations");
+        /* The PCID still holds another mm's translations - of a live mm,
+         * or of a freed one (the slot is poisoned: its entries point at
+         * frames that may belong to anyone now).  They would be used for
+         * this mm's addresses from the next instruction on.  Ids are the
+         * checker's own and never reused, so no other mm can match. */
+        tc_violation(md, c, s->mm ? s->mm : m, m ? m->pgd : 0, "cr3_noflush",
+                     s->mm ? "NOFLUSH load of a PCID that still caches another mm's translations"
+                           : "NOFLUSH load of a PCID poisoned by a freed mm's translations");
         return;
     }
     if (noflush && m && s->ctx_id == ctx &&
@@ -228,15 +250,18 @@ void tc_cr3_write(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uint64
                      "NOFLUSH load of a PCID whose paging-structure caches predate a free of page tables");
         return;
     }
-    c->cur = m;
+    __atomic_store_n(&c->cur, m, __ATOMIC_SEQ_CST);  /* read lock-free by flushers */
     c->cur_ctx = m ? ctx : 0;
     c->cur_pcid = pcid;
-    if (!pcide)
+    if (!pcide) {
         cpu_flush_all_pcids(c);
-    else if (!noflush)
-        slot_fresh(s, m, ctx);
-    else if (!s->ctx_id)
-        slot_fresh(s, m, ctx);      /* nothing was cached: nothing stale */
+        if (!c->pge)
+            tc_kernel_flush_all(c);     /* nothing is global without CR4.PGE */
+    } else if (!noflush) {
+        slot_fresh(c, s, m, ctx);
+    } else if (!s->ctx_id) {
+        slot_fresh(c, s, m, ctx);       /* nothing was cached: nothing stale */
+    }
 }
 
 void tc_invlpg(struct tc_model *md, struct tc_cpu *c, uintptr_t va)
@@ -244,9 +269,13 @@ void tc_invlpg(struct tc_model *md, struct tc_cpu *c, uintptr_t va)
     (void)md;
     struct tc_slot *s = &c->slot[c->cur_pcid];
     slot_flush_page(s, va);
-    /* INVLPG drops every paging-structure-cache entry of the current PCID. */
+    /* INVLPG drops every paging-structure-cache entry of the current PCID
+     * (the kernel half's too), and the page's global entry if any. */
     if (s->ctx_id && s->mm)
         s->psc_clean_seq = mm_seq(s->mm);
+    s->kpsc_clean_seq = tc_kernel_seq(c->k);
+    if (va >= USER_TOP)
+        tc_kernel_invlpg(c, va);
 }
 
 void tc_invpcid(struct tc_model *md, struct tc_cpu *c, unsigned type, unsigned pcid, uintptr_t va)
@@ -257,13 +286,23 @@ void tc_invpcid(struct tc_model *md, struct tc_cpu *c, unsigned type, unsigned p
     }
     switch (type) {
     case 0:
+        /* Not global translations (SDM); a kernel page is one only with
+         * CR4.PGE - without it, the current PCID's entry goes. */
         slot_flush_page(&c->slot[pcid], va);
+        if (va >= USER_TOP && !c->pge && pcid == c->cur_pcid)
+            tc_kernel_invlpg(c, va);
         break;
     case 1:
         cpu_flush_pcid(c, pcid);
         break;
-    default:
+    case 2:
         cpu_flush_all_pcids(c);
+        tc_kernel_flush_all(c);         /* global entries included */
+        break;
+    default:
+        cpu_flush_all_pcids(c);         /* all but the global entries */
+        if (!c->pge)
+            tc_kernel_flush_all(c);
         break;
     }
 }
@@ -272,6 +311,26 @@ void tc_flush_everything(struct tc_model *md, struct tc_cpu *c)
 {
     (void)md;
     cpu_flush_all_pcids(c);
+    tc_kernel_flush_all(c);
+}
+
+/*
+ * A borrow starts (m) or ends (NULL).  It may end while CR3 still holds the
+ * borrowed mm only if the task now running owns that mm (a kernel thread
+ * that borrowed M hands the CPU to a user thread of M: switch_mm finds M
+ * loaded and keeps it, and the owner's mm_users keeps M's tables and
+ * PML4).  Otherwise nothing keeps M alive for this CPU any more - its
+ * reference (refcount), its hazard slot or its cpumask bit (shootdown) is
+ * given up - while the CPU still runs on M's tables.
+ */
+void tc_borrow(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, bool cur_owns)
+{
+    struct tc_mm *b = c->borrowed;
+    if (!m && b && c->cur == b && !cur_owns)
+        tc_violation(md, c, b, b->pgd, "borrow_end",
+                     "a borrow ends while this CPU's CR3 still holds the borrowed mm (no leave_mm / switch first)");
+    c->borrowed = m;
+    c->borrowed_ctx = m ? m->ctx_id : 0;
 }
 
 /* ---- page-table changes ----------------------------------------------------- */

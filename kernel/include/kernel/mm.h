@@ -35,6 +35,8 @@ struct vma {
     struct list_head link;      /* in mm->vmas, sorted by start */
 };
 
+struct tc_mm;
+
 struct mm {
     phys_addr_t pgd;            /* physical address of the PML4 */
     uint64_t *pml4;             /* the same, through the direct map */
@@ -46,6 +48,7 @@ struct mm {
     _Atomic uint64_t tlb_gen;   /* bumped (full barrier) after each page-table change */
     struct cpumask cpumask;     /* CPUs that may hold translations of this mm */
     const char *name;
+    struct tc_mm *tlbcheck;     /* the shadow-TLB checker's record (kernel/tlbcheck.h), or NULL */
 };
 
 extern struct mm init_mm;

@@ -21,6 +21,12 @@ enum tlb_inject {
     TLB_INJECT_FREE_BEFORE_FLUSH,   /* free_before_flush: an unmap releases its frames before the flush */
     TLB_INJECT_SKIP_FLUSH,      /* skip_flush: mprotect forgets its flush */
     TLB_INJECT_LAZY_MODEL_LATE, /* lazy_model_late: enter_lazy_tlb tells the checker after flushers can see is_lazy */
+    TLB_INJECT_CPUMASK_LATE,    /* cpumask_late: switch_mm sets its cpumask bit after the CR3 write */
+    TLB_INJECT_EARLY_BORROW_END,    /* early_borrow_end: a drop ends the borrow before leave_mm */
+    TLB_INJECT_CR3_PCID_LOST,   /* cr3_pcid_lost: tlb_write_cr3 drops the PCID bits of NOFLUSH loads */
+    TLB_INJECT_CTX_ID_REUSE,    /* ctx_id_reuse: mm_create recycles the last freed mm's ctx_id */
+    TLB_INJECT_KERNEL_FLUSH_SKIP_CPU, /* kernel_flush_skip_cpu: flush_tlb_kernel_range leaves out the last CPU */
+    TLB_INJECT_KERNEL_INVPCID3, /* kernel_invpcid3: the global full flush uses INVPCID type 3 (keeps globals) */
     TLB_INJECT_NR
 };
 

@@ -10,9 +10,12 @@
 
 struct mm;
 
-/* MOV to CR3 loading mm's PML4 with `pcid` (0 when PCID is off);
- * `noflush` is CR3 bit 63 (only with PCID). */
-void tlbcheck_cr3_write(struct mm *mm, unsigned pcid, bool noflush);
+/* MOV to CR3 of `written`, meant to load mm's PML4 with `pcid` (0 when
+ * PCID is off) and `noflush` (CR3 bit 63, only with PCID).  The checker
+ * reads CR3 back and models what the hardware holds; a difference from
+ * the claim, a PML4 no live mm owns, or an mm whose cpumask lacks this
+ * CPU is a violation. */
+void tlbcheck_cr3_write(struct mm *mm, unsigned pcid, bool noflush, uint64_t written);
 /* INVLPG va, in the current PCID (global entries for va too). */
 void tlbcheck_invlpg(uintptr_t va);
 /* INVPCID of `type` (0 address, 1 single context, 2 all incl. global,
@@ -20,3 +23,16 @@ void tlbcheck_invlpg(uintptr_t va);
 void tlbcheck_invpcid(unsigned type, unsigned pcid, uintptr_t va);
 /* CR4.PGE toggled off and on (or CR4.PCIDE changed): everything dropped. */
 void tlbcheck_flush_everything(void);
+
+/* flush_tlb_kernel_range(start, end) brackets (arch/x86_64/mm/tlb_kernel.c):
+ * begin returns a token (the kernel-half changes recorded so far); end
+ * asserts that every online CPU dropped the old entries of those inside
+ * [start, end).  Kernel-half PTE changes reach the checker as
+ * tlbcheck_pte_change(&init_mm, va, ...) with va >= USER_TOP. */
+uint64_t tlbcheck_kernel_flush_begin(void);
+void tlbcheck_kernel_flush_end(uint64_t token, uintptr_t start, uintptr_t end);
+/* Kernel-half page tables were unhooked (returns a token for the free), and
+ * are about to be freed after the flush: no online CPU may have
+ * paging-structure caches from before the unhooking, in any PCID. */
+uint64_t tlbcheck_kernel_tables_unlinked(uintptr_t va);
+void tlbcheck_kernel_tables_free(uint64_t unlinked);

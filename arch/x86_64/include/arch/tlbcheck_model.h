@@ -9,21 +9,25 @@
  * with a real tagged TLB (tests/test_tlbcheck.c).
  *
  * What is modeled (Intel SDM vol. 3, 4.10):
- *   per CPU: what CR3 holds (mm, PCID), the lazy flag, the mm its kernel
- *     thread borrows, and one slot per PCID saying what that PCID may still
- *     cache: which mm (ctx_id), "clean up to" a change sequence number,
- *     single-page flushes done since, and up to which change its
- *     paging-structure caches were flushed.
- *   per mm: the checker's own change sequence (every user-PTE change that
- *     needs a flush, every unhooking of page tables), a ring of the recent
- *     leaf changes (va, seq), and done_seq, the highest flush token whose
- *     flush_tlb_mm_range() returned.
+ *   per CPU: what CR3 holds (the owner of the PML4 found there, the PCID),
+ *     the lazy flag, the mm its kernel thread borrows, one slot per PCID
+ *     saying what that PCID may still cache: which mm (the checker's own
+ *     id for it), "clean up to" a change sequence number, single-page
+ *     flushes done since, and up to which change its paging-structure
+ *     caches were flushed (the mm's and the kernel half's); and when the
+ *     kernel half's global entries were last all dropped.
+ *   per mm: the checker's own id and change sequence (every user-PTE
+ *     change that needs a flush, every unhooking of page tables), a ring of
+ *     the recent leaf changes (va, seq), and done_seq, the highest flush
+ *     token whose flush_tlb_mm_range() returned.
+ *   the kernel half (struct tc_kernel): its changes, each with the CPUs
+ *     whose flush covered it.
  *
  * "Slot clean up to S" means: for every leaf change with seq <= S, this PCID
  * holds no translation older than that change.
  *
- * Locking: each struct tc_cpu and each struct tc_mm has its own spinlock
- * (irqsave); order: cpu lock, then mm lock.  tc_mm's seq, done_seq and
+ * Locking: each struct tc_cpu, each struct tc_mm and the tc_kernel have
+ * their own spinlock (irqsave); order: cpu lock, then mm or kernel lock.  tc_mm's seq, done_seq and
  * freed_seq are written under the mm lock with atomic stores and may be
  * read without it (atomic loads: the hot paths of every CPU of the mm).  The tc_* functions below expect
  * the caller to hold what they say; the tests' private instances are used
@@ -34,21 +38,30 @@
 #include <arch/tlbcheck_owed.h>
 #include <kernel/spinlock.h>
 #include <kernel/config.h>
+#include <kernel/cpumask.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 struct mm;
+struct tc_kernel;
 
 #define TC_NR_PCIDS     16      /* PCIDs modeled: 0..15 (the kernel uses 0..TLB_NR_ASIDS) */
 #define TC_FLUSH_SLOTS  40      /* single-page flushes remembered per PCID (ceiling 33 + slack) */
 #define TC_RING         240     /* recent leaf changes remembered per mm */
 
-/* The checker's record of one user mm. */
+/*
+ * The checker's record of one address space: a user mm, or the kernel's
+ * own tree (init_mm: the kernel half, shared by every address space, and
+ * init_mm's user half) - the one record with `kernel` set.
+ */
 struct tc_mm {
     struct spinlock lock;
     struct mm *mm;              /* NULL for a synthetic (test) mm */
-    uint64_t ctx_id;            /* the mm's never-reused id (never 0: that is init_mm) */
+    uint64_t ctx_id;            /* the CHECKER's id for it: its own counter, never reused, never 0
+                                 * (not the kernel's mm->ctx_id, which the checker must not trust) */
+    uint64_t kernel_ctx;        /* the kernel's mm->ctx_id, for reports only */
     uintptr_t pgd;              /* physical address of its PML4 */
+    bool kernel;                /* the kernel tree (init_mm) */
     uint64_t seq;               /* last change sequence number handed out */
     uint64_t lost_seq;          /* highest seq of a leaf change pushed out of the ring */
     uint64_t unlink_seq;        /* seq of the last unhooking of page tables */
@@ -59,15 +72,17 @@ struct tc_mm {
     struct { uintptr_t va; uint64_t seq; } ring[TC_RING];
     struct tc_mm_frames frames; /* frames unmapped, flush pending (tlbcheck_frames.h) */
     struct tc_mm_owed owed;     /* who made the latest change (tlbcheck_owed.h) */
-    struct tc_mm *hnext;        /* the live registry's hash chain */
+    struct tc_mm *reg_next, *reg_prev;  /* the live registry (lookups by PML4, slow paths only) */
 };
 
 /* What one PCID of one CPU may still cache. */
 struct tc_slot {
-    uint64_t ctx_id;            /* 0: no user translation cached at all */
-    struct tc_mm *mm;           /* NULL when ctx_id is 0 or the mm was freed */
+    uint64_t ctx_id;            /* 0: no translation cached at all */
+    struct tc_mm *mm;           /* NULL when ctx_id is 0 or the mm was freed (POISONED:
+                                 * ctx_id != 0, mm NULL - entries of a dead mm) */
     uint64_t clean_seq;
     uint64_t psc_clean_seq;     /* paging-structure caches flushed up to this change */
+    uint64_t kpsc_clean_seq;    /* ... and of the kernel half: up to this tc_kernel change */
     unsigned nflush;
     struct { uintptr_t va; uint64_t seq; } flush[TC_FLUSH_SLOTS];
 };
@@ -75,13 +90,44 @@ struct tc_slot {
 struct tc_cpu {
     struct spinlock lock;
     unsigned id;
-    struct tc_mm *cur;          /* modeled CR3: NULL = init_mm (no user mappings) or untracked */
+    bool online;                /* has executed a TLB instruction (kernel flushes check it) */
+    bool pge;                   /* CR4.PGE: kernel-half entries are global */
+    struct tc_kernel *k;        /* the kernel half's record (NULL: not modeled) */
+    struct tc_mm *cur;          /* modeled CR3: the owner of the PML4 found in CR3; NULL = untracked */
     uint64_t cur_ctx;
     unsigned cur_pcid;
     bool lazy;
     struct tc_mm *borrowed;     /* the mm this CPU's kernel thread borrows, or NULL */
     uint64_t borrowed_ctx;
     struct tc_slot slot[TC_NR_PCIDS];
+    /* The kernel half's GLOBAL entries (PTE_G with CR4.PGE), one set for
+     * every PCID: all dropped at tc_kernel change kfull_seq (INVPCID type
+     * 2, a CR4.PGE toggle; without PGE also a CR3 write with PCIDE clear
+     * and INVPCID 3).  Single pages: INVLPG marks the ring's changes. */
+    uint64_t kfull_seq;
+};
+
+/*
+ * The kernel half (every address at or above USER_TOP): one tree shared by
+ * every address space, its entries global.  Its changes are numbered in
+ * their own sequence; each remembers on which CPUs a flush covered it
+ * (there is no lock that orders kernel changes with each other's flushes,
+ * so each flush checks only its own range - tc_check_kernel_flush_end).
+ */
+#define TC_KRING        256     /* recent kernel-half changes remembered */
+#define TC_KCPU_WORDS   ((MAX_CPUS + 63) / 64)
+struct tc_kernel {
+    struct spinlock lock;
+    struct tc_mm *m;            /* init_mm's record (its id names it in reports) */
+    uint64_t seq;               /* last kernel change / unhooking number */
+    uint64_t nchanges;
+    uint64_t unlink_seq;        /* the last unhooking of kernel page tables */
+    uintptr_t unlink_va;
+    struct {
+        uintptr_t va;
+        uint64_t seq;
+        uint64_t flushed[TC_KCPU_WORDS];    /* CPUs whose INVLPG covered it */
+    } ring[TC_KRING];
 };
 
 /* A set of CPUs modeled together, and what to do with a violation. */
@@ -89,6 +135,9 @@ struct tc_model {
     struct tc_cpu *cpus;
     unsigned ncpus;
     bool live;                  /* report + panic; otherwise just record (tests) */
+    /* The kernel's online CPUs (kernel flushes reach those); NULL: every
+     * CPU whose model is online (tests). */
+    const struct cpumask *online;
     /* The last violation (tests read these). */
     unsigned violations;
     const char *last_op;
@@ -99,6 +148,11 @@ struct tc_model {
 /* Initialize a private model / mm (tests; the live ones are static). */
 void tc_cpu_init(struct tc_cpu *c, unsigned id);
 void tc_mm_init(struct tc_mm *m, struct mm *mm, uint64_t ctx_id, uintptr_t pgd);
+/* A private kernel-half record, whose reports name the mm kmm. */
+void tc_kernel_init(struct tc_kernel *k, struct tc_mm *kmm);
+/* Model the kernel half k on c too: c is online and holds nothing stale
+ * (as after its boot-time full flush); pge: CR4.PGE. */
+void tc_cpu_set_kernel(struct tc_cpu *c, struct tc_kernel *k, bool pge);
 
 /*
  * A violation: one line `tlbcheck: VIOLATION cpu N mm ctx C addr 0x... op OP:
@@ -108,8 +162,22 @@ void tc_mm_init(struct tc_mm *m, struct mm *mm, uint64_t ctx_id, uintptr_t pgd);
 void tc_violation(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uintptr_t addr,
                   const char *op, const char *what);
 
+/* What a MOV to CR3 loaded: the PML4 frame and PCID read back from CR3
+ * (bits 11:0 are a PCID only with CR4.PCIDE; else cache-control bits),
+ * NOFLUSH from bit 63 of the value written (the CPU does not keep it). */
+struct tc_cr3 {
+    uintptr_t pgd;
+    unsigned pcid;
+    bool noflush;
+};
+struct tc_cr3 tc_cr3_decode(uint64_t read_back, uint64_t written, bool pcide);
+
 /* ---- the instructions (caller holds c->lock) ---- */
-/* m: the mm loaded (NULL for init_mm or an untracked one), ctx its ctx_id. */
+/* m: the owner of the PML4 that CR3 now holds (the kernel tree's record
+ * for init_mm; NULL: an untracked mm), ctx its checker id; pcid and
+ * noflush as the hardware took them (CR3 read back, bit 63 of the value
+ * written).  A NOFLUSH load of a PCID that caches another mm - a live one,
+ * or a freed one (poisoned) - is a violation at once. */
 void tc_cr3_write(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uint64_t ctx,
                   unsigned pcid, bool noflush, bool pcide);
 void tc_invlpg(struct tc_model *md, struct tc_cpu *c, uintptr_t va);
@@ -122,6 +190,32 @@ uint64_t tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new
 bool tc_pte_change_needs_flush(uint64_t old, uint64_t new);
 uint64_t tc_tables_unlinked(struct tc_mm *m);     /* returns the change's number */
 uint64_t tc_flush_begin(struct tc_mm *m);
+
+/* ---- the kernel half (caller holds nothing; takes k->lock) ---- */
+/* The kernel half's current change number (0 without k). */
+uint64_t tc_kernel_seq(struct tc_kernel *k);
+/* On CPU c (caller holds c->lock): INVLPG of kernel page va; all global
+ * entries dropped. */
+void tc_kernel_invlpg(struct tc_cpu *c, uintptr_t va);
+void tc_kernel_flush_all(struct tc_cpu *c);
+/* A kernel-half leaf entry changed (true: it needs a flush, recorded). */
+bool tc_kernel_pte_change(struct tc_kernel *k, uintptr_t va, uint64_t old, uint64_t new);
+/* Kernel page tables were unhooked: returns the unhooking's number. */
+uint64_t tc_kernel_tables_unlinked(struct tc_kernel *k, uintptr_t va);
+uint64_t tc_kernel_flush_begin(struct tc_kernel *k);
+/* flush_tlb_kernel_range(start, end) returned for token: every online CPU
+ * is clean of every kernel change numbered <= token inside [start, end). */
+void tc_check_kernel_flush_end(struct tc_model *md, struct tc_kernel *k, uint64_t token,
+                               uintptr_t start, uintptr_t end);
+/* Kernel page tables unhooked at `unlinked` are about to be freed: no
+ * online CPU has paging-structure caches, in any PCID, from before. */
+void tc_check_kernel_tables_free(struct tc_model *md, struct tc_kernel *k, uint64_t unlinked);
+
+/* ---- borrowing (caller holds c->lock) ---- */
+/* CPU c's kernel thread starts borrowing m, or (m NULL) ends its borrow.
+ * A borrow may end while CR3 still holds the mm only if the task now
+ * running on c owns it (cur_owns: current_task()->mm is that mm). */
+void tc_borrow(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, bool cur_owns);
 
 /* ---- the checks (take the locks themselves) ---- */
 /* Every CPU whose CR3 holds m and is not lazy: clean up to token.  Then
