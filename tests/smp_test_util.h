@@ -22,3 +22,29 @@
             cpu_relax();                                                       \
         __ok;                                                                  \
     })
+
+/*
+ * Spin until `cond` holds, for as long as `progress` (an integer
+ * expression, e.g. a count of calls handled) keeps changing: give up only
+ * after SPIN_GUARD_NS without any progress.  For long stress loops, where
+ * the whole run may legitimately take minutes when vCPUs outnumber busy
+ * host cores - a fixed guard would then judge elapsed time - while a lost
+ * call still ends the wait.  Evaluates to whether `cond` finally held.
+ */
+#define SPIN_UNTIL_PROGRESS(cond, progress)                                    \
+    ({                                                                         \
+        uint64_t __t0 = ktime_ns();                                            \
+        uint64_t __seen = (uint64_t)(progress);                                \
+        bool __ok;                                                             \
+        while (!(__ok = (cond))) {                                             \
+            uint64_t __now = (uint64_t)(progress);                             \
+            if (__now != __seen) {                                             \
+                __seen = __now;                                                \
+                __t0 = ktime_ns();                                             \
+            } else if (ktime_ns() - __t0 >= SPIN_GUARD_NS) {                   \
+                break;                                                         \
+            }                                                                  \
+            cpu_relax();                                                       \
+        }                                                                      \
+        __ok;                                                                  \
+    })
