@@ -20,9 +20,11 @@ this check fails when a C file under kernel/ (comments and strings ignored):
     tlbcheck_mm_free): the arch functions make those calls, so a hand-made
     one means a hand-made store next to it.
 
-Other checker hooks (a CPU's borrowed mm, the mm lock's release, a frame's
-release) report scheduler and allocator events, not page-table stores, and
-are not this check's business.
+The few checker hooks that report scheduler and allocator events, not
+page-table stores, each have ONE sanctioned call site in kernel/ (ALLOWED_HOOKS
+below: a CPU's borrowed mm, the mm lock's release, a frame's release, the
+checker's set-up).  Any other tlbcheck_ call in kernel/ fails the check too,
+so a new hook call cannot appear in generic code unnoticed.
 
 Usage: tools/check-pte-boundary.py [DIR...]   (default: kernel)
 Prints one line per violation, then `pte-boundary: N passed, N failed`
@@ -46,6 +48,19 @@ RULES = [
     (re.compile(r"(?<!void )\btlbcheck_(pte_change|tables_unlinked|tables_free|mm_create|mm_free)\s*\("),
      "a page-table hook of the checker, called by hand (the arch PTE functions call it)"),
 ]
+
+PAGE_TABLE_HOOK = re.compile(r"tlbcheck_(pte_change|tables_unlinked|tables_free|mm_create|mm_free)$")
+# (file relative to the repository, hook): the only checker calls kernel/ may make.
+ALLOWED_HOOKS = {
+    ("kernel/mm/lazy_mm.c", "tlbcheck_borrow"),
+    ("kernel/mm/mm_internal.h", "tlbcheck_mm_unlock"),
+    ("kernel/mm/page_alloc.c", "tlbcheck_frame_free"),
+    ("kernel/main.c", "tlbcheck_init"),
+}
+# Calls only: a declaration has a type before the name, and the header that
+# declares the hooks (and tlbcheck_on(), the inline test) is not a caller.
+ANY_HOOK = re.compile(r"(?<![\w*] )(?<!\*)\b(tlbcheck_(?!on\b)\w+)\s*\(")
+HOOK_HEADER = "kernel/include/kernel/tlbcheck.h"
 
 
 def strip_comments_and_strings(text):
@@ -81,12 +96,20 @@ def strip_comments_and_strings(text):
 def check_file(path):
     with open(path, encoding="utf-8", errors="replace") as f:
         text = strip_comments_and_strings(f.read())
+    rel = os.path.relpath(path, ROOT)
     problems = []
     for lineno, line in enumerate(text.split("\n"), 1):
         for rx, why in RULES:
             m = rx.search(line)
             if m:
-                problems.append("%s:%d: %s: '%s'" % (os.path.relpath(path, ROOT), lineno, why, m.group(0).strip()))
+                problems.append("%s:%d: %s: '%s'" % (rel, lineno, why, m.group(0).strip()))
+        if rel == HOOK_HEADER:
+            continue
+        for m in ANY_HOOK.finditer(line):
+            if (rel, m.group(1)) not in ALLOWED_HOOKS and not PAGE_TABLE_HOOK.match(m.group(1)):
+                problems.append("%s:%d: a checker hook called from generic code outside its one "
+                                "sanctioned site (tools/check-pte-boundary.py, ALLOWED_HOOKS): '%s'"
+                                % (rel, lineno, m.group(1)))
     return problems
 
 
