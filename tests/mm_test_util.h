@@ -9,9 +9,44 @@
 #include "smp_test_util.h"
 #include <kernel/mm.h>
 #include <kernel/sched.h>
+#include <arch/cpufeatures.h>
 #include <arch/mmu_context.h>
 #include <arch/x86.h>
 #include <stdatomic.h>
+
+/*
+ * Start a kernel thread running fn(arg) bound to `cpu`.  With mm it runs as
+ * a "user" thread of mm: it holds its own mm_users reference (the one a
+ * user thread owns; fn gives it back with unuse_mm) and the scheduler's
+ * switch_mm loads mm for it.  NULL when out of memory (no reference taken).
+ */
+static inline struct task *mm_thread_start(void (*fn)(void *), void *arg, const char *name,
+                                           struct mm *mm, unsigned cpu)
+{
+    struct task *th = kthread_create(fn, arg, name);
+    if (!th)
+        return NULL;
+    if (mm) {
+        mmget(mm);
+        th->mm = th->active_mm = mm;
+    }
+    kthread_bind(th, cpu);
+    kthread_start(th);
+    return th;
+}
+
+/* Read a word at a user address from the kernel, as copy_from_user would
+ * but without its fault handling: with SMAP on, only while RFLAGS.AC is set. */
+static inline uint64_t read_user_u64(uintptr_t va)
+{
+    uint64_t v;
+    if (smap_enabled)
+        __asm__ volatile("stac" ::: "memory");
+    v = *(volatile uint64_t *)va;
+    if (smap_enabled)
+        __asm__ volatile("clac" ::: "memory");
+    return v;
+}
 
 /*
  * Stop using the adopted mm, like kthread_unuse_mm: switch this CPU to
@@ -48,14 +83,7 @@ static inline void holder_fn(void *arg)
 static inline struct task *holder_start(struct holder *h, struct mm *mm, unsigned cpu, const char *name)
 {
     *h = (struct holder){ .mm = mm };
-    struct task *th = kthread_create(holder_fn, h, name);
-    if (!th)
-        return NULL;
-    mmget(mm);
-    th->mm = th->active_mm = mm;
-    kthread_bind(th, cpu);
-    kthread_start(th);
-    return th;
+    return mm_thread_start(holder_fn, h, name, mm, cpu);
 }
 
 /* A kernel thread that gives the CPU back at once, until told to stop: the

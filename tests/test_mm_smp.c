@@ -43,17 +43,6 @@ struct reader {
     _Atomic uint64_t seen;
 };
 
-static uint64_t read_user_u64(uintptr_t va)
-{
-    uint64_t v;
-    if (smap_enabled)
-        __asm__ volatile("stac" ::: "memory");
-    v = *(volatile uint64_t *)va;
-    if (smap_enabled)
-        __asm__ volatile("clac" ::: "memory");
-    return v;
-}
-
 static void reader_fn(void *arg)
 {
     struct reader *r = arg;
@@ -172,10 +161,8 @@ static void test_remote_flush(struct ktest *t)
     size_t heap = kmalloc_bytes_in_use();
     unsigned mms = mm_live_count();
     struct remote_args a = { t, 1 };
-    struct task *body = kthread_create(remote_flush_body, &a, "mm-flusher");
+    struct task *body = mm_thread_start(remote_flush_body, &a, "mm-flusher", NULL, 0);
     ASSERT_TRUE(t, body != NULL);
-    kthread_bind(body, 0);
-    kthread_start(body);
     kthread_join(body);
     EXPECT_EQ(t, mm_live_count(), mms);
     EXPECT_EQ(t, kmalloc_bytes_in_use(), heap);

@@ -57,17 +57,6 @@ struct window {
     _Atomic uint64_t word;
 };
 
-static uint64_t read_user_u64(uintptr_t va)
-{
-    uint64_t v;
-    if (smap_enabled)
-        __asm__ volatile("stac" ::: "memory");
-    v = *(volatile uint64_t *)va;
-    if (smap_enabled)
-        __asm__ volatile("clac" ::: "memory");
-    return v;
-}
-
 /* A thread of the parent on STALLED_CPU: caches the translation, then
  * keeps the parent loaded (not lazy) until told to leave. */
 static void reader_fn(void *arg)
@@ -185,10 +174,8 @@ static void test_unmap_keeps_reference_until_flushed(struct ktest *t)
         KTEST_SKIP(t, "needs two CPUs");
     unsigned mms = mm_live_count();
     size_t heap = kmalloc_bytes_in_use();
-    struct task *body = kthread_create(window_body, t, "gather-body");
+    struct task *body = mm_thread_start(window_body, t, "gather-body", NULL, 0);
     ASSERT_TRUE(t, body != NULL);
-    kthread_bind(body, 0);
-    kthread_start(body);
     kthread_join(body);
     EXPECT_EQ(t, mm_live_count(), mms);
     EXPECT_EQ(t, kmalloc_bytes_in_use(), heap);

@@ -18,7 +18,7 @@
  * memory the checker watches (tlbcheck_user_access).
  */
 #include "ktest.h"
-#include "mm_test_util.h"
+#include "tlbcheck_test_util.h"
 #include "user_test_util.h"
 #include <arch/tlbcheck_model.h>
 #include <arch/paging.h>
@@ -320,29 +320,13 @@ static void model_ring_overflow(struct ktest *t)
 
 /* ==== part 2: scenarios on the live system ================================== */
 
-#define P0      0x500000ul      /* stays mapped */
-#define P1      0x501000ul      /* unmapped while the test thread is away */
-#define PFAR    0x7f0000000000ul /* a page with page tables of its own */
-#define RW      (SD_PROT_READ | SD_PROT_WRITE)
-
-static unsigned other_cpu(void)
-{
-    return nr_cpus_online - 1;
-}
+/* The pages (tests/tlbcheck_test_util.h): P1 is unmapped while the test
+ * thread is away. */
 
 /* An mm with P0, P1 (and PFAR) mapped and filled. */
 static struct mm *scenario_mm(void)
 {
-    struct mm *mm = mm_create();
-    if (!mm)
-        return NULL;
-    uint64_t v0 = 0xa0, v1 = 0xa1, v2 = 0xa2;
-    if (mm_map_anon(mm, P0, 2 * PAGE_SIZE, RW) || mm_map_anon(mm, PFAR, PAGE_SIZE, RW) ||
-        mm_write(mm, P0, &v0, 8) || mm_write(mm, P1, &v1, 8) || mm_write(mm, PFAR, &v2, 8)) {
-        mmput(mm);
-        return NULL;
-    }
-    return mm;
+    return scenario_mm_filled(2, true, 0xa0);
 }
 
 /* The "user" thread: reads through uaccess, sleeps, reads again. */
@@ -381,51 +365,7 @@ static struct task *reader_start(struct reader *r, struct mm *mm, bool loop)
     r->mm = mm;
     r->loop = loop;
     sema_init(&r->sleep, 0, "tlbcheck.reader");
-    struct task *th = kthread_create(reader_fn, r, "tc-reader");
-    if (!th)
-        return NULL;
-    mmget(mm);
-    th->mm = th->active_mm = mm;
-    kthread_bind(th, other_cpu());
-    kthread_start(th);
-    return th;
-}
-
-/* A thread that keeps the other CPU busy until told to stop: a kernel
- * thread (the CPU goes lazy on what it had) or, with mm, a "user" thread of
- * another address space. */
-struct spinner {
-    struct mm *mm;
-    _Atomic bool running, stop;
-};
-
-static void spinner_fn(void *arg)
-{
-    struct spinner *s = arg;
-    atomic_store(&s->running, true);
-    uint64_t v;
-    while (!atomic_load(&s->stop)) {
-        if (s->mm)
-            copy_from_user(&v, (const void *)P0, 8);
-        cpu_relax();
-    }
-    if (s->mm)
-        unuse_mm(s->mm);
-}
-
-static struct task *spinner_start(struct spinner *s, struct mm *mm)
-{
-    *s = (struct spinner){ .mm = mm };
-    struct task *th = kthread_create(spinner_fn, s, "tc-spinner");
-    if (!th)
-        return NULL;
-    if (mm) {
-        mmget(mm);
-        th->mm = th->active_mm = mm;
-    }
-    kthread_bind(th, other_cpu());
-    kthread_start(th);
-    return th;
+    return mm_thread_start(reader_fn, r, "tc-reader", mm, other_cpu());
 }
 
 /* After the scenario: the reader saw P0 and found P1 gone. */
@@ -458,26 +398,24 @@ static void scenario_unmap_while_running(struct ktest *t)
     mmput(mm);
 }
 
-/* Put the reader to sleep on the other CPU with `sp` running there instead. */
+/* Put the reader to sleep on the other CPU with `sp` running there instead
+ * (a kernel thread with spmm NULL, else a "user" thread of another mm). */
 static bool reader_away(struct ktest *t, struct reader *r, struct task *rth,
                         struct spinner *sp, struct task **spth, struct mm *spmm)
 {
-    SPIN_UNTIL(atomic_load(&r->read_once));
-    SPIN_UNTIL(atomic_load(&rth->state) == TASK_BLOCKED);
-    *spth = spinner_start(sp, spmm);
+    wait_asleep(&r->read_once, rth);
+    *spth = spinner_start(sp, spmm, "tc-spinner");
     if (!*spth) {
         ktest_fail_at(t, __FILE__, __LINE__, "spinner_start failed");
         return false;
     }
-    SPIN_UNTIL(atomic_load(&sp->running));
     return true;
 }
 
 static void reader_back(struct ktest *t, struct reader *r, struct task *rth,
                         struct spinner *sp, struct task *spth)
 {
-    atomic_store(&sp->stop, true);
-    EXPECT_EQ(t, kthread_join(spth), 0);
+    EXPECT_EQ(t, spinner_stop(sp, spth), 0);
     up(&r->sleep);
     EXPECT_EQ(t, kthread_join(rth), 0);
 }
@@ -608,17 +546,12 @@ static void scenario_borrowed_mm_freed(struct ktest *t)
     ASSERT_TRUE(t, mm != NULL);
     struct exiter x = { .mm = mm };
     sema_init(&x.sleep, 0, "tlbcheck.exiter");
-    struct task *th = kthread_create(exiter_fn, &x, "tc-exiter");
+    struct task *th = mm_thread_start(exiter_fn, &x, "tc-exiter", mm, other_cpu());
     if (!th) {
         mmput(mm);
         ASSERT_TRUE(t, th != NULL);
     }
-    mmget(mm);
-    th->mm = th->active_mm = mm;
-    kthread_bind(th, other_cpu());
-    kthread_start(th);
-    SPIN_UNTIL(atomic_load(&x.exited));
-    SPIN_UNTIL(atomic_load(&th->state) == TASK_BLOCKED);
+    wait_asleep(&x.exited, th);
     /* The other CPU runs its idle task now, borrowing mm. */
     mmput(mm);                          /* the last user: teardown, maybe the free */
     up(&x.sleep);

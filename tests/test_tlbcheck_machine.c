@@ -17,7 +17,7 @@
  * Their threads run on the last CPU ("cpu 1" with 2 CPUs).
  */
 #include "ktest.h"
-#include "mm_test_util.h"
+#include "tlbcheck_test_util.h"
 #include "user_test_util.h"
 #include <arch/tlbcheck_model.h>
 #include <arch/paging.h>
@@ -251,27 +251,12 @@ static void model_kernel_tables_free(struct ktest *t)
 
 /* ==== part 2: scenarios on the live system ================================== */
 
-#define P0      0x500000ul
-#define PFAR    0x7f0000000000ul
-#define RW      (SD_PROT_READ | SD_PROT_WRITE)
+/* The last CPU is other_cpu() (tests/tlbcheck_test_util.h). */
 
-static unsigned last_cpu(void)
-{
-    return nr_cpus_online - 1;
-}
-
+/* An mm with P0 and PFAR mapped and filled. */
 static struct mm *filled_mm(void)
 {
-    struct mm *mm = mm_create();
-    if (!mm)
-        return NULL;
-    uint64_t v0 = 0xa0, v2 = 0xa2;
-    if (mm_map_anon(mm, P0, PAGE_SIZE, RW) || mm_map_anon(mm, PFAR, PAGE_SIZE, RW) ||
-        mm_write(mm, P0, &v0, 8) || mm_write(mm, PFAR, &v2, 8)) {
-        mmput(mm);
-        return NULL;
-    }
-    return mm;
+    return scenario_mm_filled(1, true, 0xa0);
 }
 
 /* A "user" thread on the last CPU: reads P0, sleeps, reads P0 again. */
@@ -299,21 +284,10 @@ static struct task *user_thread_start(struct user_thread *u, struct mm *mm)
     memset(u, 0, sizeof(*u));
     u->mm = mm;
     sema_init(&u->sleep, 0, "tcm.user");
-    struct task *th = kthread_create(user_thread_fn, u, "tcm-user");
-    if (!th)
-        return NULL;
-    mmget(mm);
-    th->mm = th->active_mm = mm;
-    kthread_bind(th, last_cpu());
-    kthread_start(th);
+    struct task *th = mm_thread_start(user_thread_fn, u, "tcm-user", mm, other_cpu());
+    if (th)     /* until it read once and sleeps (its CPU then borrows the mm) */
+        wait_asleep(&u->read_once, th);
     return th;
-}
-
-/* Wait until it read once and sleeps (its CPU then borrows the mm). */
-static void user_thread_parked(struct user_thread *u, struct task *th)
-{
-    SPIN_UNTIL(atomic_load(&u->read_once));
-    SPIN_UNTIL(atomic_load(&th->state) == TASK_BLOCKED);
 }
 
 static void user_thread_finish(struct ktest *t, struct user_thread *u, struct task *th)
@@ -324,47 +298,34 @@ static void user_thread_finish(struct ktest *t, struct user_thread *u, struct ta
     EXPECT_EQ(t, u->seen, 0xa0ull);
 }
 
-/* A kernel thread (mm NULL) spinning on the last CPU, or a "user" thread
- * of mm reading P0 there, until stopped. */
-struct spin_thread {
+/* A scenario's frame: the leak baseline, a filled mm and its user thread,
+ * parked on the last CPU; at the end the thread reads again, the mm goes
+ * and no borrow of it may be left. */
+struct scene {
+    struct user_baseline b;
     struct mm *mm;
-    _Atomic bool running, stop;
+    struct user_thread u;
+    struct task *th;
 };
 
-static void spin_thread_fn(void *arg)
+static bool scene_start(struct ktest *t, struct scene *sc)
 {
-    struct spin_thread *s = arg;
-    atomic_store(&s->running, true);
-    uint64_t v;
-    while (!atomic_load(&s->stop)) {
-        if (s->mm)
-            copy_from_user(&v, (const void *)P0, 8);
-        cpu_relax();
+    user_baseline_take(&sc->b);
+    sc->mm = filled_mm();
+    sc->th = sc->mm ? user_thread_start(&sc->u, sc->mm) : NULL;
+    if (!sc->th) {
+        ktest_fail_at(t, __FILE__, __LINE__, "out of memory");
+        return false;
     }
-    if (s->mm)
-        unuse_mm(s->mm);
+    return true;
 }
 
-static struct task *spin_thread_start(struct spin_thread *s, struct mm *mm)
+static void scene_finish(struct ktest *t, struct scene *sc)
 {
-    *s = (struct spin_thread){ .mm = mm };
-    struct task *th = kthread_create(spin_thread_fn, s, "tcm-spin");
-    if (!th)
-        return NULL;
-    if (mm) {
-        mmget(mm);
-        th->mm = th->active_mm = mm;
-    }
-    kthread_bind(th, last_cpu());
-    kthread_start(th);
-    SPIN_UNTIL(atomic_load(&s->running));
-    return th;
-}
-
-static void spin_thread_stop(struct ktest *t, struct spin_thread *s, struct task *th)
-{
-    atomic_store(&s->stop, true);
-    EXPECT_EQ(t, kthread_join(th), 0);
+    user_thread_finish(t, &sc->u, sc->th);
+    mmput(sc->mm);
+    lazy_mm_drop_borrowers(NULL);
+    user_baseline_check(t, &sc->b);
 }
 
 /*
@@ -376,19 +337,11 @@ static void scenario_first_load(struct ktest *t)
 {
     if (nr_cpus_online < 2)
         KTEST_SKIP(t, "needs a CPU other than the test's");
-    struct user_baseline b;
-    user_baseline_take(&b);
-    struct mm *mm = filled_mm();
-    ASSERT_TRUE(t, mm != NULL);
-    struct user_thread u;
-    struct task *th = user_thread_start(&u, mm);
-    ASSERT_TRUE(t, th != NULL);
-    user_thread_parked(&u, th);
-    EXPECT_TRUE(t, cpumask_test_cpu(&mm->cpumask, last_cpu()));
-    user_thread_finish(t, &u, th);
-    mmput(mm);
-    lazy_mm_drop_borrowers(NULL);
-    user_baseline_check(t, &b);
+    struct scene sc;
+    if (!scene_start(t, &sc))
+        return;
+    EXPECT_TRUE(t, cpumask_test_cpu(&sc.mm->cpumask, other_cpu()));
+    scene_finish(t, &sc);
 }
 
 /*
@@ -401,23 +354,15 @@ static void scenario_drop_lazy_borrower(struct ktest *t)
 {
     if (nr_cpus_online < 2)
         KTEST_SKIP(t, "needs a CPU other than the test's");
-    struct user_baseline b;
-    user_baseline_take(&b);
-    struct mm *mm = filled_mm();
-    ASSERT_TRUE(t, mm != NULL);
-    struct user_thread u;
-    struct task *th = user_thread_start(&u, mm);
-    ASSERT_TRUE(t, th != NULL);
-    user_thread_parked(&u, th);
-    struct spin_thread s;
-    struct task *sth = spin_thread_start(&s, NULL);     /* borrows mm, lazily */
+    struct scene sc;
+    if (!scene_start(t, &sc))
+        return;
+    struct spinner s;
+    struct task *sth = spinner_start(&s, NULL, "tcm-spin");    /* borrows mm, lazily */
     ASSERT_TRUE(t, sth != NULL);
-    lazy_mm_drop_borrowers(mm);
-    spin_thread_stop(t, &s, sth);
-    user_thread_finish(t, &u, th);                      /* back on mm: reads fine */
-    mmput(mm);
-    lazy_mm_drop_borrowers(NULL);
-    user_baseline_check(t, &b);
+    lazy_mm_drop_borrowers(sc.mm);
+    EXPECT_EQ(t, spinner_stop(&s, sth), 0);
+    scene_finish(t, &sc);                               /* back on mm: reads fine */
 }
 
 /*
@@ -438,11 +383,10 @@ static void scenario_pcid_return(struct ktest *t)
     struct user_thread u;
     struct task *th = user_thread_start(&u, mm);
     ASSERT_TRUE(t, th != NULL);
-    user_thread_parked(&u, th);
-    struct spin_thread s;
-    struct task *sth = spin_thread_start(&s, other);    /* another mm, another PCID */
+    struct spinner s;
+    struct task *sth = spinner_start(&s, other, "tcm-spin");   /* another mm, another PCID */
     ASSERT_TRUE(t, sth != NULL);
-    spin_thread_stop(t, &s, sth);
+    EXPECT_EQ(t, spinner_stop(&s, sth), 0);
     user_thread_finish(t, &u, th);                      /* back: NOFLUSH */
     mmput(other);
     mmput(mm);
@@ -482,15 +426,11 @@ static void scenario_poisoned_pcid(struct ktest *t)
     struct mm *a = filled_mm();
     ASSERT_TRUE(t, a != NULL);
     struct exiter x = { .mm = a };
-    struct task *xt = kthread_create(exiter_fn, &x, "tcm-exiter");
+    struct task *xt = mm_thread_start(exiter_fn, &x, "tcm-exiter", a, other_cpu());
     if (!xt) {
         mmput(a);
         ASSERT_TRUE(t, xt != NULL);
     }
-    mmget(a);
-    xt->mm = xt->active_mm = a;
-    kthread_bind(xt, last_cpu());
-    kthread_start(xt);
     EXPECT_EQ(t, kthread_join(xt), 0);  /* its CPU's idle task borrows A now */
     mmput(a);                           /* the last user: teardown, leave_mm there */
     lazy_mm_drop_borrowers(a);          /* the borrow ends: A is freed */
@@ -499,7 +439,6 @@ static void scenario_poisoned_pcid(struct ktest *t)
     struct user_thread u;
     struct task *th = user_thread_start(&u, bm);
     ASSERT_TRUE(t, th != NULL);
-    user_thread_parked(&u, th);
     user_thread_finish(t, &u, th);
     mmput(bm);
     lazy_mm_drop_borrowers(NULL);
@@ -534,7 +473,7 @@ static bool kpage_map(struct ktest *t, struct kpage *p)
     }
     struct cpumask one;
     cpumask_clear(&one);
-    cpumask_set_cpu(&one, last_cpu());
+    cpumask_set_cpu(&one, other_cpu());
     smp_call_mask(&one, read_kpage, (void *)p->va, true);
     return true;
 }

@@ -14,7 +14,7 @@
  * the checker's report).  Without a fault they pass in every configuration.
  */
 #include "ktest.h"
-#include "mm_test_util.h"
+#include "tlbcheck_test_util.h"
 #include "user_test_util.h"
 #include <arch/tlbcheck_model.h>
 #include <arch/paging.h>
@@ -311,28 +311,13 @@ static void model_flush_owed_at_user_return(struct ktest *t)
 
 /* ==== part 2: scenarios on the live system ================================== */
 
-#define P0      0x500000ul      /* stays mapped */
-#define P1      0x501000ul      /* unmapped, or write-protected */
-#define RW      (SD_PROT_READ | SD_PROT_WRITE)
-
-static unsigned other_cpu(void)
-{
-    return nr_cpus_online - 1;
-}
+/* The pages (tests/tlbcheck_test_util.h): P1 is unmapped, or
+ * write-protected. */
 
 /* An mm with P0 and P1 mapped and filled. */
 static struct mm *scenario_mm(void)
 {
-    struct mm *mm = mm_create();
-    if (!mm)
-        return NULL;
-    uint64_t v0 = 0xb0, v1 = 0xb1;
-    if (mm_map_anon(mm, P0, 2 * PAGE_SIZE, RW) || mm_write(mm, P0, &v0, 8) ||
-        mm_write(mm, P1, &v1, 8)) {
-        mmput(mm);
-        return NULL;
-    }
-    return mm;
+    return scenario_mm_filled(2, false, 0xb0);
 }
 
 /* A "user" thread on the other CPU reading `va` through uaccess (checked
@@ -364,14 +349,9 @@ static struct task *reader_start(struct reader *r, struct mm *mm, uintptr_t va)
     *r = (struct reader){ .mm = mm, .va = va };
     if (nr_cpus_online < 2)
         return NULL;
-    struct task *th = kthread_create(reader_fn, r, "tco-reader");
-    if (!th)
-        return NULL;
-    mmget(mm);
-    th->mm = th->active_mm = mm;
-    kthread_bind(th, other_cpu());
-    kthread_start(th);
-    SPIN_UNTIL(atomic_load(&r->running));
+    struct task *th = mm_thread_start(reader_fn, r, "tco-reader", mm, other_cpu());
+    if (th)
+        SPIN_UNTIL(atomic_load(&r->running));
     return th;
 }
 
