@@ -562,7 +562,7 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
     timeout = timeout or config.timeout
 
     if timed_out:
-        problems.append("hang: the machine did not end within %d s" % timeout)
+        problems.append("hang: no serial output for %d s (or still printing after %d s)" % (timeout, HARD_CAP * timeout))
     if emulator_problem:
         problems.append(emulator_problem)
     if qemu_status is not None and not timed_out and qemu_status not in (
@@ -588,7 +588,7 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
     if config.expect_fail_pattern:
         m = re.search(config.expect_fail_pattern, lines, re.MULTILINE)
         if timed_out:
-            o.reasons.append("hang: the machine did not end within %d s" % timeout)
+            o.reasons.append("hang: no serial output for %d s (or still printing after %d s)" % (timeout, HARD_CAP * timeout))
         elif not kernel_failed:
             o.reasons.append("expected the kernel to fail, but it reported success")
         elif not m:
@@ -638,16 +638,44 @@ def say(*args):
         print(*args, flush=True)
 
 
-def run_process(argv, out_path, timeout):
+# A boot that is still printing is making progress, however slowly: with
+# more vCPUs than busy host cores a boot can take several times its usual
+# time.  So a configuration's timeout is the longest SILENCE allowed on its
+# serial log; only a boot that goes on printing past HARD_CAP times its
+# timeout (a livelock that keeps printing) is stopped while it still prints.
+HARD_CAP = 6
+
+
+def run_process(argv, out_path, timeout, progress_path=None):
     """Runs argv in its own process group, stdout+stderr to out_path.
-    Returns (exit status or None on timeout)."""
+    Returns the exit status, or None when it was stopped: after `timeout`
+    seconds in all, or - with progress_path (the serial log) - after
+    `timeout` seconds in which that file did not grow, or HARD_CAP *
+    timeout seconds in all."""
     with open(out_path, "wb") as out:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                              stderr=subprocess.STDOUT, start_new_session=True)
         with _children_lock:
             _children.add(p)
         try:
-            return p.wait(timeout=timeout)
+            if progress_path is None:
+                return p.wait(timeout=timeout)
+            start = last = time.monotonic()
+            size = -1
+            while True:
+                try:
+                    return p.wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.monotonic()
+                try:
+                    grown = os.path.getsize(progress_path)
+                except OSError:
+                    grown = -1
+                if grown != size:
+                    size, last = grown, now
+                if now - last >= timeout or now - start >= HARD_CAP * timeout:
+                    raise subprocess.TimeoutExpired(argv, timeout)
         except subprocess.TimeoutExpired:
             kill_group(p)
             p.wait()
@@ -698,7 +726,7 @@ def boot(config, run=None):
         emu_out = os.path.join(LOG_DIR, stem + ".qemu.txt")
         argv = vmlib.qemu_argv(iso, smp=config.smp, mem=config.mem, accel="tcg",
                                cpu=config.cpu, uefi=config.uefi, serial=log)
-        status = run_process(argv, emu_out, timeout)
+        status = run_process(argv, emu_out, timeout, progress_path=log)
         problem = None
         if status not in (None, 0, vmlib.EXIT_TESTS_PASSED, vmlib.EXIT_TESTS_FAILED,
                           vmlib.EXIT_PANIC):
@@ -717,7 +745,7 @@ def boot(config, run=None):
                                   model=config.cpu))
         with open(cmds, "w") as f:
             f.write("c\n")
-        status = run_process(vmlib.bochs_argv(rc, cmds), emu_out, timeout)
+        status = run_process(vmlib.bochs_argv(rc, cmds), emu_out, timeout, progress_path=log)
         blog = read(bochs_log)
         problem = None
         if status is not None and "Shutdown port: shutdown requested" not in blog:
