@@ -47,7 +47,7 @@
  * than host cores, spinning ones would starve the flusher.
  *
  * The checks can fail: with flush_tlb_mm_range's IPIs skipped (its
- * smp_call_mask() call removed from arch/x86_64/mm/tlb_mm.c, a temporary
+ * smp_call_mask() call removed from arch/x86_64/mm/tlb.c, a temporary
  * break never committed), -smp 4 under TCG fails test_stale_busy at once
  * ("cpu3 (busy): 496502 stale read(s), 6 write(s) through a read-only
  * page", from the first rounds on; the kernel then panics at teardown,

@@ -24,7 +24,8 @@
 #define __cacheline_aligned __aligned(CACHELINE_SIZE)
 
 /* A compiler barrier: the compiler may not move memory accesses across it.
- * It orders nothing between CPUs; see kernel/atomic.h for that. */
+ * It orders nothing between CPUs: that is what C11 <stdatomic.h> is for (the
+ * memory order of an atomic access, atomic_thread_fence). */
 #define barrier()       __asm__ volatile("" ::: "memory")
 
 /* Single, untorn accesses to shared variables that are not _Atomic. */

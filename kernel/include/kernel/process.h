@@ -12,7 +12,7 @@
  * programs.  Programs are the multiboot2 modules listed in grub.cfg; a
  * module's command line is its program name.
  *
- * How a program starts (what user/crt0 relies on):
+ * How a program starts (what user/lib/crt0.asm relies on):
  *   - RIP = the ELF entry point; RDI = argc; all other general registers 0
  *     (arch_enter_user), fresh FPU state.
  *   - RSP is 16-byte aligned and points at argc (a 64-bit word); above it

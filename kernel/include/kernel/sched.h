@@ -83,7 +83,7 @@ struct task {
 
     struct list_head all_link;          /* all tasks, for the listing */
 
-    /* User threads (kernel/process.c, arch/user.h); NULL/unused for kernel threads. */
+    /* User threads (kernel/proc/process.c, arch/user.h); NULL/unused for kernel threads. */
     struct process *process;
     struct list_head thread_link;       /* in the process's thread list */
     uint8_t fpu_state[512] __aligned(16);   /* FXSAVE image of the user FPU/SSE state */

@@ -8,8 +8,10 @@
  * leave_mm() makes a CPU stop using a user address space it has loaded
  * (lazily) and load init_mm's: for flushes that free page tables and for
  * lazy-mm shootdowns.  switch_mm and enter_lazy_tlb run with interrupts
- * off (the scheduler's context switch, unuse_mm); leave_mm disables them
- * itself.
+ * off: the kernel calls them from the scheduler's context switch
+ * (kernel/sched/core.c) and from lazy_mm_exit_mm (kernel/mm/lazy_mm.c), and
+ * the tests' unuse_mm (tests/mm_test_util.h) does what the context switch
+ * does; leave_mm disables them itself.
  *
  * The CPU's own record of what CR3 holds (cpu_tlbstate.loaded_mm,
  * arch/tlbstate.h) is the truth; `prev` and the task's active_mm are the

@@ -9,7 +9,7 @@
  * entry, tlbcheck_tables_unlinked, tlbcheck_tables_free, tlbcheck_mm_create,
  * tlbcheck_mm_free).  Code in kernel/ holds no pointer to an entry and
  * names no entry bit, so a new page-table change cannot forget to tell the
- * checker: tools/check-pte-boundary.sh (run by `make test`) fails if
+ * checker: tools/check-pte-boundary.py (run by `make test`) fails if
  * kernel/ stores an entry or calls one of those hooks itself.
  *
  * Rights are given arch-neutrally: the SD_PROT_* bits of the VMA
