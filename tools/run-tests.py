@@ -3,7 +3,9 @@
 
 1. The host unit tests of lib/: `make -C tests/host run`, and the static
    check that generic code changes page tables only through arch/
-   (tools/check-pte-boundary.py: one test per file of kernel/).
+   (tools/check-pte-boundary.py: one test per file of kernel/), and the
+   check that every path named in a comment or a doc exists
+   (tools/check-paths.py: one test per file read).
    The Promela models of the TLB and lazy-mm protocols: tools/run-models.sh
    (spin, exhaustively; each model and each of its variants counts as one
    test - docs/models.md).
@@ -838,31 +840,40 @@ def run_host_tests():
     return o
 
 
-def run_pte_boundary_check():
-    """tools/check-pte-boundary.py: no raw page-table store and no
-    page-table hook call of the checker in kernel/.  One test per file."""
+# The static checks of the source tree: (name, script, what it proves, what
+# its failed tests are).  Each prints `NAME: N passed, N failed` last.
+STATIC_CHECKS = [
+    ("pte-boundary", "check-pte-boundary.py", "kernel/ changes page tables only through arch/",
+     "file%s of kernel/ bypass the arch PTE interface"),
+    ("paths", "check-paths.py", "paths named in comments and docs exist",
+     "file%s name a path that does not exist"),
+]
+
+
+def run_static_check(name, script, description, failure):
+    """Runs tools/SCRIPT, a static check of the tree with one test per file
+    (tools/check-pte-boundary.py, tools/check-paths.py)."""
     start = time.monotonic()
-    c = Config("pte-boundary", "kernel/ changes page tables only through arch/")
-    o = Outcome(c, log=os.path.join(LOG_DIR, "pte-boundary.log"))
-    status = run_process([sys.executable, os.path.join(vmlib.ROOT, "tools", "check-pte-boundary.py")],
-                         o.log, 120)
+    c = Config(name, description)
+    o = Outcome(c, log=os.path.join(LOG_DIR, name + ".log"))
+    status = run_process([sys.executable, os.path.join(vmlib.ROOT, "tools", script)], o.log, 120)
     lines = [line for line in clean_lines(read(o.log)) if line.strip()]
-    finals = [m for m in (re.match(r"^pte-boundary: (\d+) passed, (\d+) failed", line) for line in lines) if m]
+    final = re.compile(r"^%s: (\d+) passed, (\d+) failed" % re.escape(name))
+    finals = [m for m in (final.match(line) for line in lines) if m]
     if finals:
         o.passed, o.failed = int(finals[-1].group(1)), int(finals[-1].group(2))
     else:
-        o.reasons.append("no final line 'pte-boundary: N passed, N failed'")
+        o.reasons.append("no final line '%s: N passed, N failed'" % name)
     if o.failed:
-        o.reasons.insert(0, "%d file%s of kernel/ bypass the arch PTE interface"
-                         % (o.failed, "" if o.failed == 1 else "s"))
+        o.reasons.insert(0, "%d %s" % (o.failed, failure % ("" if o.failed == 1 else "s")))
     elif status != 0:
-        o.reasons.append("tools/check-pte-boundary.py: " + ("timed out" if status is None
-                                                            else "exit status %s" % status))
+        o.reasons.append("tools/%s: " % script + ("timed out" if status is None
+                                                  else "exit status %s" % status))
         o.failed += 1
     o.ok = not o.reasons
     o.seconds = time.monotonic() - start
-    out = ["[pte-boundary] %s  %3d passed, %d failed  (%.1f s)"
-           % ("PASS" if o.ok else "FAIL", o.passed, o.failed, o.seconds)]
+    out = ["[%s] %s  %3d passed, %d failed  (%.1f s)"
+           % (name, "PASS" if o.ok else "FAIL", o.passed, o.failed, o.seconds)]
     if not o.ok:
         out += ["       - " + r for r in o.reasons]
         out += ["       | " + line for line in lines[-25:]]
@@ -906,17 +917,16 @@ def machine_words(c):
     return c.description
 
 
-def summary(host, models, outcomes, boundary=None):
+def summary(host, models, outcomes, checks=()):
     rows = [("config", "machine", "result", "passed", "failed", "skipped", "time")]
     if host is not None:
         skipped_host = host.ok and host.reasons
         rows.append(("host", host.config.description,
                      "skipped" if skipped_host else ("PASS" if host.ok else "FAIL"),
                      str(host.passed), str(host.failed), "-", "%.1fs" % host.seconds))
-    if boundary is not None:
-        rows.append((boundary.config.name, boundary.config.description,
-                     "PASS" if boundary.ok else "FAIL",
-                     str(boundary.passed), str(boundary.failed), "-", "%.1fs" % boundary.seconds))
+    for o in checks:
+        rows.append((o.config.name, o.config.description, "PASS" if o.ok else "FAIL",
+                     str(o.passed), str(o.failed), "-", "%.1fs" % o.seconds))
     if models is not None:
         rows.append(("models", models.config.description, "PASS" if models.ok else "FAIL",
                      str(models.passed), str(models.failed), "-", "%.1fs" % models.seconds))
@@ -1096,7 +1106,7 @@ def main():
 
     start = time.monotonic()
     host = run_host_tests() if run_host else None
-    boundary = run_pte_boundary_check() if run_host else None
+    checks = [run_static_check(*check) for check in STATIC_CHECKS] if run_host else []
     models = run_models() if want_models else None
 
     if args.repeat:
@@ -1111,7 +1121,7 @@ def main():
                     kill_group(p)
             say("\ninterrupted")
             return 130
-        everything = ([host] if host else []) + ([boundary] if boundary else []) + runs
+        everything = ([host] if host else []) + checks + runs
         say("total time %.0f s" % (time.monotonic() - start))
         say("%d passed, %d failed, %d skipped" % (sum(o.passed for o in everything),
                                                   sum(o.failed for o in everything),
@@ -1145,8 +1155,8 @@ def main():
     pool.shutdown(wait=True)
 
     ordered = [outcomes[c.name] for c in chosen]
-    summary(host, models, ordered, boundary)
-    everything = ([host] if host else []) + ([boundary] if boundary else []) + ([models] if models else []) + ordered
+    summary(host, models, ordered, checks)
+    everything = ([host] if host else []) + checks + ([models] if models else []) + ordered
     passed = sum(o.passed for o in everything)
     failed = sum(o.failed for o in everything)
     skipped = sum(o.skipped for o in everything)
