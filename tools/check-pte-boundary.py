@@ -55,7 +55,7 @@ ALLOWED_HOOKS = {
     ("kernel/mm/lazy_mm.c", "tlbcheck_borrow"),
     ("kernel/mm/mm_internal.h", "tlbcheck_mm_unlock"),
     ("kernel/mm/page_alloc.c", "tlbcheck_frame_free"),
-    ("kernel/main.c", "tlbcheck_init"),
+    ("kernel/boot/main.c", "tlbcheck_init"),
 }
 # Calls only: a declaration has a type before the name, and the header that
 # declares the hooks (and tlbcheck_on(), the inline test) is not a caller.

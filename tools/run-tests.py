@@ -108,7 +108,7 @@ FEATURES_PCID_INVPCID_X2APIC = r"^.*cpu features: pcid=yes invpcid=yes x2apic=ye
 # APIC in x2APIC mode.
 X2APIC_MODE = r"^.*lapic: x2APIC mode"
 # Lines no configuration may print (unless it expects a failure): the SMP
-# bring-up's own complaints (kernel/smp.c, arch/x86_64/smp/smpboot.c).
+# bring-up's own complaints (kernel/smp/cpu_online.c, arch/x86_64/smp/smpboot.c).
 ALWAYS_FORBID = [
     r"^.*warning: smp: expect_cpus=.*",
     r"^.*error: smp: .*",

@@ -84,7 +84,7 @@
  *     from it on that CPU any more.
  *   drops: the target runs drop_borrow_here() in its call IPI; the waiting
  *     caller sees its effects (slot release -> caller's acquire in
- *     kernel/smp_call.c, "R2 -> A2") before it frees anything.
+ *     kernel/smp/smp_call.c, "R2 -> A2") before it frees anything.
  *   Belt and braces: mm_teardown's flush always frees tables, so it moves
  *     every lazy CPU in mm->cpumask to init_mm (leave_mm) before mmput drops
  *     the users' mm_count reference; the "after the CR3 write" orders above
@@ -314,7 +314,7 @@ static void drop_borrow_here(void *arg)
 static void drop_and_release(const struct cpumask *targets, struct drop_req *r)
 {
     smp_call_mask(targets, drop_borrow_here, r, true);
-    /* Seen thanks to the waiting call's release/acquire (kernel/smp_call.c). */
+    /* Seen thanks to the waiting call's release/acquire (kernel/smp/smp_call.c). */
     for (unsigned c = 0; c < MAX_CPUS; c++)
         if (r->release[c])
             mmdrop(r->release[c]);

@@ -81,7 +81,7 @@ void mmu_gather_flush(struct mmu_gather *g)
     /*
      * flush_tlb_mm_range() returned: every CPU that could hold one of the
      * old translations, or walk one of the unhooked tables, has dropped it
-     * (its completion is R2 -> A2 in kernel/smp_call.c).  Only now may the
+     * (its completion is R2 -> A2 in kernel/smp/smp_call.c).  Only now may the
      * other owners of a frame see its count fall.
      */
     release_pages(g);

@@ -1,5 +1,5 @@
 /*
- * tests/host/shims.c - the two things kernel/cmdline.c needs from the rest of
+ * tests/host/shims.c - the two things kernel/boot/boot_options.c needs from the rest of
  * the kernel, for the host build:
  *  - vprintk(), where cmdline_apply() sends its messages.  The tests call
  *    cmdline_apply_table() with a report buffer, so nothing should come here;

@@ -1,6 +1,6 @@
 /*
  * tests/host/test_cmdline.c - lib/cmdline.c (splitting words, numbers,
- * booleans) and kernel/cmdline.c's cmdline_apply_table() (options of every
+ * booleans) and kernel/boot/boot_options.c's cmdline_apply_table() (options of every
  * kind, bad values, messages), under the sanitizers.
  */
 #include <stdint.h>

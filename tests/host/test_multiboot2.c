@@ -1,5 +1,5 @@
 /*
- * tests/host/test_multiboot2.c - kernel/multiboot2.c on well-formed and
+ * tests/host/test_multiboot2.c - kernel/boot/multiboot2.c on well-formed and
  * malformed structures, then on thousands of randomly damaged ones.  Every
  * structure is parsed from an exactly-sized heap copy with `avail` equal to
  * that size, so AddressSanitizer catches any read past what the parser was

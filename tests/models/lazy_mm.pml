@@ -76,7 +76,7 @@ bool t_alive = 1;               /* T has not run exit_mm */
 bool t_running = 1;             /* T is some CPU's current task */
 bool t_munmapped;               /* T's one munmap happened */
 
-/* calls (kernel/smp_call.c): one slot per target, T's CPU is the only caller */
+/* calls (kernel/smp/smp_call.c): one slot per target, T's CPU is the only caller */
 #define C_FLUSH 1               /* flush_handler, freed_tables */
 #define C_DROP  2               /* drop_borrow_here */
 byte call[NCPU];

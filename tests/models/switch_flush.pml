@@ -84,7 +84,7 @@ byte mem[NADDR];
 byte cr3 = M;                   /* what CR3 really holds */
 byte tlb[NPAGE];                /* M's PCID on SW: cached PTE version, 0: none */
 
-/* one call slot per flusher for SW (kernel/smp_call.c, slot[f][SW]) */
+/* one call slot per flusher for SW (kernel/smp/smp_call.c, slot[f][SW]) */
 bool ipi[NCPU];                 /* busy: queued or running */
 byte req_gen[NCPU];             /* flush_request.new_gen */
 bool req_freed[NCPU];           /* .freed_tables */

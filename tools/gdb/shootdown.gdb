@@ -18,7 +18,7 @@ set disassembly-flavor intel
 set architecture i386:x86-64
 
 define sd-help
-  echo sd-percpu   every per-CPU area in percpu_base[] (kernel/percpu.c): base, id, APIC id\n
+  echo sd-percpu   every per-CPU area in percpu_base[] (kernel/smp/percpu.c): base, id, APIC id\n
   echo sd-cpu      this vCPU (gdb thread): RIP, RSP, CR3, GS base and the Shootdown CPU it is\n
   echo sd-cpus     sd-cpu for every vCPU\n
   echo sd-bt-all   a backtrace of every vCPU\n
@@ -29,11 +29,11 @@ List Shootdown's gdb commands.
 end
 
 # percpu_base[] is declared without a size in kernel/percpu.h; only its
-# definition in kernel/percpu.c knows it has MAX_CPUS entries, so name that
+# definition in kernel/smp/percpu.c knows it has MAX_CPUS entries, so name that
 # one for its size.  Sets $sd_pb (the array) and $sd_n (its length).
 define sd-percpu-array
   set $sd_pb = (unsigned long *)&percpu_base
-  set $sd_n = sizeof('kernel/percpu.c'::percpu_base) / sizeof($sd_pb[0])
+  set $sd_n = sizeof('kernel/smp/percpu.c'::percpu_base) / sizeof($sd_pb[0])
 end
 
 define sd-percpu
@@ -49,7 +49,7 @@ define sd-percpu
   end
 end
 document sd-percpu
-Print each CPU's per-CPU area (percpu_base[] in kernel/percpu.c): its base
+Print each CPU's per-CPU area (percpu_base[] in kernel/smp/percpu.c): its base
 address (the CPU's GS base) and the CPU id and APIC id in its header.
 end
 

@@ -27,7 +27,7 @@
  *      waits): our local flush overlaps the IPIs in flight.
  *   5. When the calls have returned, every target has run the handler
  *      (the call completion is store-release R2 -> load-acquire A2 in
- *      kernel/smp_call.c: their flushes happen-before our return, and so
+ *      kernel/smp/smp_call.c: their flushes happen-before our return, and so
  *      before the caller frees frames and tables).
  *   6. tlbcheck_flush_end(mm, token).
  *

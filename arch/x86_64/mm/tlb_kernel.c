@@ -8,7 +8,7 @@
  * tracking can help: every online CPU flushes, through a waiting
  * cross-CPU call.  When the call returns, each CPU has run its flush, and
  * the call's completion (store-release R2 on the target, load-acquire A2
- * here: kernel/smp_call.c) orders that flush before whatever the caller
+ * here: kernel/smp/smp_call.c) orders that flush before whatever the caller
  * does next - typically freeing the frames that were mapped.
  *
  * Per CPU: INVLPG each page up to tlb_flush_ceiling pages (INVLPG drops a

@@ -118,7 +118,7 @@ uint64_t tc_kernel_flush_begin(struct tc_kernel *k)
  * change in the ring and marked it, or the full flush's hook stored a
  * kfull_seq >= its number - on that CPU, before its part of the call
  * completed (fact (a) of tlbcheck_checks.c), and the call's completion
- * (store-release / load-acquire, kernel/smp_call.c) orders it before this
+ * (store-release / load-acquire, kernel/smp/smp_call.c) orders it before this
  * check.  Changes of other ranges, or numbered after the token (other
  * CPUs' unmaps running meanwhile), are left to their own flushes.  A change
  * pushed out of the ring is not checked (the ring holds 256; a flush

@@ -1,6 +1,6 @@
 /*
  * kernel/bootinfo.h - what the boot loader told us, parsed from the
- * multiboot2 information structure (kernel/multiboot2.c).
+ * multiboot2 information structure (kernel/boot/multiboot2.c).
  *
  * The parser copies what the kernel keeps (command line, loader name, memory
  * map, module list, a copy of the ACPI RSDP), so nothing later depends on the

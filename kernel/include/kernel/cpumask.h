@@ -37,7 +37,7 @@ static inline bool cpumask_equal(const struct cpumask *a, const struct cpumask *
 #define for_each_cpu(cpu, mask) \
     for ((cpu) = cpumask_next((mask), 0); (cpu) < MAX_CPUS; (cpu) = cpumask_next((mask), (cpu) + 1))
 
-/* CPUs that have started and run kernel code (kernel/smp.c maintains it). */
+/* CPUs that have started and run kernel code (kernel/smp/cpu_online.c maintains it). */
 extern struct cpumask cpu_online_mask;
 extern unsigned int nr_cpus_online;
 #define for_each_online_cpu(cpu) for_each_cpu(cpu, &cpu_online_mask)

@@ -11,7 +11,7 @@
  * caller with -SD_EIO, so nobody waits forever).
  *
  * These are the kernel-side operations on kernel buffers; the system calls
- * (kernel/ipc.c) copy the messages from and to user memory around them, and
+ * (kernel/proc/ipc.c) copy the messages from and to user memory around them, and
  * the in-kernel tests call them from kernel threads.
  *
  * Lifetime: an endpoint lives until its owner process exits

@@ -12,7 +12,7 @@
  *     struct runqueue *rq1 = per_cpu_ptr(&runqueue, 1);
  *
  * How it works: the linker gathers all such variables into .percpu (see
- * linker.ld).  CPU 0 uses that section in place; kernel/percpu.c gives every
+ * linker.ld).  CPU 0 uses that section in place; kernel/smp/percpu.c gives every
  * other CPU a zeroed copy of the same size.  A variable's address in the
  * section minus __percpu_start is its offset in every copy.  The GS base of
  * each CPU points at its own copy, whose first bytes are a struct percpu_hdr,

@@ -1,11 +1,11 @@
 /*
  * kernel/smp.h - the CPUs of the machine, and running functions on them.
  *
- * Bring-up (kernel/smp.c, arch/x86_64/smp/): smp_init() on the boot CPU
+ * Bring-up (kernel/smp/cpu_online.c, arch/x86_64/smp/): smp_init() on the boot CPU
  * makes CPU 0 online; smp_boot_aps() starts every other CPU that ACPI lists
  * and returns when each is online or has been given up on.
  *
- * Cross-CPU function calls (kernel/smp_call.c): run fn(arg) on other CPUs,
+ * Cross-CPU function calls (kernel/smp/smp_call.c): run fn(arg) on other CPUs,
  * from their call-IPI handler, with interrupts off there.  `wait` makes the
  * caller return only after fn has returned on every target (and its effects
  * are visible to the caller); without it the caller returns once the call

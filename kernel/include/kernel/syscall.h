@@ -7,7 +7,7 @@
  *     DEFINE_SYSCALL(SYS_getpid, sys_getpid);
  *
  * The entries gather in the .syscalls section (linker.ld); the dispatcher
- * (kernel/syscall.c) builds its table from them at boot and panics on a
+ * (kernel/proc/syscall.c) builds its table from them at boot and panics on a
  * number registered twice.  An unregistered number returns -SD_ENOSYS.
  * Arguments arrive raw: handlers validate them (user pointers through
  * arch/uaccess.h) and return a result or a negated SD_E* error.

@@ -4,7 +4,7 @@
  * A command line is words separated by spaces.  A word is `name` or
  * `name=value`; a value may be double-quoted to contain spaces
  * (name="a b").  This part knows nothing of which options exist; the kernel's
- * registry (kernel/cmdline.c) gives the words meaning.
+ * registry (kernel/boot/boot_options.c) gives the words meaning.
  */
 #pragma once
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * arch/smp.h - what the generic SMP code (kernel/smp.c, kernel/smp_call.c)
+ * arch/smp.h - what the generic SMP code (kernel/smp/cpu_online.c, kernel/smp/smp_call.c)
  * asks of the architecture.  On x86-64 a CPU is named in hardware by its
  * APIC id; the kernel uses dense ids 0..N-1 (0 = the boot CPU), and this is
  * where the two meet.

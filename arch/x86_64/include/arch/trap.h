@@ -46,7 +46,7 @@ enum {
  */
 #define PIC_VECTOR_BASE         0x20
 #define IRQ_VECTOR_TIMER        0xf0    /* LAPIC timer tick */
-#define IPI_VECTOR_CALL_FUNC    0xf1    /* cross-CPU function calls (kernel/smp_call.c) */
+#define IPI_VECTOR_CALL_FUNC    0xf1    /* cross-CPU function calls (kernel/smp/smp_call.c) */
 #define IPI_VECTOR_RESCHEDULE   0xf2    /* kick a CPU's scheduler */
 #define IPI_VECTOR_TEST         0xf3    /* used by tests only */
 #define IRQ_VECTOR_APIC_ERROR   0xfe

@@ -1,5 +1,5 @@
 /*
- * kernel/main.c - kmain(), the boot CPU's first C function.
+ * kernel/boot/main.c - kmain(), the boot CPU's first C function.
  *
  * boot/multiboot2.asm calls it in 64-bit mode on the early page tables, with
  * the multiboot2 magic and the physical address of the boot information.

@@ -1,5 +1,5 @@
 /*
- * kernel/cmdline.c - the registry of command-line options (see
+ * kernel/boot/boot_options.c - the registry of command-line options (see
  * kernel/cmdline.h).  lib/cmdline.c splits the line into words; here each
  * word is matched against the options in the .cmdline_opts section.
  */

@@ -1,5 +1,5 @@
 /*
- * kernel/syscall.c - the system-call table and dispatcher (see
+ * kernel/proc/syscall.c - the system-call table and dispatcher (see
  * kernel/syscall.h; the entry from user mode is arch/x86_64/syscall_entry.asm
  * and user.c, the calling convention is in docs/syscalls.md).
  *

@@ -1,5 +1,5 @@
 /*
- * kernel/smp_call.c - running a function on other CPUs (see kernel/smp.h).
+ * kernel/smp/smp_call.c - running a function on other CPUs (see kernel/smp.h).
  *
  * Data structures (all per-CPU, nothing allocated):
  *

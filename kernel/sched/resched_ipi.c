@@ -1,4 +1,4 @@
-/* kernel/sched/ipi.c - the reschedule IPI: makes another CPU notice new work
+/* kernel/sched/resched_ipi.c - the reschedule IPI: makes another CPU notice new work
  * (a woken task on its queue) now instead of at its next tick. */
 #include "sched_internal.h"
 #include <arch/apic.h>

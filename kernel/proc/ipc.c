@@ -1,5 +1,5 @@
 /*
- * kernel/ipc.c - synchronous IPC over named endpoints (see kernel/ipc.h).
+ * kernel/proc/ipc.c - synchronous IPC over named endpoints (see kernel/ipc.h).
  *
  * Everything is guarded by one lock, ipc_lock: the endpoint table, the
  * queues of waiting senders and receivers of each endpoint, and the list of

@@ -1,5 +1,5 @@
 /*
- * kernel/percpu.c - per-CPU areas (see kernel/percpu.h).
+ * kernel/smp/percpu.c - per-CPU areas (see kernel/percpu.h).
  */
 #include <kernel/percpu.h>
 #include <kernel/config.h>

@@ -1,5 +1,5 @@
 /*
- * kernel/demo.c - the boot demo (`make run`): kernel threads started on one
+ * kernel/demo/demo.c - the boot demo (`make run`): kernel threads started on one
  * CPU spread over all of them, are preempted, sleep and wake, while a
  * monitor prints each CPU's scheduler counters.  demo=off skips it.
  * When user programs were loaded as boot modules, it first starts two

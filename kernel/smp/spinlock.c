@@ -1,4 +1,4 @@
-/* kernel/spinlock.c - ticket spinlocks (see kernel/spinlock.h). */
+/* kernel/smp/spinlock.c - ticket spinlocks (see kernel/spinlock.h). */
 #include <kernel/spinlock.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>

@@ -1,5 +1,5 @@
 /*
- * kernel/smp.c - which CPUs are online, and the generic side of bringing
+ * kernel/smp/cpu_online.c - which CPUs are online, and the generic side of bringing
  * them up (the x86 side is arch/x86_64/smp/smpboot.c).
  */
 #include <kernel/smp.h>

@@ -1,5 +1,5 @@
 /*
- * kernel/acpi.c - from the RSDP to the MADT (see kernel/acpi.h).
+ * kernel/boot/acpi.c - from the RSDP to the MADT (see kernel/acpi.h).
  *
  * The chain (ACPI 6.5, chapter 5.2):
  *   RSDP  "RSD PTR " signature, checksum over its first 20 bytes; revision 2

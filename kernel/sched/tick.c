@@ -1,4 +1,4 @@
-/* kernel/tick.c - the per-CPU periodic tick (see kernel/tick.h). */
+/* kernel/sched/tick.c - the per-CPU periodic tick (see kernel/tick.h). */
 #include <kernel/tick.h>
 #include <kernel/cmdline.h>
 #include <kernel/percpu.h>

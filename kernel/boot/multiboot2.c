@@ -1,5 +1,5 @@
 /*
- * kernel/multiboot2.c - parse the multiboot2 boot information (spec:
+ * kernel/boot/multiboot2.c - parse the multiboot2 boot information (spec:
  * "Multiboot2 Specification version 2.0", section 3.6).
  *
  * Layout: u32 total_size, u32 reserved, then tags.  Each tag is u32 type,
