@@ -88,7 +88,7 @@ $(BUILD)/%.asm.o: %.asm Makefile arch/x86_64/trap_frame.inc
 # function addresses of both links.
 $(BUILD)/ksyms-empty.c:
 	@mkdir -p $(dir $@)
-	@printf '#include <kernel/ksyms.h>\n__attribute__((section(".ksyms"))) const struct ksym ksyms_table[1];\n__attribute__((section(".ksyms"))) const unsigned long ksyms_count = 0;\n' > $@
+	@printf '#include <kernel/debug/ksyms.h>\n__attribute__((section(".ksyms"))) const struct ksym ksyms_table[1];\n__attribute__((section(".ksyms"))) const unsigned long ksyms_count = 0;\n' > $@
 
 $(BUILD)/shootdown.pass1.elf: $(KOBJS) $(BUILD)/ksyms-empty.o linker.ld $(OBJLIST)
 	@echo "  LD      $@"

@@ -14,8 +14,8 @@
 #include <lib/format.h>
 #include <lib/string.h>
 #include <kernel/time.h>
-#include <kernel/tlb_trace.h>
-#include <kernel/race_window.h>
+#include <kernel/debug/tlb_trace.h>
+#include <kernel/debug/race_window.h>
 #include <arch/machine.h>
 
 char ktest_selection[256];

@@ -11,7 +11,7 @@
 #include <arch/backtrace.h>
 #include <arch/memlayout.h>
 #include <arch/trap.h>
-#include <kernel/ksyms.h>
+#include <kernel/debug/ksyms.h>
 #include <kernel/panic.h>
 #include <lib/string.h>
 

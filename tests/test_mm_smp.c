@@ -13,7 +13,7 @@
  */
 #include "ktest.h"
 #include "mm_test_util.h"
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/kmalloc.h>
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
@@ -27,7 +27,7 @@
 
 DECLARE_COUNTER(tlb, ipi_sent);
 
-/* Flush IPIs sent so far, summed over the CPUs (kernel/counters.h). */
+/* Flush IPIs sent so far, summed over the CPUs (kernel/debug/counters.h). */
 static uint64_t ipis_sent(void)
 {
     return counter_sum(COUNTER(tlb, ipi_sent));

@@ -31,7 +31,7 @@
 #include "ktest.h"
 #include "mm_test_util.h"
 #include "user_test_util.h"
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/kmalloc.h>
 #include <kernel/lazy_mm.h>
 #include <kernel/mm.h>

@@ -1,6 +1,6 @@
 /*
  * tests/test_tlb_counters.c - what TLB management costs, in counts
- * (kernel/counters.h, docs/tlb.md).
+ * (kernel/debug/counters.h, docs/tlb.md).
  *
  * Each test makes an action happen on CPUs where nothing else runs (its
  * threads are bound there) and reads the deltas of the event counters
@@ -17,13 +17,13 @@
  */
 #include "ktest.h"
 #include "mm_test_util.h"
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/cpumask.h>
 #include <kernel/lazy_mm.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
-#include <kernel/tlb_trace.h>
+#include <kernel/debug/tlb_trace.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
 #include <arch/tlbstate.h>

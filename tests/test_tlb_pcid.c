@@ -15,7 +15,7 @@
  */
 #include "ktest.h"
 #include "mm_test_util.h"
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/cpumask.h>
 #include <kernel/lazy_mm.h>
 #include <kernel/mm.h>

@@ -20,13 +20,13 @@
 #include "ktest.h"
 #include "tlbcheck_test_util.h"
 #include "user_test_util.h"
-#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck/model.h>
 #include <arch/paging.h>
 #include <arch/uaccess.h>
 #include <arch/x86.h>
 #include <kernel/kmalloc.h>
 #include <kernel/lazy_mm.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <kernel/wait.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>

@@ -19,7 +19,7 @@
 #include "ktest.h"
 #include "tlbcheck_test_util.h"
 #include "user_test_util.h"
-#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck/model.h>
 #include <arch/paging.h>
 #include <arch/tlbflush.h>
 #include <arch/tlbstate.h>

@@ -1,7 +1,7 @@
 /*
  * tests/test_tlbcheck_owed.c - the shadow-TLB checker's frame-lifetime and
- * flush-owed rules (docs/tlbcheck.md, arch/tlbcheck_frames.h,
- * arch/tlbcheck_owed.h).
+ * flush-owed rules (docs/tlbcheck.md, arch/tlbcheck/frames.h,
+ * arch/tlbcheck/owed.h).
  *
  * Part 1, the rules on a private model (two CPUs, two synthetic mms, 16
  * frames): each fires when it must (with the right operation, CPU and
@@ -16,12 +16,12 @@
 #include "ktest.h"
 #include "tlbcheck_test_util.h"
 #include "user_test_util.h"
-#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck/model.h>
 #include <arch/paging.h>
 #include <arch/uaccess.h>
 #include <kernel/kmalloc.h>
 #include <kernel/page_alloc.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 

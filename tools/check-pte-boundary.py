@@ -60,7 +60,7 @@ ALLOWED_HOOKS = {
 # Calls only: a declaration has a type before the name, and the header that
 # declares the hooks (and tlbcheck_on(), the inline test) is not a caller.
 ANY_HOOK = re.compile(r"(?<![\w*] )(?<!\*)\b(tlbcheck_(?!on\b)\w+)\s*\(")
-HOOK_HEADER = "kernel/include/kernel/tlbcheck.h"
+HOOK_HEADER = "kernel/include/kernel/debug/tlbcheck.h"
 
 
 def strip_comments_and_strings(text):

@@ -223,7 +223,7 @@ MATRIX = [
 ]
 
 
-# Fault injection proofs (tlb_inject=, kernel/tlb_inject.h; docs/tlbcheck.md):
+# Fault injection proofs (tlb_inject=, kernel/debug/tlb_inject.h; docs/tlbcheck.md):
 # each boot runs the tlbcheck suite (tests/test_tlbcheck.c) with the
 # shadow-TLB checker on and one deliberate TLB or lazy-mm bug; it passes
 # only when the checker stops the kernel with its report for the right
@@ -323,7 +323,7 @@ MATRIX += [
 ]
 
 
-# Widened race windows (tlb_race_delay=N, kernel/race_window.h; docs/tlbcheck.md,
+# Widened race windows (tlb_race_delay=N, kernel/debug/race_window.h; docs/tlbcheck.md,
 # "The model never lags"): every CPU pauses N us right after each store that
 # other CPUs act on (is_lazy, a cpumask bit, CR3, a hazard slot, a dropped
 # reference), in each lazy-mm mode, with the checker on.  A hook told in the

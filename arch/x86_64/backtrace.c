@@ -43,7 +43,7 @@
 #include <arch/memlayout.h>
 #include <arch/trap.h>
 #include <kernel/compiler.h>
-#include <kernel/ksyms.h>
+#include <kernel/debug/ksyms.h>
 #include <kernel/printk.h>
 #include <lib/format.h>
 #include <lib/string.h>

@@ -16,7 +16,7 @@
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <arch/x86.h>
 #include <stdatomic.h>
 

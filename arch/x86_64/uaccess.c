@@ -24,7 +24,7 @@
 #include <arch/uaccess.h>
 #include <arch/cpufeatures.h>
 #include <arch/extable.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <uapi/shootdown.h>
 
 static inline void user_access_begin(void)

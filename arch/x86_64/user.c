@@ -21,7 +21,7 @@
 #include <kernel/process.h>
 #include <kernel/sched.h>
 #include <kernel/syscall.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <lib/string.h>
 
 #define MSR_STAR    0xC0000081

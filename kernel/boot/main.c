@@ -31,7 +31,7 @@
 #include <arch/trap.h>
 #include <arch/x86.h>
 #include <kernel/sched.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <kernel/process.h>
 #include <kernel/demo.h>
 #include "../tests/ktest.h"

@@ -115,12 +115,12 @@
 #include <kernel/preempt.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
-#include <kernel/race_window.h>
+#include <kernel/debug/race_window.h>
 #include <kernel/cmdline.h>
-#include <kernel/counters.h>
-#include <kernel/tlb_trace.h>
-#include <kernel/tlbcheck.h>
-#include <kernel/tlb_inject.h>
+#include <kernel/debug/counters.h>
+#include <kernel/debug/tlb_trace.h>
+#include <kernel/debug/tlbcheck.h>
+#include <kernel/debug/tlb_inject.h>
 #include <arch/mmu_context.h>
 #include <arch/x86.h>
 
@@ -184,7 +184,7 @@ static void hazard_publish(struct mm *mm)
  *     then the model - a model that learns late only checks less;
  *   end (more permissive: the freeing side may go ahead once it sees the
  *     reference dropped or the slot cleared): the model FIRST, then the
- *     release.  Pairs with tc_check_mm_free (tlbcheck_checks.c).
+ *     release.  Pairs with tc_check_mm_free (tlbcheck/checks.c).
  * In shootdown mode nothing is published at the end: the freeing side
  * learns of it only from the cpumask bit that a later flush clears (after
  * this) or from its drop IPI's completion (after this, too).

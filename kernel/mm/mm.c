@@ -22,9 +22,9 @@
 #include "mmu_gather.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
-#include <kernel/counters.h>
-#include <kernel/tlb_trace.h>
-#include <kernel/tlb_inject.h>
+#include <kernel/debug/counters.h>
+#include <kernel/debug/tlb_trace.h>
+#include <kernel/debug/tlb_inject.h>
 #include <kernel/lazy_mm.h>
 #include <uapi/shootdown.h>
 

@@ -13,7 +13,7 @@
 #pragma once
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <arch/pte.h>
 
 /*

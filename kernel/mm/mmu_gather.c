@@ -12,7 +12,7 @@
 #include "mmu_gather.h"
 #include "mm_internal.h"
 #include <kernel/panic.h>
-#include <kernel/tlb_inject.h>
+#include <kernel/debug/tlb_inject.h>
 #include <uapi/shootdown.h>
 
 void mmu_gather_init(struct mmu_gather *g, struct mm *mm)

@@ -33,7 +33,7 @@
 #include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <kernel/spinlock.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <lib/string.h>
 
 extern char __kernel_phys_start[], __kernel_phys_end[];

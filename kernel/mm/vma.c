@@ -11,7 +11,7 @@
 #include "mmu_gather.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
-#include <kernel/tlb_inject.h>
+#include <kernel/debug/tlb_inject.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 

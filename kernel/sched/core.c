@@ -35,8 +35,8 @@
 #include <kernel/smp.h>
 #include <kernel/printk.h>
 #include <kernel/time.h>
-#include <kernel/counters.h>
-#include <kernel/tlb_trace.h>
+#include <kernel/debug/counters.h>
+#include <kernel/debug/tlb_trace.h>
 #include <kernel/lazy_mm.h>
 #include <arch/mmu_context.h>
 #include <arch/task_switch.h>

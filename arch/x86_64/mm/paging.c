@@ -22,7 +22,7 @@
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>
 #include <kernel/mm.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <lib/string.h>
 
 uint64_t pte_supported_mask = ~(PTE_NX | PTE_G);

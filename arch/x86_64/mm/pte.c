@@ -14,7 +14,7 @@
 #include <arch/paging.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlbcheck.h>
 #include <uapi/shootdown.h>
 
 #define PROT_ALL (SD_PROT_READ | SD_PROT_WRITE | SD_PROT_EXEC)

@@ -64,16 +64,16 @@
 #include <arch/mmu_context.h>
 #include <arch/x86.h>
 #include <kernel/cmdline.h>
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/preempt.h>
-#include <kernel/race_window.h>
+#include <kernel/debug/race_window.h>
 #include <kernel/sched.h>
 #include <kernel/smp.h>
-#include <kernel/tlb_inject.h>
-#include <kernel/tlb_trace.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/tlb_inject.h>
+#include <kernel/debug/tlb_trace.h>
+#include <kernel/debug/tlbcheck.h>
 #include <uapi/shootdown.h>
 #include <stdatomic.h>
 

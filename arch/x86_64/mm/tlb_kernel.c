@@ -21,11 +21,11 @@
  */
 #include <arch/paging.h>
 #include <arch/tlbstate.h>
-#include <arch/tlbcheck.h>
+#include <arch/tlbcheck/insn.h>
 #include <kernel/smp.h>
-#include <kernel/tlb_inject.h>
-#include <kernel/counters.h>
-#include <kernel/tlb_trace.h>
+#include <kernel/debug/tlb_inject.h>
+#include <kernel/debug/counters.h>
+#include <kernel/debug/tlb_trace.h>
 
 DEFINE_COUNTER(tlb, kernel_flush, "flush_tlb_kernel_range calls (each reaches every online CPU)");
 DEFINE_COUNTER(tlb, kernel_flush_ipis, "flush IPIs sent for kernel ranges (online CPUs but the caller)");

@@ -3,7 +3,7 @@
  * (arch/tlbflush.h).
  *
  * Why one primitive per instruction: the counters and the shadow-TLB
- * checker (kernel/tlbcheck.h) must see EVERY instruction that changes what
+ * checker (kernel/debug/tlbcheck.h) must see EVERY instruction that changes what
  * a CPU may have cached.  A CR3 write hidden in some corner would make the
  * model's picture of that CPU wrong - too clean (a real bug hidden) or too
  * dirty (a false report).  So the instruction and its report sit together,
@@ -12,15 +12,15 @@
  */
 #include <arch/tlbflush.h>
 #include <arch/tlbstate.h>
-#include <arch/tlbcheck.h>
+#include <arch/tlbcheck/insn.h>
 #include <arch/cpufeatures.h>
 #include <arch/paging.h>
 #include <arch/x86.h>
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
-#include <kernel/race_window.h>
-#include <kernel/tlb_inject.h>
+#include <kernel/debug/race_window.h>
+#include <kernel/debug/tlb_inject.h>
 
 DEFINE_COUNTER(tlb, cr3_write_flush, "CR3 writes that flush the new PCID (every CR3 write without PCID)");
 DEFINE_COUNTER(tlb, cr3_write_noflush, "CR3 writes with NOFLUSH (PCID on, cached ASID up to date)");

@@ -53,19 +53,19 @@
 #include <arch/mmu_context.h>
 #include <arch/tlbstate.h>
 #include <arch/tlbflush.h>
-#include <arch/tlbcheck.h>
+#include <arch/tlbcheck/insn.h>
 #include <arch/cpufeatures.h>
 #include <arch/paging.h>
 #include <arch/x86.h>
 #include <kernel/cmdline.h>
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
-#include <kernel/race_window.h>
-#include <kernel/tlb_inject.h>
-#include <kernel/tlb_trace.h>
-#include <kernel/tlbcheck.h>
+#include <kernel/debug/race_window.h>
+#include <kernel/debug/tlb_inject.h>
+#include <kernel/debug/tlb_trace.h>
+#include <kernel/debug/tlbcheck.h>
 #include <lib/string.h>
 #include <stdatomic.h>
 
@@ -177,14 +177,14 @@ static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen
  *
  *   publish_lazy()    more permissive - flushers may skip us from the
  *                     store on: the model is told FIRST.  Pairs with the
- *                     lazy test in tc_check_flush_end (tlbcheck_checks.c).
+ *                     lazy test in tc_check_flush_end (tlbcheck/checks.c).
  *   publish_unlazy()  stricter - flushers target us again from the store
  *                     on (S1), but a flush that skipped us may still be
  *                     owed (the catch-up, or the flushing CR3 load of the
  *                     next mm): the model is told only by model_switch_done()
  *                     at the end of the switch, after that flush.
  * race_window() pauses right after each store with tlb_race_delay=N
- * (kernel/race_window.h), so that a wrong order here fails the runner's
+ * (kernel/debug/race_window.h), so that a wrong order here fails the runner's
  * race-* rows.  The checker's hook asserts the order: it is told "lazy" only while the
  * flag is still clear, and "not lazy" only once the flag is clear.
  */

@@ -48,7 +48,7 @@ struct mm {
     _Atomic uint64_t tlb_gen;   /* bumped (full barrier) after each page-table change */
     struct cpumask cpumask;     /* CPUs that may hold translations of this mm */
     const char *name;
-    struct tc_mm *tlbcheck;     /* the shadow-TLB checker's record (kernel/tlbcheck.h), or NULL */
+    struct tc_mm *tlbcheck;     /* the shadow-TLB checker's record (kernel/debug/tlbcheck.h), or NULL */
 };
 
 extern struct mm init_mm;

@@ -28,7 +28,7 @@
 #include <arch/memlayout.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 
 typedef uint64_t pte_t;
 

@@ -51,7 +51,7 @@ static inline uint8_t arch_this_cpu_read_u8(uintptr_t offset)
 }
 
 /* Add to an 8-byte per-CPU variable of this CPU in one instruction (the
- * event counters of kernel/counters.h); same reasoning as the 4-byte add. */
+ * event counters of kernel/debug/counters.h); same reasoning as the 4-byte add. */
 static inline void arch_this_cpu_add_u64(uintptr_t offset, uint64_t v)
 {
     __asm__ volatile("addq %1, %%gs:(%0)" :: "r"(offset), "er"(v) : "memory", "cc");

@@ -5,7 +5,7 @@
  *
  * Every store to an entry of an mm's tree is made by one of the functions
  * below, and each of them reports the change to the shadow-TLB checker
- * itself (kernel/tlbcheck.h: tlbcheck_pte_change with the old and the new
+ * itself (kernel/debug/tlbcheck.h: tlbcheck_pte_change with the old and the new
  * entry, tlbcheck_tables_unlinked, tlbcheck_tables_free, tlbcheck_mm_create,
  * tlbcheck_mm_free).  Code in kernel/ holds no pointer to an entry and
  * names no entry bit, so a new page-table change cannot forget to tell the

@@ -4,7 +4,7 @@
  *
  * Nothing else in the kernel executes MOV to CR3, INVLPG, INVPCID or a
  * CR4.PGE toggle after boot.  Each primitive counts what it executed
- * (group `tlb`) and tells the shadow-TLB checker (arch/tlbcheck.h) right
+ * (group `tlb`) and tells the shadow-TLB checker (arch/tlbcheck/insn.h) right
  * after the instruction, with interrupts off so that the instruction and
  * its report cannot be separated by an interrupt handler's own flushes.
  *
@@ -15,7 +15,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 
 struct mm;
 

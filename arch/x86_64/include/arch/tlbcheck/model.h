@@ -1,8 +1,8 @@
 /*
- * arch/tlbcheck_model.h - the shadow-TLB checker's model (docs/tlbcheck.md).
+ * arch/tlbcheck/model.h - the shadow-TLB checker's model (docs/tlbcheck.md).
  *
- * The hooks of kernel/tlbcheck.h and arch/tlbcheck.h drive ONE live model
- * (arch/x86_64/mm/tlbcheck_hooks.c).  The model itself is plain data plus
+ * The hooks of kernel/debug/tlbcheck.h and arch/tlbcheck/insn.h drive ONE live model
+ * (arch/x86_64/tlbcheck/hooks.c).  The model itself is plain data plus
  * the functions below, so a test can build a private instance (a few
  * struct tc_cpu and struct tc_mm of its own) and feed it synthetic
  * operations - PCID switches, INVPCID, ... that no emulator here can run
@@ -34,8 +34,8 @@
  * by one thread only and take the same locks anyway.
  */
 #pragma once
-#include <arch/tlbcheck_frames.h>
-#include <arch/tlbcheck_owed.h>
+#include <arch/tlbcheck/frames.h>
+#include <arch/tlbcheck/owed.h>
 #include <kernel/spinlock.h>
 #include <kernel/config.h>
 #include <kernel/cpumask.h>
@@ -70,8 +70,8 @@ struct tc_mm {
     uint64_t done_seq;          /* highest token whose flush returned */
     uint64_t nchanges;          /* leaf changes recorded in total (ring index) */
     struct { uintptr_t va; uint64_t seq; } ring[TC_RING];
-    struct tc_mm_frames frames; /* frames unmapped, flush pending (tlbcheck_frames.h) */
-    struct tc_mm_owed owed;     /* who made the latest change (tlbcheck_owed.h) */
+    struct tc_mm_frames frames; /* frames unmapped, flush pending (arch/tlbcheck/frames.h) */
+    struct tc_mm_owed owed;     /* who made the latest change (arch/tlbcheck/owed.h) */
     struct tc_mm *reg_next, *reg_prev;  /* the live registry (lookups by PML4, slow paths only) */
 };
 

@@ -1,8 +1,8 @@
 /*
- * kernel/counters.c - summing and printing the per-CPU event counters
- * (kernel/counters.h).
+ * kernel/debug/counters.c - summing and printing the per-CPU event counters
+ * (kernel/debug/counters.h).
  */
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/config.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>

@@ -1,5 +1,5 @@
 /*
- * arch/tlbcheck_frames.h - the shadow-TLB checker's frame lifetimes
+ * arch/tlbcheck/frames.h - the shadow-TLB checker's frame lifetimes
  * (docs/tlbcheck.md, "Frame lifetime").
  *
  * A frame may go back to the page allocator only when no CPU can still hold

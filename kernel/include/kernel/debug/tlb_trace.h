@@ -1,5 +1,5 @@
 /*
- * kernel/tlb_trace.h - a per-CPU ring buffer of TLB events, for tests and
+ * kernel/debug/tlb_trace.h - a per-CPU ring buffer of TLB events, for tests and
  * for a developer reading a serial log (docs/tlb.md).
  *
  * Every CPU records its own events in its own ring of TLB_TRACE_ENTRIES

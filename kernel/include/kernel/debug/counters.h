@@ -1,5 +1,5 @@
 /*
- * kernel/counters.h - per-CPU event counters, summed on demand.
+ * kernel/debug/counters.h - per-CPU event counters, summed on demand.
  *
  * A counter is defined next to the code that counts:
  *

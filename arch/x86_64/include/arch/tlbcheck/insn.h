@@ -1,6 +1,6 @@
 /*
- * arch/tlbcheck.h - the TLB instructions, as seen by the shadow-TLB checker
- * (kernel/tlbcheck.h).  The arch primitives that execute them call these
+ * arch/tlbcheck/insn.h - the TLB instructions, as seen by the shadow-TLB checker
+ * (kernel/debug/tlbcheck.h).  The arch primitives that execute them call these
  * right after the instruction, interrupts off, on the CPU that executed it.
  * Nothing else may execute these instructions (so the model sees them all).
  */

@@ -1,5 +1,5 @@
 /*
- * arch/tlbcheck_owed.h - the shadow-TLB checker's "flush owed" rule
+ * arch/tlbcheck/owed.h - the shadow-TLB checker's "flush owed" rule
  * (docs/tlbcheck.md, "Flush owed").
  *
  * A change that lowered rights (every change tc_pte_change numbers, and

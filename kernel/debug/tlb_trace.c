@@ -1,5 +1,5 @@
 /*
- * kernel/mm/tlb_trace.c - the TLB event ring (kernel/tlb_trace.h).
+ * kernel/debug/tlb_trace.c - the TLB event ring (kernel/debug/tlb_trace.h).
  *
  * Writer protocol, per CPU: with interrupts off, fill the entry at
  * head % TLB_TRACE_ENTRIES, then advance head.  Only the owning CPU writes
@@ -10,9 +10,9 @@
  * machine (after the tests) and why each entry carries its own seq, so a
  * reader can tell an overwritten slot from the one it expected.
  */
-#include <kernel/tlb_trace.h>
+#include <kernel/debug/tlb_trace.h>
 #include <kernel/cmdline.h>
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <kernel/config.h>
 #include <kernel/percpu.h>
 #include <kernel/printk.h>

@@ -1,7 +1,7 @@
 /*
- * arch/x86_64/mm/tlbcheck_model.c - the shadow TLB: what each PCID of each
+ * arch/x86_64/tlbcheck/model.c - the shadow TLB: what each PCID of each
  * CPU may still cache, driven by the TLB instructions the kernel executes
- * and by the page-table changes it makes (arch/tlbcheck_model.h,
+ * and by the page-table changes it makes (arch/tlbcheck/model.h,
  * docs/tlbcheck.md).
  *
  * The hardware rules modeled (Intel SDM vol. 3, 4.10.4.1):
@@ -20,7 +20,7 @@
  * belong to no PCID and survive CR3 writes and INVPCID types 1 and 3.
  * INVPCID type 0 drops "mappings - except global translations - for the
  * address and PCID" (SDM, INVPCID): not them either.  Only INVLPG (that
- * page), INVPCID type 2 and a CR4.PGE toggle drop them (tlbcheck_kernel.c
+ * page), INVPCID type 2 and a CR4.PGE toggle drop them (tlbcheck/kernel.c
  * records which).  User translations are never global.
  *
  * A PCID whose non-current slot is flushed as a whole holds nothing at all
@@ -28,7 +28,7 @@
  * becomes empty (ctx_id 0).  The current PCID refills from the page tables
  * as they are now: it becomes clean up to the mm's current change.
  */
-#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck/model.h>
 #include <arch/paging.h>
 #include <kernel/panic.h>
 #include <kernel/mm.h>
@@ -62,7 +62,7 @@ void tc_mm_init(struct tc_mm *m, struct mm *mm, uint64_t ctx_id, uintptr_t pgd)
  * atomic stores; an atomic load here sees every change recorded before this
  * CPU's own earlier read of the mm's tlb_gen (x86 keeps loads in order, and
  * the recording precedes the tlb_gen increment: fact (b) of
- * tlbcheck_checks.c).
+ * tlbcheck/checks.c).
  */
 static uint64_t mm_seq(struct tc_mm *m)
 {

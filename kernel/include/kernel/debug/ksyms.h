@@ -1,4 +1,4 @@
-/* kernel/ksyms.h - the kernel's own symbol table, for backtraces.
+/* kernel/debug/ksyms.h - the kernel's own symbol table, for backtraces.
  * Generated at build time by tools/gen-ksyms.sh (see the Makefile). */
 #pragma once
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /*
- * arch/x86_64/mm/tlbcheck_frames.c - frame lifetimes in the shadow-TLB
+ * arch/x86_64/tlbcheck/frames.c - frame lifetimes in the shadow-TLB
  * checker: a frame freed while a CPU may still hold a translation to it
- * (arch/tlbcheck_frames.h, docs/tlbcheck.md "Frame lifetime").
+ * (arch/tlbcheck/frames.h, docs/tlbcheck.md "Frame lifetime").
  *
  * A pending record (mm, seq) on a frame says: change `seq` of mm took the
  * frame out of a mapping, and no flush of mm covering it has returned yet,
@@ -11,8 +11,8 @@
  * of mm with a token >= seq returns (tc_frames_flushed, called inside
  * tlbcheck_flush_end: before flush_tlb_mm_range() returns to its caller).
  */
-#include <arch/tlbcheck_frames.h>
-#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck/frames.h>
+#include <arch/tlbcheck/model.h>
 #include <arch/paging.h>
 #include <kernel/printk.h>
 #include <lib/string.h>

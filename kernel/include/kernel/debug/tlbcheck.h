@@ -1,5 +1,5 @@
 /*
- * kernel/tlbcheck.h - the shadow-TLB checker's hooks (boot option
+ * kernel/debug/tlbcheck.h - the shadow-TLB checker's hooks (boot option
  * tlbcheck=on|off; on in `make test`).  docs/tlbcheck.md.
  *
  * No emulator here keeps a PCID-tagged TLB, so a missed flush of a cached
@@ -7,7 +7,7 @@
  * of what each CPU may still have cached, per PCID, driven only by what the
  * kernel actually does:
  *   - the TLB instructions it executes (CR3 writes with and without NOFLUSH,
- *     INVLPG, INVPCID, CR4.PGE toggles: arch/tlbcheck.h, called from the
+ *     INVLPG, INVPCID, CR4.PGE toggles: arch/tlbcheck/insn.h, called from the
  *     arch primitives that execute them);
  *   - every change of a user PTE, recorded with the checker's own sequence
  *     number for the mm (the hooks below, called only by the arch

@@ -1,6 +1,6 @@
 /*
- * kernel/tlb_inject.h - deliberate TLB and lazy-mm bugs, to prove that the
- * shadow-TLB checker (kernel/tlbcheck.h) catches each of them.
+ * kernel/debug/tlb_inject.h - deliberate TLB and lazy-mm bugs, to prove that the
+ * shadow-TLB checker (kernel/debug/tlbcheck.h) catches each of them.
  *
  * Boot option tlb_inject=<name>: the code path named below misbehaves in
  * exactly one way; a dedicated runner configuration per fault expects the

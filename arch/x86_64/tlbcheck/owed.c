@@ -1,16 +1,16 @@
 /*
- * arch/x86_64/mm/tlbcheck_owed.c - the "flush owed" checks of the
+ * arch/x86_64/tlbcheck/owed.c - the "flush owed" checks of the
  * shadow-TLB checker: a change that lowered rights and is never flushed
- * (arch/tlbcheck_owed.h, docs/tlbcheck.md "Flush owed").
+ * (arch/tlbcheck/owed.h, docs/tlbcheck.md "Flush owed").
  *
- * done_seq (tlbcheck_model.h) is the highest token whose
+ * done_seq (arch/tlbcheck/model.h) is the highest token whose
  * flush_tlb_mm_range() returned: every change numbered up to it was
  * flushed on every CPU that needed it (checked at flush_end; lazy CPUs
  * catch up before they use user translations, checked at user_access).
  * So "change seq is covered by a completed flush" is done_seq >= seq.
  */
-#include <arch/tlbcheck_owed.h>
-#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck/owed.h>
+#include <arch/tlbcheck/model.h>
 #include <kernel/printk.h>
 
 void tc_owed_note(struct tc_mm *m, const void *task, uint64_t seq)
@@ -60,7 +60,7 @@ static void owed_report(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, 
  * the lock, m->seq counts only changes this thread made - the ones made
  * before it took the lock were checked at the previous mm_unlock.  Each of
  * them is followed, before the unlock, by a flush_tlb_mm_range() whose
- * token (read after the change: fact (b) of tlbcheck_checks.c) covers it;
+ * token (read after the change: fact (b) of tlbcheck/checks.c) covers it;
  * that flush raised done_seq before it returned, on this thread.  Other
  * CPUs can only raise done_seq meanwhile (a flush of their own), never
  * lower it, and never raise seq (they do not hold the lock).  A lazy CPU

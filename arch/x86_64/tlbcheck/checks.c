@@ -1,12 +1,12 @@
 /*
- * arch/x86_64/mm/tlbcheck_checks.c - the shadow-TLB checker's assertions
- * and its report (arch/tlbcheck_model.h, docs/tlbcheck.md).
+ * arch/x86_64/tlbcheck/checks.c - the shadow-TLB checker's assertions
+ * and its report (arch/tlbcheck/model.h, docs/tlbcheck.md).
  *
  * Each check states below why it cannot fire on a correct kernel although
  * it runs concurrently with switches and flushes on other CPUs.  Two facts
  * are used throughout:
  *   (a) every model update of a TLB instruction happens on the CPU that
- *       executed it, right after it, with interrupts off (arch/tlbcheck.h);
+ *       executed it, right after it, with interrupts off (arch/tlbcheck/insn.h);
  *       so a CPU handling a flush IPI, or running its own code, has a model
  *       that already shows every instruction it executed before;
  *   (b) a change is recorded (tc_pte_change) right after the PTE store and
@@ -25,7 +25,7 @@
  *       report a CPU that was legitimately skipped.  Where each hook stands
  *       is in docs/tlbcheck.md, "The model never lags".
  */
-#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck/model.h>
 #include <kernel/printk.h>
 #include <kernel/panic.h>
 
@@ -163,7 +163,7 @@ void tc_check_user_access(struct tc_model *md, struct tc_cpu *c, const char *op)
     struct tc_mm *m = c->cur;
     if (!m || m->kernel)
         return;                 /* init_mm: kernel flushes are checked when they return */
-    /* Lock-free (see mm_seq in tlbcheck_model.c): every CPU of the mm
+    /* Lock-free (see mm_seq in tlbcheck/model.c): every CPU of the mm
      * comes here at each system call and interrupt return. */
     uint64_t target = __atomic_load_n(&m->done_seq, __ATOMIC_SEQ_CST);
     uintptr_t va = 0;

@@ -1,7 +1,7 @@
 /*
- * kernel/tlb_inject.c - the tlb_inject= boot option (kernel/tlb_inject.h).
+ * kernel/debug/tlb_inject.c - the tlb_inject= boot option (kernel/debug/tlb_inject.h).
  */
-#include <kernel/tlb_inject.h>
+#include <kernel/debug/tlb_inject.h>
 #include <kernel/cmdline.h>
 
 int tlb_inject_mode = TLB_INJECT_NONE;

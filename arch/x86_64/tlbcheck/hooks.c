@@ -1,9 +1,9 @@
 /*
- * arch/x86_64/mm/tlbcheck_hooks.c - the live shadow-TLB checker: the boot
+ * arch/x86_64/tlbcheck/hooks.c - the live shadow-TLB checker: the boot
  * option, the model of the running machine, the checker's records of the
- * address spaces, and the hooks of kernel/tlbcheck.h and arch/tlbcheck.h
+ * address spaces, and the hooks of kernel/debug/tlbcheck.h and arch/tlbcheck/insn.h
  * that feed it (docs/tlbcheck.md).  The model and the checks themselves
- * are in tlbcheck_model.c, tlbcheck_kernel.c and tlbcheck_checks.c.
+ * are in tlbcheck/model.c, tlbcheck/kernel.c and tlbcheck/checks.c.
  *
  * Cost (docs/tlbcheck.md, "What it costs"): no lock shared by all CPUs on
  * any path that runs per page, per switch or per user access.  An mm finds
@@ -14,9 +14,9 @@
  * Every hook starts with `if (!tlbcheck_on()) return;`: with the option off
  * (the default) the checker costs one predictable branch per hook.
  */
-#include <arch/tlbcheck_model.h>
-#include <arch/tlbcheck.h>
-#include <kernel/tlbcheck.h>
+#include <arch/tlbcheck/model.h>
+#include <arch/tlbcheck/insn.h>
+#include <kernel/debug/tlbcheck.h>
 #include <kernel/cmdline.h>
 #include <kernel/kmalloc.h>
 #include <kernel/mm.h>
@@ -25,7 +25,7 @@
 #include <kernel/sched.h>
 #include <kernel/printk.h>
 #include <kernel/smp.h>
-#include <kernel/counters.h>
+#include <kernel/debug/counters.h>
 #include <arch/tlbflush.h>
 #include <arch/paging.h>
 #include <arch/tlbstate.h>
@@ -50,7 +50,7 @@ static struct tc_mm live_init_mm = {
 static struct tc_kernel live_kernel = { .lock = SPINLOCK_INIT("tlbcheck.kernel"), .m = &live_init_mm };
 static struct tc_model live = { .cpus = live_cpus, .ncpus = MAX_CPUS, .live = true,
                                 .online = &cpu_online_mask };
-/* The frames' pending unmappings (tlbcheck_frames.h): empty until
+/* The frames' pending unmappings (arch/tlbcheck/frames.h): empty until
  * tlbcheck_init() allocated the records, then every frame of RAM. */
 static struct tc_frames live_frames;
 
@@ -324,7 +324,7 @@ void tlbcheck_mm_unlock(struct mm *mm)
     irq_restore(flags);
 }
 
-/* ---- frames (tlbcheck_frames.h) -------------------------------------------- */
+/* ---- frames (arch/tlbcheck/frames.h) -------------------------------------------- */
 
 void tlbcheck_init(void)
 {
@@ -358,7 +358,7 @@ void tlbcheck_frame_free(phys_addr_t pa, unsigned order)
     irq_restore(flags);
 }
 
-/* ---- arch/tlbcheck.h: the instructions (this CPU, interrupts off) ---------- */
+/* ---- arch/tlbcheck/insn.h: the instructions (this CPU, interrupts off) ---------- */
 
 /*
  * What the hardware took, not what the code meant: the PML4 frame and the
@@ -368,7 +368,7 @@ void tlbcheck_frame_free(phys_addr_t pa, unsigned order)
  * the code's own bookkeeping is wrong from here on: a violation.
  *
  * No false positive: this CPU's CR3 cannot change between the MOV and this
- * read (interrupts are off, and nothing else writes CR3: arch/tlbcheck.h);
+ * read (interrupts are off, and nothing else writes CR3: arch/tlbcheck/insn.h);
  * a PML4 frame belongs to exactly one live mm (mm_create allocates it,
  * the last mmdrop frees it after tlbcheck_mm_free), and mm->pgd never
  * changes; the cpumask bit checked below is set by this CPU before its

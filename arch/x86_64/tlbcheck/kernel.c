@@ -1,6 +1,6 @@
 /*
- * arch/x86_64/mm/tlbcheck_kernel.c - the shadow-TLB checker's model of the
- * kernel half (arch/tlbcheck_model.h, docs/tlbcheck.md "The kernel half").
+ * arch/x86_64/tlbcheck/kernel.c - the shadow-TLB checker's model of the
+ * kernel half (arch/tlbcheck/model.h, docs/tlbcheck.md "The kernel half").
  *
  * Every address at or above USER_TOP is mapped by one tree that all address
  * spaces share, with global entries (PTE_G, CR4.PGE): an entry cached on a
@@ -17,7 +17,7 @@
  * last dropped all global entries (kfull_seq), and a flush checks only the
  * changes of its own range that were recorded before it began.
  */
-#include <arch/tlbcheck_model.h>
+#include <arch/tlbcheck/model.h>
 #include <arch/paging.h>
 #include <kernel/panic.h>
 #include <lib/string.h>
@@ -117,7 +117,7 @@ uint64_t tc_kernel_flush_begin(struct tc_kernel *k)
  * sent, so after the change was recorded: the INVLPG's hook found the
  * change in the ring and marked it, or the full flush's hook stored a
  * kfull_seq >= its number - on that CPU, before its part of the call
- * completed (fact (a) of tlbcheck_checks.c), and the call's completion
+ * completed (fact (a) of tlbcheck/checks.c), and the call's completion
  * (store-release / load-acquire, kernel/smp/smp_call.c) orders it before this
  * check.  Changes of other ranges, or numbered after the token (other
  * CPUs' unmaps running meanwhile), are left to their own flushes.  A change

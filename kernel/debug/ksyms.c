@@ -1,7 +1,7 @@
-/* kernel/ksyms.c - address -> function name, by binary search in the table
+/* kernel/debug/ksyms.c - address -> function name, by binary search in the table
  * tools/gen-ksyms.sh generated.  A function is taken to end where the next
  * symbol starts; addresses outside .text have no name. */
-#include <kernel/ksyms.h>
+#include <kernel/debug/ksyms.h>
 #include <kernel/compiler.h>
 
 extern char __text_start[], __text_end[];

@@ -1,5 +1,5 @@
 /*
- * kernel/race_window.h - widening the windows of the TLB and lazy-mm
+ * kernel/debug/race_window.h - widening the windows of the TLB and lazy-mm
  * protocols on purpose: boot option tlb_race_delay=N (microseconds; 0, the
  * default, is off).  docs/tlbcheck.md, "The model never lags".
  *

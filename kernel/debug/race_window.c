@@ -1,8 +1,8 @@
 /*
- * kernel/race_window.c - tlb_race_delay=N: pause N us inside each window
- * of the TLB and lazy-mm protocols (kernel/race_window.h).
+ * kernel/debug/race_window.c - tlb_race_delay=N: pause N us inside each window
+ * of the TLB and lazy-mm protocols (kernel/debug/race_window.h).
  */
-#include <kernel/race_window.h>
+#include <kernel/debug/race_window.h>
 #include <kernel/cmdline.h>
 #include <kernel/printk.h>
 #include <kernel/time.h>
