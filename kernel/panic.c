@@ -33,9 +33,9 @@
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
 #include <kernel/config.h>
-#include <arch/apic.h>
 #include <arch/machine.h>
 #include <arch/nmi.h>
+#include <arch/smp.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
 #include <lib/format.h>
@@ -135,7 +135,7 @@ static __noreturn void panic_common(const struct trap_frame *tf, bool exception,
     }
 
     printk_enter_panic();
-    lapic_send_nmi_all_but_self();
+    arch_send_nmi_allbutself();
     wait_for_others();
 
     vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -9,7 +9,7 @@
  */
 #include "ktest.h"
 #include "smp_test_util.h"
-#include <arch/apic.h>
+#include <arch/smp.h>
 #include <arch/nmi.h>
 #include <kernel/percpu.h>
 #include <stdatomic.h>
@@ -68,7 +68,7 @@ static void test_nmi_all_but_self(struct ktest *t)
     for_each_online_cpu(cpu)
         if (cpu != 0)
             atomic_fetch_add(&nmi_pending[cpu], 1);
-    lapic_send_nmi_all_but_self();
+    arch_send_nmi_allbutself();
     for_each_online_cpu(cpu) {
         unsigned want = cpu == 0 ? 0 : 1;
         bool ok = SPIN_UNTIL(atomic_load(&nmi_seen[cpu]) == want);

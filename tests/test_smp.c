@@ -54,7 +54,7 @@ static void test_each_cpu_knows_itself(struct ktest *t)
         seen_cpu[cpu] = ~0u;
         ASSERT_EQ(t, smp_call_cpu(cpu, record_identity, (void *)(uintptr_t)cpu, true), 0);
         EXPECT_EQ(t, seen_cpu[cpu], cpu);
-        EXPECT_EQ(t, seen_apic[cpu], smp_apic_ids[cpu]);
+        EXPECT_EQ(t, seen_apic[cpu], arch_cpu_hwid(cpu));
     }
     /* APIC ids are distinct. */
     for_each_online_cpu(cpu) {

@@ -40,7 +40,6 @@
 #include <kernel/lazy_mm.h>
 #include <arch/mmu_context.h>
 #include <arch/task_switch.h>
-#include <arch/trap.h>
 #include <arch/x86.h>
 #include <lib/string.h>
 #include "sched_internal.h"
@@ -103,7 +102,6 @@ void sched_init(void)
     lazy_mm_init();
     task_cache_init();
     rq_init_this_cpu();
-    trap_register(IPI_VECTOR_RESCHEDULE, sched_reschedule_ipi);
 }
 
 void sched_init_ap(void)
@@ -342,9 +340,8 @@ void resched_cpu(unsigned cpu)
         smp_send_reschedule(cpu);
 }
 
-void sched_reschedule_ipi(struct trap_frame *tf)
+void sched_reschedule_ipi(void)
 {
-    (void)tf;
     set_need_resched();
 }
 

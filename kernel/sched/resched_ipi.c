@@ -1,11 +1,10 @@
 /* kernel/sched/resched_ipi.c - the reschedule IPI: makes another CPU notice new work
- * (a woken task on its queue) now instead of at its next tick. */
+ * (a woken task on its queue) now instead of at its next tick.  Its handler
+ * is sched_reschedule_ipi() in core.c. */
 #include "sched_internal.h"
-#include <arch/apic.h>
-#include <arch/trap.h>
+#include <arch/smp.h>
 
 void smp_send_reschedule(unsigned cpu)
 {
-    extern struct percpu_hdr percpu_hdr;
-    lapic_send_ipi(per_cpu_ptr(&percpu_hdr, cpu)->apic_id, IPI_VECTOR_RESCHEDULE);
+    arch_send_ipi(cpu, ARCH_IPI_RESCHEDULE);
 }

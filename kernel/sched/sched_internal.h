@@ -9,7 +9,6 @@
 /* How often a busy CPU looks for imbalance (an idle one looks every tick). */
 #define BALANCE_INTERVAL_TICKS 4
 
-struct trap_frame;
 
 struct runqueue {
     struct spinlock lock;           /* protects everything below but `sleepers` */
@@ -40,7 +39,6 @@ void resched_cpu(unsigned cpu);
 /* Step 3 of a context switch, on the next task's stack (core.c). */
 void finish_task_switch(struct task *prev);
 void smp_send_reschedule(unsigned cpu);
-void sched_reschedule_ipi(struct trap_frame *tf);
 
 /* affinity.c: move a runnable task that is on no queue and no CPU to an
  * allowed CPU's queue. */

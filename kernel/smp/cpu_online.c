@@ -26,12 +26,12 @@ void smp_mark_online(unsigned cpu)
     if (cpumask_test_and_set_cpu_atomic(&cpu_online_mask, cpu))
         panic("smp: cpu%u came online twice", cpu);
     __atomic_fetch_add(&nr_cpus_online, 1, __ATOMIC_SEQ_CST);
-    printk("cpu%u online (APIC id %u)\n", cpu, ((struct percpu_hdr *)percpu_base[cpu])->apic_id);
+    printk("cpu%u online (" ARCH_CPU_HWID_NAME " %u)\n", cpu, arch_cpu_hwid(cpu));
 }
 
 void smp_init(void)
 {
-    smp_call_init();
+    arch_ipi_init();            /* cross-CPU calls, reschedule */
     arch_smp_prepare();
     smp_mark_online(0);
 }

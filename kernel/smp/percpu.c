@@ -28,7 +28,7 @@ static unsigned order_for(size_t bytes)
     return order;
 }
 
-uintptr_t percpu_alloc(unsigned int cpu, uint32_t apic_id)
+uintptr_t percpu_alloc(unsigned int cpu)
 {
     size_t size = (size_t)(__percpu_end - __percpu_start);
     BUG_ON(cpu == 0 || cpu >= MAX_CPUS);
@@ -41,7 +41,6 @@ uintptr_t percpu_alloc(unsigned int cpu, uint32_t apic_id)
     struct percpu_hdr *h = (struct percpu_hdr *)base;
     h->base = base;
     h->cpu = cpu;
-    h->apic_id = apic_id;
     percpu_base[cpu] = base;
     return base;
 }

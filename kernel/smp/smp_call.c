@@ -78,11 +78,6 @@ struct call_queue {
 static DEFINE_PER_CPU(struct call_slot[MAX_CPUS], call_slots);
 static DEFINE_PER_CPU(struct call_queue, call_queue);
 
-void smp_call_init(void)
-{
-    arch_smp_call_init();
-}
-
 void smp_call_service(void)
 {
     struct call_queue *q = this_cpu_ptr(&call_queue);
@@ -155,7 +150,7 @@ static void queue_call(unsigned target, smp_call_fn_t fn, void *arg, bool wait)
     } while (!atomic_compare_exchange_weak_explicit(&q->head, &old, s, memory_order_release,
                                                     memory_order_relaxed));
     if (!old)
-        arch_send_call_ipi(target);
+        arch_send_ipi(target, ARCH_IPI_CALL);
 }
 
 static bool online(unsigned cpu)

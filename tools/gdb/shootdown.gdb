@@ -43,14 +43,15 @@ define sd-percpu
   while $sd_i < $sd_n
     if $sd_pb[$sd_i] != 0
       set $sd_h = (struct percpu_hdr *)$sd_pb[$sd_i]
-      printf "%3d  %#018lx  %7u  %7u\n", $sd_i, $sd_pb[$sd_i], $sd_h->cpu, $sd_h->apic_id
+      printf "%3d  %#018lx  %7u  %7u\n", $sd_i, $sd_pb[$sd_i], $sd_h->cpu, smp_apic_ids[$sd_i]
     end
     set $sd_i = $sd_i + 1
   end
 end
 document sd-percpu
 Print each CPU's per-CPU area (percpu_base[] in kernel/smp/percpu.c): its base
-address (the CPU's GS base) and the CPU id and APIC id in its header.
+address (the CPU's GS base), the CPU id in its header, and its APIC id
+(smp_apic_ids[], arch/x86_64/smp/smpboot.c).
 end
 
 # Sets $sd_cpu to the Shootdown CPU id whose per-CPU base is $arg0, or -1.
@@ -75,7 +76,7 @@ define sd-cpu
     sd-cpu-of-base $k_gs_base
   end
   if $sd_cpu >= 0
-    printf "  -> Shootdown cpu %d (apic id %u)\n", $sd_cpu, ((struct percpu_hdr *)$sd_pb[$sd_cpu])->apic_id
+    printf "  -> Shootdown cpu %d (apic id %u)\n", $sd_cpu, smp_apic_ids[$sd_cpu]
   else
     printf "  -> no per-CPU area yet\n"
   end

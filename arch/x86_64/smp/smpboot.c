@@ -38,6 +38,7 @@
  * smp_ap_kernel_cr3 (64 bits) once it runs at the kernel's address.
  */
 #include <arch/smp.h>
+#include <arch/x86/smp.h>
 #include <arch/apic.h>
 #include <arch/cpufeatures.h>
 #include <arch/tlbflush.h>
@@ -165,7 +166,6 @@ void arch_smp_prepare(void)
 {
     uint32_t bsp = lapic_id();
     smp_apic_ids[0] = bsp;
-    ((struct percpu_hdr *)percpu_base[0])->apic_id = bsp;
     smp_nr_cpus_listed = 1;
     if (!acpi_madt.valid)
         return;
@@ -205,7 +205,7 @@ static bool boot_one_ap(unsigned cpu)
     uint32_t apic = smp_apic_ids[cpu];
     uint8_t page = (uint8_t)(tramp_pa >> PAGE_SHIFT);
 
-    if (!percpu_alloc(cpu, apic)) {
+    if (!percpu_alloc(cpu)) {
         printk("error: smp: no memory for the per-CPU area of cpu%u\n", cpu);
         return false;
     }

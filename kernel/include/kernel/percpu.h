@@ -39,7 +39,6 @@ extern uintptr_t percpu_base[];
 struct percpu_hdr {
     uintptr_t base;      /* address of this copy (GS base) */
     unsigned int cpu;    /* dense CPU id, 0..nr_cpus-1 */
-    uint32_t apic_id;
     /* For the system-call entry (arch/x86_64/syscall_entry.asm), which has
      * no free register to compute a per-CPU address with and so needs fixed
      * %gs offsets: the kernel stack top of the task running here (kept by
@@ -69,6 +68,6 @@ static inline unsigned int this_cpu_id(void) { return arch_this_cpu_id(); }
 /* Boot CPU: point GS at the .percpu section (before anything uses per-CPU data). */
 void percpu_init_bsp(void);
 /* Allocate a zeroed copy for CPU n (n >= 1); returns its base, 0 on failure. */
-uintptr_t percpu_alloc(unsigned int cpu, uint32_t apic_id);
+uintptr_t percpu_alloc(unsigned int cpu);
 /* Load GS base with CPU n's copy; called by each CPU on itself. */
 void percpu_load(unsigned int cpu);

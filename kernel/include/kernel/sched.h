@@ -91,6 +91,10 @@ struct task {
     unsigned last_cpu_seen;             /* test aid: CPU of the last switch-in */
 };
 
+/* The reschedule IPI's handler (arch/smp.h, ARCH_IPI_RESCHEDULE): interrupt
+ * context, on the CPU that was sent the IPI. */
+void sched_reschedule_ipi(void);
+
 /* The task running on this CPU. */
 struct task *current_task(void);
 
