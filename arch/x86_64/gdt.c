@@ -55,7 +55,7 @@ void gdt_init_this_cpu(void)
     /*
      * Reload CS through a far return and the data segments directly.  FS and
      * GS are left alone: loading a selector into them would clear the
-     * per-CPU GS base that percpu_load() put in MSR_GS_BASE.
+     * per-CPU GS base that percpu_load() (arch_percpu_init) put in MSR_GS_BASE.
      */
     __asm__ volatile(
         "lgdt %0\n\t"

@@ -15,7 +15,8 @@
 ; TRAP_VECTOR_SYSCALL, which no interrupt uses.
 ;
 ; The two per-CPU slots used here sit at fixed offsets in struct percpu_hdr
-; (kernel/percpu.h): there is no free register to compute the address of an
+; (kernel/percpu.h; its x86 part, struct arch_percpu, is in arch/percpu.h and
+; the offsets are asserted in arch/x86_64/percpu.c): there is no free register to compute the address of an
 ; ordinary per-CPU variable with.
 ;
 ; NMIs: an NMI (or #MC) can arrive between SYSCALL and swapgs, or between the
@@ -29,8 +30,8 @@ bits 64
 %include "trap_frame.inc"
 section .text
 
-PERCPU_KERNEL_STACK_TOP equ 16          ; struct percpu_hdr.kernel_stack_top
-PERCPU_USER_RSP_SCRATCH equ 24          ; struct percpu_hdr.user_rsp_scratch
+PERCPU_KERNEL_STACK_TOP equ 16          ; struct percpu_hdr.arch.kernel_stack_top
+PERCPU_USER_RSP_SCRATCH equ 24          ; struct percpu_hdr.arch.user_rsp_scratch
 TRAP_VECTOR_SYSCALL     equ 256         ; arch/user.h
 USER_CS                 equ 0x23        ; GDT_USER_CODE | 3
 USER_SS                 equ 0x1b        ; GDT_USER_DATA | 3

@@ -40,7 +40,7 @@ void arch_switch_to(struct task *prev, struct task *next)
      * can happen while they run, so the old values may stay. */
     if (next->kstack_top) {
         tss_set_rsp0(next->kstack_top);
-        ((struct percpu_hdr *)arch_this_cpu_base())->kernel_stack_top = next->kstack_top;
+        ((struct percpu_hdr *)arch_this_cpu_base())->arch.kernel_stack_top = next->kstack_top;
     }
 
     if (task_has_user_fpu(next))

@@ -6,7 +6,6 @@
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>
 #include <arch/memlayout.h>
-#include <arch/x86.h>
 #include <lib/string.h>
 
 __section(".percpu.first") struct percpu_hdr percpu_hdr;
@@ -17,7 +16,7 @@ void percpu_init_bsp(void)
     percpu_base[0] = (uintptr_t)__percpu_start;
     percpu_hdr.base = (uintptr_t)__percpu_start;
     percpu_hdr.cpu = 0;
-    wrmsr(MSR_GS_BASE, (uint64_t)__percpu_start);
+    arch_percpu_init((uintptr_t)__percpu_start);
 }
 
 static unsigned order_for(size_t bytes)
@@ -47,5 +46,5 @@ uintptr_t percpu_alloc(unsigned int cpu)
 
 void percpu_load(unsigned int cpu)
 {
-    wrmsr(MSR_GS_BASE, percpu_base[cpu]);
+    arch_percpu_init(percpu_base[cpu]);
 }

@@ -14,9 +14,10 @@
  * How it works: the linker gathers all such variables into .percpu (see
  * linker.ld).  CPU 0 uses that section in place; kernel/smp/percpu.c gives every
  * other CPU a zeroed copy of the same size.  A variable's address in the
- * section minus __percpu_start is its offset in every copy.  The GS base of
- * each CPU points at its own copy, whose first bytes are a struct percpu_hdr,
- * so "this CPU" costs one %gs-relative load.
+ * section minus __percpu_start is its offset in every copy.  Each CPU keeps
+ * the address of its own copy where the architecture can reach it in one
+ * instruction (arch/percpu.h; x86-64: the GS base), and the copy starts with
+ * a struct percpu_hdr, so "this CPU" costs one load.
  *
  * Rules:
  *  - Per-CPU variables start zeroed on every CPU: initialize them in code.
@@ -35,21 +36,17 @@ extern char __percpu_start[], __percpu_end[];
 /* Base of each CPU's copy; [0] is __percpu_start itself. */
 extern uintptr_t percpu_base[];
 
-/* The first bytes of every CPU's copy (section .percpu.first). */
+/*
+ * The first bytes of every CPU's copy (section .percpu.first).  The
+ * architecture's one-instruction accessors (arch_this_cpu_base/_id) and its
+ * entry assembly read these fields at fixed offsets; arch/x86_64/percpu.c
+ * asserts them.
+ */
 struct percpu_hdr {
-    uintptr_t base;      /* address of this copy (GS base) */
-    unsigned int cpu;    /* dense CPU id, 0..nr_cpus-1 */
-    /* For the system-call entry (arch/x86_64/syscall_entry.asm), which has
-     * no free register to compute a per-CPU address with and so needs fixed
-     * %gs offsets: the kernel stack top of the task running here (kept by
-     * arch_switch_to) and a slot for the user RSP while switching stacks. */
-    uintptr_t kernel_stack_top;
-    uintptr_t user_rsp_scratch;
+    uintptr_t base;             /* address of this copy */
+    unsigned int cpu;           /* dense CPU id, 0..nr_cpus-1 */
+    struct arch_percpu arch;    /* the architecture's own slots (arch/percpu.h) */
 };
-STATIC_ASSERT(offsetof(struct percpu_hdr, base) == 0, "percpu_hdr.base at %gs:0");
-STATIC_ASSERT(offsetof(struct percpu_hdr, cpu) == 8, "percpu_hdr.cpu at %gs:8");
-STATIC_ASSERT(offsetof(struct percpu_hdr, kernel_stack_top) == 16, "used by syscall_entry.asm");
-STATIC_ASSERT(offsetof(struct percpu_hdr, user_rsp_scratch) == 24, "used by syscall_entry.asm");
 
 #define __percpu_offset(ptr) ((uintptr_t)(ptr) - (uintptr_t)__percpu_start)
 
@@ -65,9 +62,9 @@ STATIC_ASSERT(offsetof(struct percpu_hdr, user_rsp_scratch) == 24, "used by sysc
 
 static inline unsigned int this_cpu_id(void) { return arch_this_cpu_id(); }
 
-/* Boot CPU: point GS at the .percpu section (before anything uses per-CPU data). */
+/* Boot CPU: make the .percpu section its copy (before anything uses per-CPU data). */
 void percpu_init_bsp(void);
 /* Allocate a zeroed copy for CPU n (n >= 1); returns its base, 0 on failure. */
 uintptr_t percpu_alloc(unsigned int cpu);
-/* Load GS base with CPU n's copy; called by each CPU on itself. */
+/* Make CPU n's copy this CPU's (arch_percpu_init); called by each CPU on itself. */
 void percpu_load(unsigned int cpu);

@@ -1,8 +1,25 @@
 /* arch/percpu.h - how x86-64 finds "this CPU": the GS segment base
  * (MSR_GS_BASE) points at the CPU's per-CPU area, whose first word is its
- * own address and whose second is the CPU id (struct percpu_hdr). */
+ * own address and whose second is the CPU id (struct percpu_hdr,
+ * kernel/percpu.h).  arch/x86_64/percpu.c asserts those offsets. */
 #pragma once
 #include <stdint.h>
+
+/*
+ * The x86-64 part of every CPU's per-CPU header (struct percpu_hdr.arch),
+ * for the system-call entry (arch/x86_64/syscall_entry.asm), which has no
+ * free register to compute a per-CPU address with and so needs fixed %gs
+ * offsets: the kernel stack top of the task running here (kept by
+ * arch_switch_to) and a slot for the user RSP while switching stacks.
+ */
+struct arch_percpu {
+    uintptr_t kernel_stack_top;
+    uintptr_t user_rsp_scratch;
+};
+
+/* Make `base` this CPU's per-CPU area (writes MSR_GS_BASE): the "this CPU"
+ * accessors below work from here on.  Each CPU calls it on itself. */
+void arch_percpu_init(uintptr_t base);
 
 static inline uintptr_t arch_this_cpu_base(void)
 {
