@@ -26,6 +26,14 @@ below: a CPU's borrowed mm, the mm lock's release, a frame's release, the
 checker's set-up).  Any other tlbcheck_ call in kernel/ fails the check too,
 so a new hook call cannot appear in generic code unnoticed.
 
+The protocols reach the checker through the event functions of
+kernel/debug/tlb_events.h (one call per event site feeds counters, trace and
+checker).  An event function whose body calls a tlbcheck_ hook IS a checker
+hook for this check: the list of them is read from that header (so a new
+one is covered without editing this file), and each has its sanctioned call
+sites in kernel/ in ALLOWED_HOOKS like the hooks themselves.  The header may
+call hooks only from inside such functions.
+
 Usage: tools/check-pte-boundary.py [DIR...]   (default: kernel)
 Prints one line per violation, then `pte-boundary: N passed, N failed`
 (one file one test); exit status 1 if any file failed.
@@ -52,15 +60,41 @@ RULES = [
 PAGE_TABLE_HOOK = re.compile(r"tlbcheck_(pte_change|tables_unlinked|tables_free|mm_create|mm_free)$")
 # (file relative to the repository, hook): the only checker calls kernel/ may make.
 ALLOWED_HOOKS = {
-    ("kernel/mm/lazy_mm.c", "tlbcheck_borrow"),
+    ("kernel/mm/lazy_mm.c", "tlb_ev_borrow_protected"),     # tlbcheck_borrow(mm)
+    ("kernel/mm/lazy_mm.c", "tlb_ev_borrow_releasing"),     # tlbcheck_borrow(NULL)
     ("kernel/mm/mm_internal.h", "tlbcheck_mm_unlock"),
     ("kernel/mm/page_alloc.c", "tlbcheck_frame_free"),
     ("kernel/boot/main.c", "tlbcheck_init"),
 }
 # Calls only: a declaration has a type before the name, and the header that
 # declares the hooks (and tlbcheck_on(), the inline test) is not a caller.
-ANY_HOOK = re.compile(r"(?<![\w*] )(?<!\*)\b(tlbcheck_(?!on\b)\w+)\s*\(")
+# ("return f(...)" is a call all the same.)
+ANY_HOOK = re.compile(r"(?:(?<=\breturn )|(?<![\w*] ))(?<!\*)\b(tlbcheck_(?!on\b)\w+)\s*\(")
+EVENT_CALL = re.compile(r"(?:(?<=\breturn )|(?<![\w*] ))(?<!\*)\b(tlb_ev_\w+)\s*\(")
 HOOK_HEADER = "kernel/include/kernel/debug/tlbcheck.h"
+EVENTS_HEADER = "kernel/include/kernel/debug/tlb_events.h"
+# A function definition in the header (every one there is static inline).
+FUNC_DEF = re.compile(r"^static inline [\w\s*]*?\b(\w+)\s*\(", re.M)
+
+
+def checker_events():
+    """The event functions of EVENTS_HEADER whose body calls a checker hook
+    (comments and strings ignored): each function runs from its name to
+    the next definition."""
+    path = os.path.join(ROOT, EVENTS_HEADER)
+    if not os.path.exists(path):
+        sys.exit("check-pte-boundary: no %s" % EVENTS_HEADER)
+    with open(path, encoding="utf-8") as f:
+        text = strip_comments_and_strings(f.read())
+    defs = list(FUNC_DEF.finditer(text))
+    if not any(m.group(1).startswith("tlb_ev_") for m in defs):
+        sys.exit("check-pte-boundary: %s defines no tlb_ev_ function" % EVENTS_HEADER)
+    events = set()
+    for i, m in enumerate(defs):
+        body = text[m.end():defs[i + 1].start() if i + 1 < len(defs) else len(text)]
+        if m.group(1).startswith("tlb_ev_") and ANY_HOOK.search(body):
+            events.add(m.group(1))
+    return events
 
 
 def strip_comments_and_strings(text):
@@ -93,11 +127,13 @@ def strip_comments_and_strings(text):
     return "".join(out)
 
 
-def check_file(path):
+def check_file(path, events):
+    """events: the checker events of EVENTS_HEADER (checker_events())."""
     with open(path, encoding="utf-8", errors="replace") as f:
         text = strip_comments_and_strings(f.read())
     rel = os.path.relpath(path, ROOT)
     problems = []
+    in_event = None             # in EVENTS_HEADER: the function we are in
     for lineno, line in enumerate(text.split("\n"), 1):
         for rx, why in RULES:
             m = rx.search(line)
@@ -105,10 +141,24 @@ def check_file(path):
                 problems.append("%s:%d: %s: '%s'" % (rel, lineno, why, m.group(0).strip()))
         if rel == HOOK_HEADER:
             continue
+        if rel == EVENTS_HEADER:
+            d = FUNC_DEF.search(line)
+            if d:
+                in_event = d.group(1) if d.group(1).startswith("tlb_ev_") else None
+            if in_event is None:
+                for m in ANY_HOOK.finditer(line):
+                    problems.append("%s:%d: a checker hook called outside the event functions: '%s'"
+                                    % (rel, lineno, m.group(1)))
+            continue
         for m in ANY_HOOK.finditer(line):
             if (rel, m.group(1)) not in ALLOWED_HOOKS and not PAGE_TABLE_HOOK.match(m.group(1)):
                 problems.append("%s:%d: a checker hook called from generic code outside its one "
                                 "sanctioned site (tools/check-pte-boundary.py, ALLOWED_HOOKS): '%s'"
+                                % (rel, lineno, m.group(1)))
+        for m in EVENT_CALL.finditer(line):
+            if m.group(1) in events and (rel, m.group(1)) not in ALLOWED_HOOKS:
+                problems.append("%s:%d: an event that reaches the checker, called outside its "
+                                "sanctioned sites (tools/check-pte-boundary.py, ALLOWED_HOOKS): '%s'"
                                 % (rel, lineno, m.group(1)))
     return problems
 
@@ -123,8 +173,9 @@ def main(argv):
         for dirpath, _, names in os.walk(d):
             files += [os.path.join(dirpath, name) for name in names if name.endswith((".c", ".h"))]
     failed = 0
+    events = checker_events()
     for path in sorted(files):
-        problems = check_file(path)
+        problems = check_file(path, events)
         for p in problems:
             print(p)
         failed += bool(problems)

@@ -115,12 +115,8 @@
 #include <kernel/preempt.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
-#include <kernel/debug/race_window.h>
 #include <kernel/cmdline.h>
-#include <kernel/debug/counters.h>
-#include <kernel/debug/tlb_trace.h>
-#include <kernel/debug/tlbcheck.h>
-#include <kernel/debug/tlb_inject.h>
+#include <kernel/debug/tlb_events.h>
 #include <arch/mmu_context.h>
 #include <arch/x86.h>
 
@@ -132,14 +128,6 @@ _Static_assert(sizeof(lazy_mm_choices) / sizeof(lazy_mm_choices[0]) == LAZY_MM_N
                "one name per enum lazy_mm_mode");
 CMDLINE_ENUM(lazy_mm, lazy_mm_mode, lazy_mm_choices,
              "what keeps a lazily borrowed mm alive: refcount, shootdown or hazard");
-
-DEFINE_COUNTER(lazy, borrow_start, "borrows of a user mm started (user -> kernel thread, exit_mm)");
-DEFINE_COUNTER(lazy, borrow_end, "borrows ended by a switch to a user task");
-DEFINE_COUNTER(lazy, borrow_drop, "borrows ended by a drop (exit shootdown, hazard IPI, drop_borrowers)");
-DEFINE_COUNTER(lazy, exit_shootdown_ipis, "shootdown: IPIs to the mm's cpumask before freeing an mm");
-DEFINE_COUNTER(lazy, hazard_scans, "hazard: scans of the slots before freeing an mm");
-DEFINE_COUNTER(lazy, hazard_slots_read, "hazard: per-CPU slots read by those scans");
-DEFINE_COUNTER(lazy, hazard_ipis, "hazard: IPIs to CPUs whose slot held the mm being freed");
 
 /*
  * hazard mode: the user mm this CPU's current task borrows, or NULL (I3).
@@ -204,17 +192,16 @@ static void borrow_protect(struct mm *mm)
     case LAZY_MM_HAZARD:
         /* Pairs with the slot load in hazard_scan() (see ORDERING). */
         hazard_publish(mm);
-        race_window(RACE_HAZARD_SET);
+        tlb_ev_hazard_published();      /* its race window right after the store */
         break;
     }
-    tlbcheck_borrow(mm);
+    tlb_ev_borrow_protected(mm);        /* the protection first, then the model */
 }
 
 void lazy_mm_borrow_start(struct mm *mm)
 {
     if (mm == &init_mm)
         return;
-    count_event(lazy, borrow_start);
     borrow_protect(mm);
 }
 
@@ -226,7 +213,7 @@ void lazy_mm_borrow_start(struct mm *mm)
  */
 static struct mm *borrow_release(struct mm *mm)
 {
-    tlbcheck_borrow(NULL);
+    tlb_ev_borrow_releasing();          /* the model first, then the release */
     switch (lazy_mm_mode) {
     case LAZY_MM_REFCOUNT:
         return tlb_inject(TLB_INJECT_EARLY_LAZY_DROP) ? NULL : mm;
@@ -234,7 +221,7 @@ static struct mm *borrow_release(struct mm *mm)
         /* After the CR3 write that left mm (switch_mm, or leave_mm in a
          * drop): a scanner that reads NULL may free the PML4. */
         hazard_publish(NULL);
-        race_window(RACE_HAZARD_CLEAR);
+        tlb_ev_hazard_cleared();        /* its race window right after the store */
         return NULL;
     default:
         return NULL;
@@ -245,11 +232,11 @@ void lazy_mm_borrow_end(struct mm *mm)
 {
     if (mm == &init_mm)
         return;
-    count_event(lazy, borrow_end);
+    tlb_ev_borrow_end();
     struct mm *drop = borrow_release(mm);
     if (drop) {
         mmdrop(drop);           /* refcount: may be the last (nothing to IPI then) */
-        race_window(RACE_BORROW_END);
+        tlb_ev_borrow_ref_dropped();    /* its race window right after the drop */
     }
 }
 
@@ -303,8 +290,7 @@ static void drop_borrow_here(void *arg)
     if (early)
         r->release[this_cpu_id()] = borrow_release(mm);
     leave_mm();                 /* CR3 -> init_mm if mm is still loaded here */
-    count_event(lazy, borrow_drop);
-    tlb_trace(TLBT_LAZY_DROP, mm->ctx_id, (uint64_t)r->why, 0, 0);
+    tlb_ev_borrow_dropped(mm, r->why);
     if (!early)
         r->release[this_cpu_id()] = borrow_release(mm);
     /* Only this CPU's flush handler reads it (interrupts are off here). */
@@ -342,10 +328,7 @@ static void exit_shootdown(struct mm *mm, struct drop_req *r)
 {
     struct cpumask targets;
     cpumask_read_shared(&targets, &mm->cpumask);
-    unsigned me = this_cpu_id();
-    unsigned remote = cpumask_weight(&targets) - (cpumask_test_cpu(&targets, me) ? 1 : 0);
-    count_event_n(lazy, exit_shootdown_ipis, remote);
-    tlb_trace(TLBT_LAZY_FREE, mm->ctx_id, LAZY_MM_SHOOTDOWN, remote, targets.bits[0]);
+    tlb_ev_exit_shootdown(mm, &targets);
     if (!cpumask_empty(&targets))
         smp_call_mask(&targets, drop_borrow_here, r, true);
 }
@@ -355,21 +338,14 @@ static void hazard_scan(struct mm *mm, struct drop_req *r)
 {
     struct cpumask targets;
     cpumask_clear(&targets);
-    unsigned me = this_cpu_id(), read = 0, remote = 0;
-    unsigned cpu;
-    count_event(lazy, hazard_scans);
+    unsigned read = 0, cpu;
     for_each_online_cpu(cpu) {
         read++;
         /* Pairs with hazard_publish(mm) at borrow start (see ORDERING). */
-        if (lazy_mm_hazard_slot(cpu) == mm) {
+        if (lazy_mm_hazard_slot(cpu) == mm)
             cpumask_set_cpu(&targets, cpu);
-            if (cpu != me)
-                remote++;
-        }
     }
-    count_event_n(lazy, hazard_slots_read, read);
-    count_event_n(lazy, hazard_ipis, remote);
-    tlb_trace(TLBT_LAZY_FREE, mm->ctx_id, LAZY_MM_HAZARD, remote, targets.bits[0]);
+    tlb_ev_hazard_scan(mm, &targets, read);
     if (!cpumask_empty(&targets))
         smp_call_mask(&targets, drop_borrow_here, r, true);
 }

@@ -35,8 +35,7 @@
 #include <kernel/smp.h>
 #include <kernel/printk.h>
 #include <kernel/time.h>
-#include <kernel/debug/counters.h>
-#include <kernel/debug/tlb_trace.h>
+#include <kernel/debug/tlb_events.h>
 #include <kernel/lazy_mm.h>
 #include <arch/mmu_context.h>
 #include <arch/task_switch.h>
@@ -52,11 +51,6 @@ DEFINE_PER_CPU(struct task *, current_task_ptr);
 
 /* Context switches by what they do to the address space (step 2 below);
  * every switch counts in exactly one. */
-DEFINE_COUNTER(switch, same_mm, "user -> user thread of the same mm (no CR3 write)");
-DEFINE_COUNTER(switch, mm, "user -> user of another mm (switch_mm)");
-DEFINE_COUNTER(switch, enter_lazy, "user -> kernel thread (borrows the mm: lazy_mm_borrow_start)");
-DEFINE_COUNTER(switch, lazy_handover, "kernel -> kernel thread (hands the borrowed mm over)");
-DEFINE_COUNTER(switch, leave_lazy, "kernel thread -> user (switch_mm, lazy_mm_borrow_end after)");
 
 struct task *switch_stack(uintptr_t *prev_rsp, uintptr_t next_rsp, struct task *prev);
 
@@ -201,27 +195,13 @@ static void context_switch(struct runqueue *rq, struct task *prev, struct task *
      * atomics, slot unchanged), kernel -> user ends it - after the switch,
      * in finish_task_switch(), once this CPU no longer runs on that mm.
      */
+    tlb_ev_context_switch(prev->mm, prev->active_mm, next->mm);
     if (!next->mm) {
         next->active_mm = prev->active_mm;      /* borrow it */
-        if (prev->mm) {
-            count_event(switch, enter_lazy);
-            tlb_trace(TLBT_LAZY_ENTER, prev->active_mm->ctx_id, 0, 0, 0);
+        if (prev->mm)
             lazy_mm_borrow_start(prev->active_mm);
-        } else {
-            count_event(switch, lazy_handover);
-            tlb_trace(TLBT_LAZY_HANDOVER, prev->active_mm->ctx_id, 0, 0, 0);
-        }
         enter_lazy_tlb(next->active_mm, next);
     } else {
-        if (!prev->mm) {
-            count_event(switch, leave_lazy);
-            tlb_trace(TLBT_LAZY_LEAVE, prev->active_mm->ctx_id, next->mm->ctx_id, 0, 0);
-        } else if (prev->mm == next->mm) {
-            count_event(switch, same_mm);
-        } else {
-            count_event(switch, mm);
-            tlb_trace(TLBT_SWITCH_MM, prev->mm->ctx_id, next->mm->ctx_id, 0, 0);
-        }
         switch_mm(prev->active_mm, next->mm, next);
         if (!prev->mm)
             rq->prev_mm = prev->active_mm;      /* borrow ends after the switch */

@@ -14,7 +14,7 @@
  *
  * THE PROTOCOL (initiator: thread context, usually holding mm->lock,
  * after changing the page tables):
- *   1. token = tlbcheck_flush_begin(mm)           (the checker's bracket)
+ *   1. token = tlb_ev_flush_begin(mm)             (the checker's bracket)
  *   2. F1: new_gen = ++mm->tlb_gen   seq_cst RMW: a full barrier that
  *      orders the page-table stores before it and the reads of step 3
  *      after it.  Pairs with S2 in switch_mm / lazy_catch_up (tlb_switch.c).
@@ -29,7 +29,7 @@
  *      (the call completion is store-release R2 -> load-acquire A2 in
  *      kernel/smp/smp_call.c: their flushes happen-before our return, and so
  *      before the caller frees frames and tables).
- *   6. tlbcheck_flush_end(mm, token).
+ *   6. tlb_ev_flush_end(mm, token): the checker's bracket closes.
  *
  * THE HANDLER (on each target and on the initiator, interrupts off):
  *   - mm not loaded here: nothing to flush (our slot for it, if any, is
@@ -64,16 +64,12 @@
 #include <arch/mmu_context.h>
 #include <arch/x86.h>
 #include <kernel/cmdline.h>
-#include <kernel/debug/counters.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/preempt.h>
-#include <kernel/debug/race_window.h>
 #include <kernel/sched.h>
 #include <kernel/smp.h>
-#include <kernel/debug/tlb_inject.h>
-#include <kernel/debug/tlb_trace.h>
-#include <kernel/debug/tlbcheck.h>
+#include <kernel/debug/tlb_events.h>
 #include <uapi/shootdown.h>
 #include <stdatomic.h>
 
@@ -82,13 +78,6 @@
 unsigned tlb_flush_ceiling = 33;
 CMDLINE_UINT(tlb_flush_ceiling, tlb_flush_ceiling, 1, 512,
              "pages flushed one by one (INVLPG) before a full flush instead");
-
-DEFINE_COUNTER(tlb, ipi_sent, "flush IPIs sent for user mms (one per target CPU)");
-DEFINE_COUNTER(tlb, ipi_received, "flush IPIs for user mms handled (initiator's own flush not counted)");
-DEFINE_COUNTER(tlb, ipi_skipped_lazy, "CPUs in the mm's cpumask not sent a flush IPI because they were lazy");
-DEFINE_COUNTER(tlb, ipi_not_running, "flush IPIs that found the mm not loaded on the target (no work)");
-DEFINE_COUNTER(tlb, cpumask_cleared, "bits a CPU cleared from an mm's cpumask (lazily, in a flush)");
-DEFINE_COUNTER(tlb, flush_caught_up, "flush requests that found the CPU's ASID already caught up (no work)");
 
 struct flush_request {
     struct mm *mm;
@@ -128,15 +117,13 @@ static void drop_cached_asid(struct cpu_tlbstate *ts, struct mm *mm)
 
 /* The handler's work (see the top).  Interrupts off.  Returns what it did
  * (enum tlb_trace_work). */
-static int flush_on_this_cpu(const struct flush_request *f, bool remote)
+static int flush_on_this_cpu(const struct flush_request *f)
 {
     struct cpu_tlbstate *ts = this_tlbstate();
     struct mm *mm = f->mm;
     unsigned cpu = this_cpu_id();
 
     if (ts->loaded_mm != mm) {
-        if (remote)
-            count_event(tlb, ipi_not_running);
         /* Clearing the bit lets later flushers skip us: the checker's model
          * must show us off mm already (docs/tlbcheck.md, "The model never
          * lags").  It does: loaded_mm != mm only after a CR3 write and its
@@ -147,8 +134,7 @@ static int flush_on_this_cpu(const struct flush_request *f, bool remote)
         if (READ_ONCE(current_task()->active_mm) != mm &&
             bitmap_test_bit_atomic(mm->cpumask.bits, cpu)) {
             cpumask_test_and_clear_cpu_atomic(&mm->cpumask, cpu);
-            race_window(RACE_CPUMASK_CLEAR);
-            count_event(tlb, cpumask_cleared);
+            tlb_ev_cpumask_cleared();           /* its race window right after the store */
             drop_cached_asid(ts, mm);
         }
         return TLBT_WORK_NOT_LOADED;
@@ -162,10 +148,8 @@ static int flush_on_this_cpu(const struct flush_request *f, bool remote)
 
     struct tlb_ctx *slot = &ts->ctxs[ts->loaded_asid];
     uint64_t local = slot->tlb_gen;
-    if (local >= f->new_gen) {
-        count_event(tlb, flush_caught_up);
+    if (local >= f->new_gen)
         return TLBT_WORK_CAUGHT_UP;
-    }
     uint64_t pages = (f->end - f->start) / PAGE_SIZE;
     if (f->new_gen == local + 1 && pages <= tlb_flush_ceiling) {
         for (uintptr_t va = f->start; va < f->end; va += PAGE_SIZE)
@@ -174,7 +158,6 @@ static int flush_on_this_cpu(const struct flush_request *f, bool remote)
         return TLBT_WORK_PAGES;
     }
     uint64_t gen = atomic_load_explicit(&mm->tlb_gen, memory_order_relaxed);
-    count_event(tlb, flush_full);
     slot->tlb_gen = gen;
     tlb_write_cr3(mm, tlb_use_pcid ? asid_to_pcid(ts->loaded_asid) : 0, false);
     return TLBT_WORK_FULL;
@@ -184,12 +167,8 @@ static int flush_on_this_cpu(const struct flush_request *f, bool remote)
 static void flush_handler(void *arg)
 {
     const struct flush_request *f = arg;
-    bool remote = this_cpu_id() != f->from;
-    if (remote)
-        count_event(tlb, ipi_received);
-    int work = flush_on_this_cpu(f, remote);
-    if (remote)
-        tlb_trace(TLBT_IPI_RECV, f->mm->ctx_id, f->from, (uint64_t)work, 0);
+    int work = flush_on_this_cpu(f);
+    tlb_ev_flush_work(f->mm, f->from, work);
 }
 
 void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables)
@@ -208,7 +187,7 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
         f.end = SD_USER_TOP;
     }
 
-    uint64_t token = tlbcheck_flush_begin(mm);
+    uint64_t token = tlb_ev_flush_begin(mm);
     preempt_disable();          /* "this CPU" stays this CPU */
     unsigned me = this_cpu_id();
     f.from = me;
@@ -216,7 +195,7 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
      * the fence in leave_mm and the CR3 write of switch_mm(&init_mm)
      * (tlb_switch.c; tests/models/switch_flush.pml, docs/models.md). */
     f.new_gen = atomic_fetch_add_explicit(&mm->tlb_gen, 1, memory_order_seq_cst) + 1;
-    tlb_trace(TLBT_FLUSH, mm->ctx_id, f.start, f.end, f.new_gen << 1 | freed_tables);
+    tlb_ev_flush_made(mm, f.start, f.end, f.new_gen, freed_tables);
 
     /* F2: who needs an IPI. */
     struct cpumask targets;
@@ -239,16 +218,11 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
         }
         cpumask_set_cpu(&targets, cpu);
     }
-    unsigned n = cpumask_weight(&targets);
-    count_event_n(tlb, ipi_skipped_lazy, skipped_lazy);
-    if (n) {
-        count_event_n(tlb, ipi_sent, n);
-        tlb_trace(TLBT_IPI_SEND, mm->ctx_id, n, targets.bits[0], 0);
-    }
+    tlb_ev_flush_targets(mm, &targets, skipped_lazy);
     /* One batch: the remote calls are queued (IPIs in flight) before our
      * own flush runs; then we wait for all of them (R2 -> A2). */
     cpumask_set_cpu(&targets, me);
     smp_call_mask(&targets, flush_handler, &f, true);
     preempt_enable();
-    tlbcheck_flush_end(mm, token);
+    tlb_ev_flush_end(mm, token);
 }

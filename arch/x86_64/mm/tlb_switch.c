@@ -53,19 +53,14 @@
 #include <arch/mmu_context.h>
 #include <arch/tlbstate.h>
 #include <arch/tlbflush.h>
-#include <arch/tlbcheck/insn.h>
 #include <arch/cpufeatures.h>
 #include <arch/paging.h>
 #include <arch/x86.h>
 #include <kernel/cmdline.h>
-#include <kernel/debug/counters.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
-#include <kernel/debug/race_window.h>
-#include <kernel/debug/tlb_inject.h>
-#include <kernel/debug/tlb_trace.h>
-#include <kernel/debug/tlbcheck.h>
+#include <kernel/debug/tlb_events.h>
 #include <lib/string.h>
 #include <stdatomic.h>
 
@@ -77,12 +72,6 @@ bool tlb_use_invpcid;
 static bool opt_pcid = true, opt_invpcid = true;
 CMDLINE_BOOL(pcid, opt_pcid, "use PCID-tagged TLBs if the CPU has them (off: flush at every CR3 write)");
 CMDLINE_BOOL(invpcid, opt_invpcid, "use INVPCID if the CPU has it (off: CR4.PGE toggles, CR3 reloads)");
-
-DEFINE_COUNTER(tlb, asid_hit, "switch_mm found the mm in an ASID slot (PCID on)");
-DEFINE_COUNTER(tlb, asid_miss, "switch_mm found no ASID slot for the mm (PCID on)");
-DEFINE_COUNTER(tlb, asid_evict, "ASID slots taken over from another mm (round-robin)");
-DEFINE_COUNTER(tlb, lazy_catchup, "leaving lazy mode on the same mm found tlb_gen moved: full flush");
-DEFINE_COUNTER(tlb, leave_mm, "leave_mm switched a CPU from a user mm to init_mm");
 
 /* ---- boot ------------------------------------------------------------------ */
 
@@ -149,18 +138,14 @@ static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen
     for (unsigned a = 0; a < TLB_NR_ASIDS; a++) {
         if (ts->ctxs[a].ctx_id != mm->ctx_id)
             continue;
-        count_event(tlb, asid_hit);
-        *need_flush = ts->ctxs[a].tlb_gen < gen;
+        tlb_ev_asid_hit();
         /* noflush_stale: keep the stale PCID's translations. */
-        if (*need_flush && tlb_inject(TLB_INJECT_NOFLUSH_STALE))
-            *need_flush = false;
+        *need_flush = ts->ctxs[a].tlb_gen < gen && !tlb_inject(TLB_INJECT_NOFLUSH_STALE);
         return a;
     }
-    count_event(tlb, asid_miss);
     unsigned a = ts->next_asid;
     ts->next_asid = (a + 1) % TLB_NR_ASIDS;
-    if (ts->ctxs[a].ctx_id)
-        count_event(tlb, asid_evict);
+    tlb_ev_asid_miss(ts->ctxs[a].ctx_id != 0);
     *need_flush = true;
     return a;
 }
@@ -183,27 +168,27 @@ static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen
  *                     owed (the catch-up, or the flushing CR3 load of the
  *                     next mm): the model is told only by model_switch_done()
  *                     at the end of the switch, after that flush.
- * race_window() pauses right after each store with tlb_race_delay=N
- * (kernel/debug/race_window.h), so that a wrong order here fails the runner's
- * race-* rows.  The checker's hook asserts the order: it is told "lazy" only while the
- * flag is still clear, and "not lazy" only once the flag is clear.
+ * The model hears of it through the events of kernel/debug/tlb_events.h,
+ * each called exactly where the order above needs it: the checker's
+ * tlb_ev_lazy_publish_begin() before the store, tlb_ev_switch_done() from
+ * model_switch_done().  The events right after each store
+ * (tlb_ev_lazy_published, tlb_ev_unlazy_published) are race windows: with
+ * tlb_race_delay=N (kernel/debug/race_window.h) they pause there, so that a
+ * wrong order here fails the runner's race-* rows.  The checker's hook
+ * asserts the order: it is told "lazy" only while the flag is still clear,
+ * and "not lazy" only once the flag is clear.
  */
 static void publish_lazy(void)
 {
-    /* lazy_model_late plants the order of issue 9's flake: flag first. */
-    bool late = tlb_inject(TLB_INJECT_LAZY_MODEL_LATE);
-    if (!late)
-        tlbcheck_set_lazy(true);
+    tlb_ev_lazy_publish_begin();        /* the model first (lazy_model_late: not yet) */
     WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, true);
-    race_window(RACE_LAZY_ENTER);
-    if (late)
-        tlbcheck_set_lazy(true);
+    tlb_ev_lazy_published();            /* the race window (lazy_model_late: the model now) */
 }
 
 static void publish_unlazy(void)
 {
     WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, false);
-    race_window(RACE_LAZY_LEAVE);
+    tlb_ev_unlazy_published();
 }
 
 /* The end of every transition that can leave lazy mode: CR3 and the slot
@@ -211,7 +196,7 @@ static void publish_unlazy(void)
  * hook).  Only now may the checker hold this CPU to every flush again. */
 static void model_switch_done(void)
 {
-    tlbcheck_set_lazy(false);
+    tlb_ev_switch_done();
 }
 
 static bool is_lazy(void)
@@ -231,11 +216,9 @@ static void lazy_catch_up(struct cpu_tlbstate *ts, struct mm *mm)
     struct tlb_ctx *slot = &ts->ctxs[ts->loaded_asid];
     uint64_t gen = atomic_load_explicit(&mm->tlb_gen, memory_order_relaxed);   /* S3 */
     bool flush = slot->tlb_gen < gen && !tlb_inject(TLB_INJECT_SKIP_CATCHUP);
-    tlb_trace(TLBT_LAZY_CATCHUP, mm->ctx_id, slot->tlb_gen, gen, flush);
+    tlb_ev_lazy_catchup(mm, slot->tlb_gen, gen, flush);
     if (!flush)
         return;
-    count_event(tlb, lazy_catchup);
-    count_event(tlb, flush_full);
     /* The generation read before the flush: the flush covers it (and
      * maybe more, which a later request will find harmlessly redone). */
     slot->tlb_gen = gen;
@@ -275,7 +258,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
          * case relies on when we later switch to a user mm.  Pairs with F1
          * in tlb.c (docs/models.md: CR3_NO_DRAIN). */
         tlb_write_cr3(&init_mm, 0, tlb_use_pcid);
-        tlb_trace(TLBT_CR3_LOAD, 0, 0, tlb_use_pcid, TLBT_CR3_INIT_MM);
+        tlb_ev_cr3_load(0, 0, tlb_use_pcid, TLBT_CR3_INIT_MM);
         ts->loaded_mm = &init_mm;
         model_switch_done();
         return;
@@ -290,7 +273,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);  /* full barrier */
     else if (was_lazy || late_bit)
         atomic_thread_fence(memory_order_seq_cst);          /* orders S1 before S3; pairs with F1 */
-    race_window(RACE_CPUMASK_SET);
+    tlb_ev_cpumask_set();
 
     /* S3 - read BEFORE the CR3 write: the write makes the slot hold at
      * least this generation. */
@@ -304,7 +287,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     tlb_write_cr3(next, pcid, !flush);
     if (late_bit)
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);
-    tlb_trace(TLBT_CR3_LOAD, next->ctx_id, pcid, !flush, flush ? TLBT_CR3_FLUSH : TLBT_CR3_NOFLUSH);
+    tlb_ev_cr3_load(next->ctx_id, pcid, !flush, flush ? TLBT_CR3_FLUSH : TLBT_CR3_NOFLUSH);
     barrier();
     ts->loaded_mm = next;
     model_switch_done();
@@ -330,8 +313,7 @@ void leave_mm(void)
     struct mm *loaded = ts->loaded_mm;
     BUG_ON(loaded == LOADED_MM_SWITCHING);
     if (loaded != &init_mm) {
-        count_event(tlb, leave_mm);
-        tlb_trace(TLBT_LEAVE_MM, loaded->ctx_id, 0, 0, 0);
+        tlb_ev_leave_mm(loaded);
         /*
          * Our bit in loaded->cpumask stays: the current kernel thread may
          * still borrow loaded (active_mm), and the lazy-mm shootdown needs
