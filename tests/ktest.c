@@ -1,5 +1,6 @@
 /*
- * tests/ktest.c - running suites and printing KTAP (see tests/ktest.h).
+ * tests/ktest.c - running suites and printing KTAP (see tests/ktest.h), and
+ * starting them from kmain (kernel/ktest.h).
  *
  * Tests run one at a time on the boot CPU (a test may itself spread work to
  * other CPUs with the cross-CPU call helpers).
@@ -7,6 +8,7 @@
 #include "ktest.h"
 #include <kernel/cmdline.h>
 #include <kernel/page_alloc.h>
+#include <kernel/panic.h>
 #include <kernel/kmalloc.h>
 #include <kernel/kstack.h>
 #include <kernel/sched.h>
@@ -175,11 +177,24 @@ int ktest_run(const char *selection)
     return (int)total_fail;
 }
 
-void ktest_thread(void *arg)
+/* The body of the "ktest" kernel thread: the selected suites, then the end
+ * of the machine with the result. */
+static void ktest_thread(void *arg)
 {
     (void)arg;
     int failed = ktest_run(ktest_selection);
     tlb_trace_tests_done();     /* tlbtrace=dump: counters and trace */
     race_window_report();       /* tlb_race_delay=N: how often each window paused */
     machine_exit(failed ? EXIT_TESTS_FAILED : EXIT_TESTS_PASSED);
+}
+
+bool ktest_start(void)
+{
+    if (!ktest_selection[0])
+        return false;
+    struct task *t = kthread_create(ktest_thread, NULL, "ktest");
+    BUG_ON(!t);
+    kthread_bind(t, 0);         /* suites count CPU 0's ticks and start work from CPU 0 */
+    kthread_start(t);
+    return true;
 }

@@ -25,6 +25,7 @@
  */
 #pragma once
 #include <kernel/compiler.h>
+#include <kernel/ktest.h>       /* what kmain calls: ktest_start() */
 #include <kernel/printk.h>
 
 struct ktest {
@@ -119,10 +120,6 @@ void ktest_log(const char *fmt, ...) __printf(1, 2);
  * number of failed tests.  Unknown suite names are reported and count as
  * failures, so a typo cannot make a run look green. */
 int ktest_run(const char *selection);
-
-/* The body of the "ktest" kernel thread kmain starts for test=: runs the
- * selected suites, then ends the machine with the result. */
-void ktest_thread(void *arg);
 
 /* The value of the test= command-line option ("" when absent). */
 extern char ktest_selection[256];

@@ -34,7 +34,7 @@
 #include <kernel/debug/tlbcheck.h>
 #include <kernel/process.h>
 #include <kernel/demo.h>
-#include "../tests/ktest.h"
+#include <kernel/ktest.h>
 
 void kmain(uint32_t magic, uint32_t info_phys);
 
@@ -85,13 +85,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     process_init();             /* the reaper of orphaned processes */
 
     /* The rest happens in kernel threads: the tests (test=) or the demo. */
-    if (ktest_selection[0]) {
-        struct task *t = kthread_create(ktest_thread, NULL, "ktest");
-        BUG_ON(!t);
-        kthread_bind(t, 0);     /* tests measure CPU 0's ticks; see tests/ktest.c */
-        kthread_start(t);
-    } else {
+    if (!ktest_start())
         demo_start();
-    }
     sched_idle_loop();
 }
