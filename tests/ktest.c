@@ -24,8 +24,6 @@ char ktest_selection[256];
 CMDLINE_STRING(test, ktest_selection,
                "run the in-kernel tests and end the machine: all, or suites separated by commas");
 
-extern const struct ktest_suite __ktest_start[], __ktest_end[];
-
 static struct ktest *current_test;
 static unsigned total_pass, total_fail, total_skip;
 

@@ -50,6 +50,9 @@ struct ktest_suite {
 
 #define KTEST_CASE(fn) { #fn, fn }
 
+/* Every suite, gathered by the linker from the .ktest.* sections (linker.ld). */
+extern const struct ktest_suite __ktest_start[], __ktest_end[];
+
 #define KTEST_SUITE(sname, case_array, ...)                                    \
     static const struct ktest_suite __ktest_suite_##sname __used               \
         __section(".ktest." #sname) __aligned(8) = {                           \

@@ -14,10 +14,10 @@
 #include <kernel/debug/ksyms.h>
 #include <kernel/panic.h>
 #include <lib/string.h>
+#include <kernel/sections.h>
 
 void kmain(uint32_t magic, uint32_t info_phys);
 extern const char trap_dispatch_ret[];
-extern char __text_start[], __text_end[];
 
 /* ---- a real chain ---------------------------------------------------- */
 

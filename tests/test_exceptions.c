@@ -16,6 +16,7 @@
 #include <arch/trap.h>
 #include <arch/x86.h>
 #include <lib/string.h>
+#include <kernel/sections.h>
 
 /* The last page of the direct map's 64 TiB window: no RAM behind it. */
 #define UNMAPPED_ADDRESS (DIRECT_MAP_BASE + DIRECT_MAP_SIZE - PAGE_SIZE)
@@ -27,7 +28,6 @@
 #define PF_RSVD    (1u << 3)
 #define PF_INSTR   (1u << 4)
 
-extern char __rodata_start[];
 extern const uint64_t isr_stub_table[256];
 
 struct fault_ctx {
@@ -282,8 +282,6 @@ static void test_extable_probe(struct ktest *t)
 
 static void test_extable_entries(struct ktest *t)
 {
-    extern const struct extable_entry __extable_start[], __extable_end[];
-    extern char __text_start[], __text_end[];
     ASSERT_GT(t, __extable_end - __extable_start, 0l);
     for (const struct extable_entry *e = __extable_start; e < __extable_end; e++) {
         uintptr_t insn = (uintptr_t)&e->insn + (intptr_t)e->insn;

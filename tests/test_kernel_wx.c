@@ -14,9 +14,7 @@
 #include <arch/extable.h>
 #include <arch/paging.h>
 #include <arch/trap.h>
-
-extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
-extern char __data_start[], __data_end[], __bss_start[], __bss_end[];
+#include <kernel/sections.h>
 
 /* Every page of [start, end) must have `want` of PTE_W|PTE_NX set and the
  * rest of them clear. */

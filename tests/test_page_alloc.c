@@ -12,8 +12,7 @@
 #include <kernel/page_alloc.h>
 #include <kernel/kmalloc.h>
 #include <lib/string.h>
-
-extern char __kernel_phys_start[], __kernel_phys_end[];
+#include <kernel/sections.h>
 
 struct counts {
     size_t blocks[PAGE_ORDER_MAX + 1];

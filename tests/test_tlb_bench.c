@@ -47,8 +47,6 @@ static const char *mode_name(void)
     return lazy_mm_mode_name();
 }
 
-extern const struct counter_desc __counters_start[], __counters_end[];
-
 #define ADDR    0x400000ul
 #define PIN     0x5ff000ul      /* keeps ADDR's page table in place */
 #define RW      (SD_PROT_READ | SD_PROT_WRITE)

@@ -47,9 +47,9 @@
 #include <kernel/printk.h>
 #include <lib/format.h>
 #include <lib/string.h>
+#include <kernel/sections.h>
 
 extern const char trap_dispatch_ret[];
-extern char __text_start[], __text_end[];
 
 /* No single frame is this big: stacks are 16 KiB (kernel/kstack.h). */
 #define MAX_FRAME_BYTES (64 * 1024)

@@ -8,8 +8,6 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 
-extern const struct extable_entry __extable_start[], __extable_end[];
-
 uintptr_t extable_find_fixup(uintptr_t rip)
 {
     /* The table is small (one entry per probing instruction): scan it. */

@@ -9,8 +9,6 @@
 #include <lib/format.h>
 #include <lib/string.h>
 
-extern const struct cmdline_option __cmdline_opts_start[], __cmdline_opts_end[];
-
 struct report {
     char *buf;
     size_t cap, len;

@@ -8,8 +8,6 @@
 #include <kernel/printk.h>
 #include <lib/string.h>
 
-extern const struct counter_desc __counters_start[], __counters_end[];
-
 /* A CPU has a copy once percpu_alloc() gave it one; ids are dense, and a
  * fresh copy is zeroed, so summing every allocated copy is exact. */
 static bool cpu_has_copy(unsigned cpu)

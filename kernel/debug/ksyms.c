@@ -3,8 +3,7 @@
  * symbol starts; addresses outside .text have no name. */
 #include <kernel/debug/ksyms.h>
 #include <kernel/compiler.h>
-
-extern char __text_start[], __text_end[];
+#include <kernel/sections.h>
 
 const char *ksym_lookup(uintptr_t addr, uintptr_t *offset)
 {

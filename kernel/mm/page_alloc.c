@@ -35,8 +35,7 @@
 #include <kernel/spinlock.h>
 #include <kernel/debug/tlbcheck.h>
 #include <lib/string.h>
-
-extern char __kernel_phys_start[], __kernel_phys_end[];
+#include <kernel/sections.h>
 
 struct page *frame_table;
 size_t frame_table_len;

@@ -15,8 +15,6 @@
 #include <kernel/preempt.h>
 #include <kernel/process.h>
 
-extern const struct syscall_entry __syscalls_start[], __syscalls_end[];
-
 /*
  * Room for the ABI's numbers (uapi/shootdown.h) and for test-only calls
  * above them (tests register numbers from SYSCALL_TABLE_SIZE / 2 up).

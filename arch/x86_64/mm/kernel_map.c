@@ -33,10 +33,7 @@
 #include <kernel/spinlock.h>
 #include <arch/kva.h>
 #include <kernel/mm.h>
-
-extern char __kernel_phys_start[], __kernel_phys_end[];
-extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
-extern char __data_start[], __data_end[], __bss_start[], __bss_end[];
+#include <kernel/sections.h>
 
 pte_t kernel_pml4[PTES_PER_TABLE] __aligned(PAGE_SIZE);
 DEFINE_SPINLOCK(kernel_pt_lock);

@@ -27,6 +27,9 @@ struct cmdline_option {
     const char *const *choices; /* ENUM: NULL-terminated; *target = index */
 };
 
+/* Every option, gathered by the linker from section .cmdline_opts (linker.ld). */
+extern const struct cmdline_option __cmdline_opts_start[], __cmdline_opts_end[];
+
 #define __CMDLINE_REG(id, ...)                                                  \
     static const struct cmdline_option __cmdline_##id __used                   \
         __section(".cmdline_opts") __aligned(8) = { __VA_ARGS__ }

@@ -28,11 +28,11 @@
 #pragma once
 #include <kernel/compiler.h>
 #include <arch/percpu.h>
+#include <kernel/sections.h>
 
 #define DEFINE_PER_CPU(type, name) __section(".percpu") __typeof__(type) name
 #define DECLARE_PER_CPU(type, name) extern __typeof__(type) name
 
-extern char __percpu_start[], __percpu_end[];
 /* Base of each CPU's copy; [0] is __percpu_start itself. */
 extern uintptr_t percpu_base[];
 

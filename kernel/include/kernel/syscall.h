@@ -29,6 +29,9 @@ struct syscall_entry {
     const char *name;
 };
 
+/* Every handler, gathered by the linker from section .syscalls (linker.ld). */
+extern const struct syscall_entry __syscalls_start[], __syscalls_end[];
+
 #define DEFINE_SYSCALL(number, handler)                                         \
     static const struct syscall_entry __syscall_##handler __used               \
         __section(".syscalls") __aligned(8) = { (number), (handler), #handler }

@@ -23,6 +23,9 @@ struct extable_entry {
     int32_t fixup;      /* offset of where to continue, relative to this field */
 };
 
+/* Every entry, gathered by the linker from section .extable (linker.ld). */
+extern const struct extable_entry __extable_start[], __extable_end[];
+
 #define EXTABLE_ENTRY(insn_label, fixup_label)                      \
     ".pushsection .extable, \"a\"\n\t"                              \
     ".balign 4\n\t"                                                 \

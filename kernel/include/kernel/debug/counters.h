@@ -40,6 +40,9 @@ struct counter_desc {
     uint64_t *pcpu;             /* the per-CPU variable (CPU 0's address) */
 };
 
+/* Every counter, gathered by the linker from section .counters (linker.ld). */
+extern const struct counter_desc __counters_start[], __counters_end[];
+
 #define __COUNTER_VAR(group, name) counter__##group##__##name
 
 #define DECLARE_COUNTER(group, name) \
