@@ -80,15 +80,8 @@ bool probe_read_u64(const void *addr, uint64_t *out)
 {
     uint64_t v;
     int failed = 0;
-    __asm__ volatile("1: movq (%[a]), %[v]\n"
-                     "2:\n"
-                     ".pushsection .text.fixup, \"ax\"\n"
-                     "3: movl $1, %[f]\n"
-                     "   xorl %k[v], %k[v]\n"
-                     "   jmp 2b\n"
-                     ".popsection\n"
-                     EXTABLE_ENTRY(1b, 3b)
-                     : [v] "=r"(v), [f] "+r"(failed)
+    __asm__ volatile(EXTABLE_TRY_LOAD("movq (%[a]), %[val]")
+                     : [val] "=r"(v), [failed] "+r"(failed)
                      : [a] "r"(addr)
                      : "memory");
     *out = v;
@@ -98,14 +91,8 @@ bool probe_read_u64(const void *addr, uint64_t *out)
 bool probe_write_u64(void *addr, uint64_t v)
 {
     int failed = 0;
-    __asm__ volatile("1: movq %[v], (%[a])\n"
-                     "2:\n"
-                     ".pushsection .text.fixup, \"ax\"\n"
-                     "3: movl $1, %[f]\n"
-                     "   jmp 2b\n"
-                     ".popsection\n"
-                     EXTABLE_ENTRY(1b, 3b)
-                     : [f] "+r"(failed)
+    __asm__ volatile(EXTABLE_TRY("movq %[v], (%[a])")
+                     : [failed] "+r"(failed)
                      : [a] "r"(addr), [v] "r"(v)
                      : "memory");
     return !failed;

@@ -80,15 +80,8 @@ static inline bool get_user_byte(const char *p, char *out)
 {
     int failed = 0;
     char c;
-    __asm__ volatile("1: movb (%[p]), %[c]\n"
-                     "2:\n"
-                     ".pushsection .text.fixup, \"ax\"\n"
-                     "3: movl $1, %[f]\n"
-                     "   xorl %k[c], %k[c]\n"
-                     "   jmp 2b\n"
-                     ".popsection\n"
-                     EXTABLE_ENTRY(1b, 3b)
-                     : [c] "=q"(c), [f] "+r"(failed)
+    __asm__ volatile(EXTABLE_TRY_LOAD("movb (%[p]), %[val]")
+                     : [val] "=q"(c), [failed] "+r"(failed)
                      : [p] "r"(p)
                      : "memory");
     *out = c;

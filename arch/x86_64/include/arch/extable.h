@@ -33,6 +33,31 @@ extern const struct extable_entry __extable_start[], __extable_end[];
     ".long " #fixup_label " - .\n\t"                                \
     ".popsection\n\t"
 
+/*
+ * The asm text of one instruction that may fault, with its fixup written
+ * once for every user:
+ *
+ *   EXTABLE_TRY_LOAD("movq (%[a]), %[val]")   a load into the operand [val]
+ *   EXTABLE_TRY("movq %[v], (%[a])")           anything else (a store)
+ *
+ * Without a fault the instruction runs and nothing else does.  On a fault the
+ * handler resumes at the fixup (kept out of line in .text.fixup), which sets
+ * the operand [failed] to 1 - for a load also zeroes [val], so no stale
+ * register value escapes - and continues after the instruction.  The caller
+ * declares [failed] "+r" on an int that starts at 0.
+ */
+#define EXTABLE_TRY_LOAD(insn)  __EXTABLE_TRY(insn, "   xorl %k[val], %k[val]\n")
+#define EXTABLE_TRY(insn)       __EXTABLE_TRY(insn, "")
+#define __EXTABLE_TRY(insn, zero_output)                            \
+    "1: " insn "\n"                                                 \
+    "2:\n"                                                          \
+    ".pushsection .text.fixup, \"ax\"\n"                           \
+    "3: movl $1, %[failed]\n"                                       \
+    zero_output                                                     \
+    "   jmp 2b\n"                                                   \
+    ".popsection\n"                                                 \
+    EXTABLE_ENTRY(1b, 3b)
+
 /* The fixup for a faulting RIP, or 0. */
 uintptr_t extable_find_fixup(uintptr_t rip);
 
