@@ -37,7 +37,7 @@
 #include <arch/nmi.h>
 #include <arch/smp.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <lib/format.h>
 #include <stdatomic.h>
 
@@ -71,7 +71,7 @@ bool panic_in_progress(void)
  * (a second stop IPI) finds `parked` set and returns to the hlt. */
 static __noreturn void park_this_cpu(const char *why)
 {
-    irq_disable();
+    arch_irq_disable();
     if (!*this_cpu_ptr(&parked)) {
         *this_cpu_ptr(&parked) = true;
         printk("cpu%u stopped%s\n", this_cpu_id(), why);
@@ -80,7 +80,7 @@ static __noreturn void park_this_cpu(const char *why)
         atomic_fetch_add_explicit(&cpus_stopped, 1, memory_order_release);
     }
     for (;;)
-        hlt();
+        arch_halt();
 }
 
 /* The NMI handler (registered first, by panic_init()). */
@@ -109,7 +109,7 @@ static void wait_for_others(void)
     for (unsigned i = 0; i < STOP_WAIT_POLLS; i++) {
         if (atomic_load_explicit(&cpus_stopped, memory_order_acquire) >= others)
             return;
-        cpu_relax();
+        arch_cpu_relax();
     }
     printk("panic: %u of %u other CPUs did not stop\n",
            others - atomic_load(&cpus_stopped), others);
@@ -122,7 +122,7 @@ static __noreturn void panic_common(const struct trap_frame *tf, bool exception,
     int expected = -1;
     char msg[256];
 
-    irq_disable();
+    arch_irq_disable();
     if (!atomic_compare_exchange_strong(&panic_cpu, &expected, me)) {
         if (expected != me)
             park_this_cpu(" (another CPU is panicking)");

@@ -13,7 +13,7 @@
 #include <kernel/time.h>
 #include <kernel/panic.h>
 #include <arch/serial.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <lib/format.h>
 #include <lib/string.h>
 
@@ -45,7 +45,7 @@ static bool console_acquire(void)
     for (int i = 0; i < 1000000; i++) {
         if (spin_trylock(&console_lock))
             return true;
-        cpu_relax();
+        arch_cpu_relax();
     }
     atomic_store(&console_lock_abandoned, true);
     return false;
@@ -90,12 +90,12 @@ static void vprintk_common(const char *fmt, va_list ap, bool prefix)
 {
     char buf[PRINTK_MSG_MAX];
     printk_format(buf, sizeof(buf), fmt, ap);
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     bool locked = console_acquire();
     emit(buf, prefix);
     if (locked)
         spin_unlock(&console_lock);
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 void vprintk(const char *fmt, va_list ap)

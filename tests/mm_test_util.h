@@ -11,7 +11,7 @@
 #include <kernel/sched.h>
 #include <arch/cpufeatures.h>
 #include <arch/mmu_context.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <stdatomic.h>
 
 /*
@@ -56,11 +56,11 @@ static inline uint64_t read_user_u64(uintptr_t va)
 static inline void unuse_mm(struct mm *mm)
 {
     struct task *me = current_task();
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     switch_mm(mm, &init_mm, me);
     me->active_mm = &init_mm;
     me->mm = NULL;
-    irq_restore(flags);
+    arch_irq_restore(flags);
     mmput(mm);
 }
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <kernel/smp.h>
 #include <kernel/time.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 /*
  * Spin until `cond` holds; give up after SPIN_GUARD_NS.  The guard only
@@ -19,7 +19,7 @@
         uint64_t __t0 = ktime_ns();                                            \
         bool __ok;                                                             \
         while (!(__ok = (cond)) && ktime_ns() - __t0 < SPIN_GUARD_NS)          \
-            cpu_relax();                                                       \
+            arch_cpu_relax();                                                       \
         __ok;                                                                  \
     })
 
@@ -44,7 +44,7 @@
             } else if (ktime_ns() - __t0 >= SPIN_GUARD_NS) {                   \
                 break;                                                         \
             }                                                                  \
-            cpu_relax();                                                       \
+            arch_cpu_relax();                                                       \
         }                                                                      \
         __ok;                                                                  \
     })

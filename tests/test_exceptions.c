@@ -394,11 +394,11 @@ static void test_nmi_ist(struct ktest *t)
     uintptr_t lo, hi;
     ist_stack_bounds(IST_NMI, &lo, &hi);
     unsigned hits_before = nmi_probe_hits;
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     nmi_probe_armed = true;
     __asm__ volatile("int $2" ::: "memory");
     nmi_probe_armed = false;
-    irq_restore(flags);
+    arch_irq_restore(flags);
     EXPECT_EQ(t, nmi_probe_hits, hits_before + 1);
     EXPECT_TRUE(t, nmi_probe_stack >= lo && nmi_probe_stack < hi);
 }

@@ -15,7 +15,7 @@
 #include <kernel/cpumask.h>
 #include <kernel/wait.h>
 #include <arch/memlayout.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <lib/string.h>
 
 /* A minimal valid program: header, two PT_LOADs (code r-x at 0x400000,
@@ -242,7 +242,7 @@ static void aff_worker(void *p)
         if (atomic_load(&a->sleeper))
             msleep(1);
         else
-            cpu_relax();
+            arch_cpu_relax();
     }
 }
 

@@ -16,7 +16,7 @@
 #include <kernel/mm.h>
 #include <kernel/kmalloc.h>
 #include <kernel/wait.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <lib/string.h>
 
 static struct mm standin_mm;
@@ -241,7 +241,7 @@ static void fn_fault(void *arg)
         add_thread_fn(fn_spinner, NULL);
     while (atomic_load(&spinners_running) < 3)
         msleep(1);
-    irq_disable();      /* as an exception handler would call it */
+    arch_irq_disable(); /* as an exception handler would call it */
     process_kill_fault(14, 6, 0xdead000, 0x401234);
 }
 

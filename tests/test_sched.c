@@ -9,7 +9,7 @@
 #include <kernel/time.h>
 #include <kernel/tick.h>
 #include <kernel/cpumask.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <stdatomic.h>
 
 static unsigned last_cpu(void)
@@ -80,7 +80,7 @@ static void spin_until_stopped(void *arg)
     struct spinner *s = arg;
     while (!atomic_load(s->stop)) {
         atomic_fetch_add_explicit(&s->iterations, 1, memory_order_relaxed);
-        cpu_relax();
+        arch_cpu_relax();
     }
 }
 
@@ -178,7 +178,7 @@ static void busy_and_record(void *arg)
     (void)arg;
     while (!atomic_load(&balance_stop)) {
         cpumask_test_and_set_cpu_atomic(&balance_seen, this_cpu_id());
-        cpu_relax();
+        arch_cpu_relax();
     }
 }
 
@@ -218,7 +218,7 @@ static void run_until_stop(void *arg)
 {
     (void)arg;
     while (!kthread_should_stop())
-        cpu_relax();
+        arch_cpu_relax();
     kthread_exit(7);
 }
 

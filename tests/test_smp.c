@@ -68,7 +68,7 @@ static void test_each_cpu_knows_itself(struct ktest *t)
 static void test_apic_mode_reported(struct ktest *t)
 {
     ktest_log("local APIC in %s mode", lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
-    EXPECT_TRUE(t, irqs_enabled());
+    EXPECT_TRUE(t, arch_irqs_enabled());
 }
 
 static const struct ktest_case smp_cases[] = {

@@ -42,7 +42,7 @@ static bool ran_with_irqs_off;
 static void note_irq_state(void *arg)
 {
     (void)arg;
-    ran_with_irqs_off = !irqs_enabled();
+    ran_with_irqs_off = !arch_irqs_enabled();
     count_hit((void *)(uintptr_t)0);
 }
 
@@ -54,7 +54,7 @@ static void test_call_self_runs_locally(struct ktest *t)
     ASSERT_EQ(t, smp_call_cpu(0, note_irq_state, NULL, false), 0);
     EXPECT_EQ(t, atomic_load(&hits[0]), 1u);
     EXPECT_TRUE(t, ran_with_irqs_off);
-    EXPECT_TRUE(t, irqs_enabled());
+    EXPECT_TRUE(t, arch_irqs_enabled());
     EXPECT_EQ(t, atomic_load(&wrong_cpu), 0u);
 }
 
@@ -162,9 +162,9 @@ static void test_call_back_to_waiting_caller(struct ktest *t)
     reset_hits();
     /* Twice: once with interrupts on, once with them off on CPU 0. */
     ASSERT_EQ(t, smp_call_cpu(last, call_back_to_zero, (void *)(uintptr_t)last, true), 0);
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     int r = smp_call_cpu(last, call_back_to_zero, (void *)(uintptr_t)last, true);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     ASSERT_EQ(t, r, 0);
     EXPECT_EQ(t, atomic_load(&hits[last]), 2u);
     EXPECT_EQ(t, atomic_load(&hits[0]), 2u);

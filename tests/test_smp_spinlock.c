@@ -35,7 +35,7 @@ static void hammer(void *arg)
         else
             spin_lock(&counter_lock);
         uint64_t v = READ_ONCE(counter);
-        cpu_relax();
+        arch_cpu_relax();
         WRITE_ONCE(counter, v + 1);
         if (READ_ONCE(use_irqsave))
             spin_unlock_irqrestore(&counter_lock, flags);

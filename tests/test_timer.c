@@ -25,7 +25,7 @@ static bool all_advanced(void)
 static void test_ticks_on_every_cpu(struct ktest *t)
 {
     unsigned cpu;
-    ASSERT_TRUE(t, irqs_enabled());
+    ASSERT_TRUE(t, arch_irqs_enabled());
     for_each_online_cpu(cpu)
         start_ticks[cpu] = tick_count(cpu);
     bool ok = SPIN_UNTIL(all_advanced());

@@ -39,7 +39,7 @@
 #include <lib/format.h>
 #include <lib/string.h>
 #include <uapi/shootdown.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 /* The mode's name, for the bench lines. */
 static const char *mode_name(void)
@@ -89,13 +89,13 @@ static void bench_start(struct counter_snapshot *s, bool one_cpu)
         counters_snapshot_cpu(s, this_cpu_id());
     else
         counters_snapshot(s);
-    bench_tsc0 = rdtsc();
+    bench_tsc0 = arch_cycles();
 }
 
 /* Print the workload's line from the deltas since s (and bench_tsc0). */
 static void bench_report(const char *name, uint64_t n, const struct counter_snapshot *s)
 {
-    uint64_t ticks = rdtsc() - bench_tsc0;
+    uint64_t ticks = arch_cycles() - bench_tsc0;
     static char line[1536];
     size_t len = 0;
 #define ADD(...) (len += (size_t)snprintf(line + len, len < sizeof(line) ? sizeof(line) - len : 0, __VA_ARGS__))
@@ -258,7 +258,7 @@ static void spinner_fn(void *arg)
     struct spinner *sp = arg;
     atomic_store(&sp->running, true);
     while (!atomic_load(&sp->stop))
-        cpu_relax();
+        arch_cpu_relax();
 }
 
 /* A holder that, once the mm is loaded, gives its CPU away whenever it

@@ -424,13 +424,13 @@ static void catchup_holder_fn(void *arg)
 {
     struct catchup *c = arg;
     atomic_store(&c->loaded, true);
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     uint64_t gen0 = atomic_load(&c->mm->tlb_gen);
     atomic_store(&c->ready, true);      /* interrupts off from here */
     while (atomic_load(&c->mm->tlb_gen) == gen0)
-        cpu_relax();
+        arch_cpu_relax();
     flush_tlb_mm_range(c->mm, ADDR, ADDR + PAGE_SIZE, false);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     atomic_store(&c->done, true);
     unuse_mm(c->mm);
 }

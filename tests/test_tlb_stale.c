@@ -238,7 +238,7 @@ static void reader_fn(void *arg)
             }
         }
         if (rd->mode == MODE_BUSY)
-            cpu_relax();
+            arch_cpu_relax();
         else
             wait_event(&run->wq, atomic_load(&run->round) > round || atomic_load(&run->stop));
     }

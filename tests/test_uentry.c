@@ -534,7 +534,7 @@ static void test_nmi_during_syscalls(struct ktest *t)
         sent++;
         EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&nmi_pending) == 0));
         for (unsigned i = 0; i < NMI_GAP_PAUSES; i++)
-            cpu_relax();
+            arch_cpu_relax();
     }
     EXPECT_EQ(t, kthread_join(th), 0);
     atomic_store(&utest_active, false);

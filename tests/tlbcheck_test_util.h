@@ -67,7 +67,7 @@ static inline void spinner_fn(void *arg)
     while (!atomic_load(&s->stop)) {
         if (s->mm)
             copy_from_user(&v, (const void *)P0, 8);
-        cpu_relax();
+        arch_cpu_relax();
     }
     if (s->mm)
         unuse_mm(s->mm);

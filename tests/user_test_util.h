@@ -17,7 +17,7 @@
 #include <kernel/lazy_mm.h>
 #include <kernel/cpumask.h>
 #include <arch/mmu_context.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 struct user_baseline {
     unsigned processes;

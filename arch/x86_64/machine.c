@@ -11,7 +11,7 @@ __noreturn void machine_exit(int code)
     /* Not QEMU (or no isa-debug-exit device): try Bochs. */
     for (const char *s = "Shutdown"; *s; s++)
         outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*s);
-    irq_disable();
+    arch_irq_disable();
     for (;;)
-        hlt();
+        arch_halt();
 }

@@ -32,6 +32,6 @@ void serial_putc(char c)
 {
     /* Bounded: a missing UART reads 0xff (THRE set), so this cannot hang. */
     for (int i = 0; i < 1000000 && !(inb(COM1 + REG_LSR) & LSR_THRE); i++)
-        cpu_relax();
+        arch_cpu_relax();
     outb(COM1 + REG_DATA, (uint8_t)c);
 }

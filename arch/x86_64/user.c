@@ -127,9 +127,9 @@ void arch_fpu_save_current(void)
 {
     /* With interrupts off, so the state saved is the live one of this task
      * (a switch in between would save and restore it anyway). */
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     __asm__ volatile("fxsave64 %0" : "=m"(current_task()->fpu_state));
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 /* ---- system calls ---- */
@@ -177,7 +177,7 @@ void user_exception(struct trap_frame *tf)
 
     /* The user's code was interrupted with IF on; resolving a fault may
      * sleep (mm->lock) and the task may be preempted like in a system call. */
-    irq_enable();
+    arch_irq_enable();
     if (vector == EXC_PF) {
         struct mm *mm = current_task()->mm;
         int err = mm ? mm_handle_fault(mm, cr2, tf->error_code & PF_WRITE, tf->error_code & PF_INSTR, true)
@@ -190,7 +190,7 @@ void user_exception(struct trap_frame *tf)
     }
     exit_to_user_work();
     /* The return path swaps GS back before IRETQ: nothing may interrupt it. */
-    irq_disable();
+    arch_irq_disable();
     tlbcheck_user_return();     /* the shadow-TLB checker: back to ring 3 next */
 }
 
@@ -214,9 +214,9 @@ bool user_fault_from_kernel(struct trap_frame *tf, uintptr_t cr2)
      */
     if (smap_enabled && !(tf->rflags & RFLAGS_AC))
         return false;
-    irq_enable();
+    arch_irq_enable();
     /* Checked like the user's own access: the kernel acts for it. */
     int err = mm_handle_fault(mm, cr2, tf->error_code & PF_WRITE, false, true);
-    irq_disable();
+    arch_irq_disable();
     return err == 0;
 }

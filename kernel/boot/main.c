@@ -29,7 +29,7 @@
 #include <arch/pic.h>
 #include <arch/serial.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <kernel/sched.h>
 #include <kernel/debug/tlbcheck.h>
 #include <kernel/process.h>
@@ -79,7 +79,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     tick_calibrate();
     tick_start_this_cpu();
     smp_boot_aps();
-    irq_enable();               /* the boot CPU takes ticks and IPIs from here on */
+    arch_irq_enable();               /* the boot CPU takes ticks and IPIs from here on */
 
     crash_if_requested();       /* crash= on the command line: fault on purpose */
     process_init();             /* the reaper of orphaned processes */

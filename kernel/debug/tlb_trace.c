@@ -16,7 +16,7 @@
 #include <kernel/config.h>
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 STATIC_ASSERT((TLB_TRACE_ENTRIES & (TLB_TRACE_ENTRIES - 1)) == 0, "a power of two");
 
@@ -37,11 +37,11 @@ void tlb_trace(enum tlb_trace_event ev, uint64_t a0, uint64_t a1, uint64_t a2, u
 {
     if (tlbtrace_mode == TLBTRACE_OFF)
         return;
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     struct tlb_trace_ring *r = this_cpu_ptr(&tlb_trace_ring);
     uint64_t h = r->head;
     struct tlb_trace_entry *e = &r->e[h % TLB_TRACE_ENTRIES];
-    e->tsc = rdtsc();
+    e->tsc = arch_cycles();
     e->event = (uint16_t)ev;
     e->cpu = (uint16_t)this_cpu_id();
     e->seq = (uint32_t)h;
@@ -52,7 +52,7 @@ void tlb_trace(enum tlb_trace_event ev, uint64_t a0, uint64_t a1, uint64_t a2, u
     /* Publish after the entry (for a reader on another CPU; x86 keeps
      * stores in order, the release keeps the compiler from reordering). */
     __atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 static bool cpu_has_ring(unsigned cpu)

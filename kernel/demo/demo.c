@@ -18,7 +18,7 @@
 #include <kernel/elf.h>
 #include <uapi/shootdown.h>
 #include <lib/format.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 static bool demo_enabled = true;
 CMDLINE_BOOL(demo, demo_enabled, "run the scheduler demo at boot when no tests are requested");
@@ -65,7 +65,7 @@ static void demo_worker(void *arg)
         /* CPU-bound for a few ticks: long enough to be preempted. */
         uint64_t until = tick_count(this_cpu_id()) + 3;
         while (tick_count(this_cpu_id()) < until)
-            cpu_relax();
+            arch_cpu_relax();
         if (round % 4 == 3)
             msleep(20);
         if (this_cpu_id() != last) {

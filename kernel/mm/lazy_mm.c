@@ -118,7 +118,7 @@
 #include <kernel/cmdline.h>
 #include <kernel/debug/tlb_events.h>
 #include <arch/mmu_context.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 int lazy_mm_mode = LAZY_MM_REFCOUNT;
 
@@ -253,11 +253,11 @@ void lazy_mm_exit_mm(struct task *me)
      * IPI would see task->mm set and rightly ignore us - either way the
      * per-CPU state and the task would disagree.
      */
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     lazy_mm_borrow_start(mm);   /* hazard: the slot store precedes our mmput */
     enter_lazy_tlb(mm, me);
     me->mm = NULL;              /* a kernel thread from here on, borrowing mm */
-    irq_restore(flags);
+    arch_irq_restore(flags);
     /* The last user tears the mappings down; its flush with freed_tables
      * moves this (lazy) CPU to init_mm, the borrow goes on until we switch
      * away or a drop ends it.  shootdown/hazard: if this is also the last
@@ -356,7 +356,7 @@ void lazy_mm_before_free(struct mm *mm)
         return;                 /* (I5): no borrower is left */
     /* The waiting calls below need a caller in thread context that other
      * CPUs' calls can interrupt (see CONTEXT RULES). */
-    if (!irqs_enabled())
+    if (!arch_irqs_enabled())
         panic("lazy_mm: the last mmdrop of ctx %llu runs with interrupts off (%s mode needs IPIs)",
               (unsigned long long)mm->ctx_id, lazy_mm_mode_name());
     if (lazy_mm_mode == LAZY_MM_SHOOTDOWN && tlb_inject(TLB_INJECT_SKIP_EXIT_SHOOTDOWN))

@@ -33,7 +33,7 @@
 #include <arch/user.h>
 #include <arch/uaccess.h>
 #include <arch/mmu_context.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <lib/string.h>
 
 static struct spinlock process_lock = SPINLOCK_INIT("process_lock");
@@ -273,7 +273,7 @@ void process_exit_if_dying(void)
         return;
     /* Called where the thread holds nothing (a return to user mode, maybe
      * from an interrupt handler with interrupts off): ending may sleep. */
-    irq_enable();
+    arch_irq_enable();
     process_exit_thread(0);
 }
 
@@ -565,7 +565,7 @@ __noreturn void process_kill_fault(unsigned vector, uint64_t error_code, uintptr
                (unsigned long)error_code);
     /* We came from an exception of this thread's user mode: the kernel holds
      * nothing here, and ending the thread may sleep (mmput). */
-    irq_enable();
+    arch_irq_enable();
     process_set_dying(p, SD_STATUS_FAULT(vector));
     process_exit_thread(0);
 }

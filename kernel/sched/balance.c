@@ -17,7 +17,7 @@
 #include "sched_internal.h"
 #include <kernel/cpumask.h>
 #include <kernel/panic.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 /*
  * Take both run-queue locks, or neither.  Balancing is optional work, so it
@@ -66,9 +66,9 @@ bool sched_balance(struct runqueue *me)
         return false;
 
     struct runqueue *src = cpu_rq(best_cpu);
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     if (!double_rq_trylock(me, src)) {
-        irq_restore(flags);
+        arch_irq_restore(flags);
         return false;
     }
     bool moved = false;
@@ -86,6 +86,6 @@ bool sched_balance(struct runqueue *me)
         break;
     }
     double_rq_unlock(me, src);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     return moved;
 }

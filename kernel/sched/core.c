@@ -39,7 +39,7 @@
 #include <kernel/lazy_mm.h>
 #include <arch/mmu_context.h>
 #include <arch/task_switch.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <lib/string.h>
 #include "sched_internal.h"
 
@@ -130,20 +130,20 @@ void rq_dequeue(struct runqueue *rq, struct task *t)
 struct runqueue *task_rq_lock(struct task *t, uint64_t *flags)
 {
     for (;;) {
-        *flags = irq_save();
+        *flags = arch_irq_save();
         struct runqueue *rq = cpu_rq(READ_ONCE(t->cpu));
         raw_spin_lock(&rq->lock);
         if (READ_ONCE(t->cpu) == rq->cpu)
             return rq;
         raw_spin_unlock(&rq->lock);
-        irq_restore(*flags);
+        arch_irq_restore(*flags);
     }
 }
 
 void task_rq_unlock(struct runqueue *rq, uint64_t flags)
 {
     raw_spin_unlock(&rq->lock);
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 /* ---- the switch ---- */
@@ -229,7 +229,7 @@ static void __schedule(bool preempted)
     struct runqueue *rq = this_rq();
     struct task *prev = rq->curr;
 
-    BUG_ON(irqs_enabled());
+    BUG_ON(arch_irqs_enabled());
     if (preempt_count() != 0)
         panic("schedule() while atomic: preempt_count %d in task '%s'", preempt_count(), prev->name);
     preempt_disable();
@@ -267,11 +267,11 @@ static void __schedule(bool preempted)
 
 void schedule(void)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     do {
         __schedule(false);
     } while (need_resched());
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 void yield(void)
@@ -283,13 +283,13 @@ void preempt_schedule(void)
 {
     /* With interrupts off we cannot switch here; the next interrupt return
      * or preempt_enable() with interrupts on will. */
-    if (!irqs_enabled() || !READ_ONCE(this_rq()->online))
+    if (!arch_irqs_enabled() || !READ_ONCE(this_rq()->online))
         return;
-    irq_disable();
+    arch_irq_disable();
     do {
         __schedule(true);
     } while (need_resched());
-    irq_enable();
+    arch_irq_enable();
 }
 
 void preempt_on_irq_return(void)
@@ -382,14 +382,14 @@ __noreturn void sched_idle_loop(void)
 {
     struct runqueue *rq = this_rq();
     for (;;) {
-        irq_disable();
+        arch_irq_disable();
         if (!need_resched() && !sched_balance(rq)) {
             /* sti;hlt: an interrupt (or IPI) between the check and the halt
              * still wakes us, because sti delays interrupts by one instruction. */
-            safe_halt();
+            arch_safe_halt();
             continue;
         }
-        irq_enable();
+        arch_irq_enable();
         schedule();
     }
 }
@@ -407,9 +407,9 @@ unsigned sched_nr_queued(unsigned cpu)
 void sched_stats_get(unsigned cpu, struct sched_stats *out)
 {
     struct runqueue *rq = cpu_rq(cpu);
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     raw_spin_lock(&rq->lock);
     *out = rq->stats;
     raw_spin_unlock(&rq->lock);
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }

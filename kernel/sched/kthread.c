@@ -18,7 +18,7 @@
 #include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <lib/string.h>
 
 static struct kmem_cache *task_cache;
@@ -47,7 +47,7 @@ __noreturn void task_start(struct task *prev)
     /* We arrive the way every switched-to task does: in the middle of
      * context_switch(), holding the run-queue lock with interrupts off. */
     finish_task_switch(prev);
-    irq_enable();
+    arch_irq_enable();
     struct task *me = current_task();
     me->entry(me->entry_arg);
     kthread_exit(0);
@@ -150,7 +150,7 @@ __noreturn void kthread_exit(int code)
     me->exit_code = code;
     /* Interrupts off from here: a preemption between marking ourselves DEAD
      * and waking the joiners would switch us out for good, joiners asleep. */
-    irq_disable();
+    arch_irq_disable();
     /*
      * DEAD under the exit wait queue's lock, then wake the joiners: a joiner
      * checks `state == DEAD` after prepare_to_wait (same lock), so it either
@@ -170,7 +170,7 @@ static void task_wait_off_cpu(struct task *t)
     /* Acquire: pairs with the release in finish_task_switch(); after it the
      * old CPU no longer uses t's stack. */
     while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
-        cpu_relax();
+        arch_cpu_relax();
 }
 
 static void task_free(struct task *t)

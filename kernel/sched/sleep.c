@@ -13,7 +13,7 @@
 #include "sched_internal.h"
 #include <kernel/wait.h>
 #include <kernel/time.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 void sleepers_expire(struct runqueue *rq)
 {
@@ -36,7 +36,7 @@ void msleep(unsigned ms)
     uint64_t deadline = ktime_ns() + (uint64_t)ms * 1000000;
 
     while (ktime_ns() < deadline && !kthread_should_stop()) {
-        uint64_t flags = irq_save();
+        uint64_t flags = arch_irq_save();
         /* Interrupts off: we cannot migrate between choosing the list and
          * linking onto it, and the tick cannot run in between. */
         struct runqueue *rq = this_rq();
@@ -45,17 +45,17 @@ void msleep(unsigned ms)
         list_add_tail(&me->timer_link, &rq->sleepers);
         set_current_state(TASK_BLOCKED);
         raw_spin_unlock(&rq->sleepers_lock);
-        irq_restore(flags);
+        arch_irq_restore(flags);
 
         schedule();
 
         /* Woken early (kthread_stop)?  Then we are still linked. */
-        flags = irq_save();
+        flags = arch_irq_save();
         raw_spin_lock(&rq->sleepers_lock);
         if (!list_empty(&me->timer_link))
             list_del(&me->timer_link);
         raw_spin_unlock(&rq->sleepers_lock);
-        irq_restore(flags);
+        arch_irq_restore(flags);
         set_current_state(TASK_RUNNABLE);
     }
 }

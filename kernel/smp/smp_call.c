@@ -60,7 +60,7 @@
 #include <kernel/preempt.h>
 #include <kernel/percpu.h>
 #include <arch/smp.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 #include <stdatomic.h>
 
 struct call_slot {
@@ -114,10 +114,10 @@ void smp_call_service(void)
  * IPI handler), then pause. */
 static void wait_a_little(void)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     smp_call_service();
-    irq_restore(flags);
-    cpu_relax();
+    arch_irq_restore(flags);
+    arch_cpu_relax();
 }
 
 static void wait_until_free(struct call_slot *s)
@@ -163,15 +163,15 @@ int smp_call_cpu(unsigned cpu, smp_call_fn_t fn, void *arg, bool wait)
     if (!online(cpu))
         return -1;
     preempt_disable();      /* our slots are per CPU: stay on this one */
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     if (cpu == this_cpu_id()) {
         fn(arg);
-        irq_restore(flags);
+        arch_irq_restore(flags);
         preempt_enable();
         return 0;
     }
     queue_call(cpu, fn, arg, wait);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     /* Wait with the caller's interrupt state: a nested call from an
      * interrupt handler may reuse our slot after our call is done, which
      * only makes us wait for its call too. */
@@ -188,7 +188,7 @@ void smp_call_mask(const struct cpumask *mask, smp_call_fn_t fn, void *arg, bool
 
     cpumask_and(&targets, mask, &cpu_online_mask);
     preempt_disable();      /* our slots are per CPU: stay on this one */
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     unsigned me = this_cpu_id();
     bool self = cpumask_test_cpu(&targets, me);
     cpumask_clear_cpu(&targets, me);
@@ -197,7 +197,7 @@ void smp_call_mask(const struct cpumask *mask, smp_call_fn_t fn, void *arg, bool
         queue_call(cpu, fn, arg, wait);
     if (self)
         fn(arg);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     if (wait)
         for_each_cpu(cpu, &targets)
             wait_until_free(my_slot(cpu));

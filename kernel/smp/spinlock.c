@@ -4,7 +4,7 @@
 #include <kernel/percpu.h>
 #include <kernel/time.h>
 #include <kernel/preempt.h>
-#include <arch/x86.h>
+#include <arch/cpu.h>
 
 uint64_t spin_timeout_ns = 10ull * 1000 * 1000 * 1000;
 
@@ -34,7 +34,7 @@ void raw_spin_lock(struct spinlock *l)
         unsigned spins = 0;
         /* Pairs with the release store in spin_unlock(). */
         while (atomic_load_explicit(&l->serving, memory_order_acquire) != ticket) {
-            cpu_relax();
+            arch_cpu_relax();
             /* Check the clock now and then: reading it is not free. */
             if (++spins % 1024 == 0 && ktime_ns() - start > spin_timeout_ns && !panic_in_progress())
                 spin_timed_out(l, ticket);
@@ -106,7 +106,7 @@ bool spin_held_by_me(struct spinlock *l)
 
 uint64_t spin_lock_irqsave(struct spinlock *l)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     preempt_disable();
     raw_spin_lock(l);
     return flags;
@@ -115,7 +115,7 @@ uint64_t spin_lock_irqsave(struct spinlock *l)
 void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags)
 {
     raw_spin_unlock(l);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     /* After the restore, so a reschedule requested meanwhile can happen now. */
     preempt_enable();
 }

@@ -157,7 +157,7 @@ static void xapic_wait_idle(void)
     for (unsigned long i = 0; mmio_read32(xapic_regs + LAPIC_ICR_LO) & ICR_DELIVERY_PENDING; i++) {
         if (i == 100000000ul && !panic_in_progress())
             panic("local APIC: an IPI stays pending");
-        cpu_relax();
+        arch_cpu_relax();
     }
 }
 
@@ -165,7 +165,7 @@ static void xapic_wait_idle(void)
  * names a shorthand). */
 static void send_icr(uint32_t dest, uint32_t lo)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     if (x2apic) {
         __asm__ volatile("mfence" ::: "memory");   /* see the top of the file */
         wrmsr(X2APIC_MSR_ICR, ((uint64_t)dest << 32) | lo);
@@ -174,7 +174,7 @@ static void send_icr(uint32_t dest, uint32_t lo)
         mmio_write32(xapic_regs + LAPIC_ICR_HI, dest << 24);
         mmio_write32(xapic_regs + LAPIC_ICR_LO, lo);
     }
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector)

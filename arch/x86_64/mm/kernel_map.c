@@ -75,6 +75,11 @@ static void map_image_range(const void *start, const void *end, uint64_t flags)
     }
 }
 
+phys_addr_t arch_loaded_pgd(void)
+{
+    return read_cr3() & ~0xffful;
+}
+
 void paging_init(void)
 {
     if (cpu_features.nx)

@@ -46,7 +46,7 @@ void tlb_write_cr3(struct mm *mm, unsigned pcid, bool noflush)
      * NOFLUSH-loads the mm into PCID 0. */
     if (noflush && tlb_inject(TLB_INJECT_CR3_PCID_LOST))
         cr3 = pgd | CR3_NOFLUSH;
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     write_cr3(cr3);
     /* The model learns of the write just after it.  That lag is harmless
      * (docs/tlbcheck.md, "The model never lags"): no other CPU can see CR3
@@ -55,7 +55,7 @@ void tlb_write_cr3(struct mm *mm, unsigned pcid, bool noflush)
      * handler of ours runs in between.  tlb_race_delay=N widens it. */
     race_window(RACE_CR3_WRITE);
     tlbcheck_cr3_write(mm, pcid, noflush, cr3);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     if (noflush)
         count_event(tlb, cr3_write_noflush);
     else
@@ -64,10 +64,10 @@ void tlb_write_cr3(struct mm *mm, unsigned pcid, bool noflush)
 
 void tlb_invlpg(uintptr_t va)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");
     tlbcheck_invlpg(va);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     count_event(tlb, invlpg);
 }
 
@@ -78,10 +78,10 @@ void tlb_invpcid(enum invpcid_type type, unsigned pcid, uintptr_t va)
      * (else #GP): checked here rather than found by a fault. */
     BUG_ON(pcid > 0xfff || (pcid && !tlb_use_pcid) || type > INVPCID_ALL_NONGLOBAL);
     struct { uint64_t pcid, addr; } desc = { pcid, va };
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     __asm__ volatile("invpcid %0, %1" :: "m"(desc), "r"((uint64_t)type) : "memory");
     tlbcheck_invpcid(type, pcid, va);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     switch (type) {
     case INVPCID_ADDR: count_event(tlb, invpcid_addr); break;
     case INVPCID_SINGLE: count_event(tlb, invpcid_single); break;
@@ -92,7 +92,7 @@ void tlb_invpcid(enum invpcid_type type, unsigned pcid, uintptr_t va)
 
 void tlb_pge_toggle(void)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     uint64_t cr4 = read_cr4();
     BUG_ON(!(cr4 & CR4_PGE));
     /* Any change of CR4.PGE drops every entry of every PCID, global ones
@@ -100,7 +100,7 @@ void tlb_pge_toggle(void)
     write_cr4(cr4 & ~CR4_PGE);
     write_cr4(cr4);
     tlbcheck_flush_everything();
-    irq_restore(flags);
+    arch_irq_restore(flags);
     count_event(tlb, pge_toggle);
 }
 
@@ -122,11 +122,11 @@ void local_flush_tlb_all(void)
     } else {
         /* No PGE: nothing is global, and without PGE we never turn PCID on
          * (tlb_init), so reloading CR3 drops everything. */
-        uint64_t flags = irq_save();
+        uint64_t flags = arch_irq_save();
         struct mm *mm = this_tlbstate()->loaded_mm;
         BUG_ON(mm == LOADED_MM_SWITCHING);
         tlb_write_cr3(mm ? mm : &init_mm, 0, false);
-        irq_restore(flags);
+        arch_irq_restore(flags);
     }
 }
 

@@ -104,7 +104,7 @@ void tlb_init(void)
  * holds the kernel's page tables (init_mm) with CR3[11:0] = 0. */
 void tlb_init_this_cpu(void)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     struct cpu_tlbstate *ts = this_tlbstate();
     memset(ts, 0, sizeof(*ts));
     ts->loaded_mm = &init_mm;
@@ -118,7 +118,7 @@ void tlb_init_this_cpu(void)
      * (PCID 0), nothing cached anywhere. */
     tlb_write_cr3(&init_mm, 0, false);
     local_flush_tlb_all();
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 /* ---- the ASID cache ---------------------------------------------------------- */
@@ -229,7 +229,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
 {
     (void)prev;         /* the scheduler's idea; loaded_mm is the truth */
     (void)tsk;
-    BUG_ON(irqs_enabled());
+    BUG_ON(arch_irqs_enabled());
     struct cpu_tlbstate *ts = this_tlbstate();
     struct mm *loaded = ts->loaded_mm;
     unsigned cpu = this_cpu_id();
@@ -308,7 +308,7 @@ void enter_lazy_tlb(struct mm *mm, struct task *tsk)
 
 void leave_mm(void)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     struct cpu_tlbstate *ts = this_tlbstate();
     struct mm *loaded = ts->loaded_mm;
     BUG_ON(loaded == LOADED_MM_SWITCHING);
@@ -337,5 +337,5 @@ void leave_mm(void)
         ts->loaded_mm = &init_mm;
         model_switch_done();
     }
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }

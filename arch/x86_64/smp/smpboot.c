@@ -195,7 +195,7 @@ static bool wait_for_ap(unsigned cpu, uint64_t timeout_ns)
     while (atomic_load_explicit(&ap_state[cpu], memory_order_acquire) != AP_ONLINE) {
         if (ktime_ns() - start > timeout_ns)
             return false;
-        cpu_relax();
+        arch_cpu_relax();
     }
     return true;
 }
@@ -280,8 +280,8 @@ void arch_smp_boot_aps(void)
 static __noreturn void park(void)
 {
     for (;;) {
-        irq_disable();
-        hlt();
+        arch_irq_disable();
+        arch_halt();
     }
 }
 

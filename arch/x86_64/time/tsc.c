@@ -78,5 +78,5 @@ void udelay(uint64_t us)
     }
     uint64_t end = rdtsc() + us * tsc_khz / 1000;
     while ((int64_t)(rdtsc() - end) < 0)
-        cpu_relax();
+        arch_cpu_relax();
 }

@@ -65,7 +65,7 @@ DEFINE_COUNTER(tlbcheck, registry_lock, "checker: registry lock taken (mm create
  */
 static struct tc_cpu *this_tc_cpu_lock(uint64_t *flags)
 {
-    *flags = irq_save();
+    *flags = arch_irq_save();
     struct tc_cpu *c = &live_cpus[this_cpu_id()];
     spin_lock(&c->lock);
     if (!c->online) {
@@ -319,9 +319,9 @@ void tlbcheck_mm_unlock(struct mm *mm)
     if (!m)
         return;
     /* Interrupts off only so that the report names this CPU. */
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     tc_check_mm_unlock(&live, &live_cpus[this_cpu_id()], m);
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 /* ---- frames (arch/tlbcheck/frames.h) -------------------------------------------- */
@@ -353,9 +353,9 @@ void tlbcheck_frame_free(phys_addr_t pa, unsigned order)
 {
     if (!tlbcheck_on())
         return;
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     tc_check_frame_free(&live, &live_frames, &live_cpus[this_cpu_id()], pa, order);
-    irq_restore(flags);
+    arch_irq_restore(flags);
 }
 
 /* ---- arch/tlbcheck/insn.h: the instructions (this CPU, interrupts off) ---------- */

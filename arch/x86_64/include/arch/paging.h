@@ -159,6 +159,9 @@ void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tab
 /* Boot: build the kernel's page tables, switch CR3 to them, and hand the
  * RAM above 4 GiB to the page allocator.  After page_alloc_init(). */
 void paging_init(void);
+/* The physical address of the page-table root this CPU has loaded (x86-64:
+ * CR3 without its PCID bits).  init_mm_setup() takes the kernel's from it. */
+phys_addr_t arch_loaded_pgd(void);
 
 /* The lock for the kernel tree below the shared PDPTs (the kernel virtual
  * area: stacks, ioremap).  The direct map and the image mapping never change

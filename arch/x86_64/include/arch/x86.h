@@ -1,6 +1,7 @@
 /*
  * arch/x86.h - thin C wrappers around x86-64 instructions: port I/O, MSRs,
- * control registers, CPUID, TSC, interrupt flag, pause and halt.
+ * control registers, CPUID, flags; the operations generic code uses too
+ * (interrupt flag, pause, hlt, TSC) are in arch/cpu.h.
  *
  * Each wrapper that changes memory-visible state carries a "memory" clobber
  * so the compiler neither caches memory across it nor moves accesses over it.
@@ -8,6 +9,7 @@
 #pragma once
 #include <stdint.h>
 #include <stdbool.h>
+#include <arch/cpu.h>       /* interrupt flag, pause, hlt, TSC: the operations generic code uses too */
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port) : "memory"); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port) : "memory"); }
@@ -54,7 +56,7 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 #define CR4_SMEP    (1ul << 20)
 #define CR4_SMAP    (1ul << 21)
 
-#define RFLAGS_IF   (1ul << 9)
+#define RFLAGS_IF   ARCH_FLAGS_IF           /* arch/cpu.h */
 #define RFLAGS_AC   (1ul << 18)
 
 #define DEFINE_CR_ACCESSORS(n)                                                   \
@@ -73,32 +75,8 @@ static inline void cpuid_count(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_
     __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
 }
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-/* Spin-wait hint: frees the sibling hyperthread and tells a hypervisor (and
- * QEMU's MTTCG) that this vCPU is waiting.  Every busy loop uses it. */
-static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
-static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
-
-static inline uint64_t read_rflags(void)
-{
-    uint64_t f;
-    __asm__ volatile("pushfq; popq %0" : "=r"(f) :: "memory");
-    return f;
-}
-static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
-static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
-static inline bool irqs_enabled(void) { return read_rflags() & RFLAGS_IF; }
-static inline uint64_t irq_save(void) { uint64_t f = read_rflags(); irq_disable(); return f; }
-static inline void irq_restore(uint64_t f) { if (f & RFLAGS_IF) irq_enable(); }
-/* sti takes effect after the next instruction, so "sti; hlt" cannot lose an
- * interrupt that arrives between the two. */
-static inline void safe_halt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
+static inline uint64_t rdtsc(void) { return arch_cycles(); }
+static inline uint64_t read_rflags(void) { return arch_read_flags(); }
 
 static inline void invlpg(uintptr_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
 
