@@ -12,7 +12,7 @@
 #include <kernel/percpu.h>
 #include <kernel/time.h>
 #include <kernel/panic.h>
-#include <arch/serial.h>
+#include <arch/console.h>
 #include <arch/cpu.h>
 #include <lib/format.h>
 #include <lib/string.h>
@@ -60,11 +60,11 @@ static void emit(const char *s, bool prefix)
             snprintf(p, sizeof(p), "[%5lu.%06lu cpu%u] ", (unsigned long)(ns / 1000000000),
                      (unsigned long)(ns / 1000 % 1000000), this_cpu_id());
             for (char *q = p; *q; q++)
-                serial_putc(*q);
+                arch_console_putc(*q);
         }
         if (*s == '\n')
-            serial_putc('\r');
-        serial_putc(*s);
+            arch_console_putc('\r');
+        arch_console_putc(*s);
         at_line_start = (*s == '\n');
     }
 }

@@ -5,6 +5,7 @@
  * (line status bit 5).  QEMU never makes us wait, but real UARTs and Bochs
  * model the transmit time and drop bytes written too early.
  */
+#include <arch/console.h>
 #include <arch/serial.h>
 #include <arch/x86.h>
 
@@ -28,7 +29,7 @@ void serial_init(void)
     outb(COM1 + REG_MCR, 0x03);     /* DTR, RTS */
 }
 
-void serial_putc(char c)
+void arch_console_putc(char c)
 {
     /* Bounded: a missing UART reads 0xff (THRE set), so this cannot hang. */
     for (int i = 0; i < 1000000 && !(inb(COM1 + REG_LSR) & LSR_THRE); i++)

@@ -17,19 +17,13 @@
 #include <kernel/smp.h>
 #include <kernel/tick.h>
 #include <kernel/time.h>
-#include <arch/apic.h>
-#include <arch/cpufeatures.h>
-#include <arch/user.h>
 #include <kernel/syscall.h>
+#include <arch/cpu.h>
 #include <arch/crash.h>
-#include <arch/gdt.h>
-#include <arch/machine.h>
+#include <arch/init.h>
 #include <arch/memlayout.h>
 #include <arch/paging.h>
-#include <arch/pic.h>
-#include <arch/serial.h>
-#include <arch/trap.h>
-#include <arch/cpu.h>
+#include <arch/timer.h>
 #include <kernel/sched.h>
 #include <kernel/debug/tlbcheck.h>
 #include <kernel/process.h>
@@ -43,7 +37,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     (void)magic;    /* checked by boot/multiboot2.asm */
 
     percpu_init_bsp();          /* this_cpu_id() works from here on */
-    serial_init();
+    arch_early_init();          /* the console: printk works from here on */
     printk("Shootdown booting\n");
 
     const char *err;
@@ -54,17 +48,12 @@ void kmain(uint32_t magic, uint32_t info_phys)
     printk("boot loader: %s\n", boot_info.loader_name[0] ? boot_info.loader_name : "(unnamed)");
     printk("command line: %s\n", boot_info.cmdline);
 
-    cpu_features_detect();
-    cpu_features_enable_this_cpu();
-    gdt_init_this_cpu();
-    idt_init();
-    idt_load();
-    arch_user_init_this_cpu();  /* SYSCALL entry, FPU/SSE for user mode */
+    arch_init();                /* the CPU: features, descriptor tables, traps, user entry */
 
     if (cmdline_apply(boot_info.cmdline))
         printk("warning: the command line had errors (see above); their defaults are in force\n");
 
-    tsc_calibrate();
+    arch_clock_init();          /* ktime_ns() */
     page_alloc_init(&boot_info);
     paging_init();              /* the kernel's own page tables; adds RAM above 4 GiB */
     kmalloc_init();
@@ -73,13 +62,12 @@ void kmain(uint32_t magic, uint32_t info_phys)
     syscall_init();             /* the system-call table */
 
     acpi_init();                /* the CPU list */
-    pic_remap_and_mask();       /* interrupts come from the local APIC only */
-    lapic_init_bsp();
+    arch_interrupts_init();     /* interrupts come from the local APIC only */
     smp_init();                 /* CPU 0 online, cross-CPU call IPIs */
     tick_calibrate();
     tick_start_this_cpu();
     smp_boot_aps();
-    arch_irq_enable();               /* the boot CPU takes ticks and IPIs from here on */
+    arch_irq_enable();          /* the boot CPU takes ticks and IPIs from here on */
 
     crash_if_requested();       /* crash= on the command line: fault on purpose */
     process_init();             /* the reaper of orphaned processes */

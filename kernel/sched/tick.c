@@ -3,7 +3,7 @@
 #include <kernel/cmdline.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
-#include <arch/apic.h>
+#include <arch/timer.h>
 #include <stdatomic.h>
 
 unsigned tick_hz = 100;
@@ -16,12 +16,12 @@ static DEFINE_PER_CPU(_Atomic uint64_t, ticks);
 
 void tick_calibrate(void)
 {
-    lapic_timer_calibrate();
+    arch_timer_calibrate();
 }
 
 void tick_start_this_cpu(void)
 {
-    lapic_timer_start(tick_hz);
+    arch_timer_start(tick_hz);
 }
 
 void tick_handle(void)

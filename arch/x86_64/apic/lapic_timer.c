@@ -15,7 +15,9 @@
  */
 #include <arch/apic.h>
 #include <arch/trap.h>
+#include <arch/timer.h>
 #include <arch/x86.h>
+#include <arch/x86/tsc.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <kernel/tick.h>
@@ -51,7 +53,7 @@ static void timer_interrupt(struct trap_frame *tf)
     tick_handle();
 }
 
-void lapic_timer_calibrate(void)
+void arch_timer_calibrate(void)
 {
     uint64_t r[CAL_RUNS];
     for (int i = 0; i < CAL_RUNS; i++)
@@ -71,7 +73,7 @@ void lapic_timer_calibrate(void)
            lapic_timer_khz % 1000);
 }
 
-void lapic_timer_start(unsigned hz)
+void arch_timer_start(unsigned hz)
 {
     BUG_ON(lapic_timer_khz == 0 || hz == 0);
     uint64_t count = (uint64_t)lapic_timer_khz * 1000 / hz;

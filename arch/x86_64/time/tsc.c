@@ -9,7 +9,9 @@
  */
 #include <kernel/time.h>
 #include <kernel/printk.h>
+#include <arch/timer.h>
 #include <arch/x86.h>
+#include <arch/x86/tsc.h>
 
 #define PIT_HZ          1193182u
 #define PIT_CH2         0x42
@@ -42,7 +44,7 @@ static uint64_t measure_once(void)
     return rdtsc() - t0;
 }
 
-void tsc_calibrate(void)
+void arch_clock_init(void)
 {
     uint64_t best = ~0ull;
     for (int i = 0; i < 5; i++) {

@@ -31,11 +31,8 @@ void lapic_send_nmi_all_but_self(void);
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_startup(uint32_t apic_id, uint8_t page);
 
-/* The periodic LAPIC timer (arch/x86_64/apic/lapic_timer.c): calibrate once
- * on the BSP, start on every CPU.  Each tick calls tick_handle()
- * (kernel/tick.h). */
-void lapic_timer_calibrate(void);
-void lapic_timer_start(unsigned hz);
+/* The periodic LAPIC timer (arch/x86_64/apic/lapic_timer.c) is the tick:
+ * arch_timer_calibrate() and arch_timer_start() in arch/timer.h. */
 /* Timer counts per millisecond (after the divider), 0 before calibration. */
 extern uint32_t lapic_timer_khz;
 

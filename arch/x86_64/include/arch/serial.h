@@ -1,4 +1,3 @@
 /* arch/serial.h - the COM1 UART, polled (no interrupts). */
 #pragma once
 void serial_init(void);
-void serial_putc(char c);
