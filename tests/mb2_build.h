@@ -12,22 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <kernel/multiboot2.h>   /* the tag types */
 #if __STDC_HOSTED__
 #include <string.h>
 #else
 #include <lib/string.h>
 #endif
-
-enum {
-    MB2_TAG_END = 0,
-    MB2_TAG_CMDLINE = 1,
-    MB2_TAG_LOADER_NAME = 2,
-    MB2_TAG_MODULE = 3,
-    MB2_TAG_BASIC_MEMINFO = 4,
-    MB2_TAG_MMAP = 6,
-    MB2_TAG_ACPI_OLD = 14,
-    MB2_TAG_ACPI_NEW = 15,
-};
 
 struct mb2_builder {
     uint8_t *buf;

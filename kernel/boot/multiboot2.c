@@ -9,21 +9,10 @@
  * error, never a read out of bounds.
  */
 #include <kernel/bootinfo.h>
+#include <kernel/multiboot2.h>
 #include <lib/string.h>
 
 struct boot_info boot_info;
-
-enum {
-    TAG_END = 0,
-    TAG_CMDLINE = 1,
-    TAG_LOADER_NAME = 2,
-    TAG_MODULE = 3,
-    TAG_BASIC_MEMINFO = 4,
-    TAG_BOOTDEV = 5,
-    TAG_MMAP = 6,
-    TAG_ACPI_OLD = 14,
-    TAG_ACPI_NEW = 15,
-};
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -92,14 +81,14 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
         const uint8_t *p = tag + 8;
         size_t len = size - 8;
         switch (type) {
-        case TAG_END:
+        case MB2_TAG_END:
             if (size != 8) {
                 *err = "end tag has the wrong size";
                 return -1;
             }
             ended = true;
             break;
-        case TAG_CMDLINE: {
+        case MB2_TAG_CMDLINE: {
             long n = copy_string(out->cmdline, sizeof(out->cmdline), p, len);
             if (n < 0) {
                 *err = "command line tag is not NUL-terminated";
@@ -112,14 +101,14 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
             }
             break;
         }
-        case TAG_LOADER_NAME:
+        case MB2_TAG_LOADER_NAME:
             /* Names are for display only: a long one is cut. */
             if (copy_string(out->loader_name, sizeof(out->loader_name), p, len) < 0) {
                 *err = "boot loader name tag is not NUL-terminated";
                 return -1;
             }
             break;
-        case TAG_MODULE: {
+        case MB2_TAG_MODULE: {
             if (len < 9) {
                 *err = "module tag too short";
                 return -1;
@@ -143,7 +132,7 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
             out->module_count++;
             break;
         }
-        case TAG_MMAP: {
+        case MB2_TAG_MMAP: {
             if (len < 8) {
                 *err = "memory map tag too short";
                 return -1;
@@ -170,7 +159,7 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
             }
             break;
         }
-        case TAG_ACPI_OLD:
+        case MB2_TAG_ACPI_OLD:
             if (len < 20) {
                 *err = "ACPI 1.0 RSDP tag too short";
                 return -1;
@@ -180,7 +169,7 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
                 out->rsdp_version = 1;
             }
             break;
-        case TAG_ACPI_NEW:
+        case MB2_TAG_ACPI_NEW:
             if (len < 36) {
                 *err = "ACPI 2.0 RSDP tag too short";
                 return -1;
@@ -188,8 +177,8 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out, cons
             memcpy(out->rsdp, p, 36);
             out->rsdp_version = 2;
             break;
-        case TAG_BASIC_MEMINFO:
-        case TAG_BOOTDEV:
+        case MB2_TAG_BASIC_MEMINFO:
+        case MB2_TAG_BOOTDEV:
         case 7 ... 13:      /* VBE, framebuffer, ELF sections, APM, EFI tables, SMBIOS */
         case 16 ... 21:     /* network, EFI memory map and handles, load base */
             break;          /* known, not needed */

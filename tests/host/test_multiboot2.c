@@ -34,6 +34,22 @@ static int parse_copy(const void *src, size_t len, const char **err)
     return r;
 }
 
+/* The parser and the builder take the tag types from one enum
+ * (kernel/multiboot2.h), so a wrong number there would parse its own
+ * structures fine: pin each to the specification's (Multiboot2 3.6). */
+static void test_tag_numbers(void)
+{
+    CHECK_EQ(MB2_TAG_END, 0);
+    CHECK_EQ(MB2_TAG_CMDLINE, 1);
+    CHECK_EQ(MB2_TAG_LOADER_NAME, 2);
+    CHECK_EQ(MB2_TAG_MODULE, 3);
+    CHECK_EQ(MB2_TAG_BASIC_MEMINFO, 4);
+    CHECK_EQ(MB2_TAG_BOOTDEV, 5);
+    CHECK_EQ(MB2_TAG_MMAP, 6);
+    CHECK_EQ(MB2_TAG_ACPI_OLD, 14);
+    CHECK_EQ(MB2_TAG_ACPI_NEW, 15);
+}
+
 /* A complete, well-formed structure in `space`; returns its size. */
 static size_t build_good(struct mb2_builder *b)
 {
@@ -340,6 +356,7 @@ static void test_fuzz(void)
 
 int main(void)
 {
+    test_tag_numbers();
     test_good();
     test_good_variants();
     test_malformed();
