@@ -65,8 +65,16 @@ KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm
 OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
-.PHONY: all iso run test test-bochs test-host soak models debug compdb clean deps
-all: $(ELF) user
+.PHONY: all iso run test test-bochs test-host soak models debug compdb clean deps check-arch
+all: check-arch $(ELF) user
+
+# The arch boundary, on every build: no file under kernel/ or lib/ includes a
+# private x86 header (<arch/x86/...>), and only the tests of x86 mechanics
+# listed in the script do (tools/check-arch-boundary.py, docs/arch.md).
+check-arch:
+	@mkdir -p $(BUILD)
+	@$(PYTHON) tools/check-arch-boundary.py > $(BUILD)/arch-boundary.txt || \
+		{ grep -v '^arch-boundary:' $(BUILD)/arch-boundary.txt; echo "error: the arch boundary is crossed (see above)"; exit 1; }
 
 include user/user.mk
 

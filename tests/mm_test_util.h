@@ -9,7 +9,7 @@
 #include "smp_test_util.h"
 #include <kernel/mm.h>
 #include <kernel/sched.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/mmu_context.h>
 #include <arch/cpu.h>
 #include <stdatomic.h>

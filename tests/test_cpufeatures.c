@@ -3,8 +3,8 @@
  * what cpu_features_enable_this_cpu() turned on is on in CR0/CR4/EFER.
  */
 #include "ktest.h"
-#include <arch/cpufeatures.h>
-#include <arch/x86.h>
+#include <arch/x86/cpufeatures.h>
+#include <arch/x86/x86.h>
 #include <lib/string.h>
 
 static bool bit(uint32_t reg, unsigned n)

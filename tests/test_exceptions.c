@@ -10,11 +10,11 @@
  */
 #include "ktest.h"
 #include <arch/extable.h>
-#include <arch/gdt.h>
+#include <arch/x86/gdt.h>
 #include <arch/memlayout.h>
 #include <arch/nmi.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <lib/string.h>
 #include <kernel/sections.h>
 

@@ -10,7 +10,7 @@
  * executing .data fault.
  */
 #include "ktest.h"
-#include <arch/cpufeatures.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/extable.h>
 #include <arch/paging.h>
 #include <arch/trap.h>

@@ -20,7 +20,6 @@
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/lazy_mm.h>
-#include <arch/cpufeatures.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
 #include <uapi/shootdown.h>

@@ -31,7 +31,6 @@
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
 #include <kernel/smp.h>
-#include <arch/cpufeatures.h>
 #include <arch/paging.h>
 #include <uapi/shootdown.h>
 

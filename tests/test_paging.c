@@ -5,14 +5,14 @@
  * kernel stacks and their guard pages; ioremap.
  */
 #include "ktest.h"
-#include <arch/apic.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/apic.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/extable.h>
 #include <arch/kva.h>
 #include <arch/mmio.h>
 #include <arch/paging.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/kstack.h>
 #include <kernel/page_alloc.h>
 #include <kernel/spinlock.h>

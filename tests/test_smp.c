@@ -6,7 +6,7 @@
 #include "smp_test_util.h"
 #include <kernel/acpi.h>
 #include <kernel/percpu.h>
-#include <arch/apic.h>
+#include <arch/x86/apic.h>
 #include <arch/smp.h>
 
 static void test_online_equals_acpi(struct ktest *t)

@@ -7,7 +7,7 @@
 #include "ktest.h"
 #include "smp_test_util.h"
 #include <kernel/tick.h>
-#include <arch/apic.h>
+#include <arch/x86/apic.h>
 
 #define TICKS_WANTED 3
 

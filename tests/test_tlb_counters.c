@@ -26,7 +26,7 @@
 #include <kernel/debug/tlb_trace.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
-#include <arch/tlbstate.h>
+#include <arch/x86/tlbstate.h>
 #include <uapi/shootdown.h>
 
 DECLARE_COUNTER(switch, same_mm);

@@ -23,11 +23,11 @@
 #include <kernel/preempt.h>
 #include <kernel/sched.h>
 #include <kernel/smp.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
-#include <arch/tlbstate.h>
-#include <arch/x86.h>
+#include <arch/x86/tlbstate.h>
+#include <arch/x86/x86.h>
 #include <uapi/shootdown.h>
 
 DECLARE_COUNTER(tlb, cr3_write_flush);

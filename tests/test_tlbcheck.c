@@ -23,7 +23,7 @@
 #include <arch/tlbcheck/model.h>
 #include <arch/paging.h>
 #include <arch/uaccess.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/kmalloc.h>
 #include <kernel/lazy_mm.h>
 #include <kernel/debug/tlbcheck.h>

@@ -22,10 +22,10 @@
 #include <arch/tlbcheck/model.h>
 #include <arch/paging.h>
 #include <arch/tlbflush.h>
-#include <arch/tlbstate.h>
+#include <arch/x86/tlbstate.h>
 #include <arch/uaccess.h>
 #include <arch/kva.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/kmalloc.h>
 #include <kernel/kstack.h>
 #include <kernel/lazy_mm.h>

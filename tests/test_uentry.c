@@ -22,7 +22,7 @@
 #include <arch/trap.h>
 #include <arch/uaccess.h>
 #include <arch/user.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/cpufeatures.h>
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
 #include <kernel/sched.h>

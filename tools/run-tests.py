@@ -3,7 +3,9 @@
 
 1. The host unit tests of lib/: `make -C tests/host run`, and the static
    check that generic code changes page tables only through arch/
-   (tools/check-pte-boundary.py: one test per file of kernel/), and the
+   (tools/check-pte-boundary.py: one test per file of kernel/), the check
+   that generic code includes no private x86 header
+   (tools/check-arch-boundary.py: one test per file checked), and the
    check that every path named in a comment or a doc exists
    (tools/check-paths.py: one test per file read).
    The Promela models of the TLB and lazy-mm protocols: tools/run-models.sh
@@ -845,6 +847,8 @@ def run_host_tests():
 STATIC_CHECKS = [
     ("pte-boundary", "check-pte-boundary.py", "kernel/ changes page tables only through arch/",
      "file%s of kernel/ bypass the arch PTE interface"),
+    ("arch-boundary", "check-arch-boundary.py", "kernel/ and lib/ include no private x86 header",
+     "file%s cross the arch boundary"),
     ("paths", "check-paths.py", "paths named in comments and docs exist",
      "file%s name a path that does not exist"),
 ]

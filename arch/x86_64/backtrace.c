@@ -39,7 +39,7 @@
  */
 #include <arch/backtrace.h>
 #include <arch/extable.h>
-#include <arch/gdt.h>
+#include <arch/x86/gdt.h>
 #include <arch/memlayout.h>
 #include <arch/trap.h>
 #include <kernel/compiler.h>

@@ -4,8 +4,8 @@
  * The boot CPU detects once; we assume all CPUs are alike (true for every
  * machine Shootdown targets; a mismatched AP would be a firmware bug).
  */
-#include <arch/cpufeatures.h>
-#include <arch/x86.h>
+#include <arch/x86/cpufeatures.h>
+#include <arch/x86/x86.h>
 #include <kernel/printk.h>
 #include <lib/string.h>
 

@@ -26,7 +26,7 @@
 #include <arch/nmi.h>
 #include <arch/trap.h>
 #include <arch/user.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <lib/format.h>

@@ -4,7 +4,7 @@
  */
 #include <arch/extable.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 

@@ -5,7 +5,7 @@
  * ltr: two CPUs cannot load the same TSS.  Both tables and the IST stacks
  * are per-CPU variables (kernel/percpu.h).
  */
-#include <arch/gdt.h>
+#include <arch/x86/gdt.h>
 #include <kernel/percpu.h>
 #include <lib/string.h>
 

@@ -9,15 +9,15 @@
  * unusable.
  */
 #include <arch/trap.h>
-#include <arch/gdt.h>
-#include <arch/apic.h>
+#include <arch/x86/gdt.h>
+#include <arch/x86/apic.h>
 #include <kernel/panic.h>
 #include <kernel/process.h>
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/debug/tlbcheck.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <stdatomic.h>
 
 struct idt_gate {

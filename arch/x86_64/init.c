@@ -2,11 +2,11 @@
  * arch/x86_64/init.c - the x86-64 steps of kmain() (see arch/init.h).
  */
 #include <arch/init.h>
-#include <arch/apic.h>
-#include <arch/cpufeatures.h>
-#include <arch/gdt.h>
-#include <arch/pic.h>
-#include <arch/serial.h>
+#include <arch/x86/apic.h>
+#include <arch/x86/cpufeatures.h>
+#include <arch/x86/gdt.h>
+#include <arch/x86/pic.h>
+#include <arch/x86/serial.h>
 #include <arch/trap.h>
 #include <arch/user.h>
 

@@ -1,6 +1,6 @@
 /* arch/x86_64/machine.c - ending the machine (see arch/machine.h). */
 #include <arch/machine.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 #define BOCHS_SHUTDOWN_PORT  0x8900

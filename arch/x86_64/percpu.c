@@ -6,7 +6,7 @@
  * %gs:16 and %gs:24 in syscall_entry.asm.
  */
 #include <kernel/percpu.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 
 STATIC_ASSERT(offsetof(struct percpu_hdr, base) == 0, "percpu_hdr.base at %gs:0");
 STATIC_ASSERT(offsetof(struct percpu_hdr, cpu) == 8, "percpu_hdr.cpu at %gs:8");

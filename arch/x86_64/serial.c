@@ -6,8 +6,8 @@
  * model the transmit time and drop bytes written too early.
  */
 #include <arch/console.h>
-#include <arch/serial.h>
-#include <arch/x86.h>
+#include <arch/x86/serial.h>
+#include <arch/x86/x86.h>
 
 #define COM1        0x3f8
 #define REG_DATA    0

@@ -16,7 +16,7 @@
  * saved or restored for them.
  */
 #include <arch/task_switch.h>
-#include <arch/gdt.h>
+#include <arch/x86/gdt.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 

@@ -22,7 +22,7 @@
  * retried instruction continues exactly where it stopped.
  */
 #include <arch/uaccess.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/extable.h>
 #include <kernel/debug/tlbcheck.h>
 #include <uapi/shootdown.h>

@@ -10,11 +10,11 @@
  * the exception code sees user registers the same way whatever the entry.
  */
 #include <arch/user.h>
-#include <arch/cpufeatures.h>
-#include <arch/gdt.h>
+#include <arch/x86/cpufeatures.h>
+#include <arch/x86/gdt.h>
 #include <arch/percpu.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
@@ -50,7 +50,7 @@ void arch_user_init_this_cpu(void)
      * SYSCALL loads CS = STAR[47:32] and SS = that + 8 (kernel code 0x08,
      * data 0x10).  SYSRET (64-bit) loads CS = STAR[63:48] + 16 and SS =
      * STAR[63:48] + 8, both with RPL 3: with base 0x10 that is user code
-     * 0x20 and user data 0x18, the GDT order arch/gdt.h keeps for it.
+     * 0x20 and user data 0x18, the GDT order arch/x86/gdt.h keeps for it.
      */
     wrmsr(MSR_STAR, ((uint64_t)GDT_KERNEL_DATA << 48) | ((uint64_t)GDT_KERNEL_CODE << 32));
     wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);

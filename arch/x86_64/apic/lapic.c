@@ -1,6 +1,6 @@
 /*
  * arch/x86_64/apic/lapic.c - the local APIC: enabling it on each CPU, EOI,
- * and sending IPIs (see arch/apic.h).
+ * and sending IPIs (see arch/x86/apic.h).
  *
  * Two ways to reach the same registers (Intel SDM vol. 3, chapter 11):
  *   xAPIC   4 KiB of MMIO at the address in IA32_APIC_BASE, mapped uncached
@@ -19,11 +19,11 @@
  * can therefore rely on every store the sender made before sending (the
  * cross-CPU call queue does).
  */
-#include <arch/apic.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/apic.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/mmio.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/cmdline.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>

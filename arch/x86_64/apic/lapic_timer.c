@@ -13,10 +13,10 @@
  * a vCPU can be descheduled in the middle, but both clocks keep running
  * with host time, so the ratio stays right.  Three runs, median kept.
  */
-#include <arch/apic.h>
+#include <arch/x86/apic.h>
 #include <arch/trap.h>
 #include <arch/timer.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <arch/x86/tsc.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>

@@ -1,7 +1,7 @@
-/* arch/x86_64/apic/pic.c - remap and mask the 8259 pair (see arch/pic.h). */
-#include <arch/pic.h>
+/* arch/x86_64/apic/pic.c - remap and mask the 8259 pair (see arch/x86/pic.h). */
+#include <arch/x86/pic.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 
 #define PIC1_CMD    0x20
 #define PIC1_DATA   0x21

@@ -25,8 +25,8 @@
  * the AP trampoline loads CR3 while still in 32-bit mode.
  */
 #include <arch/paging.h>
-#include <arch/cpufeatures.h>
-#include <arch/x86.h>
+#include <arch/x86/cpufeatures.h>
+#include <arch/x86/x86.h>
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>

@@ -17,8 +17,8 @@
  * why).
  */
 #include <arch/paging.h>
-#include <arch/cpufeatures.h>
-#include <arch/x86.h>
+#include <arch/x86/cpufeatures.h>
+#include <arch/x86/x86.h>
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>
 #include <kernel/mm.h>

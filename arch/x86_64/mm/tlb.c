@@ -58,11 +58,11 @@
  *                                 load of the same PCID); local = mm's
  *                                 generation read BEFORE the flush.
  */
-#include <arch/tlbstate.h>
+#include <arch/x86/tlbstate.h>
 #include <arch/tlbflush.h>
 #include <arch/paging.h>
 #include <arch/mmu_context.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/cmdline.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>

@@ -20,7 +20,7 @@
  * current one.
  */
 #include <arch/paging.h>
-#include <arch/tlbstate.h>
+#include <arch/x86/tlbstate.h>
 #include <arch/tlbcheck/insn.h>
 #include <kernel/smp.h>
 #include <kernel/debug/tlb_inject.h>

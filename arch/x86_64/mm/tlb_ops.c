@@ -11,11 +11,11 @@
  * between would report its own operation out of order.
  */
 #include <arch/tlbflush.h>
-#include <arch/tlbstate.h>
+#include <arch/x86/tlbstate.h>
 #include <arch/tlbcheck/insn.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/paging.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/debug/counters.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>

@@ -3,7 +3,7 @@
  * switch_mm(), enter_lazy_tlb(), leave_mm(), the per-CPU ASID cache, and
  * the boot-time PCID set-up (docs/tlb.md has the state machine).
  *
- * Per-CPU states (arch/tlbstate.h), all changed by the CPU itself with
+ * Per-CPU states (arch/x86/tlbstate.h), all changed by the CPU itself with
  * interrupts off:
  *
  *   LOADED      loaded_mm = M (a user mm), is_lazy = false: a thread of M
@@ -51,11 +51,11 @@
  * buffers, with a variant per barrier that must fail (docs/models.md).
  */
 #include <arch/mmu_context.h>
-#include <arch/tlbstate.h>
+#include <arch/x86/tlbstate.h>
 #include <arch/tlbflush.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/paging.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/cmdline.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>

@@ -6,7 +6,7 @@
  */
 #include <arch/smp.h>
 #include <arch/x86/smp.h>
-#include <arch/apic.h>
+#include <arch/x86/apic.h>
 #include <arch/trap.h>
 #include <kernel/compiler.h>
 #include <kernel/sched.h>

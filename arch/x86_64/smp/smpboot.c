@@ -39,13 +39,13 @@
  */
 #include <arch/smp.h>
 #include <arch/x86/smp.h>
-#include <arch/apic.h>
-#include <arch/cpufeatures.h>
+#include <arch/x86/apic.h>
+#include <arch/x86/cpufeatures.h>
 #include <arch/tlbflush.h>
 #include <arch/user.h>
-#include <arch/gdt.h>
+#include <arch/x86/gdt.h>
 #include <arch/trap.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <kernel/acpi.h>
 #include <kernel/bootinfo.h>
 #include <kernel/kstack.h>

@@ -10,7 +10,7 @@
 #include <kernel/time.h>
 #include <kernel/printk.h>
 #include <arch/timer.h>
-#include <arch/x86.h>
+#include <arch/x86/x86.h>
 #include <arch/x86/tsc.h>
 
 #define PIT_HZ          1193182u

@@ -28,8 +28,8 @@
 #include <kernel/debug/counters.h>
 #include <arch/tlbflush.h>
 #include <arch/paging.h>
-#include <arch/tlbstate.h>
-#include <arch/x86.h>
+#include <arch/x86/tlbstate.h>
+#include <arch/x86/x86.h>
 #include <stdatomic.h>
 
 bool tlbcheck_enabled;

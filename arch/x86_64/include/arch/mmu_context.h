@@ -14,7 +14,7 @@
  * does; leave_mm disables them itself.
  *
  * The CPU's own record of what CR3 holds (cpu_tlbstate.loaded_mm,
- * arch/tlbstate.h) is the truth; `prev` and the task's active_mm are the
+ * arch/x86/tlbstate.h) is the truth; `prev` and the task's active_mm are the
  * scheduler's business (they differ after leave_mm: the kernel thread
  * still borrows the mm, CR3 holds init_mm).
  *

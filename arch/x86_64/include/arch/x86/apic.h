@@ -1,5 +1,5 @@
 /*
- * arch/apic.h - the local APIC (xAPIC through MMIO, or x2APIC through MSRs)
+ * arch/x86/apic.h - the local APIC (xAPIC through MMIO, or x2APIC through MSRs)
  * and inter-processor interrupts.
  *
  * Mode: the boot CPU chooses once (lapic_init_bsp): x2APIC when CPUID offers

@@ -1,5 +1,5 @@
 /*
- * arch/gdt.h - segments and the task state segment.
+ * arch/x86/gdt.h - segments and the task state segment.
  *
  * Long mode ignores segment bases and limits (except FS/GS bases, which come
  * from MSRs), but still needs code segments for the privilege level and a TSS

@@ -1,5 +1,5 @@
 /*
- * arch/x86.h - thin C wrappers around x86-64 instructions: port I/O, MSRs,
+ * arch/x86/x86.h - thin C wrappers around x86-64 instructions: port I/O, MSRs,
  * control registers, CPUID, flags; the operations generic code uses too
  * (interrupt flag, pause, hlt, TSC) are in arch/cpu.h.
  *

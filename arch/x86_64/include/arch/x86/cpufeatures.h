@@ -1,5 +1,5 @@
 /*
- * arch/cpufeatures.h - what this CPU can do, detected once with CPUID at boot
+ * arch/x86/cpufeatures.h - what this CPU can do, detected once with CPUID at boot
  * (arch/x86_64/cpufeatures.c) and printed in the boot log.  Everything else
  * asks here instead of running CPUID itself.
  */

@@ -1,5 +1,5 @@
 /*
- * arch/pic.h - the legacy 8259 interrupt controller pair.
+ * arch/x86/pic.h - the legacy 8259 interrupt controller pair.
  *
  * Shootdown takes its interrupts from the local APIC only.  The PICs are
  * still reprogrammed so that, should one raise an interrupt anyway (a

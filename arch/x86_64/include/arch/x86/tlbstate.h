@@ -1,5 +1,5 @@
 /*
- * arch/tlbstate.h - what each CPU knows about its own TLB (docs/tlb.md).
+ * arch/x86/tlbstate.h - what each CPU knows about its own TLB (docs/tlb.md).
  *
  * struct cpu_tlbstate is private to its CPU: only that CPU reads or writes
  * it, with interrupts off (switch_mm and friends run with interrupts off;

@@ -1,3 +1,0 @@
-/* arch/serial.h - the COM1 UART, polled (no interrupts). */
-#pragma once
-void serial_init(void);
