@@ -5,8 +5,8 @@ the arch interface (run by `make`, and by tools/run-tests.py, i.e. `make test`).
 The architecture's headers come in two kinds (docs/arch.md):
 
   - the interface, arch/x86_64/include/arch/*.h (<arch/cpu.h>, <arch/smp.h>,
-    <arch/timer.h>, ...): headers that name operations generic code may ask
-    for (arch_irq_save, arch_send_ipi, arch_timer_start, ...);
+    <arch/task.h>, ...): headers that name operations generic code may ask
+    for (arch_irq_save, arch_send_ipi, arch_task_init_stack, ...);
   - the private x86 headers, arch/x86_64/include/arch/x86/*.h
     (<arch/x86/x86.h>: MSRs, control registers, port I/O; <arch/x86/apic.h>,
     <arch/x86/gdt.h>, <arch/x86/pic.h>, <arch/x86/tlbstate.h>, ...), which

@@ -128,7 +128,7 @@ void arch_fpu_save_current(void)
     /* With interrupts off, so the state saved is the live one of this task
      * (a switch in between would save and restore it anyway). */
     uint64_t flags = arch_irq_save();
-    __asm__ volatile("fxsave64 %0" : "=m"(current_task()->fpu_state));
+    __asm__ volatile("fxsave64 %0" : "=m"(current_task()->arch.fpu_state));
     arch_irq_restore(flags);
 }
 

@@ -146,13 +146,13 @@ static struct task *thread_create(struct process *p, struct mm *mm, struct user_
 }
 
 int process_start(struct process *p, struct process *parent, struct mm *mm, struct user_start *st,
-                  const uint8_t *fpu_state)
+                  const struct arch_task *fpu_from)
 {
     struct task *t = thread_create(p, mm, st);
     if (!t)
         return -SD_ENOMEM;
-    if (fpu_state)
-        memcpy(t->fpu_state, fpu_state, sizeof(t->fpu_state));
+    if (fpu_from)
+        arch_task_copy_fpu(&t->arch, fpu_from);
 
     uint64_t flags = spin_lock_irqsave(&process_lock);
     /* Not visible to anyone yet, so its placement may still change. */

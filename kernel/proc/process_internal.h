@@ -59,9 +59,10 @@ void process_free(struct process *p);
 /* Make the first thread of a new process p (not linked yet) on mm (whose
  * mm_users reference the thread takes over) and link p under parent (NULL:
  * the kernel); then start the thread.  On error nothing was linked and the
- * caller still owns p and the mm reference. */
+ * caller still owns p and the mm reference.  fpu_from: NULL (fresh FPU
+ * state), or the forking task's arch part, whose FPU image the child gets. */
 int process_start(struct process *p, struct process *parent, struct mm *mm, struct user_start *st,
-                  const uint8_t *fpu_state);
+                  const struct arch_task *fpu_from);
 /* Add and start another thread in the current process. */
 int process_add_thread(struct user_start *st);
 /* End the calling thread (last one: the process becomes a zombie). */

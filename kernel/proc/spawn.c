@@ -165,7 +165,7 @@ static long sys_fork(const struct syscall_args *a)
     st->frame.rax = 0;
     arch_fpu_save_current();
     int pid = process_pid(p);         /* p may be gone as soon as it starts */
-    err = process_start(p, parent, mm, st, me->fpu_state);
+    err = process_start(p, parent, mm, st, &me->arch);
     if (err) {
         kfree(st);
         mmput(mm);

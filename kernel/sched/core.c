@@ -18,7 +18,7 @@
  *                 a borrowed mm alive is kernel/mm/lazy_mm.c's business
  *                 (lazy_mm=refcount|shootdown|hazard): the switch calls its
  *                 borrow start / end hooks.
- *   3. switch_stack + finish - on next's stack, finish_task_switch() marks
+ *   3. arch_switch_stack + finish - on next's stack, finish_task_switch() marks
  *                 prev off the CPU (store-release of prev->on_cpu) and
  *                 releases rq->lock.
  *
@@ -38,7 +38,7 @@
 #include <kernel/debug/tlb_events.h>
 #include <kernel/lazy_mm.h>
 #include <arch/mmu_context.h>
-#include <arch/task_switch.h>
+#include <arch/task.h>
 #include <arch/cpu.h>
 #include <lib/string.h>
 #include "sched_internal.h"
@@ -51,8 +51,6 @@ DEFINE_PER_CPU(struct task *, current_task_ptr);
 
 /* Context switches by what they do to the address space (step 2 below);
  * every switch counts in exactly one. */
-
-struct task *switch_stack(uintptr_t *prev_rsp, uintptr_t next_rsp, struct task *prev);
 
 struct task *current_task(void)
 {
@@ -155,7 +153,7 @@ void finish_task_switch(struct task *prev)
 
     /*
      * Release: everything prev's CPU did with prev (its saved context in
-     * ctx_rsp above all) is visible before another CPU that reads
+     * arch.ctx_rsp above all) is visible before another CPU that reads
      * on_cpu == false may run or free prev.  Pairs with the acquire in
      * task_wait_off_cpu() and in pick_next/migration checks.
      */
@@ -211,7 +209,7 @@ static void context_switch(struct runqueue *rq, struct task *prev, struct task *
 
     /* Step 3: switch stacks, then finish on next's stack. */
     arch_switch_to(prev, next);
-    prev = switch_stack(&prev->ctx_rsp, next->ctx_rsp, prev);
+    prev = arch_switch_stack(&prev->arch, &next->arch, prev);
     finish_task_switch(prev);
 }
 

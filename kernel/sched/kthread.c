@@ -32,15 +32,13 @@ static struct spinlock all_tasks_lock = SPINLOCK_INIT("all_tasks_lock");
 /* One wait queue for every joiner: exits are rare enough. */
 static struct wait_queue exit_wq = WAIT_QUEUE_INIT(exit_wq, "exit_wq");
 
-extern void task_start_asm(void);
-
 void task_cache_init(void)
 {
     task_cache = kmem_cache_create("task", sizeof(struct task), CACHELINE_SIZE);
     BUG_ON(!task_cache);
 }
 
-/* The first C code of every new task (from task_start_asm). */
+/* The first C code of every new task (arch_task_init_stack arranges it). */
 __noreturn void task_start(struct task *prev);
 __noreturn void task_start(struct task *prev)
 {
@@ -51,20 +49,6 @@ __noreturn void task_start(struct task *prev)
     struct task *me = current_task();
     me->entry(me->entry_arg);
     kthread_exit(0);
-}
-
-/*
- * The initial stack of a new task, as switch_stack() expects to find it:
- * six callee-saved registers (zero) and a return address, task_start_asm.
- */
-static void task_stack_init(struct task *t)
-{
-    uint64_t *sp = (uint64_t *)t->kstack_top;
-    *--sp = 0;                          /* fake return address: ends backtraces */
-    *--sp = (uint64_t)task_start_asm;
-    for (int i = 0; i < 6; i++)
-        *--sp = 0;                      /* rbp rbx r12 r13 r14 r15 */
-    t->ctx_rsp = (uintptr_t)sp;
 }
 
 struct task *kthread_create(void (*fn)(void *), void *arg, const char *name)
@@ -93,7 +77,7 @@ struct task *kthread_create(void (*fn)(void *), void *arg, const char *name)
     t->entry_arg = arg;
     t->mm = NULL;
     t->active_mm = NULL;
-    task_stack_init(t);
+    arch_task_init_stack(&t->arch, t->kstack_top);
 
     uint64_t flags = spin_lock_irqsave(&all_tasks_lock);
     list_add_tail(&t->all_link, &all_tasks);

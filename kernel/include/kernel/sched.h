@@ -20,6 +20,7 @@
 #include <kernel/spinlock.h>
 #include <kernel/preempt.h>
 #include <kernel/lazy_mm.h>
+#include <arch/task.h>
 #include <stdatomic.h>
 
 struct mm;
@@ -36,8 +37,9 @@ enum task_state {
 #define TASK_PRIO_DEFAULT 1
 
 struct task {
-    /* Saved kernel stack pointer while switched out (arch/x86_64/switch.asm). */
-    uintptr_t ctx_rsp;
+    /* The architecture's part: the saved context while switched out, the
+     * user FPU/SSE state (arch/task.h). */
+    struct arch_task arch;
     int id;
     char name[TASK_NAME_MAX];
     _Atomic int state;                  /* enum task_state */
@@ -86,7 +88,6 @@ struct task {
     /* User threads (kernel/proc/process.c, arch/user.h); NULL/unused for kernel threads. */
     struct process *process;
     struct list_head thread_link;       /* in the process's thread list */
-    uint8_t fpu_state[512] __aligned(16);   /* FXSAVE image of the user FPU/SSE state */
     uint64_t switches_in;               /* times it was switched to */
     unsigned last_cpu_seen;             /* test aid: CPU of the last switch-in */
 };

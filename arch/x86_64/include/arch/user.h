@@ -14,7 +14,7 @@
  * stack.
  *
  * User FPU/SSE state (user programs are ordinary compiled C) lives in
- * task->fpu_state and is saved/restored eagerly by arch_switch_to; the kernel
+ * task->arch.fpu_state (arch/task.h) and is saved/restored eagerly by arch_switch_to; the kernel
  * itself never touches FPU/SSE registers (-mgeneral-regs-only).
  */
 #pragma once
@@ -32,7 +32,7 @@ __noreturn void arch_enter_user(uintptr_t rip, uintptr_t rsp, uint64_t arg);
 __noreturn void arch_return_to_user(const struct trap_frame *tf);
 /* The user registers of the current task's system call in progress. */
 struct trap_frame *current_user_frame(void);
-/* Save the current task's live FPU state into task->fpu_state (before fork
+/* Save the current task's live FPU state into task->arch.fpu_state (before fork
  * copies it). */
 void arch_fpu_save_current(void);
 
