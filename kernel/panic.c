@@ -49,15 +49,6 @@ static _Atomic unsigned cpus_stopped;
 static _Atomic unsigned nested_panics;
 static DEFINE_PER_CPU(bool, parked);
 
-/* Filled by panic_entry.asm before panic_continue runs (one per CPU). */
-struct trap_frame panic_regs[MAX_CPUS];
-const unsigned int panic_regs_cpus = MAX_CPUS;
-STATIC_ASSERT(sizeof(struct trap_frame) == 176, "panic_entry.asm: TF_SIZE");
-STATIC_ASSERT(offsetof(struct trap_frame, rbp) == 64, "panic_entry.asm: TF_RBP");
-STATIC_ASSERT(offsetof(struct trap_frame, rax) == 112, "panic_entry.asm: TF_RAX");
-STATIC_ASSERT(offsetof(struct trap_frame, rip) == 136, "panic_entry.asm: TF_RIP");
-STATIC_ASSERT(offsetof(struct trap_frame, ss) == 168, "panic_entry.asm: TF_SS");
-
 /* Polls of the stopped count before the report goes ahead without the
  * CPUs that did not answer (an NMI normally lands within microseconds). */
 #define STOP_WAIT_POLLS 50000000u
@@ -158,10 +149,9 @@ __noreturn void panic_continue(const char *fmt, ...);
 
 __noreturn void panic_continue(const char *fmt, ...)
 {
-    unsigned cpu = this_cpu_id();
     va_list ap;
     va_start(ap, fmt);
-    panic_common(cpu < MAX_CPUS ? &panic_regs[cpu] : NULL, false, fmt, ap);
+    panic_common(arch_panic_regs(this_cpu_id()), false, fmt, ap);
 }
 
 __noreturn void panic_with_frame(const struct trap_frame *tf, const char *fmt, ...)

@@ -1,5 +1,6 @@
 ; arch/x86_64/panic_entry.asm - panic(): record the caller's registers, then
-; continue in C (panic_continue in kernel/panic.c).
+; continue in C (panic_continue in kernel/panic.c, which finds them with
+; arch_panic_regs(), arch/x86_64/panic_regs.c).
 ;
 ; A C function cannot see its caller's registers: by the time its first
 ; statement runs, the prologue may have reused some of them.  So panic's
@@ -10,7 +11,8 @@
 ; caller left them, so the variadic arguments arrive untouched.
 ;
 ; panic_regs is per CPU so that two CPUs panicking at once do not overwrite
-; each other's registers (one of them wins, see kernel/panic.c).  The CPU id
+; each other's registers (one of them wins, see kernel/panic.c); the table is
+; defined in panic_regs.c.  The CPU id
 ; comes from %gs:8 (struct percpu_hdr); an id beyond the table (GS not set up
 ; yet) skips the capture and panic_continue prints no registers.
 
@@ -18,7 +20,7 @@ bits 64
 %include "trap_frame.inc"
 section .text
 
-; Offsets in struct trap_frame (arch/trap.h; panic.c checks them at compile time).
+; Offsets in struct trap_frame (arch/trap.h; panic_regs.c checks them at compile time).
 
 extern panic_regs               ; struct trap_frame panic_regs[panic_regs_cpus]
 extern panic_regs_cpus          ; const unsigned int

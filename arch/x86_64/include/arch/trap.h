@@ -77,3 +77,7 @@ void exception_decode_error(char *buf, size_t size, unsigned vector, uint64_t er
  * real trap (print the decoded error code and CR2; RIP is the faulting
  * instruction); otherwise registers captured at a call to panic(). */
 void trap_frame_report(const struct trap_frame *tf, bool exception);
+/* The registers panic() recorded at its call on this cpu
+ * (arch/x86_64/panic_entry.asm, arch/x86_64/panic_regs.c), or NULL when it
+ * could not record them (the per-CPU area was not set up yet). */
+const struct trap_frame *arch_panic_regs(unsigned cpu);
