@@ -22,7 +22,11 @@ This check fails when:
      TESTS_OF_X86 below - the tests that check x86 mechanics themselves, each
      with the reason it needs the private header;
   4. an entry of TESTS_OF_X86 no longer includes a private header (or is
-     gone): the list says exactly who may, nothing stale.
+     gone): the list says exactly who may, nothing stale;
+  5. a file under kernel/, lib/ or arch/ includes a header from tests/ (by a
+     relative path such as "../tests/ktest.h"; the build has no -Itests).
+     The kernel reaches its tests through one seam, <kernel/ktest.h>, which
+     tests/ktest.c implements.
 
 Comments are ignored (an include in a comment includes nothing).
 
@@ -88,6 +92,17 @@ def is_private(name):
     return False
 
 
+def reaches_tests(path, name):
+    """Does `#include name` in file `path` reach a file under tests/?"""
+    # Where the compiler looks: the including file's folder, then the
+    # Makefile's -I folders (from each of which "../../tests/..." reaches tests/ too).
+    for base in (os.path.dirname(path), "lib/include", "kernel/include", "arch/x86_64/include"):
+        target = os.path.normpath(os.path.join(base, name))
+        if target.startswith("tests" + os.sep) and os.path.exists(os.path.join(ROOT, target)):
+            return True
+    return False
+
+
 def sources(top):
     for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, top)):
         dirnames[:] = sorted(d for d in dirnames if d != "host")
@@ -104,11 +119,16 @@ def main():
     checked += [(os.path.join(INTERFACE_DIR, n), "interface")
                 for n in sorted(os.listdir(os.path.join(ROOT, INTERFACE_DIR)))
                 if n.endswith(".h")]
+    # The rest of arch/ is checked for rule 5 only.
+    seen = set(p for p, _ in checked)
+    checked += [(p, "arch") for p in sources("arch") if p not in seen]
 
     for path, kind in checked:
         bad = [(line, name) for line, name in includes(path) if is_private(name)]
         problems = []
-        if kind in ("kernel", "lib"):
+        if kind == "arch":
+            pass                        # arch/ may include its own private headers
+        elif kind in ("kernel", "lib"):
             problems = ["%s:%d: includes <%s>, a private x86 header: use the arch interface (%s/*.h)"
                         % (path, line, name, INTERFACE_DIR) for line, name in bad]
         elif kind == "interface":
@@ -124,6 +144,10 @@ def main():
                         "the arch interface (or, if it tests x86 mechanics, add it to TESTS_OF_X86 "
                         "in tools/check-arch-boundary.py with the reason)" % (path, line, name)
                         for line, name in bad]
+        if kind != "tests":
+            problems += ["%s:%d: includes \"%s\", a file of tests/: kernel code reaches the tests "
+                         "only through <kernel/ktest.h>" % (path, line, name)
+                         for line, name in includes(path) if reaches_tests(path, name)]
         for p in problems:
             print(p)
         if problems:

@@ -847,7 +847,7 @@ def run_host_tests():
 STATIC_CHECKS = [
     ("pte-boundary", "check-pte-boundary.py", "kernel/ changes page tables only through arch/",
      "file%s of kernel/ bypass the arch PTE interface"),
-    ("arch-boundary", "check-arch-boundary.py", "kernel/ and lib/ include no private x86 header",
+    ("arch-boundary", "check-arch-boundary.py", "kernel/ and lib/ include no private x86 header, kernel code no test header",
      "file%s cross the arch boundary"),
     ("paths", "check-paths.py", "paths named in comments and docs exist",
      "file%s name a path that does not exist"),
