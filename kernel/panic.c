@@ -19,7 +19,7 @@
  *   4. The report: CPU and message, the registers (from the trap frame, or
  *      captured at the call of panic() by arch/x86_64/panic_entry.asm) and a
  *      symbolized backtrace.
- *   5. machine_exit(EXIT_PANIC): QEMU exits with status 37, which the test
+ *   5. arch_machine_exit(EXIT_PANIC): QEMU exits with status 37, which the test
  *      runner reads as a failure; elsewhere the CPU halts for good.
  *
  * Output (the lines a log checker can rely on):
@@ -122,7 +122,7 @@ static __noreturn void panic_common(const struct trap_frame *tf, bool exception,
             vsnprintf(msg, sizeof(msg), fmt, ap);
             printk("KERNEL PANIC on cpu%d while panicking: %s\n", me, msg);
         }
-        machine_exit(EXIT_PANIC);
+        arch_machine_exit(EXIT_PANIC);
     }
 
     printk_enter_panic();
@@ -141,7 +141,7 @@ static __noreturn void panic_common(const struct trap_frame *tf, bool exception,
     else
         printk("(no registers: the per-CPU area is not set up)\n");
     printk("---[ end kernel panic ]---\n");
-    machine_exit(EXIT_PANIC);
+    arch_machine_exit(EXIT_PANIC);
 }
 
 /* panic() proper is arch/x86_64/panic_entry.asm, which jumps here. */

@@ -5,7 +5,7 @@
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 #define BOCHS_SHUTDOWN_PORT  0x8900
 
-__noreturn void machine_exit(int code)
+__noreturn void arch_machine_exit(int code)
 {
     outl(QEMU_DEBUG_EXIT_PORT, (uint32_t)code);
     /* Not QEMU (or no isa-debug-exit device): try Bochs. */

@@ -8,7 +8,7 @@
  * its shutdown port.  On real hardware (or without those devices) the CPU
  * halts with interrupts off.
  */
-__noreturn void machine_exit(int code);
+__noreturn void arch_machine_exit(int code);
 #define EXIT_TESTS_PASSED 0x10   /* QEMU exit status 33 */
 #define EXIT_TESTS_FAILED 0x11   /* QEMU exit status 35 */
 #define EXIT_PANIC        0x12   /* QEMU exit status 37 */
