@@ -9,6 +9,33 @@
 #include <kernel/cpumask.h>
 #include <stdatomic.h>
 
+/*
+ * Report a stress test's progress while its threads run: one line each time
+ * another tenth of `total` is done.  With more vCPUs than host cores (8 CPUs
+ * on 2 busy cores) these tests can run for minutes, and the runner judges a
+ * boot by the silence of its serial log, not its length: so a test that
+ * still advances keeps printing, and one that lost a wake-up stops printing
+ * at the tenth where it stuck and is stopped there, with that line last.
+ * `done` is read without the lock that guards it: a torn or stale value only
+ * delays a line.
+ */
+static void report_progress(const char *what, const volatile uint64_t *done, uint64_t total)
+{
+    uint64_t step = total / 10 ? total / 10 : 1;
+    uint64_t next = step;
+    for (;;) {
+        uint64_t now = *done;
+        if (now >= total)
+            return;
+        if (now >= next) {
+            ktest_log("%s: %llu of %llu", what, (unsigned long long)now,
+                      (unsigned long long)total);
+            next = (now / step + 1) * step;
+        }
+        msleep(50);
+    }
+}
+
 /* ---- bounded producer/consumer: a mutex and two semaphores ---- */
 
 #define PC_SLOTS 16
@@ -20,7 +47,7 @@ struct pc_buffer {
     uint64_t items[PC_SLOTS];
     unsigned head, tail;
     _Atomic uint64_t consumed_sum;
-    _Atomic unsigned consumed_count;
+    _Atomic uint64_t consumed_count;
     unsigned per_producer, per_consumer;
 };
 
@@ -81,6 +108,8 @@ static void test_producer_consumer(struct ktest *t)
         cons[i] = kthread_run(consumer, &b, "consumer");
         ASSERT_TRUE(t, prod[i] && cons[i]);
     }
+    report_progress("items consumed", (const volatile uint64_t *)&b.consumed_count,
+                    (uint64_t)b.per_consumer * n);
     for (unsigned i = 0; i < n; i++) {
         unsigned id = (unsigned)kthread_join(prod[i]);
         for (unsigned k = 0; k < b.per_producer; k++)
@@ -88,7 +117,7 @@ static void test_producer_consumer(struct ktest *t)
     }
     for (unsigned i = 0; i < n; i++)
         kthread_join(cons[i]);
-    EXPECT_EQ(t, atomic_load(&b.consumed_count), b.per_producer * n);
+    EXPECT_EQ(t, atomic_load(&b.consumed_count), (uint64_t)b.per_producer * n);
     EXPECT_EQ(t, atomic_load(&b.consumed_sum), expect);
     EXPECT_EQ(t, b.head, b.tail);
     EXPECT_EQ(t, b.free_slots.count, (long)PC_SLOTS);
@@ -175,6 +204,7 @@ static void test_mutex_stress(struct ktest *t)
         ts[i] = kthread_run(mutex_worker, &m, "mutexer");
         ASSERT_TRUE(t, ts[i] != NULL);
     }
+    report_progress("increments", &m.counter, (uint64_t)m.iterations * n);
     for (unsigned i = 0; i < n; i++)
         kthread_join(ts[i]);
     EXPECT_EQ(t, m.counter, (uint64_t)m.iterations * n);

@@ -29,6 +29,7 @@ void cpu_features_detect(void)
     f->pcid = c & (1u << 17);
     f->x2apic = c & (1u << 21);
     f->xsave = c & (1u << 26);
+    f->hypervisor = c & (1u << 31);
     f->pge = d & (1u << 13);
     f->apic = d & (1u << 9);
     f->fxsr = d & (1u << 24);
@@ -63,10 +64,16 @@ void cpu_features_detect(void)
     while (*brand == ' ')
         brand++;
     printk("cpu: %s %s\n", f->vendor, *brand ? brand : "(no brand string)");
-    printk("cpu features: pcid=%s invpcid=%s x2apic=%s pge=%s nx=%s smep=%s smap=%s 1g-pages=%s invariant-tsc=%s\n",
+    printk("cpu features: pcid=%s invpcid=%s x2apic=%s pge=%s nx=%s smep=%s smap=%s 1g-pages=%s invariant-tsc=%s hypervisor=%s\n",
            f->pcid ? "yes" : "no", f->invpcid ? "yes" : "no", f->x2apic ? "yes" : "no",
            f->pge ? "yes" : "no", f->nx ? "yes" : "no", f->smep ? "yes" : "no",
-           f->smap ? "yes" : "no", f->page1g ? "yes" : "no", f->invariant_tsc ? "yes" : "no");
+           f->smap ? "yes" : "no", f->page1g ? "yes" : "no", f->invariant_tsc ? "yes" : "no",
+           f->hypervisor ? "yes" : "no");
+}
+
+bool arch_cpus_are_virtual(void)
+{
+    return cpu_features.hypervisor;
 }
 
 void cpu_features_enable_this_cpu(void)

@@ -52,6 +52,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     if (cmdline_apply(boot_info.cmdline))
         printk("warning: the command line had errors (see above); their defaults are in force\n");
+    spinlock_choose(arch_cpus_are_virtual());   /* before any other CPU takes a lock */
 
     arch_clock_init();          /* ktime_ns() */
     page_alloc_init(&boot_info);

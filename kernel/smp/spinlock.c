@@ -1,5 +1,8 @@
-/* kernel/smp/spinlock.c - ticket spinlocks (see kernel/spinlock.h). */
+/* kernel/smp/spinlock.c - ticket and test-and-set spinlocks (see
+ * kernel/spinlock.h for why there are two). */
 #include <kernel/spinlock.h>
+#include <kernel/cmdline.h>
+#include <kernel/printk.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/time.h>
@@ -7,6 +10,19 @@
 #include <arch/cpu.h>
 
 uint64_t spin_timeout_ns = 10ull * 1000 * 1000 * 1000;
+
+enum spin_kind spin_kind = SPIN_AUTO;
+static const char *const spin_kind_choices[] = { "auto", "ticket", "tas", NULL };
+CMDLINE_ENUM(spinlock, spin_kind, spin_kind_choices,
+             "lock kind: auto (tas on a virtual CPU, else ticket), ticket (FIFO), tas (test-and-set)");
+
+void spinlock_choose(bool virtual_cpus)
+{
+    if (spin_kind == SPIN_AUTO)
+        spin_kind = virtual_cpus ? SPIN_TAS : SPIN_TICKET;
+    printk("spinlock: %s%s\n", spin_kind == SPIN_TAS ? "test-and-set" : "ticket (FIFO)",
+           virtual_cpus ? " (virtual CPUs)" : "");
+}
 
 void spin_lock_init(struct spinlock *l, const char *name)
 {
@@ -19,25 +35,76 @@ void spin_lock_init(struct spinlock *l, const char *name)
 
 static __noinline void spin_timed_out(struct spinlock *l, uint32_t ticket)
 {
-    panic("spinlock '%s' held too long: cpu%u waits with ticket %u (serving %u), holder cpu%d from %p",
+    panic("spinlock '%s' held too long: cpu%u waits with ticket %u (serving %u, no hand-off for %llu ms), holder cpu%d from %p",
           l->name ? l->name : "?", this_cpu_id(), ticket,
           atomic_load_explicit(&l->serving, memory_order_relaxed),
-          READ_ONCE(l->owner_cpu), (void *)READ_ONCE(l->owner_pc));
+          (unsigned long long)(spin_timeout_ns / 1000000), READ_ONCE(l->owner_cpu), (void *)READ_ONCE(l->owner_pc));
+}
+
+/* The deadlock detector of one wait: it fires only after spin_timeout_ns in
+ * which `serving` never moved (see kernel/spinlock.h). */
+struct spin_wait {
+    uint64_t start;
+    uint32_t serving_seen;
+    unsigned spins;
+};
+
+static void spin_wait_start(struct spin_wait *w, struct spinlock *l)
+{
+    w->start = 0;
+    w->serving_seen = atomic_load_explicit(&l->serving, memory_order_relaxed);
+    w->spins = 0;
+}
+
+static void spin_wait_step(struct spin_wait *w, struct spinlock *l, uint32_t ticket)
+{
+    arch_cpu_relax();
+    /* Check the clock now and then: reading it is not free. */
+    if (++w->spins % 1024)
+        return;
+    uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);
+    uint64_t now = ktime_ns();
+    if (serving != w->serving_seen || !w->start) {
+        w->serving_seen = serving;
+        w->start = now;
+    } else if (now - w->start > spin_timeout_ns && !panic_in_progress()) {
+        spin_timed_out(l, ticket);
+    }
+}
+
+/* Test-and-set: take the lock only when it is free (next == serving), by
+ * moving next past serving; no ticket is drawn, so a preempted waiter holds
+ * no place that others must wait for. */
+static void tas_lock(struct spinlock *l)
+{
+    struct spin_wait w;
+    spin_wait_start(&w, l);
+    for (;;) {
+        uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);
+        uint32_t expected = serving;
+        /* Read before the locked operation, so waiters spin on a shared
+         * cache line instead of bouncing it with failed CAS attempts.  The
+         * CAS's acquire pairs with the release store in raw_spin_unlock(). */
+        if (atomic_load_explicit(&l->next, memory_order_relaxed) == serving &&
+            atomic_compare_exchange_strong_explicit(&l->next, &expected, serving + 1,
+                                                    memory_order_acquire, memory_order_relaxed))
+            return;
+        spin_wait_step(&w, l, serving);
+    }
 }
 
 void raw_spin_lock(struct spinlock *l)
 {
-    uint32_t ticket = atomic_fetch_add_explicit(&l->next, 1, memory_order_relaxed);
-
-    if (atomic_load_explicit(&l->serving, memory_order_acquire) != ticket) {
-        uint64_t start = ktime_ns();
-        unsigned spins = 0;
-        /* Pairs with the release store in spin_unlock(). */
-        while (atomic_load_explicit(&l->serving, memory_order_acquire) != ticket) {
-            arch_cpu_relax();
-            /* Check the clock now and then: reading it is not free. */
-            if (++spins % 1024 == 0 && ktime_ns() - start > spin_timeout_ns && !panic_in_progress())
-                spin_timed_out(l, ticket);
+    if (spin_kind == SPIN_TAS) {
+        tas_lock(l);
+    } else {
+        uint32_t ticket = atomic_fetch_add_explicit(&l->next, 1, memory_order_relaxed);
+        if (atomic_load_explicit(&l->serving, memory_order_acquire) != ticket) {
+            struct spin_wait w;
+            spin_wait_start(&w, l);
+            /* Pairs with the release store in raw_spin_unlock(). */
+            while (atomic_load_explicit(&l->serving, memory_order_acquire) != ticket)
+                spin_wait_step(&w, l, ticket);
         }
     }
     l->owner_cpu = (int)this_cpu_id();
@@ -106,7 +173,7 @@ bool spin_held_by_me(struct spinlock *l)
 
 uint64_t spin_lock_irqsave(struct spinlock *l)
 {
-    uint64_t flags = arch_irq_save();
+    uint64_t flags = irq_save();
     preempt_disable();
     raw_spin_lock(l);
     return flags;
@@ -115,7 +182,7 @@ uint64_t spin_lock_irqsave(struct spinlock *l)
 void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags)
 {
     raw_spin_unlock(l);
-    arch_irq_restore(flags);
+    irq_restore(flags);
     /* After the restore, so a reschedule requested meanwhile can happen now. */
     preempt_enable();
 }

@@ -38,6 +38,11 @@ static inline void arch_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
  * the two (the idle loop's check-then-sleep relies on it). */
 static inline void arch_safe_halt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 
+/* Are these CPUs virtual, so that a host may take a CPU's core away at any
+ * moment (x86: the CPUID "hypervisor" bit)?  Spinlocks choose their kind by
+ * it (kernel/spinlock.h).  Valid after arch_init(). */
+bool arch_cpus_are_virtual(void);
+
 /* A cycle counter: monotonic on each CPU, for timestamps and benchmarks
  * (not a clock: kernel/time.h converts). */
 static inline uint64_t arch_cycles(void)

@@ -19,6 +19,7 @@ struct cpu_features {
     bool apic;          /* CPUID.1:EDX[9] */
     bool fxsr;          /* CPUID.1:EDX[24] */
     bool xsave;         /* CPUID.1:ECX[26] */
+    bool hypervisor;    /* CPUID.1:ECX[31]: a virtual CPU, whose host may take its core away */
     unsigned max_leaf, max_ext_leaf;
     char vendor[13];
     char brand[49];
