@@ -173,7 +173,7 @@ bool spin_held_by_me(struct spinlock *l)
 
 uint64_t spin_lock_irqsave(struct spinlock *l)
 {
-    uint64_t flags = irq_save();
+    uint64_t flags = arch_irq_save();
     preempt_disable();
     raw_spin_lock(l);
     return flags;
@@ -182,7 +182,7 @@ uint64_t spin_lock_irqsave(struct spinlock *l)
 void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags)
 {
     raw_spin_unlock(l);
-    irq_restore(flags);
+    arch_irq_restore(flags);
     /* After the restore, so a reschedule requested meanwhile can happen now. */
     preempt_enable();
 }
