@@ -45,7 +45,7 @@ struct user_start {
     bool fork;
     uintptr_t rip, rsp;
     uint64_t arg;
-    struct trap_frame frame;        /* fork: the parent's frame, RAX = 0 */
+    struct trap_frame frame;        /* fork: the parent's frame, returning 0 */
     /* Tests only (tests/test_process_life.c): run this kernel function as
      * the thread's body instead of entering user mode; the process and mm
      * machinery around it is the real one. */

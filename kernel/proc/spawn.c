@@ -162,7 +162,7 @@ static long sys_fork(const struct syscall_args *a)
     }
     st->fork = true;
     st->frame = *current_user_frame();
-    st->frame.rax = 0;
+    arch_syscall_set_return(&st->frame, 0);
     arch_fpu_save_current();
     int pid = process_pid(p);         /* p may be gone as soon as it starts */
     err = process_start(p, parent, mm, st, &me->arch);

@@ -32,6 +32,9 @@ __noreturn void arch_enter_user(uintptr_t rip, uintptr_t rsp, uint64_t arg);
 __noreturn void arch_return_to_user(const struct trap_frame *tf);
 /* The user registers of the current task's system call in progress. */
 struct trap_frame *current_user_frame(void);
+/* Set the value a system call returns to user mode in a frame (x86-64:
+ * RAX); fork gives its child's copy of the parent's frame 0. */
+static inline void arch_syscall_set_return(struct trap_frame *tf, uint64_t v) { tf->rax = v; }
 /* Save the current task's live FPU state into task->arch.fpu_state (before fork
  * copies it). */
 void arch_fpu_save_current(void);
