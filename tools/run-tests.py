@@ -7,7 +7,10 @@
    that generic code includes no private x86 header
    (tools/check-arch-boundary.py: one test per file checked), and the
    check that every path named in a comment or a doc exists
-   (tools/check-paths.py: one test per file read).
+   (tools/check-paths.py: one test per file read), and the check that
+   the boot options, counters, trace events and tlb_inject= values the docs
+   name are the code's (tools/check-doc-names.py: one test per doc and per
+   reference list).
    The Promela models of the TLB and lazy-mm protocols: tools/run-models.sh
    (spin, exhaustively; each model and each of its variants counts as one
    test - docs/models.md).
@@ -851,6 +854,8 @@ STATIC_CHECKS = [
      "file%s cross the arch boundary"),
     ("paths", "check-paths.py", "paths named in comments and docs exist",
      "file%s name a path that does not exist"),
+    ("doc-names", "check-doc-names.py", "option, counter, trace-event and tlb_inject names in the docs match the code",
+     "test%s found a doc and the code disagreeing"),
 ]
 
 
