@@ -17,7 +17,7 @@
 #include <lib/format.h>
 #include <lib/string.h>
 
-static struct spinlock console_lock = SPINLOCK_INIT("console_lock");
+static struct spinlock console_lock = SPINLOCK_INIT("console_lock", LOCK_RANK_CONSOLE);
 static _Atomic bool in_panic;
 static _Atomic bool console_lock_abandoned;     /* see console_acquire() */
 static bool at_line_start = true;   /* protected by console_lock */

@@ -30,7 +30,7 @@
 #define ROUND_CAP (1u << 20)
 #define ROUND_MIN 100u
 
-static DEFINE_SPINLOCK(counter_lock);
+static DEFINE_SPINLOCK(counter_lock, LOCK_RANK_LEAF);
 static uint64_t counter;            /* protected by counter_lock */
 static _Atomic unsigned arrived, finished;
 static _Atomic uint64_t interleaved, rounds_done;

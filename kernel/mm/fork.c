@@ -45,8 +45,8 @@ struct mm *mm_fork(struct mm *parent)
     uintptr_t wp_start = UINTPTR_MAX, wp_end = 0;
     int err = 0;
 
-    /* Lock order: parent, then child (the child is not visible to anyone
-     * else yet, so it needs no lock until we hand it out). */
+    /* The parent's lock only: the child is not visible to anyone else yet,
+     * so it needs no lock until we hand it out (docs/locking.md). */
     mm_lock(parent);
     struct list_head *p;
     list_for_each(p, &parent->vmas) {

@@ -38,7 +38,7 @@
 #define KSTACK_PAGES (KSTACK_SIZE / PAGE_SIZE)
 STATIC_ASSERT(KSTACK_SIZE + PAGE_SIZE <= KVA_STACK_SLOT, "a stack and its guard page fit in a slot");
 
-static DEFINE_SPINLOCK(kstack_lock);
+static DEFINE_SPINLOCK(kstack_lock, LOCK_RANK_KSTACK);
 /* Protected by kstack_lock: */
 static unsigned long slot_used[BITS_TO_LONGS(KVA_STACK_SLOTS)];
 static uintptr_t cached_tops[KSTACK_CACHE_MAX];    /* free stacks, still mapped */

@@ -25,7 +25,8 @@
  * Locking: buddy_lock protects the free lists, the counters, and the flags,
  * order and links of the frame-table entries of free blocks and of the heads
  * of allocated blocks.  It is taken with interrupts off, so interrupt
- * handlers may allocate.  It is the innermost lock of the memory code.
+ * handlers may allocate.  Under it only the checker's frame locks and the
+ * console's are taken (the whole order: docs/locking.md).
  * refcount is atomic and not covered by it.
  */
 #include <kernel/page_alloc.h>
@@ -42,7 +43,7 @@ size_t frame_table_len;
 
 #define NO_PFN UINT32_MAX       /* end of a free list */
 
-static DEFINE_SPINLOCK(buddy_lock);
+static DEFINE_SPINLOCK(buddy_lock, LOCK_RANK_BUDDY);
 static uint32_t free_list[PAGE_ORDER_MAX + 1];     /* first pfn of each list, or NO_PFN */
 static size_t free_blocks[PAGE_ORDER_MAX + 1];
 static size_t free_frames;
@@ -352,7 +353,7 @@ void page_free(phys_addr_t pa, unsigned order)
               __builtin_return_address(0), err, pg ? pg->flags : 0, pg ? pg->order : 0);
     }
     /* No CPU may still translate to these frames (the shadow-TLB checker's
-     * frame-lifetime rule; it takes only its own innermost locks). */
+     * frame-lifetime rule; its frame locks rank below buddy_lock). */
     tlbcheck_frame_free(pa, order);
     /* Owners may have marked every frame of the block (PG_SLAB): clear the
      * marks so the frames read as plain tails of a free block. */

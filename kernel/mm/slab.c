@@ -34,7 +34,7 @@
 #include <lib/format.h>
 #include <lib/string.h>
 
-static DEFINE_SPINLOCK(caches_lock);
+static DEFINE_SPINLOCK(caches_lock, LOCK_RANK_SLAB_CACHES);
 static struct kmem_cache *all_caches;
 
 /* The cache that struct kmem_cache objects come from. */
@@ -76,7 +76,7 @@ static bool cache_layout(struct kmem_cache *c, size_t size, size_t align)
 static void cache_setup(struct kmem_cache *c, const char *name)
 {
     strlcpy(c->name, name, sizeof(c->name));
-    spin_lock_init(&c->lock, "kmem_cache.lock");
+    spin_lock_init(&c->lock, "kmem_cache.lock", LOCK_RANK_SLAB);
     c->partial.next = c->partial.prev = &c->partial;
     c->slabs = c->in_use = 0;
     c->allocs = c->frees = 0;

@@ -19,8 +19,8 @@
  * Whoever completes a waiter (moves it to DONE) does so under ipc_lock and
  * wakes it before dropping the lock; the waiter reads its state only under
  * ipc_lock.  So once the waiter sees DONE, nobody touches it again and its
- * stack frame may go away.  Lock order: ipc_lock, then the waiter's
- * wait-queue lock (taken by wake_up_all).
+ * stack frame may go away.  So wake_up_all takes the waiter's wait-queue
+ * lock under ipc_lock (the whole order: docs/locking.md).
  */
 #include <kernel/ipc.h>
 #include <kernel/list.h>
@@ -54,7 +54,7 @@ struct endpoint {
     struct list_head receivers;     /* QUEUED receivers, FIFO */
 };
 
-static DEFINE_SPINLOCK(ipc_lock);
+static DEFINE_SPINLOCK(ipc_lock, LOCK_RANK_IPC);
 static struct endpoint endpoints[IPC_MAX_ENDPOINTS];
 static struct list_head pending_replies = LIST_HEAD_INIT(pending_replies);
 static unsigned endpoints_used;

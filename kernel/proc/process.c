@@ -21,7 +21,8 @@
  * process tree, every process's state/threads/counters and kernel_children.
  * Wake-ups of a parent are done while holding it, so the parent cannot be
  * collected and freed between our decision and the wake-up.
- * Lock order: process_lock -> wait-queue locks -> run-queue locks.
+ * Its place in the lock order (before the wait-queue and run-queue locks):
+ * docs/locking.md.
  */
 #include "process_internal.h"
 #include <kernel/mm.h>
@@ -36,7 +37,7 @@
 #include <arch/cpu.h>
 #include <lib/string.h>
 
-static struct spinlock process_lock = SPINLOCK_INIT("process_lock");
+static struct spinlock process_lock = SPINLOCK_INIT("process_lock", LOCK_RANK_PROCESS);
 static unsigned nr_processes;               /* under process_lock */
 static int next_pid = 1;                    /* under process_lock */
 /* The kernel's children: process_spawn()'s and adopted orphans. */

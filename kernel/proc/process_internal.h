@@ -18,7 +18,7 @@ enum process_state {
 
 /*
  * All fields below `name` are protected by process_lock unless marked.
- * Lock order: process_lock -> wait-queue locks -> run-queue locks.
+ * (The lock order: docs/locking.md.)
  */
 struct process {
     int pid;                        /* never reused while the kernel runs (until it wraps) */

@@ -21,7 +21,7 @@
 #include "sched_internal.h"
 #include <kernel/panic.h>
 
-static struct spinlock affinity_lock = SPINLOCK_INIT("affinity_lock");
+static struct spinlock affinity_lock = SPINLOCK_INIT("affinity_lock", LOCK_RANK_AFFINITY);
 
 static unsigned pick_allowed_cpu(const struct task *t)
 {

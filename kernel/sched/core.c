@@ -7,7 +7,8 @@
  *   tasks.  It is always taken with interrupts off.  Two run-queue locks are
  *   taken only by the balancer, with trylock (double_rq_trylock): the only
  *   place that holds two.
- *   Lock order: wait-queue and mutex locks -> rq->lock -> nothing.
+ *   Its place in the lock order (after the wait-queue, mutex and sleepers
+ *   locks, before the checker's): docs/locking.md.
  *
  * The context switch (context_switch) in three steps:
  *   1. prepare  - next is marked on_cpu and becomes rq->curr; rq->lock stays
@@ -63,9 +64,9 @@ static void rq_init_this_cpu(void)
     struct task *idle = this_cpu_ptr(&idle_task);
     unsigned cpu = this_cpu_id();
 
-    spin_lock_init(&rq->lock, "runqueue.lock");
+    spin_lock_init(&rq->lock, "runqueue.lock", LOCK_RANK_RUNQUEUE);
     list_init(&rq->queue);
-    spin_lock_init(&rq->sleepers_lock, "runqueue.sleepers_lock");
+    spin_lock_init(&rq->sleepers_lock, "runqueue.sleepers_lock", LOCK_RANK_SLEEPERS);
     list_init(&rq->sleepers);
     rq->cpu = cpu;
 

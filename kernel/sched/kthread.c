@@ -27,7 +27,7 @@ static _Atomic unsigned live_tasks;
 
 /* All tasks but the idle ones, for the listing.  Protected by all_tasks_lock. */
 static struct list_head all_tasks = LIST_HEAD_INIT(all_tasks);
-static struct spinlock all_tasks_lock = SPINLOCK_INIT("all_tasks_lock");
+static struct spinlock all_tasks_lock = SPINLOCK_INIT("all_tasks_lock", LOCK_RANK_TASKS);
 
 /* One wait queue for every joiner: exits are rare enough. */
 static struct wait_queue exit_wq = WAIT_QUEUE_INIT(exit_wq, "exit_wq");

@@ -23,7 +23,7 @@ struct runqueue {
     struct mm *prev_mm;             /* lazy reference to drop after a switch */
     struct task *push_task;         /* switched out, not allowed here: push after the switch */
 
-    struct spinlock sleepers_lock;  /* protects `sleepers` (taken before no other lock) */
+    struct spinlock sleepers_lock;  /* protects `sleepers`; before `lock` (docs/locking.md) */
     struct list_head sleepers;      /* tasks in msleep() that went to sleep on this CPU */
 };
 

@@ -7,7 +7,8 @@
  * sleeper whose time has passed.  Resolution is one tick: a sleep ends at the
  * first tick at or after its wake-up time, never before it.
  *
- * Lock order: sleepers_lock -> rq->lock (wake_up_task).  The list is touched
+ * sleepers_lock is taken before rq->lock (wake_up_task; the whole order is
+ * in docs/locking.md).  The list is touched
  * with interrupts off, since the tick handler takes the same lock.
  */
 #include "sched_internal.h"

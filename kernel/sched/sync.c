@@ -45,7 +45,7 @@ static bool grant_first(struct list_head *waiters)
 
 void mutex_init(struct mutex *m, const char *name)
 {
-    spin_lock_init(&m->lock, name);
+    spin_lock_init(&m->lock, name, LOCK_RANK_SLEEP);
     m->owner = NULL;
     list_init(&m->waiters);
     m->name = name;
@@ -94,7 +94,7 @@ void mutex_unlock(struct mutex *m)
 
 void sema_init(struct semaphore *s, long count, const char *name)
 {
-    spin_lock_init(&s->lock, name);
+    spin_lock_init(&s->lock, name, LOCK_RANK_SLEEP);
     s->count = count;
     list_init(&s->waiters);
 }
@@ -130,7 +130,7 @@ void up(struct semaphore *s)
 
 void completion_init(struct completion *c, const char *name)
 {
-    spin_lock_init(&c->lock, name);
+    spin_lock_init(&c->lock, name, LOCK_RANK_SLEEP);
     c->done = 0;
     wait_queue_init(&c->wq, name);
 }

@@ -3,7 +3,7 @@
 
 void wait_queue_init(struct wait_queue *wq, const char *name)
 {
-    spin_lock_init(&wq->lock, name);
+    spin_lock_init(&wq->lock, name, LOCK_RANK_SLEEP);
     list_init(&wq->waiters);
 }
 

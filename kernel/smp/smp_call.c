@@ -54,9 +54,12 @@
  * loop, with interrupts off around it, so calls queued for it make progress
  * even when the waiter itself has interrupts disabled or sits in an IPI
  * handler.  If all CPUs wait on each other, each is still serving the
- * others' calls, and every call finishes.
+ * others' calls, and every call finishes.  A CPU spinning on a spinlock
+ * serves nothing, though: so a caller that waits must hold no spinlock
+ * (checked on entry; docs/locking.md, rule 3).
  */
 #include <kernel/smp.h>
+#include <kernel/lock_order.h>
 #include <kernel/preempt.h>
 #include <kernel/percpu.h>
 #include <arch/smp.h>
@@ -162,6 +165,8 @@ int smp_call_cpu(unsigned cpu, smp_call_fn_t fn, void *arg, bool wait)
 {
     if (!online(cpu))
         return -1;
+    if (wait)
+        lock_order_assert_none_held("making a cross-CPU call that waits");
     preempt_disable();      /* our slots are per CPU: stay on this one */
     uint64_t flags = arch_irq_save();
     if (cpu == this_cpu_id()) {
@@ -187,6 +192,8 @@ void smp_call_mask(const struct cpumask *mask, smp_call_fn_t fn, void *arg, bool
     unsigned cpu;
 
     cpumask_and(&targets, mask, &cpu_online_mask);
+    if (wait)
+        lock_order_assert_none_held("making a cross-CPU call that waits");
     preempt_disable();      /* our slots are per CPU: stay on this one */
     uint64_t flags = arch_irq_save();
     unsigned me = this_cpu_id();

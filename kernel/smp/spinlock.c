@@ -24,8 +24,9 @@ void spinlock_choose(bool virtual_cpus)
            virtual_cpus ? " (virtual CPUs)" : "");
 }
 
-void spin_lock_init(struct spinlock *l, const char *name)
+void spin_lock_init(struct spinlock *l, const char *name, enum lock_rank rank)
 {
+    l->rank = rank;
     atomic_store_explicit(&l->next, 0, memory_order_relaxed);
     atomic_store_explicit(&l->serving, 0, memory_order_relaxed);
     l->name = name;
@@ -95,6 +96,7 @@ static void tas_lock(struct spinlock *l)
 
 void raw_spin_lock(struct spinlock *l)
 {
+    lock_order_check(l);
     if (spin_kind == SPIN_TAS) {
         tas_lock(l);
     } else {
@@ -109,6 +111,7 @@ void raw_spin_lock(struct spinlock *l)
     }
     l->owner_cpu = (int)this_cpu_id();
     l->owner_pc = (uintptr_t)__builtin_return_address(0);
+    lock_order_acquired(l);
 }
 
 void spin_lock(struct spinlock *l)
@@ -126,6 +129,7 @@ bool raw_spin_trylock(struct spinlock *l)
         return false;
     l->owner_cpu = (int)this_cpu_id();
     l->owner_pc = (uintptr_t)__builtin_return_address(0);
+    lock_order_acquired(l);     /* no order check: a trylock does not wait */
     return true;
 }
 
@@ -142,11 +146,13 @@ bool spin_trylock(struct spinlock *l)
     }
     l->owner_cpu = (int)this_cpu_id();
     l->owner_pc = (uintptr_t)__builtin_return_address(0);
+    lock_order_acquired(l);     /* no order check: a trylock does not wait */
     return true;
 }
 
 void raw_spin_unlock(struct spinlock *l)
 {
+    lock_order_released(l);
     l->owner_cpu = -1;
     l->owner_pc = 0;
     uint32_t s = atomic_load_explicit(&l->serving, memory_order_relaxed);

@@ -15,7 +15,7 @@
  *
  * ioremap_lock protects next_va and the table of earlier mappings; the page
  * tables themselves are protected by kernel_pt_lock (taken inside, by
- * kernel_map_page).
+ * kernel_map_page; docs/locking.md).
  */
 #include <arch/mmio.h>
 #include <arch/kva.h>
@@ -32,7 +32,7 @@ struct ioremap_area {
 
 #define IOREMAP_AREAS_MAX 64
 
-static DEFINE_SPINLOCK(ioremap_lock);
+static DEFINE_SPINLOCK(ioremap_lock, LOCK_RANK_IOREMAP);
 static uintptr_t next_va = KVA_IOREMAP_BASE;
 static struct ioremap_area areas[IOREMAP_AREAS_MAX];
 static unsigned area_count;

@@ -36,7 +36,7 @@
 #include <kernel/sections.h>
 
 pte_t kernel_pml4[PTES_PER_TABLE] __aligned(PAGE_SIZE);
-DEFINE_SPINLOCK(kernel_pt_lock);
+DEFINE_SPINLOCK(kernel_pt_lock, LOCK_RANK_KERNEL_PT);
 
 static bool paging_ready;
 

@@ -23,7 +23,7 @@ void tc_frames_init(struct tc_frames *f, size_t nframes)
 {
     f->nframes = nframes;
     for (unsigned i = 0; i < TC_FRAME_LOCKS; i++)
-        spin_lock_init(&f->lock[i], "tlbcheck.frame");
+        spin_lock_init(&f->lock[i], "tlbcheck.frame", LOCK_RANK_TC_FRAME);
 }
 
 /* The records of frame pfn, or NULL when it is beyond the model. */

@@ -38,16 +38,16 @@ CMDLINE_BOOL(tlbcheck, tlbcheck_enabled,
 
 /* Static, so the hooks work from the first CR3 write of the boot on. */
 static struct tc_cpu live_cpus[MAX_CPUS] = {
-    [0 ... MAX_CPUS - 1] = { .lock = SPINLOCK_INIT("tlbcheck.cpu") },
+    [0 ... MAX_CPUS - 1] = { .lock = SPINLOCK_INIT("tlbcheck.cpu", LOCK_RANK_TC_CPU) },
 };
 
 /* init_mm's record (the checker's id 1: user mms count on from 2) and the
  * kernel half's.  init_mm's PML4 is kernel_cr3(), filled in at first use. */
 #define TC_INIT_MM_ID   1
 static struct tc_mm live_init_mm = {
-    .lock = SPINLOCK_INIT("tlbcheck.mm"), .mm = &init_mm, .ctx_id = TC_INIT_MM_ID, .kernel = true,
+    .lock = SPINLOCK_INIT("tlbcheck.mm", LOCK_RANK_TC_MM), .mm = &init_mm, .ctx_id = TC_INIT_MM_ID, .kernel = true,
 };
-static struct tc_kernel live_kernel = { .lock = SPINLOCK_INIT("tlbcheck.kernel"), .m = &live_init_mm };
+static struct tc_kernel live_kernel = { .lock = SPINLOCK_INIT("tlbcheck.kernel", LOCK_RANK_TC_KERNEL), .m = &live_init_mm };
 static struct tc_model live = { .cpus = live_cpus, .ncpus = MAX_CPUS, .live = true,
                                 .online = &cpu_online_mask };
 /* The frames' pending unmappings (arch/tlbcheck/frames.h): empty until
@@ -86,7 +86,7 @@ static void tc_cpu_unlock(struct tc_cpu *c, uint64_t flags)
 /* Every live record, for the one lookup that goes by PML4 (a CR3 value that
  * is not what the code claimed).  Taken at mm create and free only. */
 static struct tc_mm *registry;
-static DEFINE_SPINLOCK(registry_lock);
+static DEFINE_SPINLOCK(registry_lock, LOCK_RANK_TC_REGISTRY);
 static bool warned_untracked;
 static _Atomic uint64_t next_id = TC_INIT_MM_ID + 1;
 

@@ -25,7 +25,7 @@
 void tc_kernel_init(struct tc_kernel *k, struct tc_mm *kmm)
 {
     memset(k, 0, sizeof(*k));
-    spin_lock_init(&k->lock, "tlbcheck.kernel");
+    spin_lock_init(&k->lock, "tlbcheck.kernel", LOCK_RANK_TC_KERNEL);
     k->m = kmm;
 }
 

@@ -37,7 +37,7 @@
 void tc_cpu_init(struct tc_cpu *c, unsigned id)
 {
     memset(c, 0, sizeof(*c));
-    spin_lock_init(&c->lock, "tlbcheck.cpu");
+    spin_lock_init(&c->lock, "tlbcheck.cpu", LOCK_RANK_TC_CPU);
     c->id = id;
     c->online = true;
 }
@@ -45,7 +45,7 @@ void tc_cpu_init(struct tc_cpu *c, unsigned id)
 void tc_mm_init(struct tc_mm *m, struct mm *mm, uint64_t ctx_id, uintptr_t pgd)
 {
     memset(m, 0, sizeof(*m));
-    spin_lock_init(&m->lock, "tlbcheck.mm");
+    spin_lock_init(&m->lock, "tlbcheck.mm", LOCK_RANK_TC_MM);
     m->mm = mm;
     m->ctx_id = ctx_id;
     m->kernel_ctx = mm ? mm->ctx_id : 0;

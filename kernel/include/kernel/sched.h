@@ -76,8 +76,6 @@ struct task {
     _Atomic bool should_stop;           /* kthread_stop() asked */
     void (*entry)(void *);
     void *entry_arg;
-    struct list_head exit_waiters;      /* waitqueue entries for kthread_join (guarded by exit_lock) */
-    struct spinlock exit_lock;
 
     /* Sleeping with a timeout (kernel/sched/sleep.c). */
     uint64_t wake_at_ns;

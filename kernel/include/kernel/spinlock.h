@@ -34,6 +34,10 @@
  * `serving` moves: a lock that keeps changing hands is contended, not stuck,
  * however long an unlucky waiter waits, so no load can make this fire.
  *
+ * Order: every lock has a rank (kernel/lock_order.h), and a CPU takes locks
+ * only in rising rank; spin_lock checks it every time and panics naming both
+ * locks (docs/locking.md has the whole order and the context rules).
+ *
  * Use spin_lock_irqsave() for locks also taken from interrupt handlers;
  * otherwise an interrupt on the holding CPU deadlocks on its own lock.
  *
@@ -45,6 +49,7 @@
  */
 #pragma once
 #include <kernel/compiler.h>
+#include <kernel/lock_order.h>
 #include <stdatomic.h>
 
 struct spinlock {
@@ -53,12 +58,14 @@ struct spinlock {
     const char *name;
     int owner_cpu;          /* -1 when free */
     uintptr_t owner_pc;
+    enum lock_rank rank;
 };
 
-#define SPINLOCK_INIT(n) { .next = 0, .serving = 0, .name = (n), .owner_cpu = -1, .owner_pc = 0 }
-#define DEFINE_SPINLOCK(var) struct spinlock var = SPINLOCK_INIT(#var)
+#define SPINLOCK_INIT(n, r) { .next = 0, .serving = 0, .name = (n), .owner_cpu = -1, .owner_pc = 0, \
+                              .rank = (r) }
+#define DEFINE_SPINLOCK(var, r) struct spinlock var = SPINLOCK_INIT(#var, r)
 
-void spin_lock_init(struct spinlock *l, const char *name);
+void spin_lock_init(struct spinlock *l, const char *name, enum lock_rank rank);
 void spin_lock(struct spinlock *l);
 void spin_unlock(struct spinlock *l);
 void raw_spin_lock(struct spinlock *l);

@@ -36,7 +36,7 @@ struct wait_entry {
 };
 
 #define WAIT_ENTRY_INIT(w) { .task = NULL, .link = LIST_HEAD_INIT((w).link), .granted = false }
-#define WAIT_QUEUE_INIT(wq, n) { .lock = SPINLOCK_INIT(n), .waiters = LIST_HEAD_INIT((wq).waiters) }
+#define WAIT_QUEUE_INIT(wq, n) { .lock = SPINLOCK_INIT(n, LOCK_RANK_SLEEP), .waiters = LIST_HEAD_INIT((wq).waiters) }
 void wait_queue_init(struct wait_queue *wq, const char *name);
 void prepare_to_wait(struct wait_queue *wq, struct wait_entry *w);
 void finish_wait(struct wait_queue *wq, struct wait_entry *w);

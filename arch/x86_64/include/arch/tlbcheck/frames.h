@@ -23,8 +23,8 @@
  *
  * Locking: the records of a frame are guarded by one of TC_FRAME_LOCKS
  * spinlocks (chosen by frame number); a tc_mm's list by the tc_mm's lock.
- * Order: tc_mm lock, then frame lock; both irqsave, innermost of the
- * checker.
+ * Both irqsave; the frame locks rank after buddy_lock (page_free reports
+ * under it) and after the tc_mm lock (docs/locking.md).
  *
  * The functions take the model explicitly, so a test can run a private
  * instance (tests/test_tlbcheck_owed.c).

@@ -27,7 +27,8 @@
  * holds no translation older than that change.
  *
  * Locking: each struct tc_cpu, each struct tc_mm and the tc_kernel have
- * their own spinlock (irqsave); order: cpu lock, then mm or kernel lock.  tc_mm's seq, done_seq and
+ * their own spinlock (irqsave), taken cpu lock first, then mm or kernel
+ * lock (docs/locking.md).  tc_mm's seq, done_seq and
  * freed_seq are written under the mm lock with atomic stores and may be
  * read without it (atomic loads: the hot paths of every CPU of the mm).  The tc_* functions below expect
  * the caller to hold what they say; the tests' private instances are used
