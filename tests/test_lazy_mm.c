@@ -16,6 +16,7 @@
 #include "ktest.h"
 #include "mm_test_util.h"
 #include <kernel/debug/counters.h>
+#include <kernel/debug/tlb_events.h>
 #include <kernel/cpumask.h>
 #include <kernel/lazy_mm.h>
 #include <kernel/mm.h>
@@ -24,16 +25,8 @@
 #include <arch/paging.h>
 #include <uapi/shootdown.h>
 
-DECLARE_COUNTER(switch, enter_lazy);
-DECLARE_COUNTER(switch, leave_lazy);
+/* The switch and lazy-mm counters are declared with their events. */
 DECLARE_COUNTER(mm, count_atomics);
-DECLARE_COUNTER(lazy, borrow_start);
-DECLARE_COUNTER(lazy, borrow_end);
-DECLARE_COUNTER(lazy, borrow_drop);
-DECLARE_COUNTER(lazy, exit_shootdown_ipis);
-DECLARE_COUNTER(lazy, hazard_scans);
-DECLARE_COUNTER(lazy, hazard_slots_read);
-DECLARE_COUNTER(lazy, hazard_ipis);
 
 #define ADDR    0x400000ul
 #define RW      (SD_PROT_READ | SD_PROT_WRITE)

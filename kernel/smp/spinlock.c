@@ -73,25 +73,36 @@ static void spin_wait_step(struct spin_wait *w, struct spinlock *l, uint32_t tic
     }
 }
 
-/* Test-and-set: take the lock only when it is free (next == serving), by
- * moving next past serving; no ticket is drawn, so a preempted waiter holds
- * no place that others must wait for. */
+/* Take the lock if it is free (next == serving) by moving next past
+ * serving: the ticket that would be served at once, or nothing.  The CAS's
+ * acquire pairs with the release store in raw_spin_unlock(). */
+static bool take_if_free(struct spinlock *l)
+{
+    uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);
+    uint32_t expected = serving;
+    return atomic_compare_exchange_strong_explicit(&l->next, &expected, serving + 1,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+static void set_owner(struct spinlock *l, uintptr_t pc)
+{
+    l->owner_cpu = (int)this_cpu_id();
+    l->owner_pc = pc;
+    lock_order_acquired(l);
+}
+
+/* Test-and-set: take_if_free until it works; no ticket is drawn, so a
+ * preempted waiter holds no place that others must wait for. */
 static void tas_lock(struct spinlock *l)
 {
     struct spin_wait w;
     spin_wait_start(&w, l);
-    for (;;) {
-        uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);
-        uint32_t expected = serving;
-        /* Read before the locked operation, so waiters spin on a shared
-         * cache line instead of bouncing it with failed CAS attempts.  The
-         * CAS's acquire pairs with the release store in raw_spin_unlock(). */
-        if (atomic_load_explicit(&l->next, memory_order_relaxed) == serving &&
-            atomic_compare_exchange_strong_explicit(&l->next, &expected, serving + 1,
-                                                    memory_order_acquire, memory_order_relaxed))
-            return;
-        spin_wait_step(&w, l, serving);
-    }
+    /* Plain reads first, so waiters spin on a shared cache line instead of
+     * bouncing it with failed CAS attempts. */
+    while (!(atomic_load_explicit(&l->next, memory_order_relaxed) ==
+                 atomic_load_explicit(&l->serving, memory_order_relaxed) &&
+             take_if_free(l)))
+        spin_wait_step(&w, l, atomic_load_explicit(&l->serving, memory_order_relaxed));
 }
 
 void raw_spin_lock(struct spinlock *l)
@@ -109,9 +120,7 @@ void raw_spin_lock(struct spinlock *l)
                 spin_wait_step(&w, l, ticket);
         }
     }
-    l->owner_cpu = (int)this_cpu_id();
-    l->owner_pc = (uintptr_t)__builtin_return_address(0);
-    lock_order_acquired(l);
+    set_owner(l, (uintptr_t)__builtin_return_address(0));
 }
 
 void spin_lock(struct spinlock *l)
@@ -120,33 +129,23 @@ void spin_lock(struct spinlock *l)
     raw_spin_lock(l);
 }
 
+/* No order check in the trylocks: a trylock does not wait. */
 bool raw_spin_trylock(struct spinlock *l)
 {
-    uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);
-    uint32_t expected = serving;
-    if (!atomic_compare_exchange_strong_explicit(&l->next, &expected, serving + 1,
-                                                 memory_order_acquire, memory_order_relaxed))
+    if (!take_if_free(l))
         return false;
-    l->owner_cpu = (int)this_cpu_id();
-    l->owner_pc = (uintptr_t)__builtin_return_address(0);
-    lock_order_acquired(l);     /* no order check: a trylock does not wait */
+    set_owner(l, (uintptr_t)__builtin_return_address(0));
     return true;
 }
 
 bool spin_trylock(struct spinlock *l)
 {
-    uint32_t serving = atomic_load_explicit(&l->serving, memory_order_relaxed);
-    uint32_t expected = serving;
     preempt_disable();
-    /* Take a ticket only if it would be served at once. */
-    if (!atomic_compare_exchange_strong_explicit(&l->next, &expected, serving + 1,
-                                                 memory_order_acquire, memory_order_relaxed)) {
+    if (!take_if_free(l)) {
         preempt_enable();
         return false;
     }
-    l->owner_cpu = (int)this_cpu_id();
-    l->owner_pc = (uintptr_t)__builtin_return_address(0);
-    lock_order_acquired(l);     /* no order check: a trylock does not wait */
+    set_owner(l, (uintptr_t)__builtin_return_address(0));
     return true;
 }
 
