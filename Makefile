@@ -13,6 +13,7 @@
 #                   soak: boot each configuration N times, one after another (no retries);
 #                   failing boots keep build/test-logs/NAME.runK.log; one line per
 #                   configuration 'soak NAME: N runs, F failed' (TESTS=, MODE=, CMDLINE= work too)
+#   make test-tlbtrace  the trace viewer's tests (tools/tlbtrace.py; its page in headless Chromium)
 #   make models     the Promela models of the TLB/lazy-mm protocols (spin; also part of make test)
 #   make debug      QEMU halted with a gdb stub, and gdb attached with symbols
 #   make compdb     compile_commands.json for editors
@@ -65,7 +66,7 @@ KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm
 OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
-.PHONY: all iso run test test-bochs test-host soak models debug compdb clean deps check-arch
+.PHONY: all iso run test test-bochs test-host test-tlbtrace soak models debug compdb clean deps check-arch
 all: check-arch $(ELF) user
 
 # The arch boundary, on every build: no file under kernel/ or lib/ includes a
@@ -190,6 +191,13 @@ soak: deps $(ELF) user
 
 test-host:
 	$(MAKE) -C tests/host run
+
+# The trace viewer's tests (also part of make test, with the host tests):
+# its parser and text view on a sample log, and its HTML page in headless
+# Chromium (skipped, saying why, without chromium).
+test-tlbtrace:
+	$(PYTHON) tools/tests/test_tlbtrace.py
+	$(PYTHON) tools/tests/test_tlbtrace_page.py
 
 # The Promela models of the TLB and lazy-mm protocols, searched exhaustively
 # by spin, each with its variants (docs/models.md).  MODELS='lazy-*' runs

@@ -42,6 +42,7 @@ bochsbios           /usr/share/bochs/BIOS-bochs-latest
 vgabios             /usr/share/bochs/VGABIOS-lgpl-latest
 python3             python3
 spin                spin
+chromium            chromium
 '
 if [ "$want_debug" = 1 ]; then
     REQUIREMENTS="$REQUIREMENTS

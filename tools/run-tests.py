@@ -10,7 +10,10 @@
    (tools/check-paths.py: one test per file read), and the check that
    the boot options, counters, trace events and tlb_inject= values the docs
    name are the code's (tools/check-doc-names.py: one test per doc and per
-   reference list).
+   reference list), and the tests of the trace viewer tools/tlbtrace.py
+   (tools/tests/test_tlbtrace.py on a sample log;
+   tools/tests/test_tlbtrace_page.py, its HTML page in headless Chromium,
+   skipped with its reason when there is no chromium).
    The Promela models of the TLB and lazy-mm protocols: tools/run-models.sh
    (spin, exhaustively; each model and each of its variants counts as one
    test - docs/models.md).
@@ -856,12 +859,17 @@ STATIC_CHECKS = [
      "file%s name a path that does not exist"),
     ("doc-names", "check-doc-names.py", "option, counter, trace-event and tlb_inject names in the docs match the code",
      "test%s found a doc and the code disagreeing"),
+    ("tlbtrace", "tests/test_tlbtrace.py", "tools/tlbtrace.py reads a trace dump (sample log)",
+     "check%s of the trace viewer failed"),
+    ("tlbtrace-page", "tests/test_tlbtrace_page.py", "the trace's HTML page in headless Chromium",
+     "check%s of the trace page failed"),
 ]
 
 
 def run_static_check(name, script, description, failure):
     """Runs tools/SCRIPT, a static check of the tree with one test per file
-    (tools/check-pte-boundary.py, tools/check-paths.py)."""
+    (tools/check-pte-boundary.py, tools/check-paths.py), or a tool's own
+    tests.  A line `NAME: skipped: REASON` makes it a skip, not a pass."""
     start = time.monotonic()
     c = Config(name, description)
     o = Outcome(c, log=os.path.join(LOG_DIR, name + ".log"))
@@ -873,6 +881,9 @@ def run_static_check(name, script, description, failure):
         o.passed, o.failed = int(finals[-1].group(1)), int(finals[-1].group(2))
     else:
         o.reasons.append("no final line '%s: N passed, N failed'" % name)
+    skips = [m for m in (re.match(r"^%s: skipped: (.*)" % re.escape(name), line) for line in lines) if m]
+    if skips and not o.passed and not o.failed:
+        o.skipped = 1
     if o.failed:
         o.reasons.insert(0, "%d %s" % (o.failed, failure % ("" if o.failed == 1 else "s")))
     elif status != 0:
@@ -882,7 +893,10 @@ def run_static_check(name, script, description, failure):
     o.ok = not o.reasons
     o.seconds = time.monotonic() - start
     out = ["[%s] %s  %3d passed, %d failed  (%.1f s)"
-           % (name, "PASS" if o.ok else "FAIL", o.passed, o.failed, o.seconds)]
+           % (name, "SKIP" if o.ok and o.skipped else "PASS" if o.ok else "FAIL",
+              o.passed, o.failed, o.seconds)]
+    if o.ok and o.skipped:
+        out.append("       - skipped: " + skips[-1].group(1))
     if not o.ok:
         out += ["       - " + r for r in o.reasons]
         out += ["       | " + line for line in lines[-25:]]
@@ -934,8 +948,10 @@ def summary(host, models, outcomes, checks=()):
                      "skipped" if skipped_host else ("PASS" if host.ok else "FAIL"),
                      str(host.passed), str(host.failed), "-", "%.1fs" % host.seconds))
     for o in checks:
-        rows.append((o.config.name, o.config.description, "PASS" if o.ok else "FAIL",
-                     str(o.passed), str(o.failed), "-", "%.1fs" % o.seconds))
+        rows.append((o.config.name, o.config.description,
+                     "skipped" if o.ok and o.skipped else "PASS" if o.ok else "FAIL",
+                     str(o.passed), str(o.failed), str(o.skipped) if o.skipped else "-",
+                     "%.1fs" % o.seconds))
     if models is not None:
         rows.append(("models", models.config.description, "PASS" if models.ok else "FAIL",
                      str(models.passed), str(models.failed), "-", "%.1fs" % models.seconds))

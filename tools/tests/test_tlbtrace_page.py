@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""tools/tests/test_tlbtrace_page.py - the HTML timeline of tools/tlbtrace.py
+in a real browser: headless Chromium (Debian package `chromium`,
+tools/deps.sh) loads the page made from tools/tests/tlbtrace-sample.log and
+prints the DOM its script built (--dump-dom).  The checks:
+
+  - the script ran to its end without an error: <body data-ok="1"> and no
+    data-errors (a window error handler sets it);
+  - one lane (<g class="lane" data-cpu=N>) per CPU of the dump;
+  - one mark per event parsed, and in each lane as many marks as the CPU
+    has events, each of the event's kind;
+  - the detector itself: a page whose script throws after drawing is seen
+    as failed (data-errors set, no data-ok).
+
+Without chromium, or when it does not answer within its time, the test
+prints "tlbtrace-page: skipped: REASON" and passes: the page is then
+unchecked, and the line says so.  Run by tools/run-tests.py (`make test`)
+and `make test-tlbtrace`; last line "tlbtrace-page: N passed, N failed".
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from html.parser import HTMLParser
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import tlbtrace  # noqa: E402
+
+SAMPLE = os.path.join(HERE, "tlbtrace-sample.log")
+# One page load takes about 8 s on a quiet 2-core machine, much of it
+# Chromium's start; this bound only turns a hung browser into a skip.
+TIMEOUT = 45
+
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok   %s" % name)
+    else:
+        failed += 1
+        print("FAIL %s%s" % (name, ": " + detail if detail else ""))
+
+
+def skip(reason):
+    print("tlbtrace-page: skipped: %s" % reason)
+    print("tlbtrace-page: 0 passed, 0 failed")
+    sys.exit(0)
+
+
+class Dom(HTMLParser):
+    """The body's attributes, the lanes, and the marks in each lane."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = {}
+        self.lanes = []         # cpu numbers, in document order
+        self.marks = []         # (lane cpu or None, kind)
+        self.stack = []         # the lane of each open <g>
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "body":
+            self.body = a
+        if tag == "g":
+            lane = int(a["data-cpu"]) if "lane" in classes and "data-cpu" in a else None
+            if lane is not None:
+                self.lanes.append(lane)
+            self.stack.append(lane)
+        if "mark" in classes:
+            here = next((x for x in reversed(self.stack) if x is not None), None)
+            self.marks.append((here, a.get("data-kind")))
+
+    def handle_endtag(self, tag):
+        if tag == "g" and self.stack:
+            self.stack.pop()
+
+
+def dump_dom(chromium, page):
+    argv = [chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
+            "--user-data-dir=" + tempfile.mkdtemp(prefix="tlbtrace-chromium-"),
+            "--dump-dom", "file://" + page]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        skip("chromium did not print the page within %d s (a busy machine?)" % TIMEOUT)
+    finally:
+        shutil.rmtree(argv[5].split("=", 1)[1], ignore_errors=True)
+    if p.returncode != 0 or "<body" not in p.stdout:
+        skip("chromium could not load a page (exit %d): %s"
+             % (p.returncode, " | ".join(p.stderr.strip().splitlines()[-3:])))
+    dom = Dom()
+    dom.feed(p.stdout)
+    return dom
+
+
+def main():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        skip("no chromium on PATH (tools/deps.sh installs the Debian package)")
+    d, _ = tlbtrace.load(SAMPLE)
+    cpus = tlbtrace.cpus_of(d.events)
+    tmp = tempfile.mkdtemp(prefix="tlbtrace-page-")
+    try:
+        page = os.path.join(tmp, "trace.html")
+        with open(page, "w") as f:
+            f.write(tlbtrace.html_page(d, "sample"))
+        dom = dump_dom(chromium, page)
+        check("the page's script ran to its end", dom.body.get("data-ok") == "1" and "data-errors" not in dom.body,
+              str(dom.body))
+        check("one lane per cpu", dom.lanes == cpus, "lanes %s, cpus %s" % (dom.lanes, cpus))
+        check("one mark per event", len(dom.marks) == len(d.events) == int(dom.body.get("data-marks", -1)),
+              "%d marks, %d events" % (len(dom.marks), len(d.events)))
+        ok = True
+        for cpu in cpus:
+            want = sorted(e["kind"] for e in d.events if e["cpu"] == cpu)
+            got = sorted(k for lane, k in dom.marks if lane == cpu)
+            if want != got:
+                ok = False
+                print("     cpu%d: marks %s, events %s" % (cpu, got, want))
+        check("each lane holds its cpu's events, of their kinds", ok)
+
+        # The detector must see a page that fails: one that throws.
+        bad = os.path.join(tmp, "throws.html")
+        with open(bad, "w") as f:
+            f.write(re.sub(r"\n  draw\(\);\n", "\n  draw(); null.boom();\n", tlbtrace.html_page(d, "bad"), count=1))
+        dom = dump_dom(chromium, bad)
+        check("a page that throws is seen: data-errors, no data-ok",
+              "data-ok" not in dom.body and "boom" in dom.body.get("data-errors", ""), str(dom.body))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("tlbtrace-page: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
