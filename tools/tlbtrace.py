@@ -17,7 +17,8 @@ This tool reads such a log and shows the dump in one of two forms:
         one self-contained HTML page (no network): a lane per CPU, the
         events as marks on a time axis, lazy periods as bars, IPIs as lines
         from sender to receiver; hover a mark for its line, filter by mm
-        (ctx) or by event kind
+        (ctx) or by event kind (also from the page's address:
+        trace.html#ctx=84&kinds=flush,ipi_send&axis=time)
 
     --ctx 84          only the events that name ctx 84 (text view)
     --kind flush,ipi_send   only these event kinds (text view)
@@ -520,6 +521,19 @@ window.addEventListener("error", function (e) {
     document.body.setAttribute("data-marks", String(svg.querySelectorAll(".mark").length));
     document.body.setAttribute("data-shown", String(drawn));
   }
+  // A link can carry the filters: page.html#ctx=96&kinds=flush,ipi_send
+  // (the tests use it, and a student can share a view).
+  location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+    var p = kv.split("="), v = decodeURIComponent(p[1] || "");
+    if (p[0] === "ctx" && ctxs.indexOf(Number(v)) >= 0) sel.value = v;
+    if (p[0] === "kinds") {
+      var want = v.split(",");
+      Array.prototype.forEach.call(document.querySelectorAll("input.kind"), function (cb) {
+        cb.checked = want.indexOf(cb.value) >= 0;
+      });
+    }
+    if (p[0] === "axis" && (v === "time" || v === "order")) document.getElementById("axis").value = v;
+  });
   sel.addEventListener("change", draw);
   document.getElementById("axis").addEventListener("change", draw);
   document.getElementById("zoom").addEventListener("change", draw);

@@ -9,6 +9,8 @@ prints the DOM its script built (--dump-dom).  The checks:
   - one lane (<g class="lane" data-cpu=N>) per CPU of the dump;
   - one mark per event parsed, and in each lane as many marks as the CPU
     has events, each of the event's kind;
+  - the filters: the page opened as page.html#ctx=95&kinds=... hides
+    every mark but those of the listed kinds that name ctx 95;
   - the detector itself: a page whose script throws after drawing is seen
     as failed (data-errors set, no data-ok).
 
@@ -61,7 +63,7 @@ class Dom(HTMLParser):
         super().__init__()
         self.body = {}
         self.lanes = []         # cpu numbers, in document order
-        self.marks = []         # (lane cpu or None, kind)
+        self.marks = []         # (lane cpu or None, kind, event index, hidden)
         self.stack = []         # the lane of each open <g>
 
     def handle_starttag(self, tag, attrs):
@@ -76,17 +78,17 @@ class Dom(HTMLParser):
             self.stack.append(lane)
         if "mark" in classes:
             here = next((x for x in reversed(self.stack) if x is not None), None)
-            self.marks.append((here, a.get("data-kind")))
+            self.marks.append((here, a.get("data-kind"), int(a.get("data-i", -1)), "hidden" in classes))
 
     def handle_endtag(self, tag):
         if tag == "g" and self.stack:
             self.stack.pop()
 
 
-def dump_dom(chromium, page):
+def dump_dom(chromium, page, fragment=""):
     argv = [chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
             "--user-data-dir=" + tempfile.mkdtemp(prefix="tlbtrace-chromium-"),
-            "--dump-dom", "file://" + page]
+            "--dump-dom", "file://" + page + fragment]
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -121,11 +123,27 @@ def main():
         ok = True
         for cpu in cpus:
             want = sorted(e["kind"] for e in d.events if e["cpu"] == cpu)
-            got = sorted(k for lane, k in dom.marks if lane == cpu)
+            got = sorted(k for lane, k, _, _ in dom.marks if lane == cpu)
             if want != got:
                 ok = False
                 print("     cpu%d: marks %s, events %s" % (cpu, got, want))
         check("each lane holds its cpu's events, of their kinds", ok)
+        check("with no filter every mark is shown", not any(h for _, _, _, h in dom.marks)
+              and dom.body.get("data-shown") == str(len(d.events)))
+
+        # Both filters must matter on the sample: some events of these
+        # kinds name another ctx, and some naming ctx 95 are of other kinds.
+        kinds = {"cr3_load", "switch_mm", "lazy_leave", "flush"}
+        names95 = [e for e in d.events if 95 in (e.get("ctx"), e.get("next_ctx"))]
+        want = sorted(e["i"] for e in names95 if e["kind"] in kinds)
+        check("the sample makes both filters matter", 0 < len(want) < len(names95)
+              and len(want) < sum(1 for e in d.events if e["kind"] in kinds))
+        dom = dump_dom(chromium, page, "#ctx=95&kinds=" + ",".join(sorted(kinds)))
+        shown = sorted(i for _, _, i, h in dom.marks if not h)
+        check("filtered by ctx and kind: exactly the matching marks are shown",
+              dom.body.get("data-ok") == "1" and shown == want
+              and dom.body.get("data-shown") == str(len(want)),
+              "shown %s, want %s" % (shown, want))
 
         # The detector must see a page that fails: one that throws.
         bad = os.path.join(tmp, "throws.html")
