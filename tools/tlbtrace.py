@@ -235,14 +235,18 @@ def cpus_of(events):
 
 def lazy_periods(events):
     """The spans each CPU spent lazy (a kernel thread on a borrowed mm),
-    from lazy_enter (or the CPU's first event in the dump, if it was lazy
-    already: its ring shows nothing earlier) to lazy_leave; leave_mm and a
-    handover to another mm split a span."""
+    from lazy_enter to lazy_leave.  A CPU whose first lazy event is a
+    handover or a leave was lazy before its ring's window: its span starts
+    at its first event in the dump.  A handover on a CPU known not to be
+    lazy starts a span there: the last switch away from an exiting task,
+    whose mm is already gone, is a kernel -> kernel switch.  leave_mm (the
+    CPU moves to init_mm, ctx 0) and a handover to another mm split a span."""
     t_first = {}
     for e in events:
         t_first.setdefault(e["cpu"], e["t"])
     t_last = events[-1]["t"]
     open_ = {}
+    known = set()       # CPUs whose lazy state is known from a transition
     out = []
 
     def close(cpu, t, end_kind):
@@ -264,12 +268,15 @@ def lazy_periods(events):
         elif kind == "lazy_handover":
             p = open_.get(cpu)
             if p is None:
-                start(cpu, t_first[cpu], ctx, "(before the dump)")
+                if cpu in known:
+                    start(cpu, t, ctx, kind)
+                else:
+                    start(cpu, t_first[cpu], ctx, "(before the dump)")
             elif p["ctx"] != ctx:
                 close(cpu, t, kind)
                 start(cpu, t, ctx, kind)
         elif kind == "lazy_leave":
-            if cpu not in open_:
+            if cpu not in open_ and cpu not in known:
                 start(cpu, t_first[cpu], ctx, "(before the dump)")
             close(cpu, t, kind)
         elif kind == "leave_mm" and cpu in open_:
@@ -277,6 +284,8 @@ def lazy_periods(events):
             start(cpu, t, 0, kind)
         elif kind == "switch_mm":
             close(cpu, t, kind)
+        if kind in ("lazy_enter", "lazy_handover", "lazy_leave", "switch_mm"):
+            known.add(cpu)
     for cpu in list(open_):
         close(cpu, t_last, "(after the dump)")
     return sorted(out, key=lambda p: (p["cpu"], p["t0"]))
@@ -443,17 +452,29 @@ window.addEventListener("error", function (e) {
     chart.textContent = "";
     var zoom = Number(document.getElementById("zoom").value);
     var byTime = document.getElementById("axis").value === "time";
-    var n = D.events.length, t0 = D.events[0].t, t1 = D.events[n - 1].t;
+    var ctx = sel.value === "" ? null : Number(sel.value);
+    var on = {};
+    Array.prototype.forEach.call(document.querySelectorAll("input.kind"), function (cb) { on[cb.value] = cb.checked; });
+    function visible(e) {
+      return on[e.kind] && (ctx === null || e.ctx === ctx || e.next_ctx === ctx);
+    }
+    // In event order only the shown events take a column (a hidden one
+    // sits at the next shown one's), so a filtered view is not mostly gaps.
+    var shownEv = D.events.filter(visible);
+    if (!shownEv.length) shownEv = D.events;
+    var rank = [], r = 0;
+    D.events.forEach(function (e) { rank.push(Math.min(r, shownEv.length - 1)); if (visible(e)) r++; });
+    var n = shownEv.length, t0 = D.events[0].t, t1 = D.events[D.events.length - 1].t;
     var W = Math.max(800, Math.min(n * 8, 4000)) * zoom;
     function x(e) {
       if (byTime) return LEFT + (t1 > t0 ? (e.t - t0) / (t1 - t0) : 0) * W;
-      return LEFT + (n > 1 ? e.i / (n - 1) : 0) * W;
+      return LEFT + (n > 1 ? rank[e.i] / (n - 1) : 0) * W;
     }
     function xt(t) {
       if (byTime) return LEFT + (t1 > t0 ? (t - t0) / (t1 - t0) : 0) * W;
       // In event order a time falls at the first event at or after it.
       var lo = 0, hi = n - 1;
-      while (lo < hi) { var mid = (lo + hi) >> 1; if (D.events[mid].t < t) lo = mid + 1; else hi = mid; }
+      while (lo < hi) { var mid = (lo + hi) >> 1; if (shownEv[mid].t < t) lo = mid + 1; else hi = mid; }
       return LEFT + (n > 1 ? lo / (n - 1) : 0) * W;
     }
     var H = TOP + D.cpus.length * LANE + 10;
@@ -461,10 +482,11 @@ window.addEventListener("error", function (e) {
     var axis = el("g", {"class": "axis"}, svg);
     for (var k = 0; k <= 10; k++) {
       var ax = LEFT + W * k / 10;
-      var at = byTime ? t0 + (t1 - t0) * k / 10 : D.events[Math.round((n - 1) * k / 10)].t;
+      var at = byTime ? t0 + (t1 - t0) * k / 10 : shownEv[Math.round((n - 1) * k / 10)].t;
       el("line", {x1: ax, x2: ax, y1: TOP - 4, y2: H - 10, stroke: "#ddd"}, axis);
       var lab = el("text", {x: ax + 2, y: TOP - 8}, axis);
-      lab.textContent = String(Math.round((at - t0) * 1000) / 1000) + (k === 0 ? " " + D.unit : "");
+      var dt = D.unit === "ticks" ? Math.round(at - t0) : Math.round((at - t0) * 1000) / 1000;
+      lab.textContent = String(dt) + (k === 0 ? " " + D.unit : "");
     }
     var lanes = {};
     D.cpus.forEach(function (c, j) {
@@ -474,9 +496,6 @@ window.addEventListener("error", function (e) {
       var t = el("text", {x: 4, y: y + LANE / 2 + 4}, g); t.textContent = "cpu" + c;
       lanes[c] = {g: g, y: y};
     });
-    var ctx = sel.value === "" ? null : Number(sel.value);
-    var on = {};
-    Array.prototype.forEach.call(document.querySelectorAll("input.kind"), function (cb) { on[cb.value] = cb.checked; });
     D.periods.forEach(function (p) {
       if (ctx !== null && p.ctx !== ctx) return;
       var L = lanes[p.cpu], a = xt(p.t0), b = xt(p.t1);
@@ -484,9 +503,6 @@ window.addEventListener("error", function (e) {
         width: Math.max(b - a, 1), height: 6}, L.g);
       el("title", {}, r).textContent = "cpu" + p.cpu + " lazy on ctx " + p.ctx + " from " + p.start + " to " + p.end;
     });
-    function visible(e) {
-      return on[e.kind] && (ctx === null || e.ctx === ctx || e.next_ctx === ctx);
-    }
     var links = el("g", {"class": "links"}, svg);
     D.links.forEach(function (l) {
       var s = D.events[l[0]], r = D.events[l[1]];

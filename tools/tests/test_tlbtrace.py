@@ -126,6 +126,19 @@ def test_derived(d):
     check("lazy period from lazy_enter to lazy_leave",
           any(p["t0"] == 28509936 and p["t1"] == 265544838 and p["ctx"] == 95 for p in cpu3), str(cpu3[:3]))
     check("lazy periods never run backwards", all(p["t0"] <= p["t1"] for p in periods))
+    # No CPU is lazy twice at once: a CPU's spans do not overlap.
+    ok = all(a["t1"] <= b["t0"] for c in range(4)
+             for a, b in zip([p for p in periods if p["cpu"] == c], [p for p in periods if p["cpu"] == c][1:]))
+    check("a cpu's lazy periods do not overlap", ok, str(periods))
+    d2, w, _ = load_text(HEAD + "tlbtrace: 10 cpu0 lazy_handover ctx 5\n"
+                         "tlbtrace: 20 cpu0 lazy_leave ctx 5 -> ctx 6\n"
+                         "tlbtrace: 30 cpu0 lazy_handover ctx 6\n"
+                         "tlbtrace: 40 cpu0 lazy_leave ctx 6 -> ctx 7\n"
+                         "tlbtrace: 50 cpu0 lazy_enter ctx 7\n"
+                         "tlbtrace: end\n")
+    got = [(p["ctx"], p["t0"], p["t1"]) for p in tlbtrace.lazy_periods(d2.events)] if d2 else None
+    check("lazy before the window, after an exiting task's handover, open at the end",
+          got == [(5, 10, 20), (6, 30, 40), (7, 50, 50)], str(got))
     links = tlbtrace.ipi_links(d.events)
     ev = d.events
     check("every ipi_recv whose send is in the dump is linked to it",
