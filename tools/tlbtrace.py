@@ -349,16 +349,26 @@ def text_view(d, ctx=None, kinds=None, width=24, out=sys.stdout):
              if (ctx is None or ctx in (e.get("ctx"), e.get("next_ctx")))
              and (kinds is None or e["kind"] in kinds)]
     tw = max(8, max(len(fmt_time(e["t"])) for e in events))
+    # A CPU lazy at a row's time (a kernel thread on a borrowed mm) shows
+    # ':' in its otherwise empty cell: who a flush can skip, and why.
+    lazy = {}
+    for p in lazy_periods(events):
+        lazy.setdefault(p["cpu"], []).append((p["t0"], p["t1"]))
+
+    def is_lazy(cpu, t):
+        return any(t0 < t < t1 for t0, t1 in lazy.get(cpu, ()))
+
     out.write("%s\n" % d.header)
     out.write("%*s  %s\n" % (tw, d.unit, " ".join(("cpu%d" % c).ljust(width) for c in cpus).rstrip()))
     out.write("%s  %s\n" % ("-" * tw, " ".join("-" * width for _ in cpus)))
     for e in shown:
-        cells = [""] * len(cpus)
+        cells = [":" if is_lazy(c, e["t"]) else "" for c in cpus]
         cells[e["cpu"]] = short(e)[:width]
         out.write("%*s  %s\n" % (tw, fmt_time(e["t"]), " ".join(c.ljust(width) for c in cells).rstrip()))
     counts = {}
     for e in shown:
         counts[e["kind"]] = counts.get(e["kind"], 0) + 1
+    out.write("(':' in a cpu's column: that cpu is lazy, a kernel thread on a borrowed mm)\n")
     out.write("%d events shown of %d on %d cpus: %s\n"
               % (len(shown), len(events), len(cpus),
                  ", ".join("%s %d" % (k, n) for k, n in sorted(counts.items())) or "none"))

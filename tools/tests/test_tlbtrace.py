@@ -153,14 +153,15 @@ def test_text_view(d):
     width = 20
     tlbtrace.text_view(d, width=width, out=out)
     lines = out.getvalue().splitlines()
-    rows = lines[3:-1]
+    rows = lines[3:-2]
     check("text: a row per event", len(rows) == len(d.events), "%d rows" % len(rows))
     tw = len(lines[2].split()[0])
     ok = True
     for row, e in zip(rows, d.events):
-        # Exactly one CPU's column is filled: the event's own.
+        # Exactly one CPU's column holds an event: the event's own (the
+        # others are empty or ':' for a lazy CPU).
         cells = [row[tw + 2 + c * (width + 1): tw + 2 + c * (width + 1) + width].strip() for c in range(4)]
-        filled = [c for c, s in enumerate(cells) if s]
+        filled = [c for c, s in enumerate(cells) if s not in ("", ":")]
         if filled != [e["cpu"]] or int(row[:tw]) != e["t"]:
             ok = False
             print("     row %r for %s" % (row, e))
@@ -170,14 +171,29 @@ def test_text_view(d):
           lines[1])
     out = io.StringIO()
     tlbtrace.text_view(d, ctx=95, out=out)
-    rows = out.getvalue().splitlines()[3:-1]
+    rows = out.getvalue().splitlines()[3:-2]
     want = [e for e in d.events if 95 in (e.get("ctx"), e.get("next_ctx"))]
     check("text: --ctx 95 keeps only the events naming ctx 95", len(rows) == len(want) > 0,
           "%d rows, %d events" % (len(rows), len(want)))
     out = io.StringIO()
     tlbtrace.text_view(d, kinds={"ipi_send", "ipi_recv"}, out=out)
-    rows = out.getvalue().splitlines()[3:-1]
+    rows = out.getvalue().splitlines()[3:-2]
     check("text: --kind ipi_send,ipi_recv", len(rows) == 15 and all("IPI" in r for r in rows), "%d rows" % len(rows))
+
+
+def test_text_lazy():
+    d, w, _ = load_text(HEAD + "tlbtrace: 10 cpu1 lazy_enter ctx 5\n"
+                        "tlbtrace: 20 cpu0 flush ctx 5 [0x1000, 0x2000) gen 3\n"
+                        "tlbtrace: 30 cpu1 lazy_leave ctx 5 -> ctx 6\n"
+                        "tlbtrace: 40 cpu0 mm_free ctx 5\n"
+                        "tlbtrace: end\n")
+    out = io.StringIO()
+    tlbtrace.text_view(d, width=12, out=out)
+    rows = out.getvalue().splitlines()[3:-2]
+    cell = lambda row, c: row[10 + c * 13: 10 + c * 13 + 12].strip()
+    check("text: a lazy cpu shows ':' on other cpus' rows, only while lazy",
+          [cell(r, 1) for r in rows] == ["lazy c5", ":", "lazy-leave c", ""]
+          and cell(rows[1], 0).startswith("FLUSH c5 1p"), "\n".join(rows))
 
 
 def test_bad_input():
@@ -255,6 +271,7 @@ def main():
     test_fields(d)
     test_derived(d)
     test_text_view(d)
+    test_text_lazy()
     test_bad_input()
     test_tolerant()
     test_page(d)
