@@ -8,8 +8,9 @@
 ;      the machine triple-fault;
 ;   2. builds early page tables (below) and enables PAE, EFER.LME, EFER.NXE
 ;      (when the CPU has NX) and paging;
-;   3. far-jumps into 64-bit code, moves to the higher-half stack and calls
-;      kmain(magic, info) at its KERNEL_VMA address.
+;   3. far-jumps into 64-bit code, moves to the higher-half stack and jumps
+;      to kmain_trampoline (boot/entry64.asm) at its KERNEL_VMA address,
+;      which calls kmain(magic, info).
 ;
 ; Early page tables (all 2 MiB pages, replaced by arch/x86_64/mm/kernel_map.c):
 ;   PML4[0]   -> identity map of 0..4 GiB  (only needed until we run high)
@@ -39,6 +40,7 @@ mb2_header_end:
 section .boot.text progbits alloc exec nowrite align=16
 bits 32
 global _start32
+extern kmain_trampoline        ; boot/entry64.asm: the first 64-bit code at the kernel address
 _start32:
     cli
     cld
@@ -175,7 +177,7 @@ long_mode_entry:
     mov gs, ax
     mov rax, KERNEL_VMA
     add rsp, rax                    ; the same stack, through the high mapping
-    mov rax, kmain_trampoline
+    mov rax, kmain_trampoline       ; boot/entry64.asm
     jmp rax
 
 section .boot.data progbits alloc noexec write align=16
@@ -201,17 +203,3 @@ early_pdpt_high: resb 4096
 early_pd:        resb 4096 * 4
 boot_stack:      resb 16384
 boot_stack_top:
-
-; The first 64-bit instructions at the kernel's linked address.
-section .text.entry progbits alloc exec nowrite align=16
-extern kmain
-kmain_trampoline:
-    ; EDI = magic, ESI = info (zero-extended by the 32-bit moves above)
-    mov edi, edi
-    mov esi, esi
-    xor ebp, ebp                    ; ends backtraces
-    call kmain
-.hang:
-    cli
-    hlt
-    jmp .hang
