@@ -16,6 +16,7 @@
 #   make test-tlbtrace  the trace viewer's tests (tools/tlbtrace.py; its page in headless Chromium)
 #   make models     the Promela models of the TLB/lazy-mm protocols (spin; also part of make test)
 #   make debug      QEMU halted with a gdb stub, and gdb attached with symbols
+#   make test-gdb   make debug's gdb set-up tested in batch mode (tools/test-gdb.py)
 #   make compdb     compile_commands.json for editors
 #   make CC=clang   build with clang; CROSS=x86_64-elf- for a cross toolchain
 
@@ -66,7 +67,7 @@ KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm
 OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
-.PHONY: all iso run test test-bochs test-host test-tlbtrace soak models debug compdb clean deps check-arch
+.PHONY: all iso run test test-bochs test-host test-tlbtrace test-gdb soak models debug compdb clean deps check-arch
 all: check-arch $(ELF) user
 
 # The arch boundary, on every build: no file under kernel/ or lib/ includes a
@@ -151,6 +152,13 @@ run: deps $(ELF) user $(ISO)
 debug: $(ELF) user $(ISO)
 	@sh tools/deps.sh --debug
 	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(RUN_CMDLINE)" --gdb
+
+# gdb in batch mode against a halted QEMU, as make debug starts it: no
+# symtab warnings, bounded backtraces, sd-tlbstate and sd-trace on every CPU
+# (docs/debugging.md).  About 15 s; not part of make test, which has no gdb row.
+test-gdb: $(ELF) user
+	@sh tools/deps.sh --debug
+	$(PYTHON) tools/test-gdb.py
 
 # `make test` runs everything; SMP=, CONFIG= narrow it to one configuration
 # (MEM= then sets its memory size).  TESTS=a,b boots only those suites,

@@ -11,17 +11,30 @@
 # on a kernel symbol cannot be planted at reset: use `hbreak` (a hardware
 # breakpoint on the linear address), e.g. `hbreak kmain`, then `continue`.
 
-set pagination off
+# Pagination on: a long listing stops at each screen instead of scrolling
+# past (gdb turns it off by itself in batch mode, tools/test-gdb.py).  A
+# backtrace stops after 64 frames whatever the stack holds: the kernel's
+# deepest real chain is far shorter, and a walk through garbage (a corrupt
+# stack, a frame gdb cannot unwind) must end.
+set pagination on
+set backtrace limit 64
 set confirm off
 set print pretty on
 set disassembly-flavor intel
+# Before `target remote`: QEMU starts the CPU in real mode, and gdb would
+# otherwise take the stub's i386 description and print 64-bit frames wrong.
 set architecture i386:x86-64
+
+# sd-tlbstate and sd-trace are gdb Python (run gdb from the repository's root).
+source tools/gdb/shootdown.py
 
 define sd-help
   echo sd-percpu   every per-CPU area in percpu_base[] (kernel/smp/percpu.c): base, id, APIC id\n
   echo sd-cpu      this vCPU (gdb thread): RIP, RSP, CR3, GS base and the Shootdown CPU it is\n
   echo sd-cpus     sd-cpu for every vCPU\n
   echo sd-bt-all   a backtrace of every vCPU\n
+  echo sd-tlbstate every CPU's loaded mm, lazy flag, ASID slots (ctx, generation)\n
+  echo sd-trace [N] the last N events of every CPU's TLB trace ring, merged by TSC\n
   echo Start:      hbreak kmain, then continue (see the top of tools/gdb/shootdown.gdb)\n
 end
 document sd-help
