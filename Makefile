@@ -155,7 +155,7 @@ debug: $(ELF) user $(ISO)
 
 # gdb in batch mode against a halted QEMU, as make debug starts it: no
 # symtab warnings, bounded backtraces, sd-tlbstate and sd-trace on every CPU
-# (docs/debugging.md).  About 15 s; not part of make test, which has no gdb row.
+# (docs/debugging.md).  About 15 s; not part of make test (CI runs it after).
 test-gdb: $(ELF) user
 	@sh tools/deps.sh --debug
 	$(PYTHON) tools/test-gdb.py

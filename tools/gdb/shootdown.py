@@ -58,9 +58,23 @@ def _mm_name(mm_ptr):
     return "ctx %d" % int(mm["ctx_id"]), mm
 
 
+def _running(rq_var, base):
+    """'  running NAME' (the CPU's current task, from its runqueue), or ''."""
+    if rq_var is None:
+        return ""
+    try:
+        curr = _per_cpu(rq_var, base)["curr"]
+        if int(curr) == 0:
+            return ""
+        return "  running %s" % curr.dereference()["name"].string()
+    except (gdb.error, UnicodeDecodeError):
+        return ""
+
+
 class SdTlbState(gdb.Command):
     """Every CPU's TLB state: loaded mm (ctx and tlb_gen), the lazy flag, the
-    loaded ASID slot and the slots' cached ctx and generation.
+    loaded ASID slot, the task running there, and the slots' cached ctx and
+    generation.
 Usage: sd-tlbstate"""
 
     def __init__(self):
@@ -72,15 +86,19 @@ Usage: sd-tlbstate"""
         pcid = bool(gdb.parse_and_eval("tlb_use_pcid"))
         print("tlbstate: PCID %s; ASID slot a holds PCID a+1 (init_mm runs in PCID 0)"
               % ("on" if pcid else "off: only slot 0, flushed at every CR3 write"))
+        try:
+            rq_var = _static("runqueue", "kernel/sched/core.c")
+        except gdb.error:
+            rq_var = None
         for cpu, base in _percpu_bases():
             ts = _per_cpu(ts_var, base)
             lazy = bool(_per_cpu(sh_var, base)["is_lazy"])
             name, mm = _mm_name(ts["loaded_mm"])
             gen = (" tlb_gen %d" % int(mm["tlb_gen"])) if mm is not None else ""
             user = mm is not None and name != "init_mm"
-            print("cpu%d: loaded_mm %s%s%s%s" % (
+            print("cpu%d: loaded_mm %s%s%s%s%s" % (
                 cpu, name, gen, "  LAZY" if lazy else "",
-                ("  asid slot %d" % int(ts["loaded_asid"])) if user else ""))
+                ("  asid slot %d" % int(ts["loaded_asid"])) if user else "", _running(rq_var, base)))
             slots = ts["ctxs"]
             nslots = slots.type.sizeof // slots[0].type.sizeof
             cells = []
