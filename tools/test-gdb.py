@@ -9,7 +9,9 @@ mode with tools/gdb/shootdown.gdb, as `make debug` does.  gdb stops twice:
      at kmain_trampoline (boot/entry64.asm) within a few frames;
   2. at print_counters, after the demo's user programs ran on every CPU:
      `bt` must reach demo_main, `sd-tlbstate` must list every CPU with its
-     loaded mm and ASID slots, `sd-trace` every CPU's ring with events.
+     loaded mm, running task and ASID slots, `sd-trace` every CPU's ring
+     with events, and every ctx id and generation they print must be a
+     small count (a wrong per-CPU offset reads pointers instead).
 
 And in the whole session: no "not in symtab" warning (NASM's DWARF for a
 file with sections at two addresses, docs/debugging.md), pagination on, the
@@ -75,11 +77,17 @@ def checks(out, smp):
         "no print_counters <- demo_main in the backtrace"
     for cpu in range(smp):
         yield "sd-tlbstate shows cpu%d" % cpu, \
-            re.search(r"^cpu%d: loaded_mm \S" % cpu, tlb, re.M) is not None and "slots:" in tlb, \
-            "no 'cpu%d: loaded_mm' line with its slots" % cpu
+            re.search(r"^cpu%d: loaded_mm \S.*  running \S" % cpu, tlb, re.M) is not None and "slots:" in tlb, \
+            "no 'cpu%d: loaded_mm ... running TASK' line with its slots" % cpu
         m = re.search(r"^cpu%d: (\d+) events recorded" % cpu, trace, re.M)
         yield "sd-trace reads cpu%d's ring" % cpu, m is not None and int(m.group(1)) > 0, \
             "no events recorded for cpu%d" % cpu
+    # Read at the right per-CPU offsets, ctx ids and generations are small
+    # counts since boot; a wrong offset reads pointers and garbage.
+    numbers = [int(n) for n in re.findall(r"\b(?:ctx|gen|tlb_gen) (\d+)", tlb + trace)]
+    yield "sd-tlbstate and sd-trace read plausible ctx ids and generations", \
+        bool(numbers) and max(numbers) < 1000000, \
+        "largest ctx/gen read: %s" % (max(numbers) if numbers else "none")
     yield "sd-trace merges events", re.search(r"^\s+\d+ cpu\d+ #\d+\s+[a-z_]+ ", trace, re.M) is not None, \
         "no event lines"
     yield "no Python error", "Python Exception" not in out and "Error occurred" not in out, \
