@@ -88,14 +88,15 @@ def debug(args, iso, uefi):
            "-x", os.path.join(vmlib.ROOT, "tools", "gdb", "shootdown.gdb"),
            "-ex", "target remote 127.0.0.1:%d" % port,
            "-ex", "echo \\nShootdown: the machine is halted at reset.  "
-                  "Try: hbreak kmain, continue, sd-help.\\n"
+                  "Try: hbreak kmain, continue, sd-help, sd-tlbstate, sd-trace.\\n"
                   "Serial output: build/debug-serial.log\\n"]
     print("serial output goes to %s (tail -f it in another terminal)"
           % os.path.relpath(serial, vmlib.ROOT), flush=True)
     try:
         # gdb owns the terminal; Ctrl-C belongs to it (it stops the guest).
         old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        subprocess.call(gdb)
+        # From the repository's root: shootdown.gdb sources tools/gdb/shootdown.py.
+        subprocess.call(gdb, cwd=vmlib.ROOT)
         signal.signal(signal.SIGINT, old)
     finally:
         if qemu.poll() is None:
