@@ -173,9 +173,14 @@ static void test_asids_one_too_many(struct ktest *t)
     EXPECT_EQ(t, c.flush, c.miss);
     EXPECT_EQ(t, c.noflush, c.hit);
     EXPECT_EQ(t, c.hit + c.miss, c.switches);
-    /* Round-robin eviction is not LRU: a hit does not protect a slot, so
-     * in FIFO order every other switch misses (the trace shows it). */
-    EXPECT_EQ(t, c.hit, c.miss);
+    /* How the switches split into hits and misses depends on where the
+     * timer's preemptions fall among the yields, not only on the cache: on
+     * Bochs (deterministic) this kernel gives 98 hits and 98 misses, and the
+     * same kernel with a 30-iteration delay loop in raw_spin_lock and
+     * raw_spin_unlock gives 129 and 67.  So only what holds for every
+     * schedule is asserted: seven mms cannot fit six slots, so each lap of
+     * the seven misses at least once (c.miss >= ROUNDS above), and each miss
+     * evicts and flushes. */
 }
 
 /*
