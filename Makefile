@@ -35,7 +35,7 @@ ELF     := $(BUILD)/shootdown.elf
 ISO     := $(BUILD)/shootdown.iso
 
 # No -Itests: kernel code reaches the tests only through <kernel/ktest.h>;
-# the suites include their own headers ("ktest.h") from their folder.
+# the suites include their own headers ("ktest_suite.h") from their folder.
 INCLUDES := -Ilib/include -Ikernel/include -Iarch/x86_64/include
 
 # Freestanding kernel code: no red zone (interrupts push onto the stack

@@ -1,12 +1,12 @@
 /*
- * tests/ktest.c - running suites and printing KTAP (see tests/ktest.h), and
+ * tests/ktest.c - running suites and printing KTAP (see tests/ktest_suite.h), and
  * starting them from kmain (kernel/ktest.h).
  *
  * Tests run one at a time on the boot CPU (a test may itself spread work to
  * other CPUs with the cross-CPU call helpers).
  */
-#include "ktest.h"
-#include <kernel/cmdline.h>
+#include "ktest_suite.h"
+#include <kernel/boot_options.h>
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>
 #include <kernel/kmalloc.h>

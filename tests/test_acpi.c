@@ -2,7 +2,7 @@
  * tests/test_acpi.c - RSDP checks and MADT parsing on tables built in
  * memory, plus what the boot found on this machine.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/acpi.h>
 #include <lib/string.h>
 

@@ -7,7 +7,7 @@
  * down, an unmapped or misaligned one, a return address outside the code,
  * and the depth limit.  None of them may fault.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <arch/backtrace.h>
 #include <arch/memlayout.h>
 #include <arch/trap.h>

@@ -6,8 +6,8 @@
  * to a report buffer, not the log.  tests/host/test_cmdline.c checks the
  * same code on the host under AddressSanitizer.
  */
-#include "ktest.h"
-#include <kernel/cmdline.h>
+#include "ktest_suite.h"
+#include <kernel/boot_options.h>
 #include <lib/cmdline.h>
 #include <lib/format.h>
 #include <lib/string.h>

@@ -2,7 +2,7 @@
  * tests/test_cpufeatures.c - cpu_features agrees with a fresh CPUID, and
  * what cpu_features_enable_this_cpu() turned on is on in CR0/CR4/EFER.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <arch/x86/cpufeatures.h>
 #include <arch/x86/x86.h>
 #include <lib/string.h>

@@ -8,7 +8,7 @@
  * test can check that the reported RIP is exactly that instruction - or,
  * for traps like int3, the instruction after it.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <arch/extable.h>
 #include <arch/x86/gdt.h>
 #include <arch/memlayout.h>

@@ -5,7 +5,7 @@
  * endpoint goes away.  Ring 3 and the system-call copies are covered by the
  * user programs (tests/test_user_ipc.c).
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/ipc.h>
 #include <kernel/wait.h>
 #include <kernel/sched.h>

@@ -9,7 +9,7 @@
  * and check that the hardware agrees: writing .text or .rodata and
  * executing .data fault.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <arch/x86/cpufeatures.h>
 #include <arch/extable.h>
 #include <arch/paging.h>

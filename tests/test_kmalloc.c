@@ -7,7 +7,7 @@
  * panics (kmem_free_check, kmem_poison_check) directly, on objects kept in a
  * live slab so the pointers stay meaningful.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/kmalloc.h>
 #include <kernel/page_alloc.h>
 #include <lib/string.h>

@@ -13,7 +13,7 @@
  * Counts are exact: the actions run on CPUs where nothing else happens,
  * and every counter read is a delta around them.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "mm_test_util.h"
 #include <kernel/debug/counters.h>
 #include <kernel/debug/tlb_events.h>

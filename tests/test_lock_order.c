@@ -8,7 +8,7 @@
  * violation instead.  The locks are the test's own, given the ranks of real
  * ones, so no other CPU ever contends for them.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/lock_order.h>
 #include <kernel/spinlock.h>
 #include <kernel/smp.h>

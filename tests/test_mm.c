@@ -5,7 +5,7 @@
  * check that pages and page tables go back to the allocator.  Every case
  * checks that frames, heap and mm_live_count return to where they were.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/kmalloc.h>
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>

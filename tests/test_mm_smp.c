@@ -11,7 +11,7 @@
  * the old one through a stale TLB entry, and that exactly the other CPUs
  * in the cpumask were sent a flush.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "mm_test_util.h"
 #include <kernel/debug/counters.h>
 #include <kernel/kmalloc.h>

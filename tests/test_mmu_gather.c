@@ -25,7 +25,7 @@
  * kernel/mm/vma.c did before struct mmu_gather), the refcount check fails
  * on 2 CPUs and both fail on 3 or more ("refcount 1", "read PRIVATE").
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "mm_test_util.h"
 #include <kernel/kmalloc.h>
 #include <kernel/mm.h>

@@ -5,7 +5,7 @@
  * tests/host/test_multiboot2.c runs the same kinds of cases, plus random
  * damage, on the host under AddressSanitizer.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/bootinfo.h>
 #include <lib/string.h>
 #include "mb2_build.h"

@@ -7,7 +7,7 @@
  * handler: decrement it and count in nmi_seen[c].  The increment is ordered
  * before the IPI by the APIC code (see arch/x86_64/apic/lapic.c).
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "smp_test_util.h"
 #include <arch/smp.h>
 #include <arch/nmi.h>

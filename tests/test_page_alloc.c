@@ -7,7 +7,7 @@
  * block handed out and given back must leave every count exactly as it was,
  * which is only true if splitting and coalescing are exact inverses.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/bootinfo.h>
 #include <kernel/page_alloc.h>
 #include <kernel/kmalloc.h>

@@ -4,7 +4,7 @@
  * caught with run_expecting_fault() and checked (vector, error code, CR2);
  * kernel stacks and their guard pages; ioremap.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <arch/x86/apic.h>
 #include <arch/x86/cpufeatures.h>
 #include <arch/extable.h>

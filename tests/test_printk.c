@@ -5,7 +5,7 @@
  * against the C library; this suite checks the same code as the kernel was
  * built: freestanding, no SSE, kernel code model, under gcc or clang.)
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <lib/format.h>
 #include <lib/string.h>
 

@@ -6,7 +6,7 @@
  * wait errors, and moving running threads between CPUs (sched_set_affinity,
  * which set_affinity uses).
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "../kernel/proc/process_internal.h"
 #include <kernel/elf.h>
 #include <kernel/mm.h>

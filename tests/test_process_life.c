@@ -11,7 +11,7 @@
  * Until the mm part is merged (mm_create() gives NULL here), the processes
  * share one never-freed stand-in mm on the kernel's page tables.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "../kernel/proc/process_internal.h"
 #include <kernel/mm.h>
 #include <kernel/kmalloc.h>

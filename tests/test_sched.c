@@ -3,7 +3,7 @@
  * affinity, balancing, kthread_stop.  Results are judged by counts and by
  * progress within a bounded number of timer ticks, never by elapsed time.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/sched.h>
 #include <kernel/wait.h>
 #include <kernel/time.h>

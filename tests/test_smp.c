@@ -2,7 +2,7 @@
  * tests/test_smp.c - the CPUs that came online: as many as ACPI lists and
  * as the machine has (expect_cpus=), with dense ids and the right APIC ids.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "smp_test_util.h"
 #include <kernel/acpi.h>
 #include <kernel/percpu.h>

@@ -3,7 +3,7 @@
  * with and without waiting, calls made from inside calls, and a stress in
  * which every CPU calls every other one thousands of times at once.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "smp_test_util.h"
 #include <kernel/percpu.h>
 #include <stdatomic.h>

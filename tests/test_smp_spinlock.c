@@ -10,7 +10,7 @@
  * started with one non-waiting call to all (CPU 0 runs its share locally);
  * they run with interrupts off, inside their call handlers.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "smp_test_util.h"
 #include <kernel/spinlock.h>
 #include <stdatomic.h>

@@ -3,7 +3,7 @@
  * stress from every CPU, with exact totals: a lost wake-up shows up as a
  * hang (the runner's timeout) or a wrong count, never as a silent pass.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/sched.h>
 #include <kernel/wait.h>
 #include <kernel/cpumask.h>

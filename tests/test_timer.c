@@ -4,7 +4,7 @@
  * Progress, not rate: we take each CPU's tick count, then wait (bounded)
  * until every one of them has moved on by a few ticks.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "smp_test_util.h"
 #include <kernel/tick.h>
 #include <arch/x86/apic.h>

@@ -28,7 +28,7 @@
  * docs/tlbcheck.md "What it costs"); no test asserts it - elapsed time on
  * a shared emulator host is not a property of the kernel.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "mm_test_util.h"
 #include "user_test_util.h"
 #include <kernel/debug/counters.h>

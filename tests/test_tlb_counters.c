@@ -15,7 +15,7 @@
  * thread owns one (as in test_mm_smp.c): t->mm set before they start, so
  * the scheduler treats them exactly like user tasks in context_switch().
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "mm_test_util.h"
 #include <kernel/debug/counters.h>
 #include <kernel/cpumask.h>

@@ -13,7 +13,7 @@
  * start), as in test_tlb_counters.c, all bound to the last CPU; the
  * scheduler switches among them in FIFO order at every yield.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "mm_test_util.h"
 #include <kernel/debug/counters.h>
 #include <kernel/cpumask.h>

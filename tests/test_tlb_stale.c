@@ -61,7 +61,7 @@
  * skip_lazy_freed) is invisible to the emulators: the shadow-TLB checker's
  * business (test_tlbcheck.c).
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "mm_test_util.h"
 #include "user_test_util.h"
 #include <kernel/kmalloc.h>

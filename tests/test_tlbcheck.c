@@ -17,7 +17,7 @@
  * and touch its memory through copy_from_user, the kernel's access to user
  * memory the checker watches (tlbcheck_user_access).
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "tlbcheck_test_util.h"
 #include "user_test_util.h"
 #include <arch/tlbcheck/model.h>

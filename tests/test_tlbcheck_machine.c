@@ -16,7 +16,7 @@
  * with its report).  Without a fault they pass in every configuration.
  * Their threads run on the last CPU ("cpu 1" with 2 CPUs).
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "tlbcheck_test_util.h"
 #include "user_test_util.h"
 #include <arch/tlbcheck/model.h>

@@ -13,7 +13,7 @@
  * inject-skip_flush: the runner boots this suite with the fault and expects
  * the checker's report).  Without a fault they pass in every configuration.
  */
-#include "ktest.h"
+#include "ktest_suite.h"
 #include "tlbcheck_test_util.h"
 #include "user_test_util.h"
 #include <arch/tlbcheck/model.h>

@@ -13,8 +13,8 @@
  * which answer -SD_ENOSYS to anything but these test threads) or through
  * user_fault_test_hook, which replaces process_kill_fault() here.
  */
-#include "ktest.h"
-#include <kernel/cmdline.h>
+#include "ktest_suite.h"
+#include <kernel/boot_options.h>
 #include "smp_test_util.h"
 #include <arch/nmi.h>
 #include <arch/extable.h>

@@ -8,7 +8,7 @@
  * frames and heap at the end of the suite).
  */
 #pragma once
-#include "ktest.h"
+#include "ktest_suite.h"
 #include <kernel/process.h>
 #include <kernel/mm.h>
 #include <kernel/ipc.h>

@@ -24,7 +24,7 @@ This check fails when:
   4. an entry of TESTS_OF_X86 no longer includes a private header (or is
      gone): the list says exactly who may, nothing stale;
   5. a file under kernel/, lib/ or arch/ includes a header from tests/ (by a
-     relative path such as "../tests/ktest.h"; the build has no -Itests).
+     relative path such as "../tests/ktest_suite.h"; the build has no -Itests).
      The kernel reaches its tests through one seam, <kernel/ktest.h>, which
      tests/ktest.c implements.
 

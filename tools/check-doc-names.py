@@ -12,7 +12,7 @@ not is a mechanism nobody can find.  Two kinds of test:
     `backticks` exists in the code:
       * a boot option, `name=...` (also inside a longer span such as
         `CMDLINE="lazy_mm=shootdown pcid=off"`): registered with
-        CMDLINE_BOOL/UINT/ENUM/STRING (kernel/include/kernel/cmdline.h);
+        CMDLINE_BOOL/UINT/ENUM/STRING (kernel/include/kernel/boot_options.h);
       * a `tlb_inject=VALUE` or an `inject-VALUE` runner row: a value of
         tlb_inject_choices[] (kernel/debug/tlb_inject.c);
       * a counter, `group.name` for a group some DEFINE_COUNTER uses

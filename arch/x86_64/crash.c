@@ -3,7 +3,7 @@
  */
 #include <arch/crash.h>
 #include <arch/memlayout.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/compiler.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>

@@ -16,7 +16,7 @@
 ;
 ; The two per-CPU slots used here sit at fixed offsets in struct percpu_hdr
 ; (kernel/percpu.h; its x86 part, struct arch_percpu, is in arch/percpu.h and
-; the offsets are asserted in arch/x86_64/percpu.c): there is no free register to compute the address of an
+; the offsets are asserted in arch/x86_64/gs_base.c): there is no free register to compute the address of an
 ; ordinary per-CPU variable with.
 ;
 ; NMIs: an NMI (or #MC) can arrive between SYSCALL and swapgs, or between the

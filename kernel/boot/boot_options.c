@@ -1,9 +1,9 @@
 /*
  * kernel/boot/boot_options.c - the registry of command-line options (see
- * kernel/cmdline.h).  lib/cmdline.c splits the line into words; here each
+ * kernel/boot_options.h).  lib/cmdline.c splits the line into words; here each
  * word is matched against the options in the .cmdline_opts section.
  */
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/printk.h>
 #include <lib/cmdline.h>
 #include <lib/format.h>

@@ -8,7 +8,7 @@
  */
 #include <kernel/acpi.h>
 #include <kernel/bootinfo.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/kmalloc.h>
 #include <kernel/page_alloc.h>
 #include <kernel/panic.h>

@@ -3,7 +3,7 @@
  * of the TLB and lazy-mm protocols (kernel/debug/race_window.h).
  */
 #include <kernel/debug/race_window.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/printk.h>
 #include <kernel/time.h>
 #include <stdatomic.h>

@@ -2,7 +2,7 @@
  * kernel/debug/tlb_inject.c - the tlb_inject= boot option (kernel/debug/tlb_inject.h).
  */
 #include <kernel/debug/tlb_inject.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 
 int tlb_inject_mode = TLB_INJECT_NONE;
 

@@ -11,7 +11,7 @@
  * reader can tell an overwritten slot from the one it expected.
  */
 #include <kernel/debug/tlb_trace.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/debug/counters.h>
 #include <kernel/config.h>
 #include <kernel/percpu.h>

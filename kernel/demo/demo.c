@@ -10,7 +10,7 @@
 #include <kernel/sched.h>
 #include <kernel/wait.h>
 #include <kernel/tick.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/printk.h>
 #include <kernel/cpumask.h>
 #include <kernel/process.h>

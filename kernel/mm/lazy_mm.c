@@ -115,7 +115,7 @@
 #include <kernel/preempt.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/debug/tlb_events.h>
 #include <arch/mmu_context.h>
 #include <arch/cpu.h>

@@ -1,6 +1,6 @@
 /* kernel/sched/tick.c - the per-CPU periodic tick (see kernel/tick.h). */
 #include <kernel/tick.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <arch/timer.h>

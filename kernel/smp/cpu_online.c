@@ -3,7 +3,7 @@
  * them up (the x86 side is arch/x86_64/smp/smpboot.c).
  */
 #include <kernel/smp.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/printk.h>

@@ -1,7 +1,7 @@
 /* kernel/smp/spinlock.c - ticket and test-and-set spinlocks (see
  * kernel/spinlock.h for why there are two). */
 #include <kernel/spinlock.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/printk.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>

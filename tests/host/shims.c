@@ -10,7 +10,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include "check.h"
 
 void vprintk(const char *fmt, va_list ap);

@@ -10,7 +10,7 @@
 #include "check.h"
 #include "klib.h"
 #include <lib/cmdline.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 
 /* Split `line` and join the words as "name=value|name|..." for comparison;
  * a truncated word is marked with '!'. */

@@ -24,7 +24,7 @@
 #include <arch/mmio.h>
 #include <arch/trap.h>
 #include <arch/x86/x86.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/printk.h>

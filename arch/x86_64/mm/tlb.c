@@ -63,7 +63,7 @@
 #include <arch/paging.h>
 #include <arch/mmu_context.h>
 #include <arch/x86/x86.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/preempt.h>

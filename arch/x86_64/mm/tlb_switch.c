@@ -56,7 +56,7 @@
 #include <arch/x86/cpufeatures.h>
 #include <arch/paging.h>
 #include <arch/x86/x86.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/mm.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>

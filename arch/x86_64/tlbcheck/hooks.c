@@ -17,7 +17,7 @@
 #include <arch/tlbcheck/model.h>
 #include <arch/tlbcheck/insn.h>
 #include <kernel/debug/tlbcheck.h>
-#include <kernel/cmdline.h>
+#include <kernel/boot_options.h>
 #include <kernel/kmalloc.h>
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>

@@ -3,7 +3,7 @@
  *
  * kmain needs one thing from the tests: to start them when the command line
  * asks (test=...).  tests/ktest.c implements this; the framework the suites
- * are written in (KTEST_SUITE, EXPECT_*) is tests/ktest.h, which kernel code
+ * are written in (KTEST_SUITE, EXPECT_*) is tests/ktest_suite.h, which kernel code
  * does not include.
  */
 #pragma once

@@ -39,7 +39,7 @@ extern uintptr_t percpu_base[];
 /*
  * The first bytes of every CPU's copy (section .percpu.first).  The
  * architecture's one-instruction accessors (arch_this_cpu_base/_id) and its
- * entry assembly read these fields at fixed offsets; arch/x86_64/percpu.c
+ * entry assembly read these fields at fixed offsets; arch/x86_64/gs_base.c
  * asserts them.
  */
 struct percpu_hdr {

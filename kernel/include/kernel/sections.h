@@ -9,9 +9,9 @@
  *
  * The tables the linker gathers from DEFINE_* macros (registration sections)
  * are declared with their entry type, in the header of their mechanism:
- *   __ktest_start/_end         tests/ktest.h            (struct ktest_suite)
+ *   __ktest_start/_end         tests/ktest_suite.h            (struct ktest_suite)
  *   __extable_start/_end       arch/extable.h           (struct extable_entry)
- *   __cmdline_opts_start/_end  kernel/cmdline.h         (struct cmdline_option)
+ *   __cmdline_opts_start/_end  kernel/boot_options.h         (struct cmdline_option)
  *   __syscalls_start/_end      kernel/syscall.h         (struct syscall_entry)
  *   __counters_start/_end      kernel/debug/counters.h  (struct counter_desc)
  */

@@ -1,7 +1,7 @@
 /* arch/percpu.h - how x86-64 finds "this CPU": the GS segment base
  * (MSR_GS_BASE) points at the CPU's per-CPU area, whose first word is its
  * own address and whose second is the CPU id (struct percpu_hdr,
- * kernel/percpu.h).  arch/x86_64/percpu.c asserts those offsets. */
+ * kernel/percpu.h).  arch/x86_64/gs_base.c asserts those offsets. */
 #pragma once
 #include <stdint.h>
 

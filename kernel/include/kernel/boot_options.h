@@ -1,5 +1,5 @@
 /*
- * kernel/cmdline.h - registered kernel command-line options.
+ * kernel/boot_options.h - registered kernel command-line options.
  *
  * A subsystem declares its option next to the variable it sets:
  *

@@ -1,5 +1,5 @@
 /*
- * arch/x86_64/percpu.c - pointing a CPU at its per-CPU area (arch/percpu.h).
+ * arch/x86_64/gs_base.c - pointing a CPU at its per-CPU area (arch/percpu.h).
  *
  * The offsets asserted here are the ones the assembly and the inline
  * accessors use: %gs:0 and %gs:8 in arch/percpu.h and panic_entry.asm,

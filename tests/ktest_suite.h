@@ -1,5 +1,5 @@
 /*
- * tests/ktest.h - the in-kernel test framework.
+ * tests/ktest_suite.h - the in-kernel test framework.
  *
  * A suite is a named list of cases, registered through the .ktest.* linker
  * section, so adding a suite means adding a file and nothing else:
