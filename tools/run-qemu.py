@@ -99,13 +99,7 @@ def debug(args, iso, uefi):
         subprocess.call(gdb, cwd=vmlib.ROOT)
         signal.signal(signal.SIGINT, old)
     finally:
-        if qemu.poll() is None:
-            qemu.terminate()
-            try:
-                qemu.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                qemu.kill()
-                qemu.wait()
+        vmlib.stop(qemu)
     return 0
 
 

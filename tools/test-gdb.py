@@ -122,13 +122,7 @@ def main():
         out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         out += "\n(gdb timed out)\n"
     finally:
-        if qemu.poll() is None:
-            qemu.terminate()
-            try:
-                qemu.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                qemu.kill()
-                qemu.wait()
+        vmlib.stop(qemu)
     with open(log, "w") as f:
         f.write(out)
     passed = failed = 0

@@ -153,5 +153,17 @@ def bochs_argv(rcfile, cmdfile):
     return argv
 
 
+def stop(proc):
+    """End an emulator we started (and did not see end by itself): terminate,
+    and kill it if it has not gone after 5 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def have(program):
     return shutil.which(program) is not None

@@ -20,21 +20,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = os.path.dirname(HERE)
 sys.path.insert(0, TOOLS)
 import tlbtrace  # noqa: E402
+from checks import Checks  # noqa: E402
 
 SAMPLE = os.path.join(HERE, "tlbtrace-sample.log")
 TOOL = os.path.join(TOOLS, "tlbtrace.py")
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s%s" % (name, ": " + detail if detail else ""))
+check = Checks()
 
 
 def sample_lines():
@@ -275,8 +266,7 @@ def main():
     test_bad_input()
     test_tolerant()
     test_page(d)
-    print("tlbtrace: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.summary("tlbtrace")
 
 
 if __name__ == "__main__":

@@ -31,23 +31,14 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import tlbtrace  # noqa: E402
+from checks import Checks  # noqa: E402
 
 SAMPLE = os.path.join(HERE, "tlbtrace-sample.log")
 # One page load takes about 8 s on a quiet 2-core machine, much of it
 # Chromium's start; this bound only turns a hung browser into a skip.
 TIMEOUT = 45
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s%s" % (name, ": " + detail if detail else ""))
+check = Checks()
 
 
 def skip(reason):
@@ -154,8 +145,7 @@ def main():
               "data-ok" not in dom.body and "boom" in dom.body.get("data-errors", ""), str(dom.body))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("tlbtrace-page: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.summary("tlbtrace-page")
 
 
 if __name__ == "__main__":
