@@ -123,7 +123,7 @@ inline leave_mm()
     :: loaded != INIT ->
         loaded = SWITCHING;
         cr3_write(INIT, 0);             /* tlb_write_cr3(&init_mm, 0, NOFLUSH) */
-        store(SW, A_LAZY, 0);           /* set_lazy(false) */
+        store(SW, A_LAZY, 0);           /* publish_unlazy() */
 #ifndef NO_LEAVE_FENCE
         fence(SW);                      /* atomic_thread_fence(seq_cst) */
 #endif
@@ -227,7 +227,7 @@ inline enter_lazy_tlb()
     :: loaded != INIT ->
         load(SW, A_LAZY, lz);
         if
-        :: !lz -> store(SW, A_LAZY, 1)          /* set_lazy(true) */
+        :: !lz -> store(SW, A_LAZY, 1)          /* publish_lazy() */
         :: else -> skip
         fi
     :: else -> skip
