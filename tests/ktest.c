@@ -181,7 +181,7 @@ static void ktest_thread(void *arg)
 {
     (void)arg;
     int failed = ktest_run(ktest_selection);
-    tlb_trace_tests_done();     /* tlbtrace=dump: counters and trace */
+    tlb_trace_dump_if_asked();     /* tlbtrace=dump: counters and trace */
     race_window_report();       /* tlb_race_delay=N: how often each window paused */
     arch_machine_exit(failed ? EXIT_TESTS_FAILED : EXIT_TESTS_PASSED);
 }

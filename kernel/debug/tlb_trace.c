@@ -31,7 +31,7 @@ enum { TLBTRACE_ON, TLBTRACE_OFF, TLBTRACE_DUMP };
 static const char *const tlbtrace_choices[] = { "on", "off", "dump", NULL };
 static int tlbtrace_mode = TLBTRACE_ON;
 CMDLINE_ENUM(tlbtrace, tlbtrace_mode, tlbtrace_choices,
-             "TLB event trace: on (record), off, dump (record; print it and the counters after the tests)");
+             "TLB event trace: on (record), off, dump (record; print it and the counters after the tests or the demo)");
 
 void tlb_trace(enum tlb_trace_event ev, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
@@ -206,7 +206,7 @@ void tlb_trace_dump(void)
     printk_raw("tlbtrace: end\n");
 }
 
-void tlb_trace_tests_done(void)
+void tlb_trace_dump_if_asked(void)
 {
     if (tlbtrace_mode != TLBTRACE_DUMP)
         return;

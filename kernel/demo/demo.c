@@ -16,6 +16,7 @@
 #include <kernel/process.h>
 #include <kernel/bootinfo.h>
 #include <kernel/elf.h>
+#include <kernel/debug/tlb_trace.h>
 #include <uapi/shootdown.h>
 #include <lib/format.h>
 #include <arch/cpu.h>
@@ -117,6 +118,7 @@ static void demo_main(void *arg)
     printk("demo: all %u workers joined; final counters:\n", n);
     print_counters();
     printk("demo: done. Shootdown is idle (try `make test`, or CMDLINE=\"test=sched\").\n");
+    tlb_trace_dump_if_asked();      /* tlbtrace=dump */
 }
 
 void demo_start(void)

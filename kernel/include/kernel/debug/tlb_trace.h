@@ -10,7 +10,8 @@
  * and prints one line per event.
  *
  * Boot option tlbtrace=on|off|dump: record (the default), record nothing,
- * or record and dump the trace and the event counters after the tests.
+ * or record and dump the trace and the event counters after the tests or
+ * at the end of the boot demo.
  */
 #pragma once
 #include <stdint.h>
@@ -70,6 +71,6 @@ bool tlb_trace_recent(unsigned cpu, unsigned n, struct tlb_trace_entry *out);
  * a quiet machine (see tlb_trace.c). */
 void tlb_trace_dump(void);
 
-/* Called once the tests have run: with tlbtrace=dump, print the counters
- * and the trace. */
-void tlb_trace_tests_done(void);
+/* With tlbtrace=dump: print the event counters and the trace (the end of
+ * the tests, tests/ktest.c, and of the boot demo, kernel/demo/demo.c). */
+void tlb_trace_dump_if_asked(void);
