@@ -42,6 +42,12 @@ Not checked, on purpose (each would be a false positive):
     line, or a whole fenced block) that follows a line holding only
     <!-- paths: example -->.
 A `*` or `{a,b}` in a path is a pattern: it must match at least one file.
+
+In Markdown, a link to a section - [text](tlb.md#the-state-machine), or
+(#anchor) within the file - must name a heading of that file (as GitHub
+makes its anchor: lower case, punctuation dropped, spaces to '-', a repeat
+numbered -1, -2 ...) or an <a id="..."> in it: the glossary's links and the
+docs' links into it break silently otherwise.
 A word of capitals (NAME, ROW, N) stands for any name, as in user/NAME.c.
 
 Usage: tools/check-paths.py [FILE...]   (default: the whole repository)
@@ -302,6 +308,46 @@ def example_blocks(lines):
     return covered
 
 
+LINK_ANCHOR = re.compile(r"\]\(([^)\s#]*)#([^)\s]+)\)")
+
+
+def anchors_of(rel, cache={}):
+    """The anchors a Markdown file offers: its headings' (as GitHub makes
+    them) and its <a id="..."> tags."""
+    if rel not in cache:
+        out, seen, fenced = set(), {}, False
+        with open(os.path.join(ROOT, rel), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lstrip().startswith("```"):
+                    fenced = not fenced
+                    continue
+                out.update(re.findall(r'<a id="([^"]+)"', line))
+                m = None if fenced else re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+                if m:
+                    slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+                    n = seen.get(slug, 0)
+                    seen[slug] = n + 1
+                    out.add(slug if n == 0 else "%s-%d" % (slug, n))
+        cache[rel] = out
+    return cache[rel]
+
+
+def check_anchors(tree, rel, lineno, part):
+    """Links to a section of a Markdown file of ours: the anchor must exist."""
+    problems = []
+    for m in LINK_ANCHOR.finditer(part):
+        target, anchor = m.groups()
+        if target.startswith(("http:", "https:")):
+            continue
+        # A Markdown link is relative to the file that holds it.
+        path = os.path.normpath(os.path.join(os.path.dirname(rel), target)).replace(os.sep, "/") if target else rel
+        if not path.endswith(".md") or path not in tree.files:
+            continue
+        if anchor not in anchors_of(path):
+            problems.append("%s:%d: %s#%s: no such section in %s" % (rel, lineno, target, anchor, path))
+    return problems
+
+
 def check_file(tree, rel, reader):
     with open(os.path.join(ROOT, rel), encoding="utf-8", errors="replace") as f:
         text = f.read()
@@ -317,6 +363,10 @@ def check_file(tree, rel, reader):
             path = relative_to(rel, word)
             if path is None or not resolve(tree, path):
                 problems.append("%s:%d: %s names nothing in the repository" % (rel, lineno, word))
+        if rel.endswith(".md"):
+            found = check_anchors(tree, rel, lineno, part)
+            count += len(LINK_ANCHOR.findall(part))
+            problems += found
         for name in bare_names(part):
             count += 1
             if name not in tree.basenames:
