@@ -13,6 +13,9 @@ not is a mechanism nobody can find.  Two kinds of test:
       * a boot option, `name=...` (also inside a longer span such as
         `CMDLINE="lazy_mm=shootdown pcid=off"`): registered with
         CMDLINE_BOOL/UINT/ENUM/STRING (kernel/include/kernel/boot_options.h);
+        and its value, when one is shown in lower case: one of the choices
+        of a CMDLINE_ENUM (`lazy_mm=hazard`, `spinlock=auto|ticket|tas`),
+        a word a CMDLINE_BOOL takes (`pcid=off`);
       * a `tlb_inject=VALUE` or an `inject-VALUE` runner row: a value of
         tlb_inject_choices[] (kernel/debug/tlb_inject.c);
       * a counter, `group.name` for a group some DEFINE_COUNTER uses
@@ -22,7 +25,9 @@ not is a mechanism nobody can find.  Two kinds of test:
       * a trace event in the event table of docs/tlb.md: a name of
         event_names[] (kernel/debug/tlb_trace.c);
   - one per reference list, which must be complete:
-      * README.md's "Boot options" table lists every registered option;
+      * README.md's "Boot options" table lists every registered option,
+        with its values: an ENUM's row lists exactly its choices (when its
+        values cell is only `a|b|c`), a UINT's range `lo..hi` is the code's;
       * docs/tlb.md's fault-injection table lists every tlb_inject= value
         but `none`;
       * docs/tlb.md's trace event table lists every trace event;
@@ -43,6 +48,8 @@ import sys
 
 sys.dont_write_bytecode = True
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+KINDS = {}     # option -> (kind, what it takes), filled by code_names()
 
 # `x=` spans in the docs that are not boot options.
 NOT_OPTIONS = {
@@ -70,15 +77,36 @@ def strip_c_comments(text):
     return re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.S)
 
 
+BOOL_WORDS = {"on", "off", "yes", "no", "true", "false", "1", "0"}
+
+
+def string_array(text, name):
+    """The strings of `... name[] = { "a", "b", NULL };` in a C file."""
+    m = re.search(r"\b%s\[\]\s*=\s*\{(.*?)\};" % re.escape(name), text, re.S)
+    return set(re.findall(r'"([^"]*)"', m.group(1))) if m else None
+
+
 def code_names():
     """The names the code registers: options, counters (group -> names),
-    trace events, tlb_inject values."""
+    trace events, tlb_inject values; and, in KINDS, each option's kind and
+    what it takes (ENUM: the choices; UINT: (lo, hi) when both are numbers)."""
     options, counters = set(), {}
     for rel in sources():
         # Without comments and #define lines (the macros' own parameters).
         text = re.sub(r"(?m)^\s*#\s*define\b.*(\\\n.*)*", " ", strip_c_comments(read(rel)))
-        for m in re.finditer(r"\bCMDLINE_(?:BOOL|UINT|ENUM|STRING)\(\s*(\w+)\s*,", text):
-            options.add(m.group(1))
+        for m in re.finditer(r"\bCMDLINE_(BOOL|UINT|ENUM|STRING)\(\s*(\w+)\s*,([^;]*)", text):
+            kind, name, rest = m.group(1), m.group(2), m.group(3)
+            options.add(name)
+            args = [a.strip() for a in rest.split(",")]
+            if kind == "ENUM":
+                choices = string_array(text, args[1])
+                if choices is None:
+                    sys.exit("check-doc-names: %s: cannot find the choices %s[] of %s=" % (rel, args[1], name))
+                KINDS[name] = ("ENUM", choices)
+            elif kind == "UINT" and args[1].isdigit() and args[2].isdigit():
+                KINDS[name] = ("UINT", (int(args[1]), int(args[2])))
+            else:
+                KINDS[name] = (kind, None)
         for m in re.finditer(r"\bDEFINE_COUNTER\(\s*(\w+)\s*,\s*(\w+)\s*,", text):
             counters.setdefault(m.group(1), set()).add(m.group(2))
     trace = read("kernel/debug/tlb_trace.c")
@@ -108,7 +136,9 @@ def table(text, header):
     starts with the cells of `header`."""
     rows, inside = [], False
     for lineno, line in enumerate(text.splitlines(), 1):
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else None
+        # Cells split at the pipes that are not escaped (`a\|b` is one cell).
+        cells = ([c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+                 if line.startswith("|") else None)
         if cells is None:
             if inside:
                 break
@@ -152,6 +182,19 @@ def check_doc(rel, text, options, counters, events, injects):
                 continue
             if name not in options:
                 problems.append("%s:%d: boot option %s= is registered nowhere (CMDLINE_*)" % (rel, lineno, name))
+                continue
+            kind, takes = KINDS.get(name, (None, None))
+            values = [v for v in value.split("|") if v] if value and value == value.lower() else []
+            if kind == "ENUM" and name != "tlb_inject":
+                for v in values:
+                    if v not in takes:
+                        problems.append("%s:%d: %s=%s is not one of its choices (%s)"
+                                        % (rel, lineno, name, v, "|".join(sorted(takes - {""}))))
+            elif kind == "BOOL":
+                for v in values:
+                    if v not in BOOL_WORDS:
+                        problems.append("%s:%d: %s=%s: a boolean option takes on|off (yes|no, true|false, 1|0)"
+                                        % (rel, lineno, name, v))
             elif name == "tlb_inject" and value and value.islower():
                 for v in value.split("|"):
                     if v and v not in injects:
@@ -192,6 +235,25 @@ def check_lists(docs, options, counters, events, injects):
     tests = []
     rows = listed(readme, ["option"])
     shown = {n.split("=", 1)[0] for n in rows}
+    values = []
+    for lineno, cells in table(readme, ["option"]):
+        names = first_cell_names(cells[0])
+        if not names or len(cells) < 2:
+            continue
+        name, cell = names[0].split("=", 1)[0], cells[1].replace("\\|", "|")
+        kind, takes = KINDS.get(name, (None, None))
+        only = re.fullmatch(r"`([a-z0-9_|]+)`", cell.strip())
+        if kind == "ENUM" and only:
+            listed_values = set(only.group(1).split("|"))
+            for v in sorted(takes - listed_values - {""}):
+                values.append("README.md:%d: %s=%s is missing from the option's values" % (lineno, name, v))
+            for v in sorted(listed_values - takes):
+                values.append("README.md:%d: %s=%s is listed but is not a choice in the code" % (lineno, name, v))
+        m = re.search(r"\b(\d+)\.\.(\d+)\b", cell)
+        if kind == "UINT" and takes and m and (int(m.group(1)), int(m.group(2))) != takes:
+            values.append("README.md:%d: %s= takes %d..%d in the code, not %s..%s"
+                          % (lineno, name, takes[0], takes[1], m.group(1), m.group(2)))
+    tests.append(("README.md \"Boot options\" shows each option's values as the code takes them", values))
     tests.append(("README.md \"Boot options\" lists every boot option",
                   ["README.md: boot option %s= is missing from the \"Boot options\" table" % o
                    for o in sorted(options - shown)] +
