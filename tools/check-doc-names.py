@@ -12,10 +12,11 @@ not is a mechanism nobody can find.  Two kinds of test:
     `backticks` exists in the code:
       * a boot option, `name=...` (also inside a longer span such as
         `CMDLINE="lazy_mm=shootdown pcid=off"`): registered with
-        CMDLINE_BOOL/UINT/ENUM/STRING (kernel/include/kernel/boot_options.h);
+        CMDLINE_BOOL/UINT/ENUM/STRING/LIST (kernel/include/kernel/boot_options.h);
         and its value, when one is shown in lower case: one of the choices
         of a CMDLINE_ENUM (`lazy_mm=hazard`, `spinlock=auto|ticket|tas`),
-        a word a CMDLINE_BOOL takes (`pcid=off`);
+        choices of a CMDLINE_LIST (or all, on, off, none), a word a
+        CMDLINE_BOOL takes (`pcid=off`);
       * a `tlb_inject=VALUE` or an `inject-VALUE` runner row: a value of
         tlb_inject_choices[] (kernel/debug/tlb_inject.c);
       * a counter, `group.name` for a group some DEFINE_COUNTER uses
@@ -94,15 +95,15 @@ def code_names():
     for rel in sources():
         # Without comments and #define lines (the macros' own parameters).
         text = re.sub(r"(?m)^\s*#\s*define\b.*(\\\n.*)*", " ", strip_c_comments(read(rel)))
-        for m in re.finditer(r"\bCMDLINE_(BOOL|UINT|ENUM|STRING)\(\s*(\w+)\s*,([^;]*)", text):
+        for m in re.finditer(r"\bCMDLINE_(BOOL|UINT|ENUM|STRING|LIST)\(\s*(\w+)\s*,([^;]*)", text):
             kind, name, rest = m.group(1), m.group(2), m.group(3)
             options.add(name)
             args = [a.strip() for a in rest.split(",")]
-            if kind == "ENUM":
+            if kind in ("ENUM", "LIST"):
                 choices = string_array(text, args[1])
                 if choices is None:
                     sys.exit("check-doc-names: %s: cannot find the choices %s[] of %s=" % (rel, args[1], name))
-                KINDS[name] = ("ENUM", choices)
+                KINDS[name] = (kind, choices)
             elif kind == "UINT" and args[1].isdigit() and args[2].isdigit():
                 KINDS[name] = ("UINT", (int(args[1]), int(args[2])))
             else:
@@ -176,7 +177,7 @@ def check_doc(rel, text, options, counters, events, injects):
     problems = []
     for lineno, span in spans(text):
         span = span.replace("\\|", "|")     # a | escaped inside a table cell
-        for m in re.finditer(r'(?:^|[\s"(])([a-z][a-z0-9_]*)=([A-Za-z0-9_|]*)', span):
+        for m in re.finditer(r'(?:^|[\s"(])([a-z][a-z0-9_]*)=([A-Za-z0-9_|,]*)', span):
             name, value = m.group(1), m.group(2)
             if name in NOT_OPTIONS:
                 continue
@@ -184,12 +185,17 @@ def check_doc(rel, text, options, counters, events, injects):
                 problems.append("%s:%d: boot option %s= is registered nowhere (CMDLINE_*)" % (rel, lineno, name))
                 continue
             kind, takes = KINDS.get(name, (None, None))
-            values = [v for v in value.split("|") if v] if value and value == value.lower() else []
+            values = [v for v in re.split(r"[|,]", value) if v] if value and value == value.lower() else []
             if kind == "ENUM" and name != "tlb_inject":
                 for v in values:
                     if v not in takes:
                         problems.append("%s:%d: %s=%s is not one of its choices (%s)"
                                         % (rel, lineno, name, v, "|".join(sorted(takes - {""}))))
+            elif kind == "LIST":
+                for v in values:
+                    if v not in takes | {"all", "on", "off", "none"}:
+                        problems.append("%s:%d: %s=%s is not one of its choices (%s; all, off)"
+                                        % (rel, lineno, name, v, ",".join(sorted(takes - {""}))))
             elif kind == "BOOL":
                 for v in values:
                     if v not in BOOL_WORDS:
