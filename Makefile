@@ -4,6 +4,7 @@
 #   make iso        build build/shootdown.iso (GRUB, boots under BIOS and UEFI)
 #   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CPU=... CMDLINE="...")
 #   make run MODE=hazard   ... in a lazy-mm mode (refcount|shootdown|hazard; adds lazy_mm= to CMDLINE)
+#   make run PROG="exitcode 7"  run one user program with its arguments; exits with its status
 #   make test       the whole test suite: host unit tests + every boot configuration
 #   make test SMP=3 one configuration by hand (also CONFIG=name, see tools/run-tests.py --list)
 #   make test SMP=4 TESTS=tlb_stale MODE=shootdown CMDLINE="pcid=off"
@@ -145,13 +146,16 @@ deps:
 # Without CMDLINE (or MODE), `make run` boots the menu ISO
 # (build/shootdown.iso); with CMDLINE="..." tools/run-qemu.py builds
 # build/run.iso with that command line.  MODE=x adds lazy_mm=x to it.
-RUN_CMDLINE := $(strip $(CMDLINE) $(if $(MODE),lazy_mm=$(MODE)))
+# PROG="name args" runs that one user program (run=, which must come last:
+# kernel/proc/run.c); make run then exits with the program's status.
+PROG    ?=
+RUN_CMDLINE := $(strip $(CMDLINE) $(if $(MODE),lazy_mm=$(MODE)) $(if $(PROG),run=$(PROG)))
 run: deps $(ELF) user $(ISO)
-	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(RUN_CMDLINE)"
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline '$(RUN_CMDLINE)'
 
 debug: $(ELF) user $(ISO)
 	@sh tools/deps.sh --debug
-	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline "$(RUN_CMDLINE)" --gdb
+	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline '$(RUN_CMDLINE)' --gdb
 
 # gdb in batch mode against a halted QEMU, as make debug starts it: no
 # symtab warnings, bounded backtraces, sd-tlbstate and sd-trace on every CPU

@@ -44,6 +44,38 @@ bool cmdline_next_word(const char *line, size_t *pos, struct cmdline_word *w)
     return true;
 }
 
+bool cmdline_next_arg(const char *line, size_t *pos, char *buf, size_t cap, bool *bad)
+{
+    size_t i = *pos, len = 0;
+    bool quoted = false;
+
+    *bad = false;
+    if (cap)
+        buf[0] = '\0';
+    while (line[i] == ' ' || line[i] == '\t')
+        i++;
+    if (!line[i]) {
+        *pos = i;
+        return false;
+    }
+    for (; line[i]; i++) {
+        if (line[i] == '"') {
+            quoted = !quoted;
+            continue;
+        }
+        if (!quoted && (line[i] == ' ' || line[i] == '\t'))
+            break;
+        if (cap)
+            append(buf, cap, &len, line[i], bad);
+        else
+            *bad = true;
+    }
+    if (quoted)
+        *bad = true;
+    *pos = i;
+    return true;
+}
+
 bool cmdline_parse_uint(const char *s, unsigned long long *out)
 {
     unsigned long long v = 0;

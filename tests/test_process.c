@@ -150,15 +150,16 @@ static void test_argv_layout(struct ktest *t)
     ASSERT_TRUE(t, buf != NULL);
     size_t len = 0;
     uintptr_t sp = 0, top = SD_USER_STACK_TOP;
-    ASSERT_EQ(t, argv_layout(argv, 3, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
+    ASSERT_EQ(t, argv_layout(argv, 3, NULL, 0, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
     EXPECT_EQ(t, sp % 16, 0ul);
     EXPECT_EQ(t, sp + len, top);
     const uint64_t *w = (const uint64_t *)buf;
     EXPECT_EQ(t, w[0], 3ull);
     EXPECT_EQ(t, w[4], 0ull);                   /* argv[argc] */
+    EXPECT_EQ(t, w[5], 0ull);                   /* an empty environment */
     for (unsigned i = 0; i < 3; i++) {
         uintptr_t a = w[1 + i];
-        if (a < sp + 8 * 5 || a >= top) {
+        if (a < sp + 8 * 6 || a >= top) {
             ktest_fail_at(t, __FILE__, __LINE__, "argv[%u] = %#lx outside the block", i, (unsigned long)a);
             continue;
         }
@@ -167,25 +168,49 @@ static void test_argv_layout(struct ktest *t)
     /* The strings end exactly at the top. */
     EXPECT_EQ(t, w[3] + strlen(argv[2]) + 1, top);
 
-    EXPECT_EQ(t, argv_layout(argv, 0, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
+    EXPECT_EQ(t, argv_layout(argv, 0, NULL, 0, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
     EXPECT_EQ(t, ((const uint64_t *)buf)[0], 0ull);
     EXPECT_EQ(t, sp % 16, 0ul);
+
+    /* The environment follows argv's NULL; its strings follow argv's. */
+    static const char *const envp[] = { "A=1", "HOME=/", NULL };
+    ASSERT_EQ(t, argv_layout(argv, 3, envp, 2, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
+    EXPECT_EQ(t, sp % 16, 0ul);
+    w = (const uint64_t *)buf;
+    EXPECT_EQ(t, w[4], 0ull);
+    EXPECT_EQ(t, w[7], 0ull);                   /* envp[envc] */
+    for (unsigned i = 0; i < 2; i++) {
+        uintptr_t a = w[5 + i];
+        if (a < sp + 8 * 8 || a >= top) {
+            ktest_fail_at(t, __FILE__, __LINE__, "envp[%u] = %#lx outside the block", i, (unsigned long)a);
+            continue;
+        }
+        EXPECT_STREQ(t, (const char *)buf + (a - sp), envp[i]);
+    }
+    EXPECT_EQ(t, w[6] + strlen(envp[1]) + 1, top);
+    EXPECT_EQ(t, w[5], w[3] + strlen(argv[2]) + 1);
 
     /* Too many arguments, one too long. */
     const char *many[SD_ARGS_MAX + 2];
     for (unsigned i = 0; i <= SD_ARGS_MAX; i++)
         many[i] = "x";
     many[SD_ARGS_MAX + 1] = NULL;
-    EXPECT_EQ(t, argv_layout(many, SD_ARGS_MAX + 1, top, buf, ARGV_AREA_MAX, &len, &sp), -SD_E2BIG);
-    EXPECT_EQ(t, argv_layout(many, SD_ARGS_MAX, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
+    EXPECT_EQ(t, argv_layout(many, SD_ARGS_MAX + 1, NULL, 0, top, buf, ARGV_AREA_MAX, &len, &sp), -SD_E2BIG);
+    EXPECT_EQ(t, argv_layout(many, SD_ARGS_MAX, NULL, 0, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
+    EXPECT_EQ(t, argv_layout(many, 1, many, SD_ENV_MAX + 1, top, buf, ARGV_AREA_MAX, &len, &sp), -SD_E2BIG);
     char *longarg = kmalloc(SD_ARG_LEN_MAX + 1);
     ASSERT_TRUE(t, longarg != NULL);
     memset(longarg, 'a', SD_ARG_LEN_MAX);
     longarg[SD_ARG_LEN_MAX] = 0;
     const char *one[2] = { longarg, NULL };
-    EXPECT_EQ(t, argv_layout(one, 1, top, buf, ARGV_AREA_MAX, &len, &sp), -SD_E2BIG);
+    EXPECT_EQ(t, argv_layout(one, 1, NULL, 0, top, buf, ARGV_AREA_MAX, &len, &sp), -SD_E2BIG);
     longarg[SD_ARG_LEN_MAX - 1] = 0;        /* the longest allowed */
-    EXPECT_EQ(t, argv_layout(one, 1, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
+    EXPECT_EQ(t, argv_layout(one, 1, NULL, 0, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
+    /* The most of both, each of the longest length, fits the area. */
+    for (unsigned i = 0; i <= SD_ARGS_MAX; i++)
+        many[i] = longarg;
+    STATIC_ASSERT(SD_ENV_MAX <= SD_ARGS_MAX, "many[] serves as the environment too");
+    EXPECT_EQ(t, argv_layout(many, SD_ARGS_MAX, many, SD_ENV_MAX, top, buf, ARGV_AREA_MAX, &len, &sp), 0);
     kfree(longarg);
     kfree(buf);
 }

@@ -12,7 +12,7 @@ not is a mechanism nobody can find.  Two kinds of test:
     `backticks` exists in the code:
       * a boot option, `name=...` (also inside a longer span such as
         `CMDLINE="lazy_mm=shootdown pcid=off"`): registered with
-        CMDLINE_BOOL/UINT/ENUM/STRING/LIST (kernel/include/kernel/boot_options.h);
+        CMDLINE_BOOL/UINT/ENUM/STRING/LIST/REST (kernel/include/kernel/boot_options.h);
         and its value, when one is shown in lower case: one of the choices
         of a CMDLINE_ENUM (`lazy_mm=hazard`, `spinlock=auto|ticket|tas`),
         choices of a CMDLINE_LIST (or all, on, off, none), a word a
@@ -95,7 +95,7 @@ def code_names():
     for rel in sources():
         # Without comments and #define lines (the macros' own parameters).
         text = re.sub(r"(?m)^\s*#\s*define\b.*(\\\n.*)*", " ", strip_c_comments(read(rel)))
-        for m in re.finditer(r"\bCMDLINE_(BOOL|UINT|ENUM|STRING|LIST)\(\s*(\w+)\s*,([^;]*)", text):
+        for m in re.finditer(r"\bCMDLINE_(BOOL|UINT|ENUM|STRING|LIST|REST)\(\s*(\w+)\s*,([^;]*)", text):
             kind, name, rest = m.group(1), m.group(2), m.group(3)
             options.add(name)
             args = [a.strip() for a in rest.split(",")]

@@ -12,7 +12,12 @@ make debug: the same machine halted before the first instruction, with a gdb
             build/debug-serial.log (gdb owns the terminal).
 
 The exit status says how the kernel ended: 0 when the tests passed (or QEMU
-was quit), 1 when tests failed, 2 on a kernel panic.
+was quit), 1 when tests failed, 2 on a kernel panic.  With run=PROG ... on
+the command line (make run PROG="name args"; kernel/proc/run.c) it is the
+program's status, read from the kernel's last line `run: exit status N`
+(tools/vmlib.py, run_status): the program's exit code, 128 + the vector of
+a fault that killed it, 126 for bad arguments, 127 for no such program,
+124 when the machine ended without that line (a panic, or quit by hand).
 
 Python 3 standard library only.
 """
@@ -62,6 +67,8 @@ def main():
     argv = vmlib.qemu_argv(iso, smp=args.smp, mem=args.mem, accel=args.accel,
                            cpu=args.cpu or None, uefi=uefi, serial="stdio")
     print("+ " + " ".join(argv), flush=True)
+    if vmlib.RUN_OPTION.search(args.cmdline):
+        return run_one_program(argv)
     print("(Ctrl-C quits QEMU)", flush=True)
     try:
         status = subprocess.call(argv)
@@ -73,6 +80,25 @@ def main():
     if status == vmlib.EXIT_PANIC:
         return 2
     return 0 if status in (0, vmlib.EXIT_TESTS_PASSED, -signal.SIGINT) else status
+
+
+def run_one_program(argv):
+    """run=: the serial output passes through to this terminal and is kept,
+    to read the program's status from the kernel's last line."""
+    seen = []
+    try:
+        qemu = subprocess.Popen(argv, stdout=subprocess.PIPE)
+        for line in iter(qemu.stdout.readline, b""):
+            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.flush()
+            seen.append(line.decode("utf-8", "replace"))
+        status = qemu.wait()
+    except KeyboardInterrupt:
+        vmlib.stop(qemu)
+        status = -signal.SIGINT
+    code, why = vmlib.run_status("".join(seen), status)
+    print("\nrun-qemu: %s" % (why or "exit status %d" % code), flush=True)
+    return code
 
 
 def debug(args, iso, uefi):

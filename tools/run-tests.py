@@ -97,6 +97,12 @@ class Config:
     # When set, the EXPECTED outcome is a failure: the configuration passes
     # only if the kernel fails (failed tests or a panic) and this matches.
     expect_fail_pattern: str = None
+    # run=: instead of test=, boot this one user program with its arguments
+    # (kernel/proc/run.c); the row passes when the status the host reads
+    # (tools/vmlib.py, run_status) is run_status and the required lines are
+    # there.
+    run: str = None
+    run_status: int = None
     # False: only run when asked for by name (--config).
     default: bool = True
     # Rough cost, to start the slow configurations first.
@@ -106,6 +112,8 @@ class Config:
         # The shadow-TLB checker watches every boot of `make test`
         # (docs/tlbcheck.md); a row's own cmdline comes after it and may
         # say tlbcheck=off (the last value of an option wins).
+        if self.run is not None:    # run= takes the rest of the line: last
+            return "expect_cpus=%d tlbcheck=on %s run=%s" % (self.smp, self.cmdline, self.run)
         line = "test=%s expect_cpus=%d tlbcheck=on" % (self.tests, self.smp)
         return (line + " " + self.cmdline).strip()
 
@@ -221,6 +229,33 @@ MATRIX = [
            require=[r"crash_panic\+0x[0-9a-f]+ \(where panic was called\)",
                     r"\] crash_if_requested\+0x", r"cpu1 stopped",
                     r"---\[ end kernel panic \]---"]),
+    # run=PROG args (kernel/proc/run.c, docs/processes.md "Running one
+    # program"): the program's exit status reaches the host, through QEMU's
+    # exit device and the kernel's last line, or the shutdown port and the
+    # line under Bochs; arguments (quoted ones too) and NAME=VALUE
+    # environment words reach the program; bad input ends with its own status.
+    Config("run-exitcode", "QEMU TCG, 2 CPUs, run=exitcode 7: status 7 reaches the host",
+           smp=2, run="exitcode 7", run_status=7,
+           require=[r"run: 'exitcode' \(pid \d+\) exited with 7"]),
+    Config("run-args", "QEMU TCG, 2 CPUs, run=showargs with arguments and environment",
+           smp=2, run='showargs one "two words" HOME=/ LANG=C.UTF-8 -- X=1 getenv HOME LANG X',
+           run_status=2,    # showargs exits with its number of environment strings
+           require=[r"(?m)^showargs: argc 8$", r'(?m)^showargs: argv\[0\] "showargs"$',
+                    r'(?m)^showargs: argv\[1\] "one"$', r'(?m)^showargs: argv\[2\] "two words"$',
+                    r'(?m)^showargs: argv\[3\] "X=1"$', r'(?m)^showargs: argv\[7\] "X"$',
+                    r'(?m)^showargs: env\[0\] "HOME=/"$', r'(?m)^showargs: env\[1\] "LANG=C.UTF-8"$',
+                    r'(?m)^showargs: getenv\(HOME\) "/"$', r'(?m)^showargs: getenv\(LANG\) "C.UTF-8"$',
+                    r'(?m)^showargs: getenv\(X\) NULL$'],
+           forbid=[r"(?m)^showargs: env\[2\]"]),
+    Config("run-unknown", "QEMU TCG, 1 CPU, run=no_such_prog: status 127, a clear error",
+           smp=1, run="no_such_prog x", run_status=127,
+           require=[r"run: error: no user program 'no_such_prog'", r"run: the programs are:.* exitcode\b"]),
+    Config("run-too-many", "QEMU TCG, 1 CPU, run=exitcode and 16 arguments (17 in argv): status 126, a clear error",
+           smp=1, run="exitcode " + " ".join(str(i) for i in range(1, 17)), run_status=126,
+           require=[r"run: error: more than 16 arguments"]),
+    Config("run-bochs", "Bochs 2.7, 2 CPUs, run=exitcode 9: the status through the shutdown port's log",
+           emulator="bochs", smp=2, cpu=BOCHS_CPU, timeout=400, weight=10,
+           run="exitcode 9", run_status=9, require=[r"run: 'exitcode' \(pid \d+\) exited with 9"]),
     # A fault inside a kernel thread: the report names the thread and its CPU.
     Config("crash-kthread", "QEMU TCG, 4 CPUs, crash=kthread: a fault in a kernel thread (must fail)",
            smp=4, cmdline="crash=kthread",
@@ -562,6 +597,8 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
     """Decides pass/fail for one boot from its serial log and how the
     emulator ended.  qemu_status is QEMU's exit status (None for Bochs,
     which has no exit device: the log alone tells)."""
+    if config.run is not None:
+        return judge_run(config, text, timed_out, qemu_status, emulator_problem, timeout)
     o = Outcome(config)
     k = o.ktap = parse_ktap(text)
     lines = "\n".join(clean_lines(text))
@@ -631,6 +668,40 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
     o.passed, o.failed, o.skipped = k.passed, k.failed, k.skipped
     if problems:
         o.failed += 1       # the configuration itself
+    return o
+
+
+def judge_run(config, text, timed_out, qemu_status, emulator_problem, timeout):
+    """A run= row: the status the host reads must be config.run_status, the
+    kernel must not panic or reboot, and the required lines must be there.
+    It counts as one test."""
+    o = Outcome(config)
+    lines = "\n".join(clean_lines(text))
+    timeout = timeout or config.timeout
+    if timed_out:
+        o.reasons.append("hang: no serial output for %d s (or still printing after %d s)"
+                         % (timeout, HARD_CAP * timeout))
+    if emulator_problem:
+        o.reasons.append(emulator_problem)
+    panic = PANIC_LINE.search(lines)
+    if panic:
+        o.reasons.append("kernel panic: " + panic.group(0))
+    if len(BOOT_BANNER.findall(lines)) > 1:
+        o.reasons.append("the machine rebooted")
+    status, why = vmlib.run_status(lines, qemu_status)
+    if why:
+        o.reasons.append("run: " + why)
+    elif status != config.run_status:
+        o.reasons.append("run: the host read exit status %d, expected %d" % (status, config.run_status))
+    for pattern in config.require:
+        if not re.search(pattern, lines, re.MULTILINE):
+            o.reasons.append("required line missing: /%s/" % pattern)
+    for pattern in ALWAYS_FORBID + config.forbid:
+        m = re.search(pattern, lines, re.MULTILINE)
+        if m:
+            o.reasons.append("forbidden line present: %s" % m.group(0).strip())
+    o.ok = not o.reasons
+    o.passed, o.failed = (1, 0) if o.ok else (0, 1)
     return o
 
 
@@ -739,7 +810,7 @@ def boot(config, run=None):
         status = run_process(argv, emu_out, timeout, progress_path=log)
         problem = None
         if status not in (None, 0, vmlib.EXIT_TESTS_PASSED, vmlib.EXIT_TESTS_FAILED,
-                          vmlib.EXIT_PANIC):
+                          vmlib.EXIT_PANIC, vmlib.EXIT_RUN_ENDED):
             problem = "QEMU: " + read(emu_out).strip()[-300:]
         o = judge(config, read(log), timed_out=status is None, qemu_status=status,
                   emulator_problem=problem, timeout=timeout)

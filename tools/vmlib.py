@@ -6,6 +6,7 @@ Python 3 standard library only.
 """
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -20,11 +21,13 @@ OVMF = "/usr/share/ovmf/OVMF.fd"
 EXIT_TESTS_PASSED = (0x10 << 1) | 1    # 33
 EXIT_TESTS_FAILED = (0x11 << 1) | 1    # 35
 EXIT_PANIC = (0x12 << 1) | 1           # 37
+EXIT_RUN_ENDED = (0x13 << 1) | 1       # 39: run= ended; the status is in the log
 
 EXIT_MEANING = {
     EXIT_TESTS_PASSED: "the in-kernel tests passed",
     EXIT_TESTS_FAILED: "the in-kernel tests failed",
     EXIT_PANIC: "kernel panic",
+    EXIT_RUN_ENDED: "the run= program ended",
     # With -no-reboot a guest reset (a triple fault, or the kernel asking for
     # a reboot) ends QEMU with status 0, exactly like quitting it by hand.
     0: "QEMU ended without the kernel's exit device: a reset (triple fault?) or quit by hand",
@@ -36,6 +39,32 @@ BOCHS_VGABIOS_CANDIDATES = [
     "/usr/share/bochs/VGABIOS-lgpl-latest",    # Debian: a link into vgabios
     "/usr/share/vgabios/vgabios.bin",
 ]
+
+
+# run=PROG args... (kernel/proc/run.c): the kernel's last line says the
+# status the host should exit with (0..255: the program's exit code, 128 +
+# the vector of a fault that killed it, 126 bad arguments, 127 no such
+# program).  QEMU's exit status carries 7 bits of a code and Bochs's none,
+# so the line is the status and the exit device (EXIT_RUN_ENDED) only says
+# that the kernel got to write it.
+RUN_STATUS_LINE = re.compile(r"\brun: exit status (\d+)\s*$", re.MULTILINE)
+# The host's status when the machine ended without that line (a panic, a
+# hang stopped by hand): what a shell reports for a command it timed out.
+RUN_STATUS_LOST = 124
+RUN_OPTION = re.compile(r"(^|\s)run=")
+
+
+def run_status(text, qemu_status=None):
+    """The exit status of a run= boot from its serial output (and QEMU's
+    exit status; None for Bochs): (status, None), or (RUN_STATUS_LOST,
+    why) when the kernel did not end the run itself."""
+    found = RUN_STATUS_LINE.findall(text.replace("\r", ""))
+    if qemu_status is not None and qemu_status != EXIT_RUN_ENDED:
+        return RUN_STATUS_LOST, "QEMU: " + describe_exit(qemu_status)
+    if len(found) != 1:
+        return RUN_STATUS_LOST, ("no line 'run: exit status N' in the output" if not found
+                                 else "%d lines 'run: exit status N'" % len(found))
+    return int(found[0]), None
 
 
 def describe_exit(status):

@@ -57,6 +57,9 @@ static void describe_accepted(struct report *r, const struct cmdline_option *o)
     case CMDLINE_KIND_STRING:
         say(r, "a string of at most %zu characters", o->size - 1);
         break;
+    case CMDLINE_KIND_REST:
+        say(r, "the rest of the line, at most %zu characters", o->size - 1);
+        break;
     }
 }
 
@@ -103,8 +106,30 @@ static bool set_option(const struct cmdline_option *o, const struct cmdline_word
             return false;
         strlcpy(o->target, v, o->size);
         return true;
+    case CMDLINE_KIND_REST:     /* set_rest() reads the line itself */
+        return false;
     }
     return false;
+}
+
+/* A REST option: its value is the raw line from just after the '=' of the
+ * word that starts at or after `start`, to the end, blanks cut at both ends. */
+static bool set_rest(const struct cmdline_option *o, const char *line, size_t start)
+{
+    const char *v = strchr(line + start, '=');
+    if (!v)
+        return false;
+    v++;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= o->size)
+        return false;
+    memcpy(o->target, v, n);
+    ((char *)o->target)[n] = '\0';
+    return true;
 }
 
 static int apply(const char *line, const struct cmdline_option *opts, size_t n, struct report *r,
@@ -115,7 +140,7 @@ static int apply(const char *line, const struct cmdline_option *opts, size_t n, 
     int errors = 0;
 
     *warnings = 0;
-    while (cmdline_next_word(line, &pos, &w)) {
+    for (size_t start = pos; cmdline_next_word(line, &pos, &w); start = pos) {
         const struct cmdline_option *o = NULL;
         for (size_t i = 0; i < n; i++)
             if (!strcmp(opts[i].name, w.name))
@@ -124,6 +149,16 @@ static int apply(const char *line, const struct cmdline_option *opts, size_t n, 
             say(r, "warning: cmdline: unknown option '%s' ignored\n", w.name);
             (*warnings)++;
             continue;
+        }
+        if (o->kind == CMDLINE_KIND_REST && w.has_value) {
+            /* The rest of the line is this option's, however it splits. */
+            if (!set_rest(o, line, start)) {
+                say(r, "error: cmdline: bad value for option '%s': it accepts ", o->name);
+                describe_accepted(r, o);
+                say(r, " (ignored)\n");
+                errors++;
+            }
+            break;
         }
         if (w.truncated || !set_option(o, &w)) {
             if (!w.has_value)

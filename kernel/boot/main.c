@@ -29,6 +29,7 @@
 #include <kernel/process.h>
 #include <kernel/demo.h>
 #include <kernel/ktest.h>
+#include <kernel/run.h>
 
 void kmain(uint32_t magic, uint32_t info_phys);
 
@@ -73,8 +74,13 @@ void kmain(uint32_t magic, uint32_t info_phys)
     crash_if_requested();       /* crash= on the command line: fault on purpose */
     process_init();             /* the reaper of orphaned processes */
 
-    /* The rest happens in kernel threads: the tests (test=) or the demo. */
-    if (!ktest_start())
+    /* The rest happens in kernel threads: the tests (test=), one program
+     * (run=) or the demo. */
+    if (ktest_start()) {
+        if (run_requested())
+            printk("warning: run= ignored: test= runs the tests instead\n");
+    } else if (!run_start()) {
         demo_start();
+    }
     sched_idle_loop();
 }

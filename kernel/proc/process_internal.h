@@ -75,8 +75,10 @@ void process_set_dying(struct process *p, int status);
 int process_wait_child(struct process *parent, int pid, int *kstatus, int *user_status);
 /* thread_join for the current process. */
 int process_join_thread(int tid, int *code);
-/* Spawn name with already-copied arguments as a child of parent. */
-int process_spawn_as(struct process *parent, const char *name, const char *const argv[], unsigned argc);
+/* Spawn name with already-copied arguments and environment (envp may be
+ * NULL when envc is 0) as a child of parent. */
+int process_spawn_as(struct process *parent, const char *name, const char *const argv[], unsigned argc,
+                     const char *const envp[], unsigned envc);
 int process_pid(const struct process *p);
 /* Find a live thread of the current process by tid (0: the caller) and take a
  * reference (task_put when done), or NULL. */
@@ -84,7 +86,8 @@ struct task *process_get_thread(int tid);
 
 /* argv.c: the initial stack image (see kernel/process.h).  buf[cap] receives
  * the bytes of [stack_top - *len, stack_top); *sp the initial RSP.  Returns 0
- * or -SD_E2BIG. */
-#define ARGV_AREA_MAX 4096
-int argv_layout(const char *const argv[], unsigned argc, uintptr_t stack_top,
-                uint8_t *buf, size_t cap, size_t *len, uintptr_t *sp);
+ * or -SD_E2BIG.  ARGV_AREA_MAX holds the most arguments and environment
+ * strings of the longest length, with their pointers. */
+#define ARGV_AREA_MAX 8192
+int argv_layout(const char *const argv[], unsigned argc, const char *const envp[], unsigned envc,
+                uintptr_t stack_top, uint8_t *buf, size_t cap, size_t *len, uintptr_t *sp);

@@ -19,13 +19,14 @@
 #include <lib/string.h>
 
 /* Map the stack and write the argument block; *sp gets the initial RSP. */
-static int setup_stack(struct mm *mm, const char *const argv[], unsigned argc, uintptr_t *sp)
+static int setup_stack(struct mm *mm, const char *const argv[], unsigned argc, const char *const envp[],
+                       unsigned envc, uintptr_t *sp)
 {
     uint8_t *buf = kmalloc(ARGV_AREA_MAX);
     if (!buf)
         return -SD_ENOMEM;
     size_t len;
-    int err = argv_layout(argv, argc, SD_USER_STACK_TOP, buf, ARGV_AREA_MAX, &len, sp);
+    int err = argv_layout(argv, argc, envp, envc, SD_USER_STACK_TOP, buf, ARGV_AREA_MAX, &len, sp);
     if (!err)
         err = mm_map_anon(mm, SD_USER_STACK_TOP - SD_USER_STACK_SIZE, SD_USER_STACK_SIZE,
                           SD_PROT_READ | SD_PROT_WRITE);
@@ -35,13 +36,14 @@ static int setup_stack(struct mm *mm, const char *const argv[], unsigned argc, u
     return err;
 }
 
-int process_spawn_as(struct process *parent, const char *name, const char *const argv[], unsigned argc)
+int process_spawn_as(struct process *parent, const char *name, const char *const argv[], unsigned argc,
+                     const char *const envp[], unsigned envc)
 {
     size_t size;
     const void *image = elf_find_module(name, &size);
     if (!image)
         return -SD_ENOENT;
-    if (argc > SD_ARGS_MAX)
+    if (argc > SD_ARGS_MAX || envc > SD_ENV_MAX)
         return -SD_E2BIG;
 
     int err;
@@ -60,7 +62,7 @@ int process_spawn_as(struct process *parent, const char *name, const char *const
     if (!err)
         err = elf_load(mm, name, image, size, &entry);
     if (!err)
-        err = setup_stack(mm, argv, argc, &sp);
+        err = setup_stack(mm, argv, argc, envp, envc, &sp);
     if (!err) {
         st->rip = entry;
         st->rsp = sp;
@@ -77,17 +79,29 @@ int process_spawn_as(struct process *parent, const char *name, const char *const
     return pid;
 }
 
-int process_spawn(const char *name, const char *const argv[])
+/* The entries of a NULL-terminated vector, or max + 1 when it has more. */
+static unsigned vector_count(const char *const v[], unsigned max)
+{
+    unsigned n = 0;
+    while (v && v[n] && n <= max)
+        n++;
+    return n;
+}
+
+int process_spawn_env(const char *name, const char *const argv[], const char *const envp[])
 {
     const char *def[2] = { name, NULL };
     if (!argv)
         argv = def;
-    unsigned argc = 0;
-    while (argv[argc]) {
-        if (++argc > SD_ARGS_MAX)
-            return -SD_E2BIG;
-    }
-    return process_spawn_as(NULL, name, argv, argc);
+    unsigned argc = vector_count(argv, SD_ARGS_MAX), envc = vector_count(envp, SD_ENV_MAX);
+    if (argc > SD_ARGS_MAX || envc > SD_ENV_MAX)
+        return -SD_E2BIG;
+    return process_spawn_as(NULL, name, argv, argc, envp, envc);
+}
+
+int process_spawn(const char *name, const char *const argv[])
+{
+    return process_spawn_env(name, argv, NULL);
 }
 
 /* spawn(name, argv): the arguments are copied in before anything is made. */
@@ -130,7 +144,7 @@ static long sys_spawn(const struct syscall_args *a)
     }
     if (r >= 0) {
         k->argv[argc] = NULL;
-        r = process_spawn_as(current_process(), k->name, k->argv, argc);
+        r = process_spawn_as(current_process(), k->name, k->argv, argc, NULL, 0);
     }
     kfree(k);
     return r;

@@ -68,6 +68,40 @@ static void test_split(void)
     CHECK(strlen(r) == 2 + 255 + 3 && !strcmp(r + 257, "!|y"));
 }
 
+/* Split a program's argument line and join the arguments with '|'; a bad
+ * one (too long, unclosed quote) is marked with '!'. */
+static const char *args(const char *line, size_t cap)
+{
+    static char out[2048];
+    char *buf = malloc(cap ? cap : 1);      /* exact size: writes past cap are caught */
+    char *copy = strdup(line);
+    size_t pos = 0, len = 0;
+    bool bad;
+    out[0] = '\0';
+    while (cmdline_next_arg(copy, &pos, cap ? buf : NULL, cap, &bad))
+        len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s%s", len ? "|" : "", cap ? buf : "",
+                                bad ? "!" : "");
+    CHECK_EQ(pos, strlen(copy));
+    free(copy);
+    free(buf);
+    return out;
+}
+
+static void test_args(void)
+{
+    CHECK_STR(args("", 16), "");
+    CHECK_STR(args(" \t ", 16), "");
+    CHECK_STR(args("prog", 16), "prog");
+    CHECK_STR(args("  prog a\tb  ", 16), "prog|a|b");
+    CHECK_STR(args("prog \"two words\" x=\"1 2\" \"\"", 16), "prog|two words|x=1 2|");
+    CHECK_STR(args("a=b -- c", 16), "a=b|--|c");
+    /* Too long for the buffer: cut, terminated and flagged; the next is whole. */
+    CHECK_STR(args("abcdefgh xy", 5), "abcd!|xy");
+    CHECK_STR(args("abcd xy", 5), "abcd|xy");
+    CHECK_STR(args("a \"open b", 16), "a|open b!");
+    CHECK_STR(args("a b", 0), "!|!");
+}
+
 static void test_parse_uint(void)
 {
     static const struct { const char *s; bool ok; unsigned long long v; } cases[] = {
@@ -146,6 +180,7 @@ static uint16_t opt_mid;
 static uint32_t opt_word;
 static int opt_mode;
 static char opt_name[8];
+static char opt_tail[24];
 static const char *const modes[] = { "slow", "fast", "auto", NULL };
 
 static const struct cmdline_option table[] = {
@@ -157,6 +192,7 @@ static const struct cmdline_option table[] = {
     { .name = "word", .kind = CMDLINE_KIND_UINT, .target = &opt_word, .size = 4, .min = 0, .max = ~0ull },
     { .name = "mode", .kind = CMDLINE_KIND_ENUM, .target = &opt_mode, .size = sizeof(int), .choices = modes },
     { .name = "name", .kind = CMDLINE_KIND_STRING, .target = opt_name, .size = sizeof(opt_name) },
+    { .name = "tail", .kind = CMDLINE_KIND_REST, .target = opt_tail, .size = sizeof(opt_tail) },
 };
 #define NOPTS (sizeof(table) / sizeof(table[0]))
 
@@ -169,6 +205,7 @@ static void defaults(void)
     opt_word = 8;
     opt_mode = 2;
     strcpy(opt_name, "dflt");
+    strcpy(opt_tail, "");
 }
 
 static char report[4096];
@@ -263,6 +300,30 @@ static void test_apply_warnings(void)
     CHECK_EQ(warn, 1);
 }
 
+/* A REST option takes the raw rest of the line; words after it are not
+ * options. */
+static void test_apply_rest(void)
+{
+    int warn = -1;
+    CHECK_EQ(apply("flag tail=prog a  \"b c\" count=3 \t ", &warn), 0);
+    CHECK_STR(opt_tail, "prog a  \"b c\" count=3");
+    CHECK(opt_flag && opt_count == 5 && warn == 0);
+    CHECK_STR(report, "");
+    CHECK_EQ(apply("  tail=x=1", &warn), 0);
+    CHECK_STR(opt_tail, "x=1");
+    /* Too long, or empty: an error, nothing set, still the last option read. */
+    CHECK_EQ(apply("tail=0123456789012345678901234 flag", &warn), 1);
+    CHECK(!opt_flag && !strcmp(opt_tail, ""));
+    CHECK(strstr(report, "option 'tail'") && strstr(report, "the rest of the line, at most 23 characters"));
+    CHECK_EQ(apply("tail=   flag", &warn), 0);
+    CHECK_STR(opt_tail, "flag");
+    CHECK_EQ(apply("tail= ", &warn), 1);
+    /* Without '=' it is a bad word like any other, and reading goes on. */
+    CHECK_EQ(apply("tail flag", &warn), 1);
+    CHECK(opt_flag && !strcmp(opt_tail, ""));
+    CHECK(strstr(report, "option 'tail' needs a value") != NULL);
+}
+
 static void test_report_buffer(void)
 {
     /* Small report buffers: the messages are cut, always terminated, and
@@ -286,11 +347,13 @@ static void test_report_buffer(void)
 int main(void)
 {
     test_split();
+    test_args();
     test_parse_uint();
     test_parse_bool();
     test_apply_good();
     test_apply_bad();
     test_apply_warnings();
+    test_apply_rest();
     test_report_buffer();
     return check_summary("cmdline");
 }

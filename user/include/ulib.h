@@ -22,6 +22,12 @@ __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
 /* The program's name (argv[0]), for messages; set by check_init(). */
 extern const char *prog_name;
 
+/* The environment: "NAME=VALUE" strings, NULL-terminated (set by crt0 from
+ * the initial stack; empty for a program started by SYS_spawn).  getenv
+ * returns NAME's value or NULL. */
+extern char **environ;
+const char *getenv(const char *name);
+
 /* Decimal string to number; no sign handling beyond a leading '-'. */
 long atol(const char *s);
 

@@ -1,10 +1,11 @@
 ; user/lib/crt0.asm - where every user program starts.
 ;
 ; The kernel starts the main thread at _start with the System V initial
-; stack: RSP points at argc, then argc argv pointers, then NULL.  (It may also
-; put argc in RDI and argv in RSI; we read the stack, which is always there.)
-; We call main(argc, argv) and pass its return value to SYS_exit, which
-; never returns.
+; stack: RSP points at argc, then argc argv pointers, then NULL, then the
+; environment's pointers, then NULL (kernel/include/kernel/process.h).  (It
+; may also put argc in RDI; we read the stack, which is always there.)  We
+; set environ (user/lib/ulib.c), call main(argc, argv, envp) and pass its
+; return value to SYS_exit, which never returns.
 
 bits 64
 default rel
@@ -12,6 +13,7 @@ default rel
 section .text
 global _start
 extern main
+extern environ
 
 SYS_exit equ 0
 
@@ -19,6 +21,8 @@ _start:
     xor ebp, ebp                ; the outermost frame: backtraces stop here
     mov rdi, [rsp]              ; argc
     lea rsi, [rsp + 8]          ; argv
+    lea rdx, [rsi + rdi * 8 + 8]    ; envp: past argv's NULL
+    mov [environ], rdx
     and rsp, -16                ; the ABI wants RSP % 16 == 0 before a call
     call main
     mov edi, eax

@@ -59,3 +59,14 @@ int pin_to_cpu(int cpu)
         sys_yield();
     return sys_getcpu() == cpu ? 0 : -SD_EAGAIN;
 }
+
+char **environ;
+
+const char *getenv(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e; e++)
+        if (!strncmp(*e, name, n) && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}

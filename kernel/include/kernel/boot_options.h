@@ -15,14 +15,17 @@
 #pragma once
 #include <kernel/compiler.h>
 
-enum cmdline_kind { CMDLINE_KIND_BOOL, CMDLINE_KIND_UINT, CMDLINE_KIND_ENUM, CMDLINE_KIND_STRING };
+enum cmdline_kind {
+    CMDLINE_KIND_BOOL, CMDLINE_KIND_UINT, CMDLINE_KIND_ENUM, CMDLINE_KIND_STRING,
+    CMDLINE_KIND_REST,          /* name=everything up to the end of the line (see CMDLINE_REST) */
+};
 
 struct cmdline_option {
     const char *name;
     const char *help;
     enum cmdline_kind kind;
     void *target;               /* bool *, unsigned long long-sized by `size`, int *, char[] */
-    size_t size;                /* UINT: sizeof the variable; STRING: buffer size */
+    size_t size;                /* UINT: sizeof the variable; STRING, REST: buffer size */
     unsigned long long min, max;
     const char *const *choices; /* ENUM: NULL-terminated; *target = index */
 };
@@ -48,6 +51,14 @@ extern const struct cmdline_option __cmdline_opts_start[], __cmdline_opts_end[];
 #define CMDLINE_STRING(optname, buf, helptext)                                  \
     __CMDLINE_REG(optname, .name = #optname, .help = helptext,                  \
                   .kind = CMDLINE_KIND_STRING, .target = (buf), .size = sizeof(buf))
+/* An option that takes the rest of the line: `name=` is the last option read,
+ * and `buf` gets every character after the '=' up to the end of the line as
+ * it stands (spaces and quotes kept, blanks at both ends cut), for its owner to
+ * split (run=PROG args..., kernel/proc/run.c).  Words after it are not
+ * options. */
+#define CMDLINE_REST(optname, buf, helptext)                                    \
+    __CMDLINE_REG(optname, .name = #optname, .help = helptext,                  \
+                  .kind = CMDLINE_KIND_REST, .target = (buf), .size = sizeof(buf))
 
 /* Apply `line` to the registered options; returns the number of errors
  * (unknown options are warnings and do not count).  Messages go to printk. */

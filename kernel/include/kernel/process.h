@@ -16,10 +16,12 @@
  *   - RIP = the ELF entry point; RDI = argc; all other general registers 0
  *     (arch_enter_user), fresh FPU state.
  *   - RSP is 16-byte aligned and points at argc (a 64-bit word); above it
- *     argv[0] .. argv[argc-1] (pointers), then a NULL pointer; the strings
- *     themselves lie above that, below SD_USER_STACK_TOP.  There is no envp
- *     and no auxiliary vector.  That is the System V layout minus envp/auxv:
- *         rsp -> argc | argv[0] ... argv[argc-1] | NULL | (pad) | "arg0\0" ... | SD_USER_STACK_TOP
+ *     argv[0] .. argv[argc-1] (pointers), then a NULL pointer, then the
+ *     environment envp[0] .. (pointers to "NAME=VALUE" strings, none for a
+ *     program started by SYS_spawn), then a NULL pointer; the strings
+ *     themselves lie above that, below SD_USER_STACK_TOP.  There is no
+ *     auxiliary vector.  That is the System V layout minus auxv:
+ *         rsp -> argc | argv[0] ... argv[argc-1] | NULL | envp[0] ... | NULL | (pad) | "arg0\0" ... "NAME=VALUE\0" ... | SD_USER_STACK_TOP
  *   - The stack is a read/write VMA [SD_USER_STACK_TOP - SD_USER_STACK_SIZE,
  *     SD_USER_STACK_TOP); nothing is mapped right below it.
  * A thread made by SYS_thread_create starts at `entry` with RDI = arg and
@@ -42,6 +44,9 @@ struct task;
  * program, -SD_ENOEXEC bad ELF, -SD_ENOMEM, -SD_EAGAIN too many processes,
  * -SD_E2BIG arguments). */
 int process_spawn(const char *name, const char *const argv[]);
+/* The same with an environment: envp NULL-terminated "NAME=VALUE" strings (at
+ * most SD_ENV_MAX, each shorter than SD_ARG_LEN_MAX, else -SD_E2BIG). */
+int process_spawn_env(const char *name, const char *const argv[], const char *const envp[]);
 /* Wait for a child of the kernel (pid, or -1 for any) to exit; stores its
  * status (uapi SD_W* macros) and frees it.  Returns the pid or -SD_ECHILD. */
 int process_wait(int pid, int *status);

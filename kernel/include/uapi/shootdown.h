@@ -69,7 +69,8 @@ enum {
 /* ---- limits ---- */
 #define SD_NAME_MAX     32      /* program and endpoint names, with the NUL */
 #define SD_ARGS_MAX     16      /* argv entries */
-#define SD_ARG_LEN_MAX  128     /* one argument, with the NUL */
+#define SD_ARG_LEN_MAX  128     /* one argument or environment string, with the NUL */
+#define SD_ENV_MAX      16      /* environment strings (NAME=VALUE) of a new program */
 
 /*
  * ---- the wait status ----

@@ -22,6 +22,14 @@ struct cmdline_word {
  * `truncated` is set. */
 bool cmdline_next_word(const char *line, size_t *pos, struct cmdline_word *w);
 
+/* Read the next argument of a program's argument line (the value of a
+ * "rest of the line" option such as run=): arguments are separated by
+ * blanks, and double quotes group blanks into one ("two words"; the quotes
+ * are dropped, as a shell does).  The argument goes to buf (cap bytes, always
+ * terminated); returns false at the end of the line.  *bad is set when the
+ * argument did not fit or a quote was not closed. */
+bool cmdline_next_arg(const char *line, size_t *pos, char *buf, size_t cap, bool *bad);
+
 /* Parse an unsigned number: decimal, 0x hex, with an optional K/M/G suffix.
  * Returns false for anything else (empty, junk, overflow). */
 bool cmdline_parse_uint(const char *s, unsigned long long *out);
