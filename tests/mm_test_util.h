@@ -1,9 +1,10 @@
 /*
  * tests/mm_test_util.h - kernel threads that run on a user mm, for tests of
  * the mm and TLB code without ring 3 (tests/test_mm_smp.c,
- * tests/test_tlb_counters.c).  A test thread adopts an mm by being created
- * with t->mm = t->active_mm = mm (holding an mm_users reference, as a user
- * thread does) and gives it back with unuse_mm().
+ * tests/test_tlb_counters.c, the labs' suites tests/test_lab_shootdown.c...).  A test
+ * thread adopts an mm by being created with t->mm = t->active_mm = mm
+ * (holding an mm_users reference, as a user thread does) and gives it back
+ * with unuse_mm().
  */
 #pragma once
 #include "smp_test_util.h"
@@ -84,6 +85,65 @@ static inline struct task *holder_start(struct holder *h, struct mm *mm, unsigne
 {
     *h = (struct holder){ .mm = mm };
     return mm_thread_start(holder_fn, h, name, mm, cpu);
+}
+
+/*
+ * A holder that can go lazy: on `go_lazy` it starts a kernel thread bound
+ * to its CPU and blocks in kthread_join() on it, so that CPU runs the
+ * kernel thread on the holder's mm (user -> kernel thread: lazy).  The
+ * kernel thread reports `lazy` only once the holder is blocked and off the
+ * CPU, and spins until `back` (or `leave`): then the holder runs again on
+ * its mm (lazy -> user: the catch-up of switch_mm), says `returned`, and
+ * keeps the mm loaded until `leave`.  (tests/test_tlb_counters.c,
+ * tests/test_lab_shootdown.c)
+ */
+struct lazy_holder {
+    struct mm *mm;
+    struct task *self;
+    _Atomic bool loaded, go_lazy, lazy, back, returned, leave;
+};
+
+static inline void lazy_holder_borrow(void *arg)
+{
+    struct lazy_holder *h = arg;
+    while (atomic_load(&h->self->state) != TASK_BLOCKED || atomic_load(&h->self->on_cpu))
+        yield();
+    atomic_store(&h->lazy, true);
+    SPIN_UNTIL(atomic_load(&h->back) || atomic_load(&h->leave));
+}
+
+static inline void lazy_holder_run(void *arg)
+{
+    struct lazy_holder *h = arg;
+    atomic_store(&h->loaded, true);
+    SPIN_UNTIL(atomic_load(&h->go_lazy) || atomic_load(&h->leave));
+    if (atomic_load(&h->go_lazy)) {
+        struct task *b = kthread_create(lazy_holder_borrow, h, "tlb-borrower");
+        if (b) {
+            kthread_bind(b, this_cpu_id());
+            kthread_start(b);
+            kthread_join(b);
+        }
+        atomic_store(&h->returned, true);
+    }
+    SPIN_UNTIL(atomic_load(&h->leave));
+    unuse_mm(h->mm);
+}
+
+/* Start a lazy holder of mm bound to cpu (with its own mm_users reference,
+ * which unuse_mm gives back).  NULL when out of memory. */
+static inline struct task *lazy_holder_start(struct lazy_holder *h, struct mm *mm, unsigned cpu)
+{
+    *h = (struct lazy_holder){ .mm = mm };
+    struct task *th = kthread_create(lazy_holder_run, h, "tlb-holder");
+    if (!th)
+        return NULL;
+    h->self = th;
+    mmget(mm);
+    th->mm = th->active_mm = mm;
+    kthread_bind(th, cpu);
+    kthread_start(th);
+    return th;
 }
 
 /* A kernel thread that gives the CPU back at once, until told to stop: the

@@ -219,59 +219,6 @@ static void populate(struct ktest *t, struct mm *mm, uintptr_t va, unsigned page
 }
 
 /*
- * A holder that can go lazy: on `go_lazy` it starts a kernel thread bound
- * to its CPU and blocks in kthread_join() on it, so that CPU runs the
- * kernel thread on the holder's mm (user -> kernel thread: lazy).  The
- * kernel thread reports `lazy` only once the holder is blocked and off the
- * CPU, and spins until `leave`.
- */
-struct lholder {
-    struct mm *mm;
-    struct task *self;
-    _Atomic bool loaded, go_lazy, lazy, leave;
-};
-
-static void borrower_fn(void *arg)
-{
-    struct lholder *h = arg;
-    while (atomic_load(&h->self->state) != TASK_BLOCKED || atomic_load(&h->self->on_cpu))
-        yield();
-    atomic_store(&h->lazy, true);
-    SPIN_UNTIL(atomic_load(&h->leave));
-}
-
-static void lholder_fn(void *arg)
-{
-    struct lholder *h = arg;
-    atomic_store(&h->loaded, true);
-    SPIN_UNTIL(atomic_load(&h->go_lazy) || atomic_load(&h->leave));
-    if (atomic_load(&h->go_lazy)) {
-        struct task *b = kthread_create(borrower_fn, h, "tlb-borrower");
-        if (b) {
-            kthread_bind(b, this_cpu_id());
-            kthread_start(b);
-            kthread_join(b);
-        }
-    }
-    SPIN_UNTIL(atomic_load(&h->leave));
-    unuse_mm(h->mm);
-}
-
-static struct task *lholder_start(struct lholder *h, struct mm *mm, unsigned cpu)
-{
-    *h = (struct lholder){ .mm = mm };
-    struct task *th = kthread_create(lholder_fn, h, "tlb-holder");
-    if (!th)
-        return NULL;
-    h->self = th;
-    mmget(mm);
-    th->mm = th->active_mm = mm;
-    kthread_bind(th, cpu);
-    kthread_start(th);
-    return th;
-}
-
-/*
  * The body runs bound to CPU 0 (which never loads the mm); a holder runs
  * the mm on each of the k other CPUs.
  *   1. Unmapping one page: exactly k IPIs, one INVLPG on each target, no
@@ -307,11 +254,11 @@ static void munmap_ipis_body(void *arg)
     ASSERT_TRUE(t, mm != NULL);
     populate(t, mm, ADDR, span);
 
-    struct lholder h[MAX_CPUS];
+    struct lazy_holder h[MAX_CPUS];
     struct task *th[MAX_CPUS];
     unsigned n = 0;
     for (unsigned cpu = 1; cpu <= k; cpu++) {
-        th[n] = lholder_start(&h[n], mm, cpu);
+        th[n] = lazy_holder_start(&h[n], mm, cpu);
         ASSERT_TRUE(t, th[n] != NULL);
         n++;
     }
