@@ -18,6 +18,12 @@
 #   make models     the Promela models of the TLB/lazy-mm protocols (spin; also part of make test)
 #   make debug      QEMU halted with a gdb stub, and gdb attached with symbols
 #   make test-gdb   make debug's gdb set-up tested in batch mode (tools/test-gdb.py)
+#   make lab-start LAB=shootdown DIR=~/lab1
+#                   a lab's starting tree (labs/README.md): the solution taken out
+#   make grade [LAB=shootdown]
+#                   grade the labs (all, or one): points per part, with the checker on
+#   make test-labs  the grader proved both ways: this tree scores full marks, each
+#                   lab's starting tree builds, boots and scores zero (tools/lab.py)
 #   make compdb     compile_commands.json for editors
 #   make CC=clang   build with clang; CROSS=x86_64-elf- for a cross toolchain
 
@@ -68,7 +74,8 @@ KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm
 OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
-.PHONY: all iso run test test-bochs test-host test-tlbtrace test-gdb soak models debug compdb clean deps check-arch
+.PHONY: all iso run test test-bochs test-host test-tlbtrace test-gdb soak models debug compdb clean deps check-arch \
+        lab-start grade test-labs
 all: check-arch $(ELF) user
 
 # The arch boundary, on every build: no file under kernel/ or lib/ includes a
@@ -203,6 +210,28 @@ soak: deps $(ELF) user
 
 test-host:
 	$(MAKE) -C tests/host run
+	$(PYTHON) tools/lab.py check
+	$(PYTHON) tools/tests/test_lab.py
+
+# ---- labs (labs/README.md, tools/lab.py) -----------------------------------
+# LAB= names one lab (labs/NAME/); DIR= where its starting tree goes.
+LAB ?=
+lab-start:
+	@test -n "$(LAB)" -a -n "$(DIR)" || \
+		{ echo "make lab-start: name the lab and a new directory: LAB=name DIR=path (labs: $$(ls labs | grep -v README | tr '\n' ' '))"; exit 2; }
+	$(PYTHON) tools/lab.py start $(LAB) $(DIR)
+
+# Boots the lab's configurations (one boot per group of parts) with the
+# checker on; a grade is not an error: the exit status is 0 whatever the
+# points (2 for a lab that does not exist).
+grade: deps $(ELF) user
+	$(PYTHON) tools/lab.py grade $(LAB)
+
+# Per lab: this tree full marks; its starting tree (in a temporary
+# directory) built with gcc and clang, booted, graded 0 on each part.
+# Several minutes per lab; not part of make test (CI runs it after).
+test-labs: deps $(ELF) user
+	$(PYTHON) tools/lab.py selftest $(LAB)
 
 # The trace viewer's tests (also part of make test, with the host tests):
 # its parser and text view on a sample log, and its HTML page in headless

@@ -13,7 +13,9 @@
    reference list), and the tests of the trace viewer tools/tlbtrace.py
    (tools/tests/test_tlbtrace.py on a sample log;
    tools/tests/test_tlbtrace_page.py, its HTML page in headless Chromium,
-   skipped with its reason when there is no chromium).
+   skipped with its reason when there is no chromium), the labs' solution
+   regions (tools/lab.py check) and the lab tool's own tests
+   (tools/tests/test_lab.py; the labs' grading itself is make test-labs).
    The Promela models of the TLB and lazy-mm protocols: tools/run-models.sh
    (spin, exhaustively; each model and each of its variants counts as one
    test - docs/models.md).
@@ -934,6 +936,10 @@ STATIC_CHECKS = [
      "check%s of the trace viewer failed"),
     ("tlbtrace-page", "tests/test_tlbtrace_page.py", "the trace's HTML page in headless Chromium",
      "check%s of the trace page failed"),
+    ("lab-check", "lab.py check", "the labs' solution regions and files (labs/README.md)",
+     "check%s of the labs failed"),
+    ("lab-tool", "tests/test_lab.py", "tools/lab.py: lab-start's region processing, grade's scoring",
+     "check%s of the lab tool failed"),
 ]
 
 
@@ -944,7 +950,9 @@ def run_static_check(name, script, description, failure):
     start = time.monotonic()
     c = Config(name, description)
     o = Outcome(c, log=os.path.join(LOG_DIR, name + ".log"))
-    status = run_process([sys.executable, os.path.join(vmlib.ROOT, "tools", script)], o.log, 120)
+    script, *args = script.split()
+    status = run_process([sys.executable, os.path.join(vmlib.ROOT, "tools", script)] + args,
+                         o.log, 120)
     lines = [line for line in clean_lines(read(o.log)) if line.strip()]
     final = re.compile(r"^%s: (\d+) passed, (\d+) failed" % re.escape(name))
     finals = [m for m in (final.match(line) for line in lines) if m]

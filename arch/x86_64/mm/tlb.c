@@ -200,9 +200,10 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
     /* F2: who needs an IPI. */
     struct cpumask targets;
     cpumask_clear(&targets);
-    unsigned skipped_lazy = 0, cpu;
+    unsigned skipped_lazy = 0;
+    /* LAB(shootdown) BEGIN: F2 - set in targets each other CPU that must flush now; count in skipped_lazy the lazy CPUs left out */
     bool left_one_out = false;
-    for (cpu = 0; cpu < MAX_CPUS; cpu++) {
+    for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
         if (cpu == me || !bitmap_test_bit_atomic(mm->cpumask.bits, cpu))
             continue;
         if (!cpumask_test_cpu(&cpu_online_mask, cpu))
@@ -218,6 +219,9 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
         }
         cpumask_set_cpu(&targets, cpu);
     }
+    /* LAB(shootdown) ELSE
+    // Nobody is sent an IPI yet: every other CPU keeps its translations.
+    LAB(shootdown) END */
     tlb_ev_flush_targets(mm, &targets, skipped_lazy);
     /* One batch: the remote calls are queued (IPIs in flight) before our
      * own flush runs; then we wait for all of them (R2 -> A2). */
