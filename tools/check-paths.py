@@ -9,13 +9,14 @@ promise dangles and the reader is lost.  This check reads
   - the comments of C and headers (.c .h), NASM (.asm .inc), Promela (.pml),
     the linker script, Python (comments and docstrings), shell, Makefiles
     (Makefile, .mk) and gdb scripts;
-  - every line of README.md and docs/*.md (code blocks included: a command
-    shown in a doc must name files that exist),
+  - every line of README.md, docs/*.md and the labs' Markdown (labs/, the
+    handouts a student follows), code blocks included: a command shown in
+    a doc must name files that exist,
 
 finds the paths in them and fails when one names nothing.  A path is:
 
   - rooted at a top folder of the repository (kernel/ arch/ boot/ lib/
-    tests/ user/ docs/ tools/ iso/) or a top file (README.md, Makefile,
+    tests/ user/ docs/ tools/ iso/ labs/) or a top file (README.md, Makefile,
     linker.ld);  it must exist from the repository's root or, for a header
     written the way it is included (kernel/sched.h, arch/pte.h, lib/format.h,
     uapi/shootdown.h, also between angle brackets), below one of the include
@@ -66,7 +67,7 @@ import tokenize
 sys.dont_write_bytecode = True
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-TOP_DIRS = ("kernel", "arch", "boot", "lib", "tests", "user", "docs", "tools", "iso")
+TOP_DIRS = ("kernel", "arch", "boot", "lib", "tests", "user", "docs", "tools", "iso", "labs")
 TOP_FILES = ("README.md", "Makefile", "linker.ld")
 # Where `#include` finds its headers (the Makefile's INCLUDES, the
 # user programs' include folder): a header named as it is included lives here.
@@ -162,7 +163,7 @@ def reader_for(rel):
         return python_comments
     if ext in ("sh", "mk", "gdb") or name == "Makefile" or rel == ".ci/run":
         return hash_comments
-    if ext == "md" and (rel == "README.md" or rel.startswith("docs/")):
+    if ext == "md" and (rel == "README.md" or rel.startswith(("docs/", "labs/"))):
         return all_lines
     return None
 
