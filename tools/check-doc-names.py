@@ -29,8 +29,8 @@ not is a mechanism nobody can find.  Two kinds of test:
       * README.md's "Boot options" table lists every registered option,
         with its values: an ENUM's row lists exactly its choices (when its
         values cell is only `a|b|c`), a UINT's range `lo..hi` is the code's;
-      * docs/tlb.md's fault-injection table lists every tlb_inject= value
-        but `none`;
+      * docs/tlb.md's fault-injection table, and README.md's inject-<fault>
+        configuration rows, list every tlb_inject= value but `none`;
       * docs/tlb.md's trace event table lists every trace event;
       * every counter appears in the counter table of some doc.
 
@@ -266,6 +266,14 @@ def check_lists(docs, options, counters, events, injects):
                   ["README.md: the \"Boot options\" table lists %s=, which is registered nowhere" % o
                    for o in sorted(shown - options)] +
                   ([] if rows else ["README.md: no table with the header | option | ..."])))
+    shown = set()
+    for _, span in spans(readme):
+        m = re.search(r"\btlb_inject=([a-z0-9_\\|]+)", span)
+        if m:
+            shown.update(v for v in m.group(1).replace("\\", "").split("|") if v)
+    tests.append(("README.md's inject-<fault> rows name every tlb_inject= value",
+                  ["README.md: tlb_inject=%s is missing from the inject-<fault> rows of the configuration table" % v
+                   for v in sorted(injects - shown - {"none"})]))
     shown = listed(tlb, ["event", "arguments"])
     tests.append(("docs/tlb.md lists every trace event",
                   ["docs/tlb.md: trace event %s is missing from the event table" % e for e in sorted(events - shown)]))
