@@ -18,7 +18,9 @@ static uint8_t opt_level;
 static uint32_t opt_ceiling;
 static int opt_policy;
 static char opt_label[8];
+static unsigned opt_scenes;
 static const char *const policies[] = { "lazy", "eager", "off", NULL };
+static const char *const scene_names[] = { "tlb", "sched", "user", NULL };
 
 static const struct cmdline_option opts[] = {
     { .name = "verbose", .kind = CMDLINE_KIND_BOOL, .target = &opt_verbose, .size = sizeof(bool) },
@@ -31,6 +33,8 @@ static const struct cmdline_option opts[] = {
     { .name = "policy", .kind = CMDLINE_KIND_ENUM, .target = &opt_policy, .size = sizeof(int),
       .choices = policies },
     { .name = "label", .kind = CMDLINE_KIND_STRING, .target = opt_label, .size = sizeof(opt_label) },
+    { .name = "scenes", .kind = CMDLINE_KIND_LIST, .target = &opt_scenes, .size = sizeof(unsigned),
+      .choices = scene_names },
 };
 
 static char report[1024];
@@ -44,6 +48,7 @@ static int apply(const char *line)
     opt_ceiling = 33;
     opt_policy = 0;
     strlcpy(opt_label, "none", sizeof(opt_label));
+    opt_scenes = 7;
     warnings = -1;
     return cmdline_apply_table(line, opts, ARRAY_SIZE(opts), report, sizeof(report), &warnings);
 }
@@ -51,7 +56,7 @@ static int apply(const char *line)
 static bool all_defaults(void)
 {
     return !opt_verbose && opt_pages == 100 && opt_level == 3 && opt_ceiling == 33 && opt_policy == 0 &&
-           !strcmp(opt_label, "none");
+           !strcmp(opt_label, "none") && opt_scenes == 7;
 }
 
 static bool contains(const char *hay, const char *needle)
@@ -81,6 +86,21 @@ static void test_every_kind_set(struct ktest *t)
     EXPECT_EQ(t, opt_level, 0);
     EXPECT_EQ(t, apply(""), 0);
     EXPECT_TRUE(t, all_defaults());
+
+    /* A list: the named choices' bits, in any order; all|on, off|none. */
+    EXPECT_EQ(t, apply("scenes=user,tlb"), 0);
+    EXPECT_EQ(t, opt_scenes, 5u);
+    EXPECT_EQ(t, apply("scenes=sched"), 0);
+    EXPECT_EQ(t, opt_scenes, 2u);
+    EXPECT_EQ(t, apply("scenes=off"), 0);
+    EXPECT_EQ(t, opt_scenes, 0u);
+    EXPECT_EQ(t, apply("scenes=none scenes=all"), 0);
+    EXPECT_EQ(t, opt_scenes, 7u);
+    EXPECT_EQ(t, apply("scenes=off scenes=on"), 0);
+    EXPECT_EQ(t, opt_scenes, 7u);
+    EXPECT_EQ(t, apply("scenes=tlb,tlb"), 0);
+    EXPECT_EQ(t, opt_scenes, 1u);
+    EXPECT_STREQ(t, report, "");
 }
 
 /* One bad word: one error, no warning, every default kept, and the message
@@ -115,6 +135,34 @@ static void test_bad_values(struct ktest *t)
     bad(t, "policy=", "policy", "lazy|eager|off");
     bad(t, "label=12345678", "label", "a string of at most 7 characters");
     bad(t, "label=\"never closed", "label", "a string");
+    bad(t, "scenes=tlb,tlbb", "scenes", "'tlbb' is none of them; it accepts a comma-separated list of tlb,sched,user, or all|off");
+    bad(t, "scenes=schedule", "scenes", "'schedule' is none of them");
+    bad(t, "scenes=tlb,,user", "scenes", "an empty name in the list");
+    bad(t, "scenes=tlb,", "scenes", "an empty name in the list");
+    bad(t, "scenes=", "scenes", "tlb,sched,user, or all|off");
+    bad(t, "scenes=all,tlb", "scenes", "'all' is none of them");
+    bad(t, "scenes", "scenes", "needs a value");
+}
+
+/* The demo's own option (kernel/demo/demo.c), from the registry: an unknown
+ * scene name is an error that names it and lists the real scenes, and the
+ * demo keeps its default (only bad values are applied here, so the boot's
+ * own setting is untouched). */
+static void test_demo_scene_names(struct ktest *t)
+{
+    const struct cmdline_option *demo = NULL;
+    for (const struct cmdline_option *o = __cmdline_opts_start; o < __cmdline_opts_end; o++)
+        if (!strcmp(o->name, "demo"))
+            demo = o;
+    ASSERT_TRUE(t, demo != NULL);
+    EXPECT_TRUE(t, demo->kind == CMDLINE_KIND_LIST);
+    unsigned before = *(unsigned *)demo->target;
+    int w;
+    EXPECT_EQ(t, cmdline_apply_table("demo=user,shootdowns", demo, 1, report, sizeof(report), &w), 1);
+    EXPECT_TRUE(t, contains(report, "error: cmdline: bad value 'user,shootdowns' for option 'demo': "
+                                    "'shootdowns' is none of them; it accepts a comma-separated list of "
+                                    "user,sched, or all|off (keeping the default)"));
+    EXPECT_EQ(t, *(unsigned *)demo->target, before);
 }
 
 static void test_errors_counted(struct ktest *t)
@@ -206,6 +254,7 @@ static const struct ktest_case cmdline_cases[] = {
     KTEST_CASE(test_unknown_options_warn),
     KTEST_CASE(test_small_report_buffer),
     KTEST_CASE(test_words_and_numbers),
+    KTEST_CASE(test_demo_scene_names),
     {0},
 };
 KTEST_SUITE(cmdline, cmdline_cases);

@@ -60,6 +60,55 @@ static void describe_accepted(struct report *r, const struct cmdline_option *o)
     case CMDLINE_KIND_REST:
         say(r, "the rest of the line, at most %zu characters", o->size - 1);
         break;
+    case CMDLINE_KIND_LIST:
+        say(r, "a comma-separated list of ");
+        for (size_t i = 0; o->choices[i]; i++)
+            say(r, "%s%s", i ? "," : "", o->choices[i]);
+        say(r, ", or all|off");
+        break;
+    }
+}
+
+/* LIST: the choice named by v[0..len), or -1. */
+static int list_choice(const struct cmdline_option *o, const char *v, size_t len)
+{
+    for (int i = 0; o->choices[i] && i < 32; i++)
+        if (strlen(o->choices[i]) == len && !strncmp(v, o->choices[i], len))
+            return i;
+    return -1;
+}
+
+/* LIST: parse v into *mask; false at the first item that names no choice
+ * (its offset and length in *bad, *bad_len; an empty item is bad too). */
+static bool parse_list(const struct cmdline_option *o, const char *v, unsigned *mask, size_t *bad,
+                       size_t *bad_len)
+{
+    unsigned all = 0;
+    for (int i = 0; o->choices[i] && i < 32; i++)
+        all |= 1u << i;
+    if (!strcmp(v, "all") || !strcmp(v, "on")) {
+        *mask = all;
+        return true;
+    }
+    if (!strcmp(v, "off") || !strcmp(v, "none")) {
+        *mask = 0;
+        return true;
+    }
+    *mask = 0;
+    for (size_t pos = 0;;) {
+        size_t len = 0;
+        while (v[pos + len] && v[pos + len] != ',')
+            len++;
+        int c = list_choice(o, v + pos, len);
+        if (c < 0) {
+            *bad = pos;
+            *bad_len = len;
+            return false;
+        }
+        *mask |= 1u << c;
+        if (!v[pos + len])
+            return true;
+        pos += len + 1;
     }
 }
 
@@ -108,6 +157,14 @@ static bool set_option(const struct cmdline_option *o, const struct cmdline_word
         return true;
     case CMDLINE_KIND_REST:     /* set_rest() reads the line itself */
         return false;
+    case CMDLINE_KIND_LIST: {
+        unsigned mask;
+        size_t bad, bad_len;
+        if (!w->has_value || !parse_list(o, v, &mask, &bad, &bad_len))
+            return false;
+        *(unsigned *)o->target = mask;
+        return true;
+    }
     }
     return false;
 }
@@ -130,6 +187,21 @@ static bool set_rest(const struct cmdline_option *o, const char *line, size_t st
     memcpy(o->target, v, n);
     ((char *)o->target)[n] = '\0';
     return true;
+}
+
+/* A LIST's bad value: say which item is unknown (the whole value may be
+ * long, and the student typed one name wrong). */
+static void say_unknown_item(struct report *r, const struct cmdline_option *o, const struct cmdline_word *w)
+{
+    unsigned mask;
+    size_t bad, bad_len;
+    if (o->kind != CMDLINE_KIND_LIST || w->truncated || !w->has_value ||
+        parse_list(o, w->value, &mask, &bad, &bad_len))
+        return;
+    if (bad_len == 0)
+        say(r, "an empty name in the list; ");
+    else
+        say(r, "'%.*s' is none of them; ", (int)bad_len, w->value + bad);
 }
 
 static int apply(const char *line, const struct cmdline_option *opts, size_t n, struct report *r,
@@ -161,10 +233,13 @@ static int apply(const char *line, const struct cmdline_option *opts, size_t n, 
             break;
         }
         if (w.truncated || !set_option(o, &w)) {
-            if (!w.has_value)
+            if (!w.has_value) {
                 say(r, "error: cmdline: option '%s' needs a value: it accepts ", o->name);
-            else
-                say(r, "error: cmdline: bad value '%s' for option '%s': it accepts ", w.value, o->name);
+            } else {
+                say(r, "error: cmdline: bad value '%s' for option '%s': ", w.value, o->name);
+                say_unknown_item(r, o, &w);
+                say(r, "it accepts ");
+            }
             describe_accepted(r, o);
             say(r, " (keeping the default)\n");
             errors++;

@@ -1,10 +1,13 @@
 /*
- * kernel/demo/demo.c - the boot demo (`make run`): kernel threads started on one
- * CPU spread over all of them, are preempted, sleep and wake, while a
- * monitor prints each CPU's scheduler counters.  demo=off skips it.
- * When user programs were loaded as boot modules, it first starts two
- * copies of the program demo_prog= (default "hello") per CPU, spread over
- * the CPUs, and collects their exit statuses.
+ * kernel/demo/demo.c - the boot demo (`make run`), when no tests are
+ * requested.  It plays the scenes that demo= names, in this order:
+ *   user   two copies of the program demo_prog= (default "hello") per CPU,
+ *          spread over the CPUs, and their exit statuses (needs the user
+ *          programs loaded as boot modules);
+ *   sched  kernel threads started on one CPU spread over all of them, are
+ *          preempted, sleep and wake, while a monitor prints each CPU's
+ *          scheduler counters.
+ * demo=all (the default) plays every scene, demo=off none.
  */
 #include <kernel/demo.h>
 #include <kernel/sched.h>
@@ -21,8 +24,11 @@
 #include <lib/format.h>
 #include <arch/cpu.h>
 
-static bool demo_enabled = true;
-CMDLINE_BOOL(demo, demo_enabled, "run the scheduler demo at boot when no tests are requested");
+enum { DEMO_USER, DEMO_SCHED, DEMO_NR_SCENES };
+static const char *const demo_scene_names[] = { "user", "sched", NULL };
+static unsigned demo_scenes = (1u << DEMO_NR_SCENES) - 1;
+CMDLINE_LIST(demo, demo_scenes, demo_scene_names,
+             "the boot demo's scenes when no tests are requested: a list of user,sched, or all|off");
 
 static char demo_prog[SD_NAME_MAX] = "hello";
 CMDLINE_STRING(demo_prog, demo_prog, "the user program the demo starts on every CPU");
@@ -90,13 +96,10 @@ static void print_counters(void)
     }
 }
 
-static void demo_main(void *arg)
+static void demo_sched(void)
 {
-    (void)arg;
     unsigned n = 3 * nr_cpus_online;
     struct task *workers[3 * MAX_CPUS];
-
-    demo_user_programs();
 
     printk("demo: starting %u CPU-bound kernel threads, all on cpu0; idle CPUs pull them over\n", n);
     for (unsigned i = 0; i < n; i++) {
@@ -117,13 +120,22 @@ static void demo_main(void *arg)
         kthread_join(workers[i]);
     printk("demo: all %u workers joined; final counters:\n", n);
     print_counters();
+}
+
+static void demo_main(void *arg)
+{
+    (void)arg;
+    if (demo_scenes & (1u << DEMO_USER))
+        demo_user_programs();
+    if (demo_scenes & (1u << DEMO_SCHED))
+        demo_sched();
     printk("demo: done. Shootdown is idle (try `make test`, or CMDLINE=\"test=sched\").\n");
     tlb_trace_dump_if_asked();      /* tlbtrace=dump */
 }
 
 void demo_start(void)
 {
-    if (!demo_enabled) {
+    if (!demo_scenes) {
         printk("Shootdown is up (demo=off): idle.\n");
         return;
     }

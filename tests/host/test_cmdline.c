@@ -182,6 +182,8 @@ static int opt_mode;
 static char opt_name[8];
 static char opt_tail[24];
 static const char *const modes[] = { "slow", "fast", "auto", NULL };
+static unsigned opt_set;
+static const char *const parts[] = { "red", "green", "blue", NULL };
 
 static const struct cmdline_option table[] = {
     { .name = "flag", .kind = CMDLINE_KIND_BOOL, .target = &opt_flag, .size = sizeof(bool) },
@@ -193,6 +195,7 @@ static const struct cmdline_option table[] = {
     { .name = "mode", .kind = CMDLINE_KIND_ENUM, .target = &opt_mode, .size = sizeof(int), .choices = modes },
     { .name = "name", .kind = CMDLINE_KIND_STRING, .target = opt_name, .size = sizeof(opt_name) },
     { .name = "tail", .kind = CMDLINE_KIND_REST, .target = opt_tail, .size = sizeof(opt_tail) },
+    { .name = "set", .kind = CMDLINE_KIND_LIST, .target = &opt_set, .size = sizeof(unsigned), .choices = parts },
 };
 #define NOPTS (sizeof(table) / sizeof(table[0]))
 
@@ -206,6 +209,7 @@ static void defaults(void)
     opt_mode = 2;
     strcpy(opt_name, "dflt");
     strcpy(opt_tail, "");
+    opt_set = 2;
 }
 
 static char report[4096];
@@ -236,6 +240,12 @@ static void test_apply_good(void)
     CHECK_EQ(apply("", &warn), 0);
     CHECK_EQ(warn, 0);
     CHECK(opt_count == 5 && opt_mode == 2 && !strcmp(opt_name, "dflt"));
+    CHECK_EQ(apply("set=blue,red", &warn), 0);
+    CHECK_EQ(opt_set, 5);
+    CHECK_EQ(apply("set=all", &warn), 0);
+    CHECK_EQ(opt_set, 7);
+    CHECK_EQ(apply("set=none", &warn), 0);
+    CHECK_EQ(opt_set, 0);
 }
 
 /* One bad word: the option keeps its default, one error, and the message
@@ -245,7 +255,7 @@ static void bad_value(const char *line, const char *option, const char *accepts)
     int warn = -1;
     int errors = apply(line, &warn);
     bool defaults_kept = !opt_flag && opt_count == 5 && opt_small == 6 && opt_mid == 7 && opt_word == 8 &&
-                         opt_mode == 2 && !strcmp(opt_name, "dflt");
+                         opt_mode == 2 && !strcmp(opt_name, "dflt") && opt_set == 2;
     char quoted[64];
     snprintf(quoted, sizeof(quoted), "option '%s'", option);
     check_at(errors == 1 && warn == 0 && defaults_kept && strstr(report, quoted) && strstr(report, accepts) &&
@@ -277,6 +287,10 @@ static void test_apply_bad(void)
     char line[400] = "name=";
     memset(line + 5, 'x', 300);            /* longer than a word's value can hold */
     bad_value(line, "name", "a string");
+    bad_value("set=red,gren", "set", "'gren' is none of them; it accepts a comma-separated list of red,green,blue, or all|off");
+    bad_value("set=red,", "set", "an empty name");
+    bad_value("set=", "set", "an empty name");
+    bad_value("set", "set", "needs a value");
     /* A later bad value leaves the earlier good one in force. */
     int warn;
     CHECK_EQ(apply("count=9 count=0", &warn), 1);

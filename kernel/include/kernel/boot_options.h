@@ -18,16 +18,18 @@
 enum cmdline_kind {
     CMDLINE_KIND_BOOL, CMDLINE_KIND_UINT, CMDLINE_KIND_ENUM, CMDLINE_KIND_STRING,
     CMDLINE_KIND_REST,          /* name=everything up to the end of the line (see CMDLINE_REST) */
+    CMDLINE_KIND_LIST,          /* a set of choices: "a,c", or all|on, or off|none */
 };
 
 struct cmdline_option {
     const char *name;
     const char *help;
     enum cmdline_kind kind;
-    void *target;               /* bool *, unsigned long long-sized by `size`, int *, char[] */
+    void *target;               /* bool *, unsigned long long-sized by `size`, int *, char[],
+                                 * LIST: unsigned * (bit i: choice i chosen) */
     size_t size;                /* UINT: sizeof the variable; STRING, REST: buffer size */
     unsigned long long min, max;
-    const char *const *choices; /* ENUM: NULL-terminated; *target = index */
+    const char *const *choices; /* ENUM, LIST: NULL-terminated; ENUM: *target = index */
 };
 
 /* Every option, gathered by the linker from section .cmdline_opts (linker.ld). */
@@ -47,6 +49,14 @@ extern const struct cmdline_option __cmdline_opts_start[], __cmdline_opts_end[];
 #define CMDLINE_ENUM(optname, var, choice_list, helptext)                       \
     __CMDLINE_REG(optname, .name = #optname, .help = helptext,                  \
                   .kind = CMDLINE_KIND_ENUM, .target = &(var), .size = sizeof(int), \
+                  .choices = (choice_list))
+/* A comma-separated set of names from choice_list (at most 32): bit i of
+ * the unsigned var is set when choice i is named.  "all" (or "on") names
+ * every choice, "off" (or "none") none; an unknown name is an error that
+ * names it. */
+#define CMDLINE_LIST(optname, var, choice_list, helptext)                       \
+    __CMDLINE_REG(optname, .name = #optname, .help = helptext,                  \
+                  .kind = CMDLINE_KIND_LIST, .target = &(var), .size = sizeof(unsigned), \
                   .choices = (choice_list))
 #define CMDLINE_STRING(optname, buf, helptext)                                  \
     __CMDLINE_REG(optname, .name = #optname, .help = helptext,                  \
