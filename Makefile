@@ -5,6 +5,7 @@
 #   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CPU=... CMDLINE="...")
 #   make run MODE=hazard   ... in a lazy-mm mode (refcount|shootdown|hazard; adds lazy_mm= to CMDLINE)
 #   make run PROG="exitcode 7"  run one user program with its arguments; exits with its status
+#   make demo-modes the boot demo's TLB scene once per lazy-mm mode: one table of its counters (SMP=)
 #   make test       the whole test suite: host unit tests + every boot configuration
 #   make test SMP=3 one configuration by hand (also CONFIG=name, see tools/run-tests.py --list)
 #   make test SMP=4 TESTS=tlb_stale MODE=shootdown CMDLINE="pcid=off"
@@ -74,7 +75,7 @@ KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm
 OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
-.PHONY: all iso run test test-bochs test-host test-tlbtrace test-gdb soak models debug compdb clean deps check-arch \
+.PHONY: all iso run demo-modes test test-bochs test-host test-tlbtrace test-gdb soak models debug compdb clean deps check-arch \
         lab-start grade test-labs
 all: check-arch $(ELF) user
 
@@ -159,6 +160,11 @@ PROG    ?=
 RUN_CMDLINE := $(strip $(CMDLINE) $(if $(MODE),lazy_mm=$(MODE)) $(if $(PROG),run=$(PROG)))
 run: deps $(ELF) user $(ISO)
 	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline '$(RUN_CMDLINE)'
+
+# The TLB scene (demo=tlb) booted once per lazy-mm mode, its event counters
+# side by side in one table (tools/demo-modes.py, docs/demo.md).
+demo-modes: deps $(ELF) user
+	$(PYTHON) tools/demo-modes.py --smp $(SMP)
 
 debug: $(ELF) user $(ISO)
 	@sh tools/deps.sh --debug

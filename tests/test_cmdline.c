@@ -161,7 +161,7 @@ static void test_demo_scene_names(struct ktest *t)
     EXPECT_EQ(t, cmdline_apply_table("demo=user,shootdowns", demo, 1, report, sizeof(report), &w), 1);
     EXPECT_TRUE(t, contains(report, "error: cmdline: bad value 'user,shootdowns' for option 'demo': "
                                     "'shootdowns' is none of them; it accepts a comma-separated list of "
-                                    "user,sched, or all|off (keeping the default)"));
+                                    "tlb,user,sched, or all|off (keeping the default)"));
     EXPECT_EQ(t, *(unsigned *)demo->target, before);
 }
 

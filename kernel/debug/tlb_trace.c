@@ -78,6 +78,11 @@ static bool read_event(unsigned cpu, uint64_t idx, struct tlb_trace_entry *out)
     return out->seq == (uint32_t)idx;
 }
 
+bool tlb_trace_read(unsigned cpu, uint64_t idx, struct tlb_trace_entry *out)
+{
+    return cpu_has_ring(cpu) && read_event(cpu, idx, out);
+}
+
 bool tlb_trace_recent(unsigned cpu, unsigned n, struct tlb_trace_entry *out)
 {
     uint64_t head = tlb_trace_count(cpu);

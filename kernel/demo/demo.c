@@ -1,6 +1,9 @@
 /*
  * kernel/demo/demo.c - the boot demo (`make run`), when no tests are
  * requested.  It plays the scenes that demo= names, in this order:
+ *   tlb    the TLB scene (kernel/demo/tlb_scene.c): a program with a thread
+ *          on every CPU unmaps and remaps while a kernel thread borrows its
+ *          mm, told in plain words from the TLB trace (docs/demo.md);
  *   user   two copies of the program demo_prog= (default "hello") per CPU,
  *          spread over the CPUs, and their exit statuses (needs the user
  *          programs loaded as boot modules);
@@ -10,6 +13,7 @@
  * demo=all (the default) plays every scene, demo=off none.
  */
 #include <kernel/demo.h>
+#include <kernel/demo_tlb.h>
 #include <kernel/sched.h>
 #include <kernel/wait.h>
 #include <kernel/tick.h>
@@ -24,11 +28,11 @@
 #include <lib/format.h>
 #include <arch/cpu.h>
 
-enum { DEMO_USER, DEMO_SCHED, DEMO_NR_SCENES };
-static const char *const demo_scene_names[] = { "user", "sched", NULL };
+enum { DEMO_TLB, DEMO_USER, DEMO_SCHED, DEMO_NR_SCENES };
+static const char *const demo_scene_names[] = { "tlb", "user", "sched", NULL };
 static unsigned demo_scenes = (1u << DEMO_NR_SCENES) - 1;
 CMDLINE_LIST(demo, demo_scenes, demo_scene_names,
-             "the boot demo's scenes when no tests are requested: a list of user,sched, or all|off");
+             "the boot demo's scenes when no tests are requested: a list of tlb,user,sched, or all|off");
 
 static char demo_prog[SD_NAME_MAX] = "hello";
 CMDLINE_STRING(demo_prog, demo_prog, "the user program the demo starts on every CPU");
@@ -125,6 +129,10 @@ static void demo_sched(void)
 static void demo_main(void *arg)
 {
     (void)arg;
+    if (demo_scenes & (1u << DEMO_TLB)) {
+        struct tlb_scene_result r;
+        tlb_scene_run(&r, false);
+    }
     if (demo_scenes & (1u << DEMO_USER))
         demo_user_programs();
     if (demo_scenes & (1u << DEMO_SCHED))

@@ -60,6 +60,20 @@ int process_pid(const struct process *p)
     return p->pid;
 }
 
+uint64_t process_mm_ctx(int pid)
+{
+    uint64_t ctx = 0;
+    uint64_t flags = spin_lock_irqsave(&process_lock);
+    struct list_head *pos;
+    list_for_each(pos, &kernel_children) {
+        struct process *p = list_entry(pos, struct process, sibling);
+        if (p->pid == pid && p->mm)
+            ctx = p->mm->ctx_id;
+    }
+    spin_unlock_irqrestore(&process_lock, flags);
+    return ctx;
+}
+
 unsigned process_count(void)
 {
     return READ_ONCE(nr_processes);

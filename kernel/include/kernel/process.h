@@ -52,6 +52,9 @@ int process_spawn_env(const char *name, const char *const argv[], const char *co
 int process_wait(int pid, int *status);
 /* Processes alive or not yet waited for (for leak checks). */
 unsigned process_count(void);
+/* The ctx_id of the mm of the kernel's child pid (a process_spawn()
+ * result not yet waited for), or 0: how the TLB trace names its mm. */
+uint64_t process_mm_ctx(int pid);
 /* The process of the current task, or NULL for a kernel thread. */
 struct process *current_process(void);
 /* Kill the current process because of a fault in user mode: one report line

@@ -67,6 +67,11 @@ uint64_t tlb_trace_count(unsigned cpu);
  * ring no longer (or never) held it.  For tests, on a quiet CPU. */
 bool tlb_trace_recent(unsigned cpu, unsigned n, struct tlb_trace_entry *out);
 
+/* Copy event number idx (0: CPU cpu's first since boot) if its ring still
+ * holds it; false once it was overwritten (or not recorded yet).  For a
+ * reader that follows the rings as they fill (the demo's narrator). */
+bool tlb_trace_read(unsigned cpu, uint64_t idx, struct tlb_trace_entry *out);
+
 /* Print every event still in the rings, all CPUs merged by TSC.  Meant for
  * a quiet machine (see tlb_trace.c). */
 void tlb_trace_dump(void);
