@@ -1,10 +1,10 @@
 /*
  * tests/mm_test_util.h - kernel threads that run on a user mm, for tests of
  * the mm and TLB code without ring 3 (tests/test_mm_smp.c,
- * tests/test_tlb_counters.c, the labs' suites tests/test_lab_shootdown.c...).  A test
- * thread adopts an mm by being created with t->mm = t->active_mm = mm
- * (holding an mm_users reference, as a user thread does) and gives it back
- * with unuse_mm().
+ * tests/test_tlb_counters.c, the labs' suites in tests/test_lab_shootdown.c
+ * and tests/test_lab_generations.c).  A test thread adopts an mm by being
+ * created with t->mm = t->active_mm = mm (holding an mm_users reference,
+ * as a user thread does) and gives it back with unuse_mm().
  */
 #pragma once
 #include "smp_test_util.h"
@@ -95,7 +95,7 @@ static inline struct task *holder_start(struct holder *h, struct mm *mm, unsigne
  * CPU, and spins until `back` (or `leave`): then the holder runs again on
  * its mm (lazy -> user: the catch-up of switch_mm), says `returned`, and
  * keeps the mm loaded until `leave`.  (tests/test_tlb_counters.c,
- * tests/test_lab_shootdown.c)
+ * tests/lab_test_util.h)
  */
 struct lazy_holder {
     struct mm *mm;

@@ -56,6 +56,7 @@ TESTS_OF_X86 = {
     "tests/test_timer.c": "the LAPIC timer's calibration (lapic_timer_khz)",
     "tests/test_tlb_counters.c": "the per-CPU TLB state (tlbstate_shared()->is_lazy) the counters describe",
     "tests/test_lab_shootdown.c": "the per-CPU TLB state (tlbstate_shared()->is_lazy) the flusher's step F2 reads",
+    "tests/lab_test_util.h": "the per-CPU TLB state (tlbstate_shared()->is_lazy): the labs' helpers check a CPU went lazy",
     "tests/test_tlb_pcid.c": "CPUID's PCID/INVPCID, CR4.PCIDE and the per-CPU ASID slots: x86 PCID",
     "tests/test_tlbcheck.c": "CR4.PCIDE: the PCID-reuse scenario exists only with PCID on",
     "tests/test_tlbcheck_machine.c": "CR4.PCIDE and the per-CPU TLB state: the checker's model of the x86 TLB",
