@@ -146,6 +146,7 @@ static int flush_on_this_cpu(const struct flush_request *f)
         return TLBT_WORK_LEAVE_MM;
     }
 
+    /* LAB(generations) BEGIN: loaded, not lazy - nothing if caught up; INVLPG each page if exactly one generation behind and within the ceiling; else a full flush of our ASID. Update our slot's generation (invariant G) and return what you did */
     struct tlb_ctx *slot = &ts->ctxs[ts->loaded_asid];
     uint64_t local = slot->tlb_gen;
     if (local >= f->new_gen)
@@ -161,6 +162,10 @@ static int flush_on_this_cpu(const struct flush_request *f)
     slot->tlb_gen = gen;
     tlb_write_cr3(mm, tlb_use_pcid ? asid_to_pcid(ts->loaded_asid) : 0, false);
     return TLBT_WORK_FULL;
+    /* LAB(generations) ELSE
+    // Nothing is flushed yet: this CPU keeps its translations of mm.
+    return TLBT_WORK_CAUGHT_UP;
+    LAB(generations) END */
 }
 
 /* The cross-CPU call's function: on each target, and on the initiator. */

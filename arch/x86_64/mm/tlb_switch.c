@@ -215,6 +215,7 @@ static void lazy_catch_up(struct cpu_tlbstate *ts, struct mm *mm)
     atomic_thread_fence(memory_order_seq_cst);
     struct tlb_ctx *slot = &ts->ctxs[ts->loaded_asid];
     uint64_t gen = atomic_load_explicit(&mm->tlb_gen, memory_order_relaxed);   /* S3 */
+    /* LAB(generations) BEGIN: the catch-up - decide whether a flush skipped us while lazy, tell tlb_ev_lazy_catchup, and if so flush our ASID in full and update our slot's generation */
     bool flush = slot->tlb_gen < gen && !tlb_inject(TLB_INJECT_SKIP_CATCHUP);
     tlb_ev_lazy_catchup(mm, slot->tlb_gen, gen, flush);
     if (!flush)
@@ -223,6 +224,10 @@ static void lazy_catch_up(struct cpu_tlbstate *ts, struct mm *mm)
      * maybe more, which a later request will find harmlessly redone). */
     slot->tlb_gen = gen;
     tlb_write_cr3(mm, tlb_use_pcid ? asid_to_pcid(ts->loaded_asid) : 0, false);
+    /* LAB(generations) ELSE
+    // Never flushes: a CPU back from lazy mode keeps what it cached.
+    tlb_ev_lazy_catchup(mm, slot->tlb_gen, gen, false);
+    LAB(generations) END */
 }
 
 void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
