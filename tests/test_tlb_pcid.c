@@ -12,6 +12,13 @@
  * "User" threads are kernel threads that adopt an mm (t->mm set before they
  * start), as in test_tlb_counters.c, all bound to the last CPU; the
  * scheduler switches among them in FIFO order at every yield.
+ *
+ * Two tests pin each case of the slot choice (choose_asid in
+ * arch/x86_64/mm/tlb_switch.c; labs/asid grades with them) independently of
+ * the schedule: asids_round_robin calls switch_mm itself, with interrupts
+ * off, through a fixed sequence of mms; asids_stale_hit makes a slot stale
+ * the one way the TLB core allows (a flush that skipped the CPU) and checks
+ * the switch back.
  */
 #include "ktest_suite.h"
 #include "mm_test_util.h"
@@ -23,6 +30,7 @@
 #include <kernel/preempt.h>
 #include <kernel/sched.h>
 #include <kernel/smp.h>
+#include <kernel/wait.h>
 #include <arch/x86/cpufeatures.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
@@ -47,6 +55,7 @@ DECLARE_COUNTER(switch, mm);
 #define WARM_LAPS 3
 #define ROUNDS  (4 * (TLB_NR_ASIDS + 1))
 #define MAX_MMS (TLB_NR_ASIDS + 1)
+#define FAR     0x7f0000000000ul        /* a page with page tables of its own */
 
 /* Why PCID is not in use, or NULL. */
 static const char *no_pcid(void)
@@ -183,6 +192,215 @@ static void test_asids_one_too_many(struct ktest *t)
      * evicts and flushes. */
 }
 
+/* ---- the slot choice, one switch at a time ----------------------------------- */
+
+/*
+ * The sequence of mms (indices into rr_run.mms) that the round-robin test
+ * switches through, and what each switch must do.  c is the CPU's eviction
+ * cursor (next_asid) before the first switch; slots are (c + k) % 6.
+ *   0..5       six new mms: each misses and takes the next slot (c, c+1, ...)
+ *   0..5       each hits its slot, up to date: NOFLUSH
+ *   6          a seventh: misses, evicts slot c (mm 0's) - the cursor, not
+ *              the least recently used slot, picks the victim
+ *   0          misses (evicted), takes slot c+1 from mm 1
+ *   1          misses likewise, takes slot c+2 from mm 2
+ *   3          hits slot c+3: the misses above did not touch it
+ *   6          hits slot c
+ *   2          misses (evicted by mm 1), takes slot c+3 from mm 3: hits do
+ *              not move the cursor (if they did it would point at c+1), and
+ *              the victim is not the least recently used slot (c+4, mm 4)
+ */
+static const unsigned rr_order[] = { 0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 6, 0, 1, 3, 6, 2 };
+#define RR_STEPS (sizeof(rr_order) / sizeof(rr_order[0]))
+
+struct rr_expect {
+    unsigned slot;              /* offset from the cursor c */
+    bool hit;
+};
+
+static const struct rr_expect rr_want[RR_STEPS] = {
+    {0, false}, {1, false}, {2, false}, {3, false}, {4, false}, {5, false},
+    {0, true},  {1, true},  {2, true},  {3, true},  {4, true},  {5, true},
+    {0, false}, {1, false}, {2, false}, {3, true},  {0, true},  {3, false},
+};
+
+struct rr_step {
+    unsigned slot;              /* loaded_asid after the switch */
+    bool slot_names_mm;         /* the slot holds the mm's ctx_id and tlb_gen */
+    bool had_other;             /* the slot held another mm before (an eviction, if it missed) */
+    uint64_t hit, miss, evict, flush, noflush;
+};
+
+struct rr_run {
+    struct mm *mms[MAX_MMS];
+    unsigned cursor;
+    struct rr_step steps[RR_STEPS];
+};
+
+static uint64_t rr_count(const struct counter_desc *c, unsigned cpu, uint64_t *last)
+{
+    uint64_t now = counter_read_cpu(c, cpu);
+    uint64_t d = now - *last;
+    *last = now;
+    return d;
+}
+
+static void rr_fn(void *arg)
+{
+    struct rr_run *r = arg;
+    struct task *me = current_task();
+    struct mm *own = me->mm;
+    uint64_t flags = arch_irq_save();   /* no switch, no IPI: only ours */
+    unsigned cpu = this_cpu_id();
+    struct cpu_tlbstate *ts = this_tlbstate();
+    r->cursor = ts->next_asid;
+    uint64_t hit = counter_read_cpu(COUNTER(tlb, asid_hit), cpu);
+    uint64_t miss = counter_read_cpu(COUNTER(tlb, asid_miss), cpu);
+    uint64_t evict = counter_read_cpu(COUNTER(tlb, asid_evict), cpu);
+    uint64_t flush = counter_read_cpu(COUNTER(tlb, cr3_write_flush), cpu);
+    uint64_t noflush = counter_read_cpu(COUNTER(tlb, cr3_write_noflush), cpu);
+    struct mm *prev = own;
+    for (unsigned i = 0; i < RR_STEPS; i++) {
+        struct mm *next = r->mms[rr_order[i]];
+        struct rr_step *st = &r->steps[i];
+        unsigned want = (r->cursor + rr_want[i].slot) % TLB_NR_ASIDS;
+        st->had_other = ts->ctxs[want].ctx_id != 0 && ts->ctxs[want].ctx_id != next->ctx_id;
+        switch_mm(prev, next, me);
+        prev = next;
+        st->slot = ts->loaded_asid;
+        st->slot_names_mm = ts->ctxs[st->slot].ctx_id == next->ctx_id &&
+                            ts->ctxs[st->slot].tlb_gen == atomic_load(&next->tlb_gen);
+        st->hit = rr_count(COUNTER(tlb, asid_hit), cpu, &hit);
+        st->miss = rr_count(COUNTER(tlb, asid_miss), cpu, &miss);
+        st->evict = rr_count(COUNTER(tlb, asid_evict), cpu, &evict);
+        st->flush = rr_count(COUNTER(tlb, cr3_write_flush), cpu, &flush);
+        st->noflush = rr_count(COUNTER(tlb, cr3_write_noflush), cpu, &noflush);
+    }
+    switch_mm(prev, own, me);           /* our own mm again, as the scheduler left it */
+    arch_irq_restore(flags);
+    unuse_mm(own);
+}
+
+/*
+ * Each case of the slot choice, on one CPU with interrupts off, through
+ * rr_order: a miss takes the slot under the cursor and flushes (and counts
+ * an eviction when the slot held another mm), an up-to-date hit keeps its
+ * slot and loads NOFLUSH, and only misses move the cursor.  The slot
+ * records the mm and the generation the switch read.
+ */
+static void test_asids_round_robin(struct ktest *t)
+{
+    SKIP_WITHOUT_PCID(t);
+    unsigned mms = mm_live_count();
+    struct rr_run r = { 0 };
+    for (unsigned i = 0; i < MAX_MMS; i++) {
+        r.mms[i] = mm_create();
+        ASSERT_TRUE(t, r.mms[i] != NULL);
+    }
+    struct mm *own = mm_create();
+    ASSERT_TRUE(t, own != NULL);
+    struct task *th = mm_thread_start(rr_fn, &r, "pcid-rr", own, nr_cpus_online - 1);
+    ASSERT_TRUE(t, th != NULL);
+    EXPECT_EQ(t, kthread_join(th), 0);
+    for (unsigned i = 0; i < RR_STEPS; i++) {
+        const struct rr_step *st = &r.steps[i];
+        bool hit = rr_want[i].hit;
+        unsigned slot = (r.cursor + rr_want[i].slot) % TLB_NR_ASIDS;
+        if (st->slot != slot || st->hit != hit || st->miss != !hit || st->flush != !hit ||
+            st->noflush != hit || st->evict != (!hit && st->had_other) || !st->slot_names_mm)
+            ktest_fail_at(t, __FILE__, __LINE__,
+                          "switch %u (mm %u, cursor %u): slot %u (want %u), hit %llu miss %llu "
+                          "evict %llu, CR3 flush %llu noflush %llu (want a %s), slot %s",
+                          i, rr_order[i], r.cursor, st->slot, slot, (unsigned long long)st->hit,
+                          (unsigned long long)st->miss, (unsigned long long)st->evict,
+                          (unsigned long long)st->flush, (unsigned long long)st->noflush,
+                          hit ? "NOFLUSH hit" : "flushing miss",
+                          st->slot_names_mm ? "right" : "does not hold the mm at its generation");
+    }
+    for (unsigned i = 0; i < MAX_MMS; i++)
+        mmput(r.mms[i]);
+    mmput(own);
+    lazy_mm_drop_borrowers(NULL);
+    EXPECT_EQ(t, mm_live_count(), mms);
+}
+
+/* The "user" thread of the stale-hit test: notes its slot, sleeps while
+ * the test frees page tables of its mm, and notes what the switch back did. */
+struct stale_user {
+    struct mm *mm;
+    struct semaphore sleep;
+    _Atomic bool ready;
+    unsigned slot_before, slot_after;
+    uint64_t slot_gen_before, slot_gen_after, mm_gen_after;
+    uint64_t hit, miss, flush;
+};
+
+static void stale_user_fn(void *arg)
+{
+    struct stale_user *u = arg;
+    struct counter_snapshot s;
+    unsigned cpu = this_cpu_id();       /* bound: stays put */
+    uint64_t flags = arch_irq_save();
+    struct cpu_tlbstate *ts = this_tlbstate();
+    u->slot_before = ts->loaded_asid;
+    u->slot_gen_before = ts->ctxs[ts->loaded_asid].tlb_gen;
+    counters_snapshot_cpu(&s, cpu);
+    arch_irq_restore(flags);
+    atomic_store(&u->ready, true);
+    /* Asleep: the idle task borrows the mm (lazy); the test's freed_tables
+     * flush moves this CPU to init_mm (leave_mm), the slot keeps the mm at
+     * its old generation.  Waking up switches init_mm -> mm: a stale hit. */
+    down(&u->sleep);
+    flags = arch_irq_save();
+    u->slot_after = ts->loaded_asid;
+    u->slot_gen_after = ts->ctxs[ts->loaded_asid].tlb_gen;
+    u->mm_gen_after = atomic_load(&u->mm->tlb_gen);
+    u->hit = counter_delta(&s, COUNTER(tlb, asid_hit));
+    u->miss = counter_delta(&s, COUNTER(tlb, asid_miss));
+    u->flush = counter_delta(&s, COUNTER(tlb, cr3_write_flush));
+    arch_irq_restore(flags);
+    unuse_mm(u->mm);
+}
+
+/*
+ * A stale hit: the CPU's slot still names the mm, but a flush skipped the
+ * CPU meanwhile (it was lazy, and the freed page tables made it leave the
+ * mm rather than flush it).  The switch back must find the same slot (a
+ * hit, not a miss) and load it with a flushing CR3 write, recording the
+ * mm's current generation.  NOFLUSH here would keep paging-structure
+ * caches of the freed tables: the checker reports it (op cr3_noflush).
+ */
+static void test_asids_stale_hit(struct ktest *t)
+{
+    SKIP_WITHOUT_PCID(t);
+    if (nr_cpus_online < 2)
+        KTEST_SKIP(t, "needs two CPUs: one sleeps on the mm, another frees its tables");
+    unsigned mms = mm_live_count();
+    struct mm *mm = mm_create();
+    ASSERT_TRUE(t, mm != NULL);
+    ASSERT_EQ(t, mm_map_anon(mm, FAR, PAGE_SIZE, RW), 0);
+    ASSERT_EQ(t, mm_handle_fault(mm, FAR, true, false, false), 0);
+    struct stale_user u = { .mm = mm };
+    sema_init(&u.sleep, 0, "tlb_pcid.stale");
+    struct task *th = mm_thread_start(stale_user_fn, &u, "pcid-stale", mm, nr_cpus_online - 1);
+    ASSERT_TRUE(t, th != NULL);
+    EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&u.ready)));
+    EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&th->state) == TASK_BLOCKED));
+    EXPECT_EQ(t, mm_unmap(mm, FAR, PAGE_SIZE), 0);     /* frees FAR's page tables */
+    up(&u.sleep);
+    EXPECT_EQ(t, kthread_join(th), 0);
+
+    EXPECT_GT(t, u.mm_gen_after, u.slot_gen_before);    /* the slot had gone stale */
+    EXPECT_EQ(t, u.slot_after, u.slot_before);          /* the same slot: a hit */
+    EXPECT_EQ(t, u.hit, 1u);
+    EXPECT_EQ(t, u.miss, 0u);
+    EXPECT_EQ(t, u.flush, 1u);                          /* the switch back flushed */
+    EXPECT_EQ(t, u.slot_gen_after, u.mm_gen_after);     /* and caught up */
+    mmput(mm);
+    lazy_mm_drop_borrowers(NULL);
+    EXPECT_EQ(t, mm_live_count(), mms);
+}
+
 /*
  * The INVPCID types in use (or their fallbacks with invpcid=off):
  *   type 2 (all, global too) for a kernel range above the ceiling, on every
@@ -271,6 +489,8 @@ static const struct ktest_case tlb_pcid_cases[] = {
     KTEST_CASE(test_pcide_every_cpu),
     KTEST_CASE(test_asids_warm),
     KTEST_CASE(test_asids_one_too_many),
+    KTEST_CASE(test_asids_round_robin),
+    KTEST_CASE(test_asids_stale_hit),
     KTEST_CASE(test_invpcid_types),
     {0},
 };
