@@ -32,13 +32,16 @@ place of the solution, and drops the ELSE and END lines; regions of other
 labs stay as they are (so a starting tree can be started again for another
 lab).  The starter lines sit inside
 a comment in this tree, so they cannot hold `*/` (use // comments there).
+A lab whose grade.json says "hide_regions": true (a find-the-bug lab) gets
+no work spot: only the starter lines stay, nothing marks the place.
 
 GRADING.  labs/NAME/grade.json lists the lab's parts (labs/README.md has the
 format).  A part scores its points when the boot it names ended cleanly (no
 panic - a checker violation is one -, no hang, the kernel's KTAP complete)
 and each KTAP test it lists reported ok (not skipped); otherwise 0, with the
 reason.  Parts with the same boot share one boot.  The boots are those of
-tools/run-tests.py (its Config, boot() and judge(), imported), always with
+tools/run-tests.py (its Config, boot() and judge(), imported) - QEMU TCG, or
+Bochs (its PCID CPU model) for a boot with "emulator": "bochs" - always with
 the shadow-TLB checker on (tlbcheck=on); their serial logs are
 build/test-logs/lab-NAME-K.log.  Output, per part and per lab:
 
@@ -82,8 +85,14 @@ MARK_SPOT = re.compile(r"^\s*/\* LAB\((%s)\):\s*(.*?)\s*\*/\s*$" % LAB_NAME)
 ANY_MARK = re.compile(r"LAB\(")
 
 # What a part's boot may say (grade.json "boot"), with its default.
-BOOT_KEYS = {"smp": 4, "mode": None, "tests": None, "cmdline": "", "mem": "256M"}
+BOOT_KEYS = {"smp": 4, "mode": None, "tests": None, "cmdline": "", "mem": "256M", "emulator": "qemu"}
 MODES = ("refcount", "shootdown", "hazard")
+# qemu: TCG with SeaBIOS, as `run-tests.py --smp N` boots it.  bochs: the
+# runner's Bochs CPU model, the only machine here with PCID and INVPCID.
+EMULATORS = ("qemu", "bochs")
+# The keys of grade.json itself.  hide_regions: lab-start leaves no work spot
+# where the lab's regions were (a find-the-bug lab must not point at the bug).
+LAB_KEYS = ("lab", "title", "parts", "hide_regions")
 
 
 class BadInput(Exception):
@@ -169,9 +178,9 @@ def parse_regions(text, where):
     return regions
 
 
-def strip_regions(text, regions, lab):
+def strip_regions(text, regions, lab, hide=False):
     """text with each region of `lab` replaced by its BEGIN line and its
-    starter lines."""
+    starter lines (with hide, by its starter lines alone)."""
     lines = text.split("\n")
     out = []
     pos = 0
@@ -179,7 +188,8 @@ def strip_regions(text, regions, lab):
         if r.lab != lab or r.spot:
             continue
         out += lines[pos:r.begin]
-        out.append(spot_line(lines[r.begin], lab))  # the BEGIN line, as a work spot
+        if not hide:
+            out.append(spot_line(lines[r.begin], lab))  # the BEGIN line, as a work spot
         if r.else_at is not None:
             out += lines[r.else_at + 1:r.end]       # the starter lines
         pos = r.end + 1
@@ -257,6 +267,11 @@ def load_lab(root, name):
     where = "labs/%s/grade.json" % name
     if not isinstance(lab, dict) or lab.get("lab") != name:
         raise BadInput("%s: \"lab\" must be %r" % (where, name))
+    if set(lab) - set(LAB_KEYS):
+        raise BadInput("%s: unknown keys %s (it may have %s)"
+                       % (where, ", ".join(sorted(set(lab) - set(LAB_KEYS))), ", ".join(LAB_KEYS)))
+    if not isinstance(lab.get("hide_regions", False), bool):
+        raise BadInput("%s: \"hide_regions\" must be true or false" % where)
     parts = lab.get("parts")
     if not isinstance(parts, list) or not parts:
         raise BadInput("%s: \"parts\" must be a non-empty list" % where)
@@ -281,6 +296,9 @@ def load_lab(root, name):
             raise BadInput("%s (%s): boot \"smp\" must be a CPU count" % (at, pname))
         if boot.get("mode") not in (None,) + MODES:
             raise BadInput("%s (%s): boot \"mode\" must be one of %s" % (at, pname, ", ".join(MODES)))
+        if boot.get("emulator", "qemu") not in EMULATORS:
+            raise BadInput("%s (%s): boot \"emulator\" must be one of %s"
+                           % (at, pname, ", ".join(EMULATORS)))
         tests = boot.get("tests")
         if not isinstance(tests, list) or not tests or \
                 not all(isinstance(s, str) and re.fullmatch(r"\w+", s) for s in tests):
@@ -306,7 +324,7 @@ def boot_key(part):
     b = dict(BOOT_KEYS)
     b.update(part["boot"])
     return (b["smp"], b["mode"] or "", ",".join(b["tests"]), " ".join(b["cmdline"].split()),
-            b["mem"])
+            b["mem"], b["emulator"])
 
 
 def group_parts(lab):
@@ -376,13 +394,22 @@ def grade_lab(root, rt, name, lab, say):
     maximum = sum(p["points"] for p in lab["parts"])
     results = {}
     for k, (key, parts) in enumerate(group_parts(lab), 1):
-        smp, mode, tests, cmdline, mem = key
-        c = rt.tcg_bios(smp, name="lab-%s-%d" % (name, k), tests=tests, cmdline=cmdline, mem=mem,
-                        description="lab %s, boot %d" % (name, k))
+        smp, mode, tests, cmdline, mem, emulator = key
+        if emulator == "bochs":
+            # As the runner's Bochs rows: its PCID/INVPCID CPU model, a few
+            # tens of millions of instructions per second.
+            c = rt.Config("lab-%s-%d" % (name, k), "lab %s, boot %d" % (name, k), emulator="bochs",
+                          smp=smp, cpu=rt.BOCHS_CPU, mem=mem, tests=tests, cmdline=cmdline,
+                          timeout=300 + 100 * smp, require=[rt.FEATURES_PCID_INVPCID_X2APIC])
+            machine = "Bochs (PCID), %d CPU%s" % (smp, "" if smp == 1 else "s")
+        else:
+            c = rt.tcg_bios(smp, name="lab-%s-%d" % (name, k), tests=tests, cmdline=cmdline, mem=mem,
+                            description="lab %s, boot %d" % (name, k))
+            machine = "-smp %d" % smp
         if mode:
             c = rt.with_mode(c, mode)
-        say("lab %s: boot %d: -smp %d, %s  (parts: %s)"
-            % (name, k, smp, c.kernel_cmdline(), ", ".join(p["name"] for p in parts)))
+        say("lab %s: boot %d: %s, %s  (parts: %s)"
+            % (name, k, machine, c.kernel_cmdline(), ", ".join(p["name"] for p in parts)))
         o = rt.boot(c)
         text = rt.read(o.log)
         problems = boot_problems(rt, o, text)
@@ -432,7 +459,7 @@ def cmd_grade(root, names):
 # ---------------------------------------------------------------------------
 
 def cmd_start(root, name, dest):
-    load_lab(root, name)
+    hide = load_lab(root, name).get("hide_regions", False)
     dest = os.path.abspath(dest)
     if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
         raise BadInput("%s exists and is not an empty directory" % dest)
@@ -457,7 +484,7 @@ def cmd_start(root, name, dest):
             os.symlink(os.readlink(src), out)
         elif rel in regions and any(r.lab == name for r in regions[rel]):
             with open(out, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write(strip_regions(read_text(src), regions[rel], name))
+                f.write(strip_regions(read_text(src), regions[rel], name, hide))
             shutil.copymode(src, out)
         else:
             shutil.copy2(src, out)
@@ -502,6 +529,7 @@ def cmd_check(root):
         ok("regions name an existing lab", False,
            "LAB(%s) at %s: no labs/%s/grade.json" % (lab, ", ".join(per_lab[lab]), lab))
     for name in names:
+        lab = {}
         try:
             lab = load_lab(root, name)
             ok("labs/%s/grade.json (%d parts, %d points, %d boots)"
@@ -511,6 +539,11 @@ def cmd_check(root):
             ok("labs/%s/grade.json" % name, False, str(e))
         for f in ("handout.md", "answers.md"):
             ok("labs/%s/%s exists" % (name, f), os.path.isfile(os.path.join(root, "labs", name, f)))
+        if lab.get("hide_regions") and not per_lab.get(name):
+            # Its starting tree keeps no trace of the regions (lab-start
+            # refuses a tree that has none of this lab's regions to start).
+            ok("lab %s hides its regions: none here (a starting tree)" % name, True)
+            continue
         ok("lab %s has solution regions or work spots (%d)" % (name, len(per_lab.get(name, []))),
            bool(per_lab.get(name)), "no LAB(%s) BEGIN in any *.c or *.h" % name)
     return ok.summary("lab-check")

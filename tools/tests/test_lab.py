@@ -167,6 +167,27 @@ BAD_SOURCES = {
 }
 
 
+def test_start_hidden():
+    """A lab with "hide_regions": its starting tree has the starter lines and
+    no work spot, and check accepts the tree without regions of it."""
+    root = make_repo({"kernel/x.c": SOURCE})
+    with open(os.path.join(root, "labs", "alpha", "grade.json"), "w") as f:
+        json.dump(dict(grade_json("alpha"), hide_regions=True), f)
+    dest = os.path.join(tempfile.mkdtemp(prefix="test-lab-dest-"), "tree")
+    try:
+        status, out = run("--root", root, "start", "alpha", dest)
+        got = read(os.path.join(dest, "kernel/x.c")) if status == 0 else ""
+        ok("start of a lab that hides its regions: the starter lines, no trace of the region",
+           status == 0 and "int answer(void) { return 0; }  // yours\n" in got
+           and "LAB(alpha)" not in got and "static int helper" not in got
+           and "/* LAB(beta) BEGIN: beta's part */" in got, got + out)
+        status, out = run("--root", dest, "check")
+        ok("check passes the starting tree of a lab that hides its regions", status == 0, out)
+    finally:
+        shutil.rmtree(root)
+        shutil.rmtree(os.path.dirname(dest))
+
+
 def test_bad_regions():
     for what, text in BAD_SOURCES.items():
         root = make_repo({"kernel/ok.c": SOURCE, "arch/bad.c": text})
@@ -218,6 +239,11 @@ def test_grade_json():
              "pass": {"tests": ["suite_a/t"]}}]),
         "zero points": grade_json("alpha", [
             {"name": "one", "points": 0, "boot": {"tests": ["suite_a"]}, "pass": {"tests": ["suite_a/t"]}}]),
+        "unknown emulator": grade_json("alpha", [
+            {"name": "one", "points": 5, "boot": {"tests": ["suite_a"], "emulator": "kvm"},
+             "pass": {"tests": ["suite_a/t"]}}]),
+        "unknown lab key": dict(grade_json("alpha"), hidden=True),
+        "hide_regions not a boolean": dict(grade_json("alpha"), hide_regions="yes"),
         "unknown boot key": grade_json("alpha", [
             {"name": "one", "points": 5, "boot": {"tests": ["suite_a"], "cpus": 2},
              "pass": {"tests": ["suite_a/t"]}}]),
@@ -254,10 +280,12 @@ def test_grouping():
         part("d", ["s1"], ["s1/t3"], mode="hazard"),
         part("e", ["s1"], ["s1/t4"], cmdline=" pcid=off "),
         part("f", ["s1"], ["s1.t5"], cmdline="pcid=off"),
+        part("g", ["s1"], ["s1/t6"], emulator="bochs"),
+        part("h", ["s1"], ["s1/t7"], emulator="qemu"),        # qemu is the default
     ])
     groups = [[p["name"] for p in parts] for _, parts in lab.group_parts(L)]
-    ok("grade: parts with the same boot share one boot, in order",
-       groups == [["a", "c"], ["b"], ["d"], ["e", "f"]], repr(groups))
+    ok("grade: parts with the same boot share one boot, in order; Bochs is another boot",
+       groups == [["a", "c", "h"], ["b"], ["d"], ["e", "f"], ["g"]], repr(groups))
 
 
 LOG_HEAD = """Shootdown booting
@@ -313,6 +341,7 @@ def test_repo():
 
 def main():
     test_start()
+    test_start_hidden()
     test_bad_regions()
     test_grade_json()
     test_grouping()
