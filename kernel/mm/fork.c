@@ -31,7 +31,11 @@ static int share_vma_pages(struct mm *parent, struct mm *child, const struct vma
         if (arch_pte_wrprotect(parent, va, NULL)) {
             if (va < *wp_start)
                 *wp_start = va;
+            /* LAB(findbug) BEGIN: the planted bug: the range's end is exclusive (one past the last page) */
             *wp_end = va + PAGE_SIZE;
+            /* LAB(findbug) ELSE
+            *wp_end = va;
+            LAB(findbug) END */
         }
     }
     return 0;

@@ -153,7 +153,8 @@ struct mm *lazy_mm_hazard_slot(unsigned cpu)
     return atomic_load_explicit(per_cpu_ptr(&lazy_hazard_slot, cpu), memory_order_relaxed);
 }
 
-static void hazard_publish(struct mm *mm)
+/* __unused: the lifetime lab's starting tree (labs/lifetime) has no caller. */
+static __unused void hazard_publish(struct mm *mm)
 {
     atomic_store_explicit(this_cpu_ptr(&lazy_hazard_slot), mm, memory_order_relaxed);
 }
@@ -190,9 +191,11 @@ static void borrow_protect(struct mm *mm)
     case LAZY_MM_SHOOTDOWN:
         break;                  /* (I2) is kept by the TLB core */
     case LAZY_MM_HAZARD:
+        /* LAB(lifetime) BEGIN: hazard: publish the borrowed mm in this CPU's slot (I3) */
         /* Pairs with the slot load in hazard_scan() (see ORDERING). */
         hazard_publish(mm);
         tlb_ev_hazard_published();      /* its race window right after the store */
+        /* LAB(lifetime) END */
         break;
     }
     tlb_ev_borrow_protected(mm);        /* the protection first, then the model */
@@ -218,10 +221,12 @@ static struct mm *borrow_release(struct mm *mm)
     case LAZY_MM_REFCOUNT:
         return tlb_inject(TLB_INJECT_EARLY_LAZY_DROP) ? NULL : mm;
     case LAZY_MM_HAZARD:
+        /* LAB(lifetime) BEGIN: hazard: the borrow is over - clear this CPU's slot (I3) */
         /* After the CR3 write that left mm (switch_mm, or leave_mm in a
          * drop): a scanner that reads NULL may free the PML4. */
         hazard_publish(NULL);
         tlb_ev_hazard_cleared();        /* its race window right after the store */
+        /* LAB(lifetime) END */
         return NULL;
     default:
         return NULL;
@@ -338,6 +343,7 @@ static void hazard_scan(struct mm *mm, struct drop_req *r)
 {
     struct cpumask targets;
     cpumask_clear(&targets);
+    /* LAB(lifetime) BEGIN: hazard: call exactly the CPUs whose slot holds mm, counting the slots read */
     unsigned read = 0, cpu;
     for_each_online_cpu(cpu) {
         read++;
@@ -346,6 +352,14 @@ static void hazard_scan(struct mm *mm, struct drop_req *r)
             cpumask_set_cpu(&targets, cpu);
     }
     tlb_ev_hazard_scan(mm, &targets, read);
+    /* LAB(lifetime) ELSE
+    // Correct but wasteful: every online CPU is called, whether it
+    // borrows mm or not (drop_borrow_here lets go only of mm itself).
+    unsigned cpu;
+    for_each_online_cpu(cpu)
+        cpumask_set_cpu(&targets, cpu);
+    tlb_ev_hazard_scan(mm, &targets, 0);
+    LAB(lifetime) END */
     if (!cpumask_empty(&targets))
         smp_call_mask(&targets, drop_borrow_here, r, true);
 }

@@ -135,6 +135,7 @@ static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen
         *need_flush = true;
         return 0;
     }
+    /* LAB(asid) BEGIN: look mm up in the slots (hit: NOFLUSH only if current), else evict round-robin */
     for (unsigned a = 0; a < TLB_NR_ASIDS; a++) {
         if (ts->ctxs[a].ctx_id != mm->ctx_id)
             continue;
@@ -148,6 +149,13 @@ static unsigned choose_asid(struct cpu_tlbstate *ts, struct mm *mm, uint64_t gen
     tlb_ev_asid_miss(ts->ctxs[a].ctx_id != 0);
     *need_flush = true;
     return a;
+    /* LAB(asid) ELSE
+    (void)ts;
+    (void)mm;
+    (void)gen;
+    *need_flush = true;
+    return 0;
+    LAB(asid) END */
 }
 
 /* ---- switching ----------------------------------------------------------------- */
