@@ -1,9 +1,11 @@
 /*
- * arch/x86_64/serial.c - COM1 (16550 UART) output, polled.
+ * arch/x86_64/serial.c - COM1 (16550 UART) output and input, polled.
  *
  * Before each byte we wait until the transmit holding register is empty
  * (line status bit 5).  QEMU never makes us wait, but real UARTs and Bochs
- * model the transmit time and drop bytes written too early.
+ * model the transmit time and drop bytes written too early.  Input is
+ * read only when asked (line status bit 0: a byte is waiting); the UART's
+ * interrupts stay off.
  */
 #include <arch/console.h>
 #include <arch/x86/serial.h>
@@ -16,6 +18,7 @@
 #define REG_LCR     3
 #define REG_MCR     4
 #define REG_LSR     5
+#define LSR_DR      0x01
 #define LSR_THRE    0x20
 
 void serial_init(void)
@@ -35,4 +38,13 @@ void arch_console_putc(char c)
     for (int i = 0; i < 1000000 && !(inb(COM1 + REG_LSR) & LSR_THRE); i++)
         arch_cpu_relax();
     outb(COM1 + REG_DATA, (uint8_t)c);
+}
+
+int arch_console_getc(void)
+{
+    uint8_t lsr = inb(COM1 + REG_LSR);
+    /* A missing UART reads 0xff: "data ready" would never end. */
+    if (lsr == 0xff || !(lsr & LSR_DR))
+        return -1;
+    return inb(COM1 + REG_DATA);
 }

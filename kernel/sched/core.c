@@ -36,6 +36,7 @@
 #include <kernel/smp.h>
 #include <kernel/printk.h>
 #include <kernel/time.h>
+#include <kernel/debug/console_keys.h>
 #include <kernel/debug/tlb_events.h>
 #include <kernel/lazy_mm.h>
 #include <arch/mmu_context.h>
@@ -381,6 +382,7 @@ __noreturn void sched_idle_loop(void)
 {
     struct runqueue *rq = this_rq();
     for (;;) {
+        console_keys_poll();    /* 't' on the serial console: the TLB trace */
         arch_irq_disable();
         if (!need_resched() && !sched_balance(rq)) {
             /* sti;hlt: an interrupt (or IPI) between the check and the halt
