@@ -16,10 +16,12 @@
  *      forever with interrupts off.  We wait (a bounded number of polls)
  *      until all CPUs that could take the NMI say they stopped, so their
  *      lines come before the report and none of them prints in the middle.
- *   4. The report: CPU and message, the registers (from the trap frame, or
+ *   4. If a checker violation froze the TLB trace (kernel/debug/tlb_trace.h),
+ *      its dump: the events that led there, before the report.
+ *   5. The report: CPU and message, the registers (from the trap frame, or
  *      captured at the call of panic() by arch/x86_64/panic_entry.asm) and a
  *      symbolized backtrace.
- *   5. arch_machine_exit(EXIT_PANIC): QEMU exits with status 37, which the test
+ *   6. arch_machine_exit(EXIT_PANIC): QEMU exits with status 37, which the test
  *      runner reads as a failure; elsewhere the CPU halts for good.
  *
  * Output (the lines a log checker can rely on):
@@ -33,6 +35,7 @@
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
 #include <kernel/config.h>
+#include <kernel/debug/tlb_trace.h>
 #include <arch/machine.h>
 #include <arch/nmi.h>
 #include <arch/smp.h>
@@ -128,6 +131,9 @@ static __noreturn void panic_common(const struct trap_frame *tf, bool exception,
     printk_enter_panic();
     arch_send_nmi_allbutself();
     wait_for_others();
+    /* A checker violation froze the TLB trace: print it now, when no other
+     * CPU can write a ring or print (the dump takes no lock). */
+    tlb_trace_dump_frozen();
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     printk("KERNEL PANIC on cpu%d: %s\n", me, msg);

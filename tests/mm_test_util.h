@@ -95,7 +95,7 @@ static inline struct task *holder_start(struct holder *h, struct mm *mm, unsigne
  * CPU, and spins until `back` (or `leave`): then the holder runs again on
  * its mm (lazy -> user: the catch-up of switch_mm), says `returned`, and
  * keeps the mm loaded until `leave`.  (tests/test_tlb_counters.c,
- * tests/lab_test_util.h)
+ * tests/lab_test_util.h, tests/test_tlb_trace.c)
  */
 struct lazy_holder {
     struct mm *mm;

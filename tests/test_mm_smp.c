@@ -194,7 +194,7 @@ static void test_flush_counts_cpumask(struct ktest *t)
     /* Wherever this thread runs, every other CPU is in the mask. */
     preempt_disable();
     uint64_t ipis = ipis_sent();
-    flush_tlb_mm_range(mm, ADDR, ADDR + PAGE_SIZE, false);
+    flush_tlb_mm_range(mm, ADDR, ADDR + PAGE_SIZE, false, TLB_CAUSE_TEST);
     EXPECT_EQ(t, ipis_sent(), ipis + others_in_mask(mm));
     EXPECT_EQ(t, others_in_mask(mm), ncpu - 1);
     preempt_enable();

@@ -376,7 +376,7 @@ static void catchup_holder_fn(void *arg)
     atomic_store(&c->ready, true);      /* interrupts off from here */
     while (atomic_load(&c->mm->tlb_gen) == gen0)
         arch_cpu_relax();
-    flush_tlb_mm_range(c->mm, ADDR, ADDR + PAGE_SIZE, false);
+    flush_tlb_mm_range(c->mm, ADDR, ADDR + PAGE_SIZE, false, TLB_CAUSE_TEST);
     arch_irq_restore(flags);
     atomic_store(&c->done, true);
     unuse_mm(c->mm);
@@ -399,7 +399,7 @@ static void caught_up_body(void *arg)
 
     struct counter_snapshot s;
     counters_snapshot(&s);
-    flush_tlb_mm_range(mm, ADDR, ADDR + PAGE_SIZE, false);     /* F1 */
+    flush_tlb_mm_range(mm, ADDR, ADDR + PAGE_SIZE, false, TLB_CAUSE_TEST);     /* F1 */
     EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&c.done)));  /* it stores after serving F1 */
     struct flush_counts n;
     counts_since(&s, &n);

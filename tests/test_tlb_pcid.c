@@ -448,7 +448,7 @@ static void test_invpcid_types(struct ktest *t)
     preempt_disable();
     bool self = this_cpu_id() == n - 1;
     counters_snapshot(&s);
-    flush_tlb_mm_range(mm, ADDR, ADDR + PAGE_SIZE, false);
+    flush_tlb_mm_range(mm, ADDR, ADDR + PAGE_SIZE, false, TLB_CAUSE_TEST);
     uint64_t type1 = counter_delta(&s, COUNTER(tlb, invpcid_single));
     uint64_t cleared = counter_delta(&s, COUNTER(tlb, cpumask_cleared));
     preempt_enable();

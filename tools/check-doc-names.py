@@ -55,6 +55,10 @@ KINDS = {}     # option -> (kind, what it takes), filled by code_names()
 # `x=` spans in the docs that are not boot options.
 NOT_OPTIONS = {
     "tsc_per_op": "a field of the benchmark's output lines (tests/test_tlb_bench.c)",
+    "cause": "a field of the trace's flush lines (kernel/debug/tlb_trace.c)",
+    "lazy": "a field of the trace's ipi_send lines: the CPUs skipped as lazy",
+    "not_running": "a field of the trace's ipi_send lines: the CPUs skipped as not running the mm",
+    "offline": "a field of the trace's ipi_send lines: the CPUs skipped as offline",
 }
 FILE_ENDINGS = {"c", "h", "md", "py", "asm", "inc", "pml", "ld", "sh", "mk", "gdb", "log", "txt", "elf", "iso"}
 

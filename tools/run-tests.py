@@ -280,6 +280,13 @@ def tlbcheck_violation(op, cpu=r"\d+", addr=r"0x[0-9a-f]+"):
             % (cpu, addr, op))
 
 
+# A violation dumps the TLB trace, frozen by the checker, before the panic
+# report (kernel/debug/tlb_trace.c, tlb_trace_dump_frozen): the dump's first
+# and last lines.
+VIOLATION_TRACE = [r"^tlbtrace: the trace as cpu\d+ stopped it \(a checker violation\)",
+                   r"^tlbtrace: end \(\d+ lines"]
+
+
 def find_config_in(rows, name):
     return next(c for c in rows if c.name == name)
 
@@ -293,7 +300,7 @@ def inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+",
                   cmdline="tlbcheck=on tlb_inject=%s lazy_mm=%s" % (name, lazy_mm),
                   expect_fail_pattern=tlbcheck_violation(op),
                   require=[tlbcheck_violation(op, cpu, addr),
-                           r"KERNEL PANIC on cpu\d+: tlbcheck: %s: " % op], **kw)
+                           r"KERNEL PANIC on cpu\d+: tlbcheck: %s: " % op] + VIOLATION_TRACE, **kw)
 
 
 def bochs_inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+"):
@@ -307,7 +314,7 @@ def bochs_inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-
                   cmdline="tlbcheck=on tlb_inject=%s lazy_mm=%s" % (name, lazy_mm),
                   expect_fail_pattern=tlbcheck_violation(op),
                   require=[FEATURES_PCID_INVPCID_X2APIC, tlbcheck_violation(op, cpu, addr),
-                           r"KERNEL PANIC on cpu\d+: tlbcheck: %s: " % op])
+                           r"KERNEL PANIC on cpu\d+: tlbcheck: %s: " % op] + VIOLATION_TRACE)
 
 
 MATRIX += [

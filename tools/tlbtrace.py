@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
 """tools/tlbtrace.py - look at the TLB event trace of a serial log.
 
-A kernel booted with `tlbtrace=dump` prints, after its tests, every CPU's
-ring of TLB events merged by time (kernel/debug/tlb_trace.c, docs/tlb.md):
+A kernel booted with `tlbtrace=dump` prints, after its tests or its demo
+(or on the key 't' typed on its serial console, or when the checker finds a
+violation), every CPU's ring of TLB events merged by time
+(kernel/debug/tlb_trace.c, docs/tlb.md):
 
-    tlbtrace: last 128 events per CPU, merged by TSC (ticks since the first shown)
-    tlbtrace:     88848448 cpu1 flush         ctx 84 [0, 0x800000000000) gen 17 freed_tables
+    tlbtrace: last 128 events per CPU, merged by time (microseconds since boot)
+    tlbtrace: from 2499479.210 us (cpu3's oldest event; ...): 33 older lines dropped
+    tlbtrace: 53534377.571 us cpu0 flush         ctx 165 (pid 79 faults) [0, 0x800000000000) gen 1 freed_tables cause=teardown
+    tlbtrace: 53534382.058 us cpu0 ipi_send      ctx 165 (pid 79 faults) to 0 cpus (mask 0) skipped: lazy={} not_running={1,2,3} offline={}
     ...
-    tlbtrace: end
+    tlbtrace: end (479 lines, 33 older dropped)
+
+Each ctx (an address space) carries its owner - "(pid 79 faults)", a
+kernel thread's "(kthread ktest)" or "(kernel)" for init_mm; a flush its
+cause=; an IPI batch the CPUs it skipped, by reason.  Older dumps (times
+in TSC ticks, no owners, causes or skipped CPUs) still read.
 
 This tool reads such a log and shows the dump in one of two forms:
 
@@ -43,7 +52,15 @@ sys.dont_write_bytecode = True    # no __pycache__ in tools/
 
 PREFIX = "tlbtrace:"
 HEADER = re.compile(r"^tlbtrace:\s+last\b.*\bevents\b")
-END = re.compile(r"^tlbtrace:\s+end\s*$")
+END = re.compile(r"^tlbtrace:\s+end\b")
+# The window line: where every CPU's ring still holds all its events.
+WINDOW = re.compile(r"^tlbtrace:\s+from\s+(?P<t>\d+(?:\.\d+)?)\s*(?:us|µs|ticks)?\b.*?"
+                    r"(?P<dropped>\d+) older lines? dropped")
+# Printed before the header when the checker froze the trace.
+FROZEN = re.compile(r"^tlbtrace:\s+the trace as cpu(?P<cpu>\d+) stopped it")
+# "ctx 5 (pid 3 hello)": the owner in parentheses after a ctx number.
+OWNER = re.compile(r"\bctx (\d+) \(([^()]*)\)")
+SKIP_REASONS = ("lazy", "not_running", "offline")
 EVENT = re.compile(r"^tlbtrace:\s+(?P<t>\d+(?:\.\d+)?)\s*(?:us|µs|ticks)?\s+cpu(?P<cpu>\d+)\s+"
                    r"(?P<kind>[a-z][a-z0-9_]*)(?:\s+(?P<rest>.*))?$")
 NUM = r"(?:0x[0-9a-fA-F]+|\d+)"
@@ -62,6 +79,7 @@ KINDS = {
     "flush": [CTX, RANGE, r"\bgen \d+"],
     "ipi_send": [CTX, r"\bto \d+ cpus", r"\(mask %s\)" % NUM],
     "ipi_recv": [CTX, r"\bfrom cpu\d+: \S"],
+    "flush_local": [CTX, r"\bown part: \S"],
     "kernel_flush": [RANGE],
     "mm_free": [CTX],
     "cr3_load": [CTX, r"\bpcid \d+ (?:noflush|flush|init_mm)\b"],
@@ -73,7 +91,7 @@ KINDS = {
 
 # How the page and the text view group the kinds (the legend's order).
 GROUPS = [
-    ("flush", ["flush", "kernel_flush", "lazy_catchup"]),
+    ("flush", ["flush", "flush_local", "kernel_flush", "lazy_catchup"]),
     ("ipi", ["ipi_send", "ipi_recv"]),
     ("cr3", ["cr3_load"]),
     ("switch", ["switch_mm", "lazy_enter", "lazy_handover", "lazy_leave", "leave_mm"]),
@@ -93,9 +111,25 @@ def mask_cpus(mask):
     return [i for i in range(64) if mask >> i & 1]
 
 
+def without_owners(rest):
+    """The line's arguments with "ctx 5 (pid 3 hello)" read as "ctx 5"."""
+    return OWNER.sub(lambda m: "ctx " + m.group(1), rest)
+
+
 def parse_fields(kind, rest):
     """The fields of one event line's arguments, found by their words."""
     f = {}
+    # Owners first, then read the line without them.
+    owners = OWNER.findall(rest)
+    if owners:
+        f["owner"] = owners[0][1]
+        if len(owners) > 1:
+            f["next_owner"] = owners[1][1]
+        rest = without_owners(rest)
+    for reason in SKIP_REASONS:
+        m = re.search(r"\b%s=\{([\d,]*)\}" % reason, rest)
+        if m:
+            f.setdefault("skipped", {})[reason] = [int(c) for c in m.group(1).split(",") if c]
     m = re.search(r"\bctx (\d+) -> ctx (\d+)", rest)
     if m:
         f["ctx"], f["next_ctx"] = int(m.group(1)), int(m.group(2))
@@ -117,7 +151,7 @@ def parse_fields(kind, rest):
     m = re.search(r"\bfrom cpu(\d+)", rest)
     if m:
         f["from"] = int(m.group(1))
-    m = re.search(r"\bfrom cpu\d+: ([^=]+?)(?:\s+\w+=\S+)*\s*$", rest)
+    m = re.search(r"\b(?:from cpu\d+|own part): ([^=]+?)(?:\s+\w+=\S+)*\s*$", rest)
     if m:
         f["work"] = m.group(1)
     m = re.search(r"\bpcid (\d+) (noflush|flush|init_mm)\b", rest)
@@ -129,7 +163,8 @@ def parse_fields(kind, rest):
         f["caught_up"] = m.group(3)
     # Fields a richer trace adds as key=value (cause=munmap, pid=3...).
     for k, v in re.findall(r"\b([a-z_][a-z0-9_]*)=(\S+)", rest):
-        f.setdefault(k, v)
+        if not v.startswith("{"):
+            f.setdefault(k, v)
     return f
 
 
@@ -140,6 +175,9 @@ class Dump:
         self.unit = "ticks"
         self.events = []
         self.ended = False
+        self.window = None          # the "from ... us" line's time, if any
+        self.dropped = 0            # the older lines the kernel left out
+        self.frozen_by = None       # the CPU whose checker violation froze it
 
 
 def warn(path, lineno, msg):
@@ -157,6 +195,7 @@ def read_dumps(path, text, warnings=None):
 
     dumps = []
     cur = None
+    frozen = None
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.replace("\r", "").rstrip()
         # A serial log can carry other output before the prefix on a line.
@@ -164,11 +203,16 @@ def read_dumps(path, text, warnings=None):
         if at < 0:
             continue
         line = line[at:]
+        m = FROZEN.match(line)
+        if m:
+            frozen = int(m.group("cpu"))
+            continue
         if HEADER.match(line):
             if cur is not None and not cur.ended:
                 problem(cur.line, "a dump without its end line 'tlbtrace: end' (another dump starts at line %d)"
                         % lineno)
             cur = Dump(lineno)
+            cur.frozen_by, frozen = frozen, None
             cur.header = line[len(PREFIX):].strip()
             cur.unit = "us" if re.search(r"micro|\bus\b|µs", cur.header) else "ticks"
             dumps.append(cur)
@@ -179,6 +223,11 @@ def read_dumps(path, text, warnings=None):
             continue
         if END.match(line):
             cur.ended = True
+            continue
+        m = WINDOW.match(line)
+        if m:
+            cur.window = float(m.group("t")) if "." in m.group("t") else int(m.group("t"))
+            cur.dropped = int(m.group("dropped"))
             continue
         m = EVENT.match(line)
         if not m:
@@ -196,7 +245,7 @@ def read_dumps(path, text, warnings=None):
         ev.update(parse_fields(kind, rest))
         if kind not in KINDS:
             problem(lineno, "unknown event kind %r (shown as it is)" % kind)
-        elif not all(re.search(part, rest) for part in KINDS[kind]):
+        elif not all(re.search(part, without_owners(rest)) for part in KINDS[kind]):
             problem(lineno, "a %s line without all its fields (truncated?): %r" % (kind, line))
         cur.events.append(ev)
     if cur is not None and not cur.ended:
@@ -230,7 +279,49 @@ def load(path, which=None, warnings=None):
 
 
 def cpus_of(events):
-    return list(range(max(e["cpu"] for e in events) + 1))
+    most = max(e["cpu"] for e in events)
+    for e in events:
+        for cpus in e.get("skipped", {}).values():
+            most = max([most] + cpus)
+    return list(range(most + 1))
+
+
+def owners(events):
+    """ctx -> its owner as the dump names it ("pid 3 hello", "kthread ktest",
+    "kernel"), for the ctxs whose lines carry one."""
+    out = {}
+    for e in events:
+        if "ctx" in e and "owner" in e:
+            out.setdefault(e["ctx"], e["owner"])
+        if "next_ctx" in e and "next_owner" in e:
+            out.setdefault(e["next_ctx"], e["next_owner"])
+    return out
+
+
+def unaccounted(e, cpus):
+    """The CPUs of the dump an IPI batch neither called nor gave a reason to
+    skip: on a correct kernel none (each other CPU is called, lazy, not
+    running the mm or offline), so one here is a CPU that was forgotten."""
+    if e["kind"] != "ipi_send" or "skipped" not in e:
+        return []
+    told = set(e.get("targets", [])) | {e["cpu"]}
+    for cpus_skipped in e["skipped"].values():
+        told |= set(cpus_skipped)
+    return [c for c in cpus if c not in told]
+
+
+def skips(events):
+    """(event index, cpu, reason) for each CPU an IPI batch left out; the
+    reason "unaccounted" for one it left out without a reason."""
+    cpus = cpus_of(events)
+    out = []
+    for e in events:
+        if e["kind"] != "ipi_send":
+            continue
+        for reason in SKIP_REASONS:
+            out += [(e["i"], cpu, reason) for cpu in e.get("skipped", {}).get(reason, [])]
+        out += [(e["i"], cpu, "unaccounted") for cpu in unaccounted(e, cpus)]
+    return out
 
 
 def lazy_periods(events):
@@ -308,6 +399,10 @@ def ipi_links(events):
 
 # ---- the text view ----------------------------------------------------------
 
+# A flush's cause in the narrow column (the page and the log have it whole).
+SHORT_CAUSE = {"mprotect": "mprot", "cow_fault": "cow", "fork_wrprotect": "fork", "teardown": "tdown"}
+
+
 def short(e):
     """A few words for an event in a narrow column."""
     k, f = e["kind"], e
@@ -320,9 +415,13 @@ def short(e):
         else:
             n = (f["end"] - f["start"]) // 4096
             what = "all" if n >= 1 << 20 else "%dp" % n
-        return "FLUSH %s %s g%s%s" % (c, what, f.get("gen", "?"), " ft" if f.get("freed_tables") else "")
+        cause = SHORT_CAUSE.get(f.get("cause"), f.get("cause"))
+        return "FLUSH %s%s %s g%s%s" % (c, " " + cause if cause else "", what, f.get("gen", "?"),
+                                      " ft" if f.get("freed_tables") else "")
+    if k == "flush_local":
+        return "own %s %s" % (c, f.get("work", ""))
     if k == "ipi_send":
-        return "IPI> %s to %s" % (c, ",".join(str(t) for t in f.get("targets", [])) or "?")
+        return "IPI> %s to %s" % (c, ",".join(str(t) for t in f.get("targets", [])) or "-")
     if k == "ipi_recv":
         return "<IPI %s cpu%s %s" % (c, f.get("from", "?"), f.get("work", ""))
     if k == "cr3_load":
@@ -342,6 +441,21 @@ def fmt_time(t):
     return ("%.3f" % t) if isinstance(t, float) else str(t)
 
 
+SKIP_CELL = {"lazy": "skip:lazy", "not_running": "skip:not-run", "offline": "skip:offline",
+             "unaccounted": "SKIPPED?!"}
+
+
+def window_note(d):
+    """The header's additions: where the dump starts, and why it was made."""
+    notes = []
+    if d.window is not None:
+        notes.append("from %s %s, where every cpu's ring is complete (%d older lines dropped)"
+                     % (fmt_time(d.window), d.unit, d.dropped))
+    if d.frozen_by is not None:
+        notes.append("frozen by a checker violation on cpu%d" % d.frozen_by)
+    return notes
+
+
 def text_view(d, ctx=None, kinds=None, width=24, out=sys.stdout):
     events = d.events
     cpus = cpus_of(events)
@@ -358,20 +472,31 @@ def text_view(d, ctx=None, kinds=None, width=24, out=sys.stdout):
     def is_lazy(cpu, t):
         return any(t0 < t < t1 for t0, t1 in lazy.get(cpu, ()))
 
-    out.write("%s\n" % d.header)
+    out.write("%s\n" % "; ".join([d.header] + window_note(d)))
     out.write("%*s  %s\n" % (tw, d.unit, " ".join(("cpu%d" % c).ljust(width) for c in cpus).rstrip()))
     out.write("%s  %s\n" % ("-" * tw, " ".join("-" * width for _ in cpus)))
     for e in shown:
         cells = [":" if is_lazy(c, e["t"]) else "" for c in cpus]
+        # An IPI batch's row: the CPUs it left out say why.
+        for reason in SKIP_REASONS:
+            for c in e.get("skipped", {}).get(reason, []):
+                cells[c] = SKIP_CELL[reason]
+        for c in unaccounted(e, cpus):
+            cells[c] = SKIP_CELL["unaccounted"]
         cells[e["cpu"]] = short(e)[:width]
-        out.write("%*s  %s\n" % (tw, fmt_time(e["t"]), " ".join(c.ljust(width) for c in cells).rstrip()))
+        out.write("%*s  %s\n" % (tw, fmt_time(e["t"]), " ".join(c[:width].ljust(width) for c in cells).rstrip()))
     counts = {}
     for e in shown:
         counts[e["kind"]] = counts.get(e["kind"], 0) + 1
-    out.write("(':' in a cpu's column: that cpu is lazy, a kernel thread on a borrowed mm)\n")
+    out.write("(':' in a cpu's column: that cpu is lazy, a kernel thread on a borrowed mm; 'skip:why' on an IPI row:\n"
+              " the batch left that cpu out - lazy (catches up later), not-run (not running the mm), offline;\n"
+              " 'SKIPPED?!': neither called nor given a reason - a forgotten cpu)\n")
     out.write("%d events shown of %d on %d cpus: %s\n"
               % (len(shown), len(events), len(cpus),
                  ", ".join("%s %d" % (k, n) for k, n in sorted(counts.items())) or "none"))
+    names = owners(shown)
+    if names:
+        out.write("address spaces: %s\n" % ", ".join("c%d = %s" % (c, names[c]) for c in sorted(names)))
 
 
 # ---- the HTML page ----------------------------------------------------------
@@ -391,6 +516,12 @@ svg text { font: 11px sans-serif; }
 .mark { stroke: #000; stroke-width: 0.5; cursor: default; }
 .mark:hover { stroke-width: 2; }
 .link { stroke: #c33; stroke-width: 0.8; opacity: 0.5; }
+.skip { fill: none; stroke-width: 1.5; }
+.skip.lazy { stroke: #e69500; }
+.skip.not_running { stroke: #aaa; }
+.skip.offline { stroke: #000; stroke-dasharray: 2 1; }
+.skip.unaccounted { stroke: #f00; stroke-width: 3; }
+#window { margin-bottom: 6px; }
 .hidden { display: none; }
 #legend span { display: inline-block; margin-right: 12px; }
 #legend i { display: inline-block; width: 10px; height: 10px; margin-right: 3px; border: 1px solid #000; }
@@ -404,6 +535,7 @@ svg text { font: 11px sans-serif; }
  <label>zoom: <select id="zoom"><option>1</option><option>2</option><option>4</option><option>8</option><option>16</option></select></label>
  <span id="kinds"></span>
 </div>
+<div id="window"></div>
 <div id="legend"></div>
 <div id="chart"></div>
 <div id="info">hover a mark for its trace line</div>
@@ -417,7 +549,7 @@ window.addEventListener("error", function (e) {
   var D = JSON.parse(document.getElementById("trace-data").textContent);
   var NS = "http://www.w3.org/2000/svg";
   var COLORS = {flush: "#d62728", kernel_flush: "#8c1a1a", lazy_catchup: "#ff9896",
-    ipi_send: "#1f77b4", ipi_recv: "#9ecae1", cr3_load: "#2ca02c", switch_mm: "#9467bd",
+    flush_local: "#f4a582", ipi_send: "#1f77b4", ipi_recv: "#9ecae1", cr3_load: "#2ca02c", switch_mm: "#9467bd",
     lazy_enter: "#f0b400", lazy_handover: "#ffd966", lazy_leave: "#b38600", leave_mm: "#8c564b",
     lazy_drop: "#e377c2", lazy_free: "#7f7f7f", mm_free: "#000000"};
   var LANE = 34, LEFT = 60, TOP = 24, R = 5;
@@ -439,7 +571,8 @@ window.addEventListener("error", function (e) {
   var sel = document.getElementById("ctx");
   ctxs.forEach(function (c) {
     var o = document.createElement("option");
-    o.value = String(c); o.textContent = "ctx " + c + (c === 0 ? " (init_mm)" : "");
+    var who = D.owners[String(c)] || (c === 0 ? "kernel" : "");
+    o.value = String(c); o.textContent = "ctx " + c + (who ? " (" + who + ")" : "");
     sel.appendChild(o);
   });
   var kbox = document.getElementById("kinds"), legend = document.getElementById("legend");
@@ -456,6 +589,14 @@ window.addEventListener("error", function (e) {
   var lz = document.createElement("span");
   lz.innerHTML = "<i style='background:#ffe8a8'></i>lazy (borrowed mm)";
   legend.appendChild(lz);
+  [["lazy", "#e69500"], ["not_running", "#aaa"], ["offline", "#000"],
+   ["unaccounted", "#f00"]].forEach(function (r) {
+    var s = document.createElement("span");
+    s.innerHTML = "<i style='border-radius:6px;background:none;border:2px solid " + r[1] + "'></i>";
+    s.appendChild(document.createTextNode("left out of an IPI batch: " + r[0].replace("_", " ")));
+    legend.appendChild(s);
+  });
+  document.getElementById("window").textContent = D.notes.join("; ");
 
   function draw() {
     var chart = document.getElementById("chart");
@@ -519,12 +660,24 @@ window.addEventListener("error", function (e) {
       if (!visible(s) || !visible(r)) return;
       el("line", {"class": "link", x1: x(s), y1: lanes[s.cpu].y + LANE / 2, x2: x(r), y2: lanes[r.cpu].y + LANE / 2}, links);
     });
+    // The CPUs an IPI batch left out: a hollow ring on their lane at the
+    // batch's time, coloured by the reason.
+    var skipped = 0;
+    D.skips.forEach(function (s) {
+      var e = D.events[s[0]], L = lanes[s[1]];
+      if (!L || !visible(e)) return;
+      var c = el("circle", {"class": "skip " + s[2], "data-reason": s[2], "data-i": e.i,
+        cx: x(e), cy: L.y + LANE / 2 - 3, r: R + 2}, L.g);
+      el("title", {}, c).textContent = "cpu" + s[1] + " left out of cpu" + e.cpu + "'s IPI batch for ctx " +
+        e.ctx + ": " + s[2].replace("_", " ") + "  (" + e.t + " " + D.unit + ", log line " + e.line + ")";
+      skipped++;
+    });
     var drawn = 0;
     D.events.forEach(function (e) {
       var L = lanes[e.cpu], cx = x(e), cy = L.y + LANE / 2 - 3;
       var m;
       var attrs = {"class": "mark", "data-kind": e.kind, "data-i": e.i, fill: color(e.kind)};
-      if (e.kind === "flush" || e.kind === "kernel_flush" || e.kind === "lazy_catchup") {
+      if (e.kind === "flush" || e.kind === "flush_local" || e.kind === "kernel_flush" || e.kind === "lazy_catchup") {
         attrs.x = cx - R; attrs.y = cy - R; attrs.width = 2 * R; attrs.height = 2 * R;
         m = el("rect", attrs, L.g);
       } else if (e.kind === "ipi_send" || e.kind === "ipi_recv") {
@@ -546,6 +699,7 @@ window.addEventListener("error", function (e) {
     document.body.setAttribute("data-lanes", String(D.cpus.length));
     document.body.setAttribute("data-marks", String(svg.querySelectorAll(".mark").length));
     document.body.setAttribute("data-shown", String(drawn));
+    document.body.setAttribute("data-skips", String(skipped));
   }
   // A link can carry the filters: page.html#ctx=96&kinds=flush,ipi_send
   // (the tests use it, and a student can share a view).
@@ -580,6 +734,9 @@ def html_page(d, title):
         "events": d.events,
         "periods": lazy_periods(d.events),
         "links": ipi_links(d.events),
+        "owners": {str(c): o for c, o in owners(d.events).items()},
+        "skips": skips(d.events),
+        "notes": window_note(d),
         "order": [k for _, ks in GROUPS for k in ks],
     }
     # "</" inside the JSON would end the script element.

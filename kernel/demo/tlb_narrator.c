@@ -117,9 +117,9 @@ static bool ours(const struct tlb_narrator *n, const struct tlb_trace_entry *e)
     }
 }
 
-/* The IPI targets of the flush CPU `cpu` started at its event `idx`: its
- * next ipi_send of the mm, if one follows before its next flush (a flush
- * with no CPU to call records none). */
+/* The IPI targets of the flush CPU `cpu` started at its event `idx`: the
+ * mask (a1) of its next ipi_send of the mm, if one follows before its next
+ * flush. */
 static uint64_t flush_targets(const struct tlb_narrator *n, unsigned cpu, uint64_t idx)
 {
     uint64_t end = tlb_trace_count(cpu);
@@ -130,7 +130,7 @@ static uint64_t flush_targets(const struct tlb_narrator *n, unsigned cpu, uint64
         if (e.a[0] != n->ctx)
             continue;
         if (e.event == TLBT_IPI_SEND)
-            return e.a[2];
+            return e.a[1];
         if (e.event == TLBT_FLUSH)
             return 0;
     }

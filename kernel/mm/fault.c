@@ -56,7 +56,7 @@ int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t old)
     /* Point the entry at the copy in one store: a CPU sees either the old
      * shared frame read-only or the private copy. */
     struct mmu_gather g;
-    mmu_gather_init(&g, mm);
+    mmu_gather_init(&g, mm, TLB_CAUSE_COW);
     BUG_ON(arch_pte_replace(mm, va, copy, vma->prot) != old_pa);
     /* Threads of this mm on other CPUs may hold the old translation and
      * would go on reading the shared frame while we write the copy; and our

@@ -71,7 +71,7 @@ struct mm *mm_fork(struct mm *parent)
     /* Even on failure: parent pages already write-protected must be flushed
      * (they stay read-only; their next write is a cheap COW reuse). */
     if (wp_start < wp_end)
-        flush_tlb_mm_range(parent, wp_start, wp_end, false);
+        flush_tlb_mm_range(parent, wp_start, wp_end, false, TLB_CAUSE_FORK);
     mm_unlock(parent);
 
     if (err) {

@@ -23,7 +23,7 @@
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
 #include <kernel/debug/counters.h>
-#include <kernel/debug/tlb_trace.h>
+#include <kernel/debug/tlb_events.h>
 #include <kernel/debug/tlb_inject.h>
 #include <kernel/lazy_mm.h>
 #include <uapi/shootdown.h>
@@ -69,6 +69,7 @@ struct mm *mm_create(void)
         return NULL;
     }
     atomic_fetch_add(&live_mms, 1);
+    tlb_ev_mm_created(mm);
     return mm;
 }
 
@@ -95,7 +96,7 @@ void mmgrab(struct mm *mm)
 static void mm_teardown(struct mm *mm)
 {
     struct mmu_gather g;
-    mmu_gather_init(&g, mm);
+    mmu_gather_init(&g, mm, TLB_CAUSE_TEARDOWN);
     mm_lock(mm);
     while (!list_empty(&mm->vmas)) {
         struct vma *v = list_first_entry(&mm->vmas, struct vma, link);
@@ -143,7 +144,7 @@ void mmdrop(struct mm *mm)
      * (arch_pgd_free).
      */
     lazy_mm_before_free(mm);
-    tlb_trace(TLBT_MM_FREE, mm->ctx_id, 0, 0, 0);
+    tlb_trace(TLBT_MM_FREE, mm->ctx_id, 0, 0, 0, 0);
     if (tlb_inject(TLB_INJECT_CTX_ID_REUSE))
         atomic_store(&last_freed_ctx_id, mm->ctx_id);
     arch_pgd_free(mm);

@@ -15,9 +15,10 @@
 #include <kernel/debug/tlb_inject.h>
 #include <uapi/shootdown.h>
 
-void mmu_gather_init(struct mmu_gather *g, struct mm *mm)
+void mmu_gather_init(struct mmu_gather *g, struct mm *mm, enum tlb_flush_cause cause)
 {
     g->mm = mm;
+    g->cause = cause;
     g->start = UINTPTR_MAX;
     g->end = 0;
     g->freed_tables = false;
@@ -77,7 +78,7 @@ void mmu_gather_flush(struct mmu_gather *g)
         release_pages(g);       /* free_before_flush: the bug this file exists to prevent */
     if (g->start < g->end || g->freed_tables)
         flush_tlb_mm_range(g->mm, g->start < g->end ? g->start : 0,
-                           g->start < g->end ? g->end : 0, g->freed_tables);
+                           g->start < g->end ? g->end : 0, g->freed_tables, g->cause);
     /*
      * flush_tlb_mm_range() returned: every CPU that could hold one of the
      * old translations, or walk one of the unhooked tables, has dropped it
@@ -86,7 +87,7 @@ void mmu_gather_flush(struct mmu_gather *g)
      */
     release_pages(g);
     arch_pte_free_tables(g->mm, &g->tables);
-    mmu_gather_init(g, g->mm);
+    mmu_gather_init(g, g->mm, g->cause);
 }
 
 void mmu_gather_finish(struct mmu_gather *g)

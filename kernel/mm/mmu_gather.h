@@ -23,7 +23,7 @@
  *
  * Usage, all under mm->lock:
  *     struct mmu_gather g;
- *     mmu_gather_init(&g, mm);
+ *     mmu_gather_init(&g, mm, TLB_CAUSE_MUNMAP);
  *     mmu_gather_unmap(&g, va, true);          (any number of times)
  *     mmu_gather_finish(&g);                   (flush, then release)
  * When the batch of pages fills up, it is flushed and released early and
@@ -37,6 +37,7 @@
 
 struct mmu_gather {
     struct mm *mm;
+    enum tlb_flush_cause cause; /* why its flushes are made (the trace) */
     uintptr_t start, end;       /* entries changed since the last flush */
     bool freed_tables;          /* the flush must drop paging-structure caches */
     struct pt_free_list tables; /* unhooked, waiting for the flush */
@@ -46,7 +47,7 @@ struct mmu_gather {
     phys_addr_t pages[MMU_GATHER_PAGES];
 };
 
-void mmu_gather_init(struct mmu_gather *g, struct mm *mm);
+void mmu_gather_init(struct mmu_gather *g, struct mm *mm, enum tlb_flush_cause cause);
 
 /* Clear the entry for va, if it is mapped, and gather its frame.  With
  * `free_tables`, tables left empty are unhooked and gathered too. */

@@ -147,7 +147,7 @@ int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
         return err;
     }
     struct mmu_gather g;
-    mmu_gather_init(&g, mm);
+    mmu_gather_init(&g, mm, TLB_CAUSE_MUNMAP);
     struct list_head *p, *tmp;
     list_for_each_safe(p, tmp, &mm->vmas) {
         struct vma *v = list_entry(p, struct vma, link);
@@ -210,7 +210,7 @@ int mm_protect(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
     /* Reduced rights must be gone on every CPU before we return; raised
      * ones would only cost a spurious fault, but one flush covers both. */
     if (changed_start < changed_end && !tlb_inject(TLB_INJECT_SKIP_FLUSH))
-        flush_tlb_mm_range(mm, changed_start, changed_end, false);
+        flush_tlb_mm_range(mm, changed_start, changed_end, false, TLB_CAUSE_MPROTECT);
     mm_unlock(mm);
     return 0;
 }

@@ -30,6 +30,7 @@
 #include <kernel/kmalloc.h>
 #include <kernel/printk.h>
 #include <kernel/panic.h>
+#include <kernel/debug/tlb_events.h>
 #include <kernel/smp.h>
 #include <arch/user.h>
 #include <arch/uaccess.h>
@@ -179,6 +180,7 @@ int process_start(struct process *p, struct process *parent, struct mm *mm, stru
         t->cpu = this_cpu_id();
     p->parent = parent;
     p->mm = mm;
+    tlb_ev_mm_owner(mm, process_pid(p), p->name);
     mmgrab(mm);                 /* dropped when p is collected */
     list_add_tail(&p->sibling, parent ? &parent->children : &kernel_children);
     list_add_tail(&t->thread_link, &p->threads);

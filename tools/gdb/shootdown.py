@@ -114,7 +114,7 @@ Usage: sd-tlbstate"""
 
 _EVENTS = ["switch_mm", "lazy_enter", "lazy_handover", "lazy_leave", "flush", "ipi_send",
            "ipi_recv", "kernel_flush", "mm_free", "cr3_load", "lazy_catchup", "leave_mm",
-           "lazy_drop", "lazy_free"]
+           "lazy_drop", "lazy_free", "flush_local"]
 
 
 def _event_names():
@@ -130,6 +130,11 @@ def _event_names():
 
 _WORK = ["nothing", "pages", "full", "not loaded", "lazy: later", "lazy: leave_mm", "caught up"]
 _CR3 = ["noflush", "flush", "init_mm"]
+_CAUSE = ["munmap", "mprotect", "cow_fault", "fork_wrprotect", "teardown", "test"]
+
+
+def _cpus(mask):
+    return "{%s}" % ",".join(str(i) for i in range(64) if mask >> i & 1)
 
 
 def _pick(names, i):
@@ -145,10 +150,13 @@ _FORMAT = {
     "lazy_handover": lambda a: "ctx %d" % a[0],
     "mm_free": lambda a: "ctx %d" % a[0],
     "leave_mm": lambda a: "ctx %d" % a[0],
-    "flush": lambda a: "ctx %d [%#x, %#x) gen %d%s" % (a[0], a[1], a[2], a[3] >> 1,
-                                                     " freed_tables" if a[3] & 1 else ""),
-    "ipi_send": lambda a: "ctx %d to %d cpus (mask %#x)" % (a[0], a[1], a[2]),
+    "flush": lambda a: "ctx %d [%#x, %#x) gen %d%s cause=%s" % (a[0], a[1], a[2], a[3] >> 1,
+                                                              " freed_tables" if a[3] & 1 else "",
+                                                              _pick(_CAUSE, a[4])),
+    "ipi_send": lambda a: "ctx %d to %d cpus (mask %#x) skipped: lazy=%s not_running=%s offline=%s" % (
+        a[0], bin(a[1]).count("1"), a[1], _cpus(a[2]), _cpus(a[3]), _cpus(a[4])),
     "ipi_recv": lambda a: "ctx %d from cpu%d: %s" % (a[0], a[1], _pick(_WORK, a[2])),
+    "flush_local": lambda a: "ctx %d own part: %s" % (a[0], _pick(_WORK, a[1])),
     "kernel_flush": lambda a: "[%#x, %#x)" % (a[0], a[1]),
     "cr3_load": lambda a: "ctx %d pcid %d %s" % (a[0], a[1], _pick(_CR3, a[3])),
     "lazy_catchup": lambda a: "ctx %d slot gen %d mm gen %d: %s" % (a[0], a[1], a[2],
@@ -162,7 +170,7 @@ _FORMAT = {
 
 def _describe(name, a):
     f = _FORMAT.get(name)
-    return f(a) if f else "%#x %#x %#x %#x" % tuple(a)
+    return f(a) if f else " ".join("%#x" % x for x in a)
 
 
 class SdTrace(gdb.Command):
@@ -186,15 +194,16 @@ Usage: sd-trace [N]"""
             ring = _per_cpu(ring_var, base)
             head = int(ring["head"])
             size = ring["e"].type.sizeof // ring["e"][0].type.sizeof
+            nargs = ring["e"][0]["a"].type.sizeof // ring["e"][0]["a"][0].type.sizeof
             first = max(0, head - min(per_cpu, size))
             print("cpu%d: %d events recorded, showing %d" % (cpu, head, head - first))
             for idx in range(first, head):
                 e = ring["e"][idx % size]
-                if int(e["seq"]) != idx & 0xffffffff:
-                    continue        # overwritten (the machine stopped mid-write)
+                if int(e["seq"]) != idx + 1:
+                    continue        # overwritten, or being written when the machine stopped
                 ev = int(e["event"])
                 events.append((int(e["tsc"]), cpu, idx, names[ev] if ev < len(names) else "?",
-                               [int(e["a"][i]) for i in range(4)]))
+                               [int(e["a"][i]) for i in range(nargs)]))
         events.sort()
         t0 = events[0][0] if events else 0
         for tsc, cpu, idx, name, a in events:

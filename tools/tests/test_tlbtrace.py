@@ -61,26 +61,35 @@ def load_text(text):
 HEAD = "tlbtrace: last 128 events per CPU, merged by TSC (ticks since the first shown)\n"
 
 
+def event_lines():
+    """The sample's event lines, found without the parser: every line
+    "tlbtrace: <number> us cpuN <kind> ..." between the header and the end."""
+    return [line for line in sample_lines() if re.match(r"^tlbtrace:\s+\d+\.\d+ us cpu\d+ ", line)]
+
+
 def test_sample():
-    # What the sample holds, counted here without the parser: every line
-    # "tlbtrace: <number> cpuN <kind> ..." between the header and the end.
-    want = [line for line in sample_lines() if re.match(r"^tlbtrace:\s+\d+ cpu\d+ ", line)]
+    want = event_lines()
     warnings = []
     d, ndumps = tlbtrace.load(SAMPLE, warnings=warnings)
     check("sample: one dump, read without a warning", ndumps == 1 and not warnings, "; ".join(warnings))
-    check("sample: every event line is one event", len(d.events) == len(want) == 92,
+    check("sample: every event line is one event", len(d.events) == len(want) == 260,
           "%d events, %d lines" % (len(d.events), len(want)))
-    check("sample: events keep the log's order and time",
-          [e["t"] for e in d.events] == [int(line.split()[1]) for line in want]
-          and [e["cpu"] for e in d.events] == [int(line.split()[2][3:]) for line in want])
+    check("sample: events keep the log's order and time (microseconds)",
+          [e["t"] for e in d.events] == [float(line.split()[1]) for line in want]
+          and [e["cpu"] for e in d.events] == [int(line.split()[3][3:]) for line in want])
     check("sample: 4 cpus", tlbtrace.cpus_of(d.events) == [0, 1, 2, 3])
     kinds = {}
     for e in d.events:
         kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
-    check("sample: counts by kind", kinds.get("flush") == 6 and kinds.get("ipi_send") == 4
-          and kinds.get("ipi_recv") == 11 and kinds.get("mm_free") == 1 and kinds.get("lazy_drop") == 4,
+    check("sample: counts by kind", kinds.get("flush") == 70 and kinds.get("ipi_send") == 70
+          and kinds.get("flush_local") == 71 and kinds.get("ipi_recv") == 1 and kinds.get("mm_free") == 11,
           str(kinds))
-    check("sample: the header's unit is ticks", d.unit == "ticks")
+    check("sample: the header's unit is microseconds", d.unit == "us")
+    # The kernel's window: it starts where every CPU's ring is complete,
+    # and says how many older lines it left out.
+    check("sample: the window's start and the lines dropped before it",
+          d.window == 1478481.117 and d.dropped == 252 and d.events[0]["t"] >= d.window,
+          "%s %s" % (d.window, d.dropped))
     return d
 
 
@@ -89,33 +98,54 @@ def find(d, kind, **fields):
 
 
 def test_fields(d):
-    sw = find(d, "switch_mm")[0]
-    check("switch_mm: ctx -> next ctx", (sw["ctx"], sw["next_ctx"]) == (94, 95), str(sw))
+    lv = find(d, "lazy_leave")[0]
+    check("lazy_leave: ctx -> next ctx, each with its owner",
+          (lv["ctx"], lv["next_ctx"], lv["owner"], lv["next_owner"]) == (0, 85, "kernel", "kthread ktest"), str(lv))
     fl = [e for e in find(d, "flush") if e.get("freed_tables")]
-    check("flush: ctx, range, gen, freed_tables",
-          fl and fl[0]["ctx"] == 96 and fl[0]["start"] == 0 and fl[0]["end"] == 0x800000000000
-          and isinstance(fl[0]["gen"], int), str(fl[:1]))
+    check("flush: ctx, range, gen, freed_tables, cause",
+          fl and fl[0]["start"] == 0 and fl[0]["end"] == 0x800000000000
+          and isinstance(fl[0]["gen"], int) and fl[0]["cause"] == "teardown", str(fl[:1]))
+    causes = {e.get("cause") for e in find(d, "flush")}
+    check("flush: the causes of the sample's flushes",
+          causes == {"cow_fault", "fork_wrprotect", "mprotect", "munmap", "teardown"}, str(causes))
+    own = find(d, "flush_local")
+    check("flush_local: the initiator's own part, on the flushing cpu",
+          {"pages", "not loaded"} <= {e["work"] for e in own}
+          and all(any(f["cpu"] == e["cpu"] and f["ctx"] == e["ctx"] and f["i"] < e["i"] for f in find(d, "flush"))
+                  for e in own[1:]), str({e.get("work") for e in own}))
     sends = find(d, "ipi_send")
-    check("ipi_send: the targets from the mask", all(e["targets"] and 0 <= min(e["targets"]) for e in sends)
-          and any(len(e["targets"]) == 3 for e in sends), str(sends))
+    check("ipi_send: the targets from the mask, the skipped cpus by reason",
+          all("targets" in e and set(e["skipped"]) == {"lazy", "not_running", "offline"} for e in sends)
+          and any(e["targets"] == [1] for e in sends), str(sends[:2]))
+    lz = [e for e in sends if e["skipped"]["lazy"]]
+    check("ipi_send: the lazy skip (tlb_trace's test) names cpu1 as lazy",
+          len(lz) == 1 and lz[0]["ctx"] == 89 and lz[0]["targets"] == [] and lz[0]["skipped"] == {
+              "lazy": [1], "not_running": [2, 3], "offline": []} and lz[0]["owner"] == "kthread tlb-lazy-skip",
+          str(lz))
+    check("ipi_send: every batch accounts for every other cpu",
+          all(not tlbtrace.unaccounted(e, [0, 1, 2, 3]) for e in sends))
     rc = find(d, "ipi_recv")
-    check("ipi_recv: sender and work", all("from" in e and e["work"] for e in rc)
-          and {"pages", "lazy: leave_mm"} <= {e["work"] for e in rc}, str({e.get("work") for e in rc}))
+    check("ipi_recv: sender and work", [(e["ctx"], e["from"], e["work"]) for e in rc] == [(89, 0, "not loaded")],
+          str(rc))
     cr3 = find(d, "cr3_load")[0]
-    check("cr3_load: pcid and how", (cr3["ctx"], cr3["pcid"], cr3["load"]) == (95, 0, "flush"), str(cr3))
+    check("cr3_load: pcid and how", (cr3["ctx"], cr3["pcid"], cr3["load"]) == (85, 0, "flush"), str(cr3))
     cu = find(d, "lazy_catchup")[0]
-    check("lazy_catchup: the two generations", (cu["slot_gen"], cu["mm_gen"], cu["caught_up"]) == (11, 11, "nothing"),
+    check("lazy_catchup: the two generations", (cu["slot_gen"], cu["mm_gen"], cu["caught_up"]) == (0, 1, "full flush"),
           str(cu))
     kf = find(d, "kernel_flush")[0]
     check("kernel_flush: the range", kf["start"] == 0xffffc0000002c000 and "ctx" not in kf, str(kf))
+    names = tlbtrace.owners(d.events)
+    check("owners: every ctx of the sample has one", names.get(0) == "kernel" and names.get(88) == "kthread tlb-causes"
+          and all(e["ctx"] in names for e in d.events if "ctx" in e), str(names))
 
 
 def test_derived(d):
     periods = tlbtrace.lazy_periods(d.events)
-    cpu3 = [p for p in periods if p["cpu"] == 3]
-    # cpu3: lazy_enter ctx 95 at 28509936, lazy_leave at 265544838.
+    cpu1 = [p for p in periods if p["cpu"] == 1]
+    # cpu1: lazy_enter ctx 89 at 1700819.681 (the lazy-skip test's borrower),
+    # lazy_leave at 1710424.357.
     check("lazy period from lazy_enter to lazy_leave",
-          any(p["t0"] == 28509936 and p["t1"] == 265544838 and p["ctx"] == 95 for p in cpu3), str(cpu3[:3]))
+          any(p["t0"] == 1700819.681 and p["t1"] == 1710424.357 and p["ctx"] == 89 for p in cpu1), str(cpu1[:3]))
     check("lazy periods never run backwards", all(p["t0"] <= p["t1"] for p in periods))
     # No CPU is lazy twice at once: a CPU's spans do not overlap.
     ok = all(a["t1"] <= b["t0"] for c in range(4)
@@ -137,6 +167,10 @@ def test_derived(d):
                         and ev[s]["cpu"] == ev[r]["from"] and ev[s]["ctx"] == ev[r]["ctx"]
                         and ev[r]["cpu"] in ev[s]["targets"] and s < r for s, r in links),
           str(links))
+    sk = tlbtrace.skips(d.events)
+    check("skips: one per skipped cpu of each batch, with its reason",
+          len(sk) == sum(len(c) for e in find(d, "ipi_send") for c in e["skipped"].values())
+          and (find(d, "ipi_send", ctx=89)[0]["i"], 1, "lazy") in sk, str(sk[:4]))
 
 
 def test_text_view(d):
@@ -144,32 +178,44 @@ def test_text_view(d):
     width = 20
     tlbtrace.text_view(d, width=width, out=out)
     lines = out.getvalue().splitlines()
-    rows = lines[3:-2]
-    check("text: a row per event", len(rows) == len(d.events), "%d rows" % len(rows))
+    rows = lines[3:3 + len(d.events)]
     tw = len(lines[2].split()[0])
+    cell = lambda row, c: row[tw + 2 + c * (width + 1): tw + 2 + c * (width + 1) + width].strip()
     ok = True
     for row, e in zip(rows, d.events):
         # Exactly one CPU's column holds an event: the event's own (the
-        # others are empty or ':' for a lazy CPU).
-        cells = [row[tw + 2 + c * (width + 1): tw + 2 + c * (width + 1) + width].strip() for c in range(4)]
-        filled = [c for c, s in enumerate(cells) if s not in ("", ":")]
-        if filled != [e["cpu"]] or int(row[:tw]) != e["t"]:
+        # others are empty, ':' for a lazy CPU, or why an IPI batch skipped it).
+        cells = [cell(row, c) for c in range(4)]
+        filled = [c for c, s in enumerate(cells) if s not in ("", ":") and not s.startswith("skip:")]
+        if filled != [e["cpu"]] or float(row[:tw]) != e["t"]:
             ok = False
             print("     row %r for %s" % (row, e))
             break
-    check("text: each event in its cpu's column, in time order", ok)
+    check("text: each event in its cpu's column, in time order", ok and len(rows) == len(d.events))
     check("text: a header with one column per cpu", lines[1].split()[1:] == ["cpu0", "cpu1", "cpu2", "cpu3"],
           lines[1])
+    check("text: the header says where the window starts and what it dropped",
+          "from 1478481.117 us" in lines[0] and "252 older lines dropped" in lines[0], lines[0])
+    lazy_row = rows[find(d, "ipi_send", ctx=89)[0]["i"]]
+    check("text: the lazy skip's row names cpu1 lazy, cpu2 and cpu3 not running",
+          [cell(lazy_row, c) for c in range(4)] == ["IPI> c89 to -", "skip:lazy", "skip:not-run", "skip:not-run"],
+          lazy_row)
+    flush_row = rows[find(d, "flush", cause="mprotect")[0]["i"]]
+    check("text: a flush row shows its cause", "FLUSH c87 mprot 1p" in flush_row, flush_row)
+    check("text: the address spaces' owners are listed",
+          "c88 = kthread tlb-causes" in lines[-1] and "c0 = kernel" in lines[-1], lines[-1])
     out = io.StringIO()
-    tlbtrace.text_view(d, ctx=95, out=out)
-    rows = out.getvalue().splitlines()[3:-2]
-    want = [e for e in d.events if 95 in (e.get("ctx"), e.get("next_ctx"))]
-    check("text: --ctx 95 keeps only the events naming ctx 95", len(rows) == len(want) > 0,
+    tlbtrace.text_view(d, ctx=89, out=out)
+    want = [e for e in d.events if 89 in (e.get("ctx"), e.get("next_ctx"))]
+    rows = out.getvalue().splitlines()[3:3 + len(want)]
+    check("text: --ctx 89 keeps only the events naming ctx 89", len(want) > 0 and all("c89" in r for r in rows)
+          and "\n%d events shown" % len(want) in out.getvalue(),
           "%d rows, %d events" % (len(rows), len(want)))
     out = io.StringIO()
     tlbtrace.text_view(d, kinds={"ipi_send", "ipi_recv"}, out=out)
-    rows = out.getvalue().splitlines()[3:-2]
-    check("text: --kind ipi_send,ipi_recv", len(rows) == 15 and all("IPI" in r for r in rows), "%d rows" % len(rows))
+    rows = out.getvalue().splitlines()[3:3 + 71]
+    check("text: --kind ipi_send,ipi_recv", all("IPI" in r for r in rows)
+          and "71 events shown" in out.getvalue(), "%d rows" % len(rows))
 
 
 def test_text_lazy():
@@ -180,7 +226,7 @@ def test_text_lazy():
                         "tlbtrace: end\n")
     out = io.StringIO()
     tlbtrace.text_view(d, width=12, out=out)
-    rows = out.getvalue().splitlines()[3:-2]
+    rows = out.getvalue().splitlines()[3:7]
     cell = lambda row, c: row[10 + c * 13: 10 + c * 13 + 12].strip()
     check("text: a lazy cpu shows ':' on other cpus' rows, only while lazy",
           [cell(r, 1) for r in rows] == ["lazy c5", ":", "lazy-leave c", ""]
@@ -253,8 +299,41 @@ def test_page(d):
           and data.get("cpus") == [0, 1, 2, 3])
     out = os.path.join(tempfile.mkdtemp(), "t.html")
     rc, so, se = run_tool([SAMPLE, "--html", out])
-    check("page: --html writes the file", rc == 0 and os.path.getsize(out) > 1000 and "92 events on 4 cpus" in so,
+    check("page: --html writes the file", rc == 0 and os.path.getsize(out) > 1000 and "260 events on 4 cpus" in so,
           so + se)
+    check("page: embeds the owners, the skipped cpus and the window",
+          data.get("owners", {}).get("89") == "kthread tlb-lazy-skip"
+          and [s[1:] for s in data.get("skips", []) if s[2] == "lazy"] == [[1, "lazy"]]
+          and any("252 older lines dropped" in n for n in data.get("notes", [])), str(data.get("notes")))
+
+
+def test_explained():
+    """A violation's dump (frozen, with a forgotten cpu) and the old format."""
+    d, w, _ = load_text("tlbtrace: the trace as cpu0 stopped it (a checker violation); the report follows\n"
+                        "tlbtrace: last 128 events per CPU, merged by time (microseconds since boot)\n"
+                        "tlbtrace: from 5.500 us (cpu1's oldest event; every CPU's ring holds all its events "
+                        "from there): 7 older lines dropped\n"
+                        "tlbtrace: 6.000 us cpu1 lazy_leave    ctx 0 (kernel) -> ctx 2 (pid 3 hello)\n"
+                        "tlbtrace: 7.250 us cpu0 flush         ctx 2 (pid 3 hello) [0x501000, 0x502000) gen 1 "
+                        "cause=munmap\n"
+                        "tlbtrace: 7.500 us cpu0 ipi_send      ctx 2 (pid 3 hello) to 0 cpus (mask 0) skipped: "
+                        "lazy={} not_running={} offline={}\n"
+                        "tlbtrace: 7.750 us cpu0 flush_local   ctx 2 (pid 3 hello) own part: not loaded\n"
+                        "tlbtrace: end (4 lines, 7 older dropped)\n")
+    ok = d is not None and not w
+    if ok:
+        lv, fl, ipi, own = d.events
+        ok = (d.frozen_by == 0 and d.window == 5.5 and d.dropped == 7 and lv["next_owner"] == "pid 3 hello"
+              and fl["cause"] == "munmap" and own["work"] == "not loaded"
+              and tlbtrace.unaccounted(ipi, [0, 1]) == [1])
+    check("a frozen dump: its cpu, window, owners, cause, and the forgotten cpu", ok, "%s %s" % (w, d and d.events))
+    out = io.StringIO()
+    if d:
+        tlbtrace.text_view(d, width=14, out=out)
+    text = out.getvalue()
+    check("text: a forgotten cpu is shown on the IPI row, the freeze in the header",
+          "SKIPPED?!" in text.splitlines()[5] and "frozen by a checker violation on cpu0" in text.splitlines()[0],
+          text)
 
 
 def main():
@@ -265,6 +344,7 @@ def main():
     test_text_lazy()
     test_bad_input()
     test_tolerant()
+    test_explained()
     test_page(d)
     return check.summary("tlbtrace")
 

@@ -9,8 +9,11 @@ prints the DOM its script built (--dump-dom).  The checks:
   - one lane (<g class="lane" data-cpu=N>) per CPU of the dump;
   - one mark per event parsed, and in each lane as many marks as the CPU
     has events, each of the event's kind;
-  - the filters: the page opened as page.html#ctx=95&kinds=... hides
-    every mark but those of the listed kinds that name ctx 95;
+  - each CPU an IPI batch left out is a ring on that CPU's lane with its
+    reason (the lazy skip of the sample on cpu1, "lazy"), and the
+    address spaces are offered by owner in the mm filter;
+  - the filters: the page opened as page.html#ctx=89&kinds=... hides
+    every mark but those of the listed kinds that name ctx 89;
   - the detector itself: a page whose script throws after drawing is seen
     as failed (data-errors set, no data-ok).
 
@@ -55,6 +58,9 @@ class Dom(HTMLParser):
         self.body = {}
         self.lanes = []         # cpu numbers, in document order
         self.marks = []         # (lane cpu or None, kind, event index, hidden)
+        self.skips = []         # (event index, lane cpu, reason): CPUs an IPI batch left out
+        self.options = []       # the texts of the <option>s
+        self.in_option = False
         self.stack = []         # the lane of each open <g>
 
     def handle_starttag(self, tag, attrs):
@@ -62,6 +68,8 @@ class Dom(HTMLParser):
         classes = (a.get("class") or "").split()
         if tag == "body":
             self.body = a
+        if tag == "option":
+            self.in_option = True
         if tag == "g":
             lane = int(a["data-cpu"]) if "lane" in classes and "data-cpu" in a else None
             if lane is not None:
@@ -70,10 +78,19 @@ class Dom(HTMLParser):
         if "mark" in classes:
             here = next((x for x in reversed(self.stack) if x is not None), None)
             self.marks.append((here, a.get("data-kind"), int(a.get("data-i", -1)), "hidden" in classes))
+        if "skip" in classes:
+            here = next((x for x in reversed(self.stack) if x is not None), None)
+            self.skips.append((int(a.get("data-i", -1)), here, a.get("data-reason")))
 
     def handle_endtag(self, tag):
         if tag == "g" and self.stack:
             self.stack.pop()
+        if tag == "option":
+            self.in_option = False
+
+    def handle_data(self, data):
+        if self.in_option:
+            self.options.append(data)
 
 
 def dump_dom(chromium, page, fragment=""):
@@ -121,15 +138,24 @@ def main():
         check("each lane holds its cpu's events, of their kinds", ok)
         check("with no filter every mark is shown", not any(h for _, _, _, h in dom.marks)
               and dom.body.get("data-shown") == str(len(d.events)))
+        want_skips = sorted(tlbtrace.skips(d.events))
+        check("a ring per skipped cpu, on its lane, with its reason",
+              len(want_skips) > 0 and sorted(dom.skips) == want_skips
+              and dom.body.get("data-skips") == str(len(want_skips))
+              and [s[1:] for s in dom.skips if s[2] == "lazy"] == [(1, "lazy")],
+              "%d rings, %d skips" % (len(dom.skips), len(want_skips)))
+        check("the mm filter names each address space's owner",
+              "ctx 89 (kthread tlb-lazy-skip)" in dom.options and "ctx 0 (kernel)" in dom.options,
+              str(dom.options[:4]))
 
         # Both filters must matter on the sample: some events of these
-        # kinds name another ctx, and some naming ctx 95 are of other kinds.
+        # kinds name another ctx, and some naming ctx 89 are of other kinds.
         kinds = {"cr3_load", "switch_mm", "lazy_leave", "flush"}
-        names95 = [e for e in d.events if 95 in (e.get("ctx"), e.get("next_ctx"))]
-        want = sorted(e["i"] for e in names95 if e["kind"] in kinds)
-        check("the sample makes both filters matter", 0 < len(want) < len(names95)
+        names89 = [e for e in d.events if 89 in (e.get("ctx"), e.get("next_ctx"))]
+        want = sorted(e["i"] for e in names89 if e["kind"] in kinds)
+        check("the sample makes both filters matter", 0 < len(want) < len(names89)
               and len(want) < sum(1 for e in d.events if e["kind"] in kinds))
-        dom = dump_dom(chromium, page, "#ctx=95&kinds=" + ",".join(sorted(kinds)))
+        dom = dump_dom(chromium, page, "#ctx=89&kinds=" + ",".join(sorted(kinds)))
         shown = sorted(i for _, _, i, h in dom.marks if not h)
         check("filtered by ctx and kind: exactly the matching marks are shown",
               dom.body.get("data-ok") == "1" and shown == want

@@ -21,7 +21,8 @@
  *   3. F2: targets = CPUs in mm->cpumask but us, minus those whose is_lazy
  *      is set - unless page tables are being freed (then lazy CPUs must
  *      stop using them at once: a lazy CPU's page walks can still reach
- *      them).
+ *      them).  The CPUs left out are noted by reason (lazy, not running
+ *      mm, offline) for the trace's record of the batch.
  *   4. One batch of cross-CPU calls to the targets plus ourselves
  *      (smp_call_mask queues the remote calls first, runs ours, then
  *      waits): our local flush overlaps the IPIs in flight.
@@ -85,6 +86,7 @@ struct flush_request {
     uint64_t new_gen;           /* the generation this request made */
     bool freed_tables;
     unsigned from;              /* the initiating CPU */
+    enum tlb_flush_cause cause; /* why (for the trace) */
 };
 
 /*
@@ -176,7 +178,8 @@ static void flush_handler(void *arg)
     tlb_ev_flush_work(f->mm, f->from, work);
 }
 
-void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables)
+void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables,
+                        enum tlb_flush_cause cause)
 {
     if (mm == &init_mm) {
         /* init_mm's user half (tests map there) is the kernel's tree:
@@ -184,7 +187,7 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
         flush_tlb_kernel_range_freed(start, end, freed_tables);
         return;
     }
-    struct flush_request f = { .mm = mm, .freed_tables = freed_tables };
+    struct flush_request f = { .mm = mm, .freed_tables = freed_tables, .cause = cause };
     f.start = ALIGN_DOWN(start, PAGE_SIZE);
     f.end = ALIGN_UP(end, PAGE_SIZE);
     if (f.end <= f.start) {     /* the whole mm (teardown) */
@@ -200,22 +203,29 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
      * the fence in leave_mm and the CR3 write of switch_mm(&init_mm)
      * (tlb_switch.c; tests/models/switch_flush.pml, docs/models.md). */
     f.new_gen = atomic_fetch_add_explicit(&mm->tlb_gen, 1, memory_order_seq_cst) + 1;
-    tlb_ev_flush_made(mm, f.start, f.end, f.new_gen, freed_tables);
+    tlb_ev_flush_made(mm, f.start, f.end, f.new_gen, freed_tables, cause);
 
-    /* F2: who needs an IPI. */
+    /* F2: who needs an IPI, and why each other CPU gets none. */
     struct cpumask targets;
+    struct flush_skipped skipped;
     cpumask_clear(&targets);
-    unsigned skipped_lazy = 0;
-    /* LAB(shootdown) BEGIN: F2 - set in targets each other CPU that must flush now; count in skipped_lazy the lazy CPUs left out */
+    flush_skipped_clear(&skipped);
+    /* LAB(shootdown) BEGIN: F2 - set in targets each other CPU that must flush now; note in skipped.lazy, .not_running or .offline each other CPU left out */
     bool left_one_out = false;
     for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
-        if (cpu == me || !bitmap_test_bit_atomic(mm->cpumask.bits, cpu))
+        if (cpu == me)
             continue;
-        if (!cpumask_test_cpu(&cpu_online_mask, cpu))
+        if (!bitmap_test_bit_atomic(mm->cpumask.bits, cpu)) {
+            cpumask_set_cpu(&skipped.not_running, cpu);
             continue;
+        }
+        if (!cpumask_test_cpu(&cpu_online_mask, cpu)) {
+            cpumask_set_cpu(&skipped.offline, cpu);
+            continue;
+        }
         bool lazy = READ_ONCE(tlbstate_shared(cpu)->is_lazy);
         if (lazy && (!freed_tables || tlb_inject(TLB_INJECT_SKIP_LAZY_FREED))) {
-            skipped_lazy++;
+            cpumask_set_cpu(&skipped.lazy, cpu);
             continue;
         }
         if (!lazy && !left_one_out && tlb_inject(TLB_INJECT_SKIP_IPI)) {
@@ -227,7 +237,7 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
     /* LAB(shootdown) ELSE
     // Nobody is sent an IPI yet: every other CPU keeps its translations.
     LAB(shootdown) END */
-    tlb_ev_flush_targets(mm, &targets, skipped_lazy);
+    tlb_ev_flush_targets(mm, &targets, &skipped);
     /* One batch: the remote calls are queued (IPIs in flight) before our
      * own flush runs; then we wait for all of them (R2 -> A2). */
     cpumask_set_cpu(&targets, me);

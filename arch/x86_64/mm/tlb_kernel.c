@@ -61,7 +61,7 @@ void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tab
     uint64_t token = tlbcheck_kernel_flush_begin();
     count_event(tlb, kernel_flush);
     count_event_n(tlb, kernel_flush_ipis, READ_ONCE(nr_cpus_online) - 1);
-    tlb_trace(TLBT_KERNEL_FLUSH, start, end, 0, 0);
+    tlb_trace(TLBT_KERNEL_FLUSH, start, end, 0, 0, 0);
     if (tlb_inject(TLB_INJECT_KERNEL_FLUSH_SKIP_CPU) && nr_cpus_online > 1) {
         /* kernel_flush_skip_cpu: "the last CPU is idle, it needs no IPI". */
         struct cpumask some = cpu_online_mask;

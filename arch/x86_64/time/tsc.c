@@ -61,14 +61,19 @@ void arch_clock_init(void)
     printk("tsc: %lu.%03lu MHz\n", (unsigned long)(tsc_khz / 1000), (unsigned long)(tsc_khz % 1000));
 }
 
-uint64_t ktime_ns(void)
+uint64_t arch_cycles_to_ns(uint64_t cycles)
 {
     uint64_t khz = tsc_khz;
-    if (!khz)
+    if (!khz || cycles < tsc_boot)
         return 0;
-    uint64_t d = rdtsc() - tsc_boot;
+    uint64_t d = cycles - tsc_boot;
     /* d * 10^6 / khz without overflowing for the first ~years: split it. */
     return d / khz * 1000000 + d % khz * 1000000 / khz;
+}
+
+uint64_t ktime_ns(void)
+{
+    return arch_cycles_to_ns(rdtsc());
 }
 
 void udelay(uint64_t us)

@@ -28,6 +28,7 @@
 #include <arch/tlbcheck/model.h>
 #include <kernel/printk.h>
 #include <kernel/panic.h>
+#include <kernel/debug/tlb_trace.h>
 
 /* ---- the report ------------------------------------------------------------ */
 
@@ -70,6 +71,10 @@ void tc_violation(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uintpt
     md->last_addr = addr;
     if (!md->live)
         return;
+    /* The trace stops here, as it was when the checker saw the violation;
+     * panic() prints it once every other CPU is stopped, before its report
+     * (tlb_trace_dump_frozen: no lock, so the locks we hold do not matter). */
+    tlb_trace_freeze();
     /* The one line the runner's inject-* rows look for. */
     printk("tlbcheck: VIOLATION cpu %u mm ctx %llu addr 0x%lx op %s: %s\n", c ? c->id : 0,
            (unsigned long long)(m ? m->ctx_id : c ? c->cur_ctx : 0), addr, op, what);

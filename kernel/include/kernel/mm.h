@@ -89,15 +89,29 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
  * write-protected in both and flushed on every CPU running the parent). */
 struct mm *mm_fork(struct mm *parent);
 
+/* Why a flush is made: the change to the page tables it makes visible.
+ * Only the TLB trace reads it ("flush ... cause=munmap", docs/tlb.md); the
+ * protocol treats every cause alike. */
+enum tlb_flush_cause {
+    TLB_CAUSE_MUNMAP,           /* munmap removed mappings (kernel/mm/vma.c) */
+    TLB_CAUSE_MPROTECT,         /* mprotect changed rights (vma.c) */
+    TLB_CAUSE_COW,              /* a write fault replaced a shared page by its copy (fault.c) */
+    TLB_CAUSE_FORK,             /* fork write-protected the parent's pages (fork.c) */
+    TLB_CAUSE_TEARDOWN,         /* the last user is gone: exit, or a failed fork (mm.c) */
+    TLB_CAUSE_TEST,             /* a test flushed on purpose (tests/) */
+    TLB_CAUSE_NR
+};
+
 /*
  * The one flush interface for user address spaces: after a page-table change
  * in [start, end) of mm (end <= start: the whole mm), make every CPU drop old
  * translations before it returns.  freed_tables: page-table pages were
  * unlinked and will be freed (lazy users must stop using them too).  Bumps
  * tlb_gen and IPIs the CPUs running mm non-lazily (arch/x86_64/mm/tlb.c,
- * docs/tlb.md).
+ * docs/tlb.md).  `cause` says why, for the trace.
  */
-void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables);
+void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables,
+                        enum tlb_flush_cause cause);
 
 /* Counters for tests and docs. */
 struct mm_stats {

@@ -39,6 +39,7 @@
 #include <kernel/lazy_mm.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
 #include <kernel/debug/counters.h>
 #include <kernel/debug/race_window.h>
 #include <kernel/debug/tlb_inject.h>
@@ -79,25 +80,43 @@ static inline uint64_t tlb_ev_flush_begin(struct mm *mm)
     return tlbcheck_flush_begin(mm);
 }
 
-/* After F1: the flush request [start, end) of generation new_gen is made.
- * Trace. */
+/* After F1: the flush request [start, end) of generation new_gen is made,
+ * for `cause`.  Trace. */
 static inline void tlb_ev_flush_made(struct mm *mm, uintptr_t start, uintptr_t end,
-                                     uint64_t new_gen, bool freed_tables)
+                                     uint64_t new_gen, bool freed_tables, enum tlb_flush_cause cause)
 {
-    tlb_trace(TLBT_FLUSH, mm->ctx_id, start, end, new_gen << 1 | freed_tables);
+    tlb_trace(TLBT_FLUSH, mm->ctx_id, start, end, new_gen << 1 | freed_tables, cause);
 }
 
-/* After F2: `targets` (us not included) get an IPI, `skipped_lazy` CPUs of
- * the cpumask were left out because they were lazy.  Counters, trace. */
+/* The CPUs other than the initiator that F2 leaves out of a flush's IPI
+ * batch, by reason. */
+struct flush_skipped {
+    struct cpumask lazy;        /* lazy on mm: they catch up when they leave lazy mode */
+    struct cpumask not_running; /* not in mm's cpumask (offline ones are dropped below) */
+    struct cpumask offline;     /* in the cpumask but offline */
+};
+
+static inline void flush_skipped_clear(struct flush_skipped *s)
+{
+    cpumask_clear(&s->lazy);
+    cpumask_clear(&s->not_running);
+    cpumask_clear(&s->offline);
+}
+
+/* After F2: `targets` (us not included) get an IPI, `skipped` says why
+ * the other CPUs do not.  Counters, trace (the batch is recorded even when
+ * nobody is called: the skipped CPUs are the point). */
 static inline void tlb_ev_flush_targets(struct mm *mm, const struct cpumask *targets,
-                                        unsigned skipped_lazy)
+                                        const struct flush_skipped *skipped)
 {
     unsigned n = cpumask_weight(targets);
-    count_event_n(tlb, ipi_skipped_lazy, skipped_lazy);
-    if (n) {
+    count_event_n(tlb, ipi_skipped_lazy, cpumask_weight(&skipped->lazy));
+    if (n)
         count_event_n(tlb, ipi_sent, n);
-        tlb_trace(TLBT_IPI_SEND, mm->ctx_id, n, targets->bits[0], 0);
-    }
+    /* A CPU that never came up is not "not running" anything. */
+    uint64_t not_running = skipped->not_running.bits[0] & cpu_online_mask.bits[0];
+    tlb_trace(TLBT_IPI_SEND, mm->ctx_id, targets->bits[0], skipped->lazy.bits[0], not_running,
+              skipped->offline.bits[0]);
 }
 
 /* The calls returned: the checker asserts every non-lazy CPU of mm is
@@ -107,8 +126,9 @@ static inline void tlb_ev_flush_end(struct mm *mm, uint64_t token)
     tlbcheck_flush_end(mm, token);
 }
 
-/* The handler ran on this CPU for a request of CPU `from`, and did `work`
- * (enum tlb_trace_work).  Counters, trace. */
+/* The handler ran on this CPU for a request of CPU `from` (this CPU: the
+ * initiator's own part), and did `work` (enum tlb_trace_work).  Counters,
+ * trace. */
 static inline void tlb_ev_flush_work(struct mm *mm, unsigned from, int work)
 {
     bool remote = this_cpu_id() != from;
@@ -121,7 +141,9 @@ static inline void tlb_ev_flush_work(struct mm *mm, unsigned from, int work)
     else if (work == TLBT_WORK_FULL)
         count_event(tlb, flush_full);
     if (remote)
-        tlb_trace(TLBT_IPI_RECV, mm->ctx_id, from, (uint64_t)work, 0);
+        tlb_trace(TLBT_IPI_RECV, mm->ctx_id, from, (uint64_t)work, 0, 0);
+    else
+        tlb_trace(TLBT_FLUSH_LOCAL, mm->ctx_id, (uint64_t)work, 0, 0, 0);
 }
 
 /* Right after this CPU cleared its bit in an mm's cpumask (the lazy
@@ -191,7 +213,7 @@ static inline void tlb_ev_switch_done(void)
  * whether it flushes.  Trace, and counters when it flushes. */
 static inline void tlb_ev_lazy_catchup(struct mm *mm, uint64_t local, uint64_t gen, bool flush)
 {
-    tlb_trace(TLBT_LAZY_CATCHUP, mm->ctx_id, local, gen, flush);
+    tlb_trace(TLBT_LAZY_CATCHUP, mm->ctx_id, local, gen, flush, 0);
     if (flush) {
         count_event(tlb, lazy_catchup);
         count_event(tlb, flush_full);
@@ -202,14 +224,14 @@ static inline void tlb_ev_lazy_catchup(struct mm *mm, uint64_t local, uint64_t g
  * `noflush`, for reason `why` (enum tlb_trace_cr3).  Trace. */
 static inline void tlb_ev_cr3_load(uint64_t ctx, unsigned pcid, bool noflush, int why)
 {
-    tlb_trace(TLBT_CR3_LOAD, ctx, pcid, noflush, (uint64_t)why);
+    tlb_trace(TLBT_CR3_LOAD, ctx, pcid, noflush, (uint64_t)why, 0);
 }
 
 /* leave_mm moves this CPU from `mm` to init_mm.  Counter, trace. */
 static inline void tlb_ev_leave_mm(struct mm *mm)
 {
     count_event(tlb, leave_mm);
-    tlb_trace(TLBT_LEAVE_MM, mm->ctx_id, 0, 0, 0);
+    tlb_trace(TLBT_LEAVE_MM, mm->ctx_id, 0, 0, 0, 0);
 }
 
 /* ---- context_switch (kernel/sched/core.c) ---- */
@@ -222,18 +244,18 @@ static inline void tlb_ev_context_switch(struct mm *prev_mm, struct mm *prev_act
 {
     if (!next_mm && prev_mm) {
         count_event(switch, enter_lazy);
-        tlb_trace(TLBT_LAZY_ENTER, prev_active->ctx_id, 0, 0, 0);
+        tlb_trace(TLBT_LAZY_ENTER, prev_active->ctx_id, 0, 0, 0, 0);
     } else if (!next_mm) {
         count_event(switch, lazy_handover);
-        tlb_trace(TLBT_LAZY_HANDOVER, prev_active->ctx_id, 0, 0, 0);
+        tlb_trace(TLBT_LAZY_HANDOVER, prev_active->ctx_id, 0, 0, 0, 0);
     } else if (!prev_mm) {
         count_event(switch, leave_lazy);
-        tlb_trace(TLBT_LAZY_LEAVE, prev_active->ctx_id, next_mm->ctx_id, 0, 0);
+        tlb_trace(TLBT_LAZY_LEAVE, prev_active->ctx_id, next_mm->ctx_id, 0, 0, 0);
     } else if (prev_mm == next_mm) {
         count_event(switch, same_mm);
     } else {
         count_event(switch, mm);
-        tlb_trace(TLBT_SWITCH_MM, prev_mm->ctx_id, next_mm->ctx_id, 0, 0);
+        tlb_trace(TLBT_SWITCH_MM, prev_mm->ctx_id, next_mm->ctx_id, 0, 0, 0);
     }
 }
 
@@ -284,7 +306,7 @@ static inline void tlb_ev_borrow_end(void)
 static inline void tlb_ev_borrow_dropped(struct mm *mm, int why)
 {
     count_event(lazy, borrow_drop);
-    tlb_trace(TLBT_LAZY_DROP, mm->ctx_id, (uint64_t)why, 0, 0);
+    tlb_trace(TLBT_LAZY_DROP, mm->ctx_id, (uint64_t)why, 0, 0, 0);
 }
 
 /* The CPUs of `targets` other than this one (the remote calls of a drop). */
@@ -300,7 +322,7 @@ static inline void tlb_ev_exit_shootdown(struct mm *mm, const struct cpumask *ta
 {
     unsigned remote = tlb_events_remote_cpus(targets);
     count_event_n(lazy, exit_shootdown_ipis, remote);
-    tlb_trace(TLBT_LAZY_FREE, mm->ctx_id, LAZY_MM_SHOOTDOWN, remote, targets->bits[0]);
+    tlb_trace(TLBT_LAZY_FREE, mm->ctx_id, LAZY_MM_SHOOTDOWN, remote, targets->bits[0], 0);
 }
 
 static inline void tlb_ev_hazard_scan(struct mm *mm, const struct cpumask *targets, unsigned read)
@@ -309,5 +331,22 @@ static inline void tlb_ev_hazard_scan(struct mm *mm, const struct cpumask *targe
     count_event(lazy, hazard_scans);
     count_event_n(lazy, hazard_slots_read, read);
     count_event_n(lazy, hazard_ipis, remote);
-    tlb_trace(TLBT_LAZY_FREE, mm->ctx_id, LAZY_MM_HAZARD, remote, targets->bits[0]);
+    tlb_trace(TLBT_LAZY_FREE, mm->ctx_id, LAZY_MM_HAZARD, remote, targets->bits[0], 0);
+}
+
+/* ---- who owns an address space (kernel/mm/mm.c, kernel/proc/process.c) ---- */
+
+/* mm_create made mm (its final ctx_id): until a process takes it, it is
+ * named after the task that made it (a test's kernel thread, or the
+ * spawning or forking task).  Trace. */
+static inline void tlb_ev_mm_created(struct mm *mm)
+{
+    struct task *t = current_task();
+    tlb_trace_set_owner(mm->ctx_id, 0, t ? t->name : "boot");
+}
+
+/* Process `pid`, running program `name`, owns mm from here on.  Trace. */
+static inline void tlb_ev_mm_owner(struct mm *mm, int pid, const char *name)
+{
+    tlb_trace_set_owner(mm->ctx_id, pid, name);
 }

@@ -22,8 +22,11 @@ enum tlb_trace_event {
     TLBT_LAZY_ENTER,    /* user -> kernel thread:        a0 borrowed ctx */
     TLBT_LAZY_HANDOVER, /* kernel -> kernel thread:      a0 borrowed ctx */
     TLBT_LAZY_LEAVE,    /* kernel thread -> user:        a0 borrowed ctx, a1 next ctx */
-    TLBT_FLUSH,         /* flush_tlb_mm_range:           a0 ctx, [a1, a2), a3 gen << 1 | freed_tables */
-    TLBT_IPI_SEND,      /* flush IPIs sent:              a0 ctx, a1 targets, a2 mask of CPUs 0..63 */
+    TLBT_FLUSH,         /* flush_tlb_mm_range:           a0 ctx, [a1, a2), a3 gen << 1 | freed_tables,
+                         *                               a4 cause (enum tlb_flush_cause, kernel/mm.h) */
+    TLBT_IPI_SEND,      /* the flush's IPI batch:        a0 ctx, a1 mask of the CPUs called; the CPUs
+                         *                               skipped: a2 lazy, a3 not running the mm, a4 offline
+                         *                               (masks of CPUs 0..63; recorded even when none is called) */
     TLBT_IPI_RECV,      /* flush IPI handled:            a0 ctx, a1 sender, a2 what it did (enum tlb_trace_work) */
     TLBT_KERNEL_FLUSH,  /* flush_tlb_kernel_range:       [a0, a1) */
     TLBT_MM_FREE,       /* last mmdrop frees an mm:      a0 ctx */
@@ -32,10 +35,12 @@ enum tlb_trace_event {
     TLBT_LEAVE_MM,      /* leave_mm: user mm -> init_mm: a0 ctx left */
     TLBT_LAZY_DROP,     /* a borrow dropped (kernel/mm/lazy_mm.c): a0 ctx, a1 why (0 asked, 1 shootdown, 2 hazard) */
     TLBT_LAZY_FREE,     /* before the last mmdrop frees: a0 ctx, a1 lazy_mm mode, a2 remote CPUs called, a3 mask of CPUs 0..63 */
+    TLBT_FLUSH_LOCAL,   /* the initiator's own part of its flush: a0 ctx, a1 what it did (enum tlb_trace_work) */
     TLBT_NR_EVENTS
 };
 
-/* What a CPU did for one flush request (a2 of TLBT_IPI_RECV). */
+/* What a CPU did for one flush request (a2 of TLBT_IPI_RECV, a1 of
+ * TLBT_FLUSH_LOCAL). */
 enum tlb_trace_work {
     TLBT_WORK_NONE, TLBT_WORK_PAGES, TLBT_WORK_FULL,
     TLBT_WORK_NOT_LOADED,   /* the mm is not loaded here */
@@ -49,17 +54,31 @@ enum tlb_trace_work {
 enum tlb_trace_cr3 { TLBT_CR3_NOFLUSH, TLBT_CR3_FLUSH, TLBT_CR3_INIT_MM };
 
 #define TLB_TRACE_ENTRIES 128   /* per CPU; a power of two */
+#define TLB_TRACE_ARGS 5
 
 struct tlb_trace_entry {
-    uint64_t tsc;
+    uint64_t tsc;               /* arch_cycles() when recorded */
+    uint64_t seq;               /* this CPU's event number + 1; 0 while being written */
     uint16_t event;
     uint16_t cpu;
-    uint32_t seq;               /* this CPU's event number (low bits) */
-    uint64_t a[4];
+    uint64_t a[TLB_TRACE_ARGS];
 };
 
 /* Record one event on this CPU (any context, interrupts on or off). */
-void tlb_trace(enum tlb_trace_event ev, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
+void tlb_trace(enum tlb_trace_event ev, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+               uint64_t a4);
+
+/* The owner of address space `ctx`, for the dump's "ctx 5 (pid 3 hello)":
+ * a process (pid > 0) or, with pid 0, the kernel thread that made it.  A
+ * copy, kept after the mm is freed (the last TLB_TRACE_OWNERS ctx ids). */
+#define TLB_TRACE_OWNERS 256
+#define TLB_TRACE_NAME 24
+void tlb_trace_set_owner(uint64_t ctx, int pid, const char *name);
+/* The owner recorded for ctx; false if none (or it was overwritten). */
+bool tlb_trace_owner(uint64_t ctx, int *pid, char name[TLB_TRACE_NAME]);
+
+/* "munmap", "mprotect", ... for enum tlb_flush_cause (kernel/mm.h). */
+const char *tlb_flush_cause_name(uint64_t cause);
 
 /* How many events this CPU has recorded since boot. */
 uint64_t tlb_trace_count(unsigned cpu);
@@ -68,13 +87,21 @@ uint64_t tlb_trace_count(unsigned cpu);
 bool tlb_trace_recent(unsigned cpu, unsigned n, struct tlb_trace_entry *out);
 
 /* Copy event number idx (0: CPU cpu's first since boot) if its ring still
- * holds it; false once it was overwritten (or not recorded yet).  For a
- * reader that follows the rings as they fill (the demo's narrator). */
+ * holds it whole; false once it was overwritten (or not recorded yet).  For
+ * a reader that follows the rings as they fill (the demo's narrator). */
 bool tlb_trace_read(unsigned cpu, uint64_t idx, struct tlb_trace_entry *out);
 
-/* Print every event still in the rings, all CPUs merged by TSC.  Meant for
- * a quiet machine (see tlb_trace.c). */
+/* Print the events still in the rings, all CPUs merged by time, from the
+ * oldest time every CPU's ring still covers (see tlb_trace.c).  Takes no
+ * lock: callable from a panic. */
 void tlb_trace_dump(void);
+
+/* Stop recording (a checker violation, before its panic): the panicking
+ * CPU then dumps the rings as they were (tlb_trace_dump_frozen). */
+void tlb_trace_freeze(void);
+/* In panic, once the other CPUs are stopped: the dump, if the trace was
+ * frozen. */
+void tlb_trace_dump_frozen(void);
 
 /* With tlbtrace=dump: print the event counters and the trace (the end of
  * the tests, tests/ktest.c, and of the boot demo, kernel/demo/demo.c). */
