@@ -32,6 +32,9 @@ not is a mechanism nobody can find.  Two kinds of test:
       * docs/tlb.md's fault-injection table, and README.md's inject-<fault>
         configuration rows, list every tlb_inject= value but `none`;
       * docs/tlb.md's trace event table lists every trace event;
+      * README.md's table of configurations (| Name | Machine |) names every
+        configuration of `tools/run-tests.py --list` and no other
+        (`inject-<fault>` stands for every inject-* row);
       * every counter appears in the counter table of some doc.
 
 Not checked, on purpose: `name=` spans that are not boot options
@@ -45,6 +48,7 @@ problem and `doc-names: N passed, N failed` last).
 import glob
 import os
 import re
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -278,6 +282,22 @@ def check_lists(docs, options, counters, events, injects):
     tests.append(("README.md's inject-<fault> rows name every tlb_inject= value",
                   ["README.md: tlb_inject=%s is missing from the inject-<fault> rows of the configuration table" % v
                    for v in sorted(injects - shown - {"none"})]))
+    rows = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "run-tests.py"), "--list"],
+                          capture_output=True, text=True, cwd=ROOT)
+    configs = {line.split()[0] for line in rows.stdout.splitlines() if line[:1].strip()}
+    if rows.returncode or not configs:
+        sys.exit("check-doc-names: tools/run-tests.py --list failed: %s" % rows.stderr.strip())
+    shown = set()
+    for name in listed(readme, ["name", "machine"]):
+        if name == "inject-<fault>":
+            shown.update(c for c in configs if c.startswith("inject-"))
+        elif re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+            shown.add(name)
+    tests.append(("README.md's table of configurations names every runner row",
+                  ["README.md: configuration %s (tools/run-tests.py) is missing from the table of configurations" % c
+                   for c in sorted(configs - shown)] +
+                  ["README.md: the table of configurations names %s, which tools/run-tests.py does not have" % c
+                   for c in sorted(shown - configs)]))
     shown = listed(tlb, ["event", "arguments"])
     tests.append(("docs/tlb.md lists every trace event",
                   ["docs/tlb.md: trace event %s is missing from the event table" % e for e in sorted(events - shown)]))
