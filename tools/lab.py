@@ -33,7 +33,9 @@ labs stay as they are (so a starting tree can be started again for another
 lab).  The starter lines sit inside
 a comment in this tree, so they cannot hold `*/` (use // comments there).
 A lab whose grade.json says "hide_regions": true (a find-the-bug lab) gets
-no work spot: only the starter lines stay, nothing marks the place.
+no work spot: only the starter lines stay, nothing marks the place; and the
+starting trees of the other labs keep its solution without its markers, so
+that they do not show where its bug goes.
 
 GRADING.  labs/NAME/grade.json lists the lab's parts (labs/README.md has the
 format).  A part scores its points when the boot it names ended cleanly (no
@@ -192,6 +194,22 @@ def strip_regions(text, regions, lab, hide=False):
             out.append(spot_line(lines[r.begin], lab))  # the BEGIN line, as a work spot
         if r.else_at is not None:
             out += lines[r.else_at + 1:r.end]       # the starter lines
+        pos = r.end + 1
+    out += lines[pos:]
+    return "\n".join(out)
+
+
+def unmark_regions(text, regions, labs):
+    """text with each region of the labs in `labs` replaced by its solution
+    lines alone: no marker, no starter lines."""
+    lines = text.split("\n")
+    out = []
+    pos = 0
+    for r in regions:
+        if r.lab not in labs or r.spot:
+            continue
+        out += lines[pos:r.begin]
+        out += lines[r.begin + 1:r.else_at if r.else_at is not None else r.end]
         pos = r.end + 1
     out += lines[pos:]
     return "\n".join(out)
@@ -472,6 +490,8 @@ def cmd_start(root, name, dest):
     if not mine:
         raise BadInput("lab %s has no solution region in the sources" % name)
     drop = {"labs/%s/solution-answers.md" % name}
+    hidden = {n for n in lab_names(root) if n != name and load_lab(root, n).get("hide_regions")}
+    drop |= {"labs/%s/solution-answers.md" % n for n in hidden}
     os.makedirs(dest, exist_ok=True)
     written = []
     for rel in files:
@@ -482,9 +502,13 @@ def cmd_start(root, name, dest):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         if os.path.islink(src):
             os.symlink(os.readlink(src), out)
-        elif rel in regions and any(r.lab == name for r in regions[rel]):
+        elif rel in regions and any(r.lab == name or r.lab in hidden for r in regions[rel]):
+            text = strip_regions(read_text(src), regions[rel], name, hide)
+            # Another lab's hidden regions: its solution stays, its markers
+            # go (they would show that lab's bug to this lab's student).
+            text = unmark_regions(text, parse_regions(text, rel), hidden)
             with open(out, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write(strip_regions(read_text(src), regions[rel], name, hide))
+                f.write(text)
             shutil.copymode(src, out)
         else:
             shutil.copy2(src, out)
@@ -501,8 +525,10 @@ def cmd_start(root, name, dest):
             committed = True
         except subprocess.CalledProcessError:
             pass
-    print("lab %s: starting tree in %s (%d files, %d region%s to fill%s)"
-          % (name, dest, len(written), mine, "" if mine == 1 else "s",
+    todo = ("nothing marks where to work" if hide else
+            "%d region%s to fill" % (mine, "" if mine == 1 else "s"))
+    print("lab %s: starting tree in %s (%d files, %s%s)"
+          % (name, dest, len(written), todo,
              "; git commit 'lab start: %s'" % name if committed else "; no git commit"))
     print("next: read labs/%s/handout.md, then `make grade LAB=%s` in %s" % (name, name, dest))
     return 0

@@ -183,6 +183,16 @@ def test_start_hidden():
            and "/* LAB(beta) BEGIN: beta's part */" in got, got + out)
         status, out = run("--root", dest, "check")
         ok("check passes the starting tree of a lab that hides its regions", status == 0, out)
+        status, out = run("--root", root, "start", "beta", dest + "2")
+        got = read(os.path.join(dest + "2", "kernel/x.c")) if status == 0 else ""
+        ok("start of another lab: the hidden lab's solution stays, without its markers",
+           status == 0 and "int answer(void) { return 42; }\n" in got and "static int helper;\n" in got
+           and "LAB(alpha)" not in got and "return 0; }  // yours" not in got
+           and "/* LAB(beta): beta's part */" in got, got + out)
+        ok("start of another lab: the hidden lab's model answers left out",
+           status == 0 and not os.path.exists(os.path.join(dest + "2", "labs/alpha/solution-answers.md")))
+        status, out = run("--root", dest + "2", "check")
+        ok("check passes that tree too (the hidden lab has no region there)", status == 0, out)
     finally:
         shutil.rmtree(root)
         shutil.rmtree(os.path.dirname(dest))
