@@ -10,6 +10,7 @@
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
 #include <arch/paging.h>
+#include <arch/pte.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 
@@ -344,6 +345,60 @@ static void test_munmap_split(struct ktest *t)
     EXPECT_BASELINE(t, b);
 }
 
+/* The pages arch_pte_next() stops at in [start, end): each one once.  (No
+ * mm->lock: the test's own mms, which nothing else can reach.) */
+static unsigned next_stops(struct mm *mm, uintptr_t start, uintptr_t end, uintptr_t *at, unsigned cap)
+{
+    unsigned n = 0;
+    for (uintptr_t va = arch_pte_next(mm, start, end); va < end; va = arch_pte_next(mm, va + PAGE_SIZE, end)) {
+        if (n < cap)
+            at[n] = va;
+        n++;
+    }
+    return n;
+}
+
+/*
+ * A region of 1 TiB with three pages touched: fork, mprotect, munmap and
+ * the teardown walk only what is mapped (arch_pte_next skips missing
+ * tables), so they finish at once; a walk page by page would take 2^28
+ * steps per pass.  The stops are counted exactly.
+ */
+static void test_huge_region_walk(struct ktest *t)
+{
+    struct baseline b = baseline_now();
+    const uintptr_t huge = 0x200000000000ul, size = 1ul << 40;
+    /* The first page, the last before and the first after a 512 GiB
+     * boundary (separate PML4 entries), and the region's last page. */
+    const uintptr_t touch[4] = { huge, huge + (512ul << 30) - PAGE_SIZE, huge + (512ul << 30),
+                                 huge + size - PAGE_SIZE };
+    struct mm *mm = mm_create();
+    ASSERT_TRUE(t, mm != NULL);
+    ASSERT_EQ(t, mm_map_anon(mm, huge, size, RW), 0);
+    uintptr_t at[8];
+    EXPECT_EQ(t, next_stops(mm, huge, huge + size, at, 8), 0u);
+    uint64_t v = 1;
+    for (unsigned i = 0; i < 4; i++)
+        ASSERT_EQ(t, mm_write(mm, touch[i], &v, sizeof(v)), 0);
+    ASSERT_EQ(t, next_stops(mm, huge, huge + size, at, 8), 4u);
+    for (unsigned i = 0; i < 4; i++)
+        EXPECT_EQ(t, at[i], touch[i]);
+    EXPECT_EQ(t, next_stops(mm, huge + PAGE_SIZE, huge + (512ul << 30), at, 8), 1u);
+    EXPECT_EQ(t, next_stops(mm, huge + PAGE_SIZE, huge + (512ul << 30) - PAGE_SIZE, at, 8), 0u);
+
+    struct mm *child = mm_fork(mm);
+    ASSERT_TRUE(t, child != NULL);
+    EXPECT_EQ(t, next_stops(child, huge, huge + size, at, 8), 4u);
+    EXPECT_EQ(t, refcount_at(mm, touch[2]), 2u);
+    EXPECT_EQ(t, mm_protect(mm, huge, size, SD_PROT_READ), 0);
+    EXPECT_EQ(t, mm_unmap(child, huge, size), 0);
+    EXPECT_EQ(t, next_stops(child, huge, huge + size, at, 8), 0u);
+    EXPECT_EQ(t, refcount_at(mm, touch[2]), 1u);
+    mmput(child);
+    mmput(mm);              /* the teardown walks the region too */
+    EXPECT_BASELINE(t, b);
+}
+
 static void test_mprotect(struct ktest *t)
 {
     struct baseline b = baseline_now();
@@ -513,6 +568,7 @@ static const struct ktest_case mm_cases[] = {
     KTEST_CASE(test_protection_faults),
     KTEST_CASE(test_munmap_split),
     KTEST_CASE(test_mprotect),
+    KTEST_CASE(test_huge_region_walk),
     KTEST_CASE(test_fork_cow),
     KTEST_CASE(test_fork_parent_exits_first),
     {0},

@@ -20,7 +20,8 @@
 static int share_vma_pages(struct mm *parent, struct mm *child, const struct vma *v,
                            uintptr_t *wp_start, uintptr_t *wp_end)
 {
-    for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE) {
+    for (uintptr_t va = arch_pte_next(parent, v->start, v->end); va < v->end;
+         va = arch_pte_next(parent, va + PAGE_SIZE, v->end)) {
         pte_t e = arch_pte_get(parent, va);
         if (!arch_pte_present(e))
             continue;

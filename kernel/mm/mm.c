@@ -100,7 +100,8 @@ static void mm_teardown(struct mm *mm)
     mm_lock(mm);
     while (!list_empty(&mm->vmas)) {
         struct vma *v = list_first_entry(&mm->vmas, struct vma, link);
-        for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE)
+        for (uintptr_t va = arch_pte_next(mm, v->start, v->end); va < v->end;
+             va = arch_pte_next(mm, va + PAGE_SIZE, v->end))
             mmu_gather_unmap(&g, va, false);
         list_del(&v->link);
         kfree(v);

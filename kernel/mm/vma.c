@@ -155,7 +155,8 @@ int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
             continue;
         if (v->start >= end)
             break;
-        for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE)
+        for (uintptr_t va = arch_pte_next(mm, v->start, v->end); va < v->end;
+             va = arch_pte_next(mm, va + PAGE_SIZE, v->end))
             mmu_gather_unmap(&g, va, true);
         list_del(&v->link);
         kfree(v);
@@ -190,7 +191,8 @@ int mm_protect(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
     for (uintptr_t a = addr; a < end;) {
         struct vma *v = vma_find(mm, a);
         v->prot = prot;
-        for (uintptr_t va = v->start; va < v->end; va += PAGE_SIZE) {
+        for (uintptr_t va = arch_pte_next(mm, v->start, v->end); va < v->end;
+             va = arch_pte_next(mm, va + PAGE_SIZE, v->end)) {
             pte_t e = arch_pte_get(mm, va);
             if (!arch_pte_present(e))
                 continue;

@@ -112,6 +112,39 @@ pte_t *paging_walk(pte_t *pml4, uintptr_t va, bool alloc)
     return &pt[PT_INDEX(va)];
 }
 
+uintptr_t paging_next_present(pte_t *pml4, uintptr_t va, uintptr_t end)
+{
+    /* Each level's missing entry skips the whole span it would map: 512 GiB,
+     * 1 GiB, 2 MiB, then single pages inside a present table. */
+    static const unsigned shift[3] = { 39, 30, 21 };
+    while (va < end) {
+        if (!va_canonical(va))
+            return end;
+        pte_t *table = pml4;
+        unsigned level;
+        for (level = 0; level < 3; level++) {
+            pte_t e = table[(va >> shift[level]) & 511];
+            if (!(e & PTE_P) || (e & PTE_PS))
+                break;
+            table = table_at(e);
+        }
+        if (level < 3) {
+            uintptr_t span = (uintptr_t)1 << shift[level];
+            uintptr_t next = (va | (span - 1)) + 1;
+            if (table[(va >> shift[level]) & 511] & PTE_P)     /* a large page: its first 4 KiB */
+                return va;
+            if (next <= va)
+                return end;
+            va = next;
+            continue;
+        }
+        if (table[PT_INDEX(va)] & PTE_P)
+            return va;
+        va += PAGE_SIZE;
+    }
+    return end;
+}
+
 /* Like paging_walk(pml4, va, false) but tells a large page from a hole. */
 static pte_t *walk_existing(pte_t *pml4, uintptr_t va, bool *large)
 {

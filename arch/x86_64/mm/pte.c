@@ -58,6 +58,13 @@ pte_t arch_pte_get(struct mm *mm, uintptr_t va)
     return pte ? READ_ONCE(*pte) : 0;
 }
 
+uintptr_t arch_pte_next(struct mm *mm, uintptr_t va, uintptr_t end)
+{
+    if (end > SD_USER_TOP)
+        end = SD_USER_TOP;
+    return va >= end ? end : paging_next_present(mm->pml4, va, end);
+}
+
 int arch_pte_map(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot)
 {
     BUG_ON(va >= SD_USER_TOP);

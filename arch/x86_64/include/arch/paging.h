@@ -127,6 +127,15 @@ bool paging_lookup(pte_t *pml4, uintptr_t va, phys_addr_t *pa, uint64_t *flags, 
  */
 pte_t *paging_walk(pte_t *pml4, uintptr_t va, bool alloc);
 
+/*
+ * The first page address in [va, end) whose 4 KiB entry may be present,
+ * skipping every range whose page table (or a table above it) is missing;
+ * `end` if there is none.  va page aligned.  So walking a region costs what
+ * is mapped in it, not its size (fork, munmap, mprotect, teardown).  A large
+ * page's address is returned as is (the callers find no 4 KiB leaf there).
+ */
+uintptr_t paging_next_present(pte_t *pml4, uintptr_t va, uintptr_t end);
+
 /* A new, empty top-level table whose kernel half is the kernel's (for a new
  * address space), and its release (the tree below the user half must already
  * be empty).  0 on out of memory. */

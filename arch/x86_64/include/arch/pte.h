@@ -36,6 +36,12 @@ struct mm;
 pte_t arch_pte_get(struct mm *mm, uintptr_t va);
 
 static inline bool arch_pte_present(pte_t e) { return e & PTE_P; }
+
+/* The first page in [va, end) that may be mapped in mm (mm->lock held):
+ * ranges without page tables are skipped whole, so a loop over a region
+ *     for (va = arch_pte_next(mm, start, end); va < end; va = arch_pte_next(mm, va + PAGE_SIZE, end))
+ * costs what is mapped, not the region's size.  end if nothing is. */
+uintptr_t arch_pte_next(struct mm *mm, uintptr_t va, uintptr_t end);
 static inline bool arch_pte_writable(pte_t e) { return e & PTE_W; }
 /* The frame a present entry maps. */
 static inline phys_addr_t arch_pte_frame(pte_t e) { return e & PTE_ADDR; }
