@@ -7,6 +7,7 @@
  */
 #include "user_test_util.h"
 #include <lib/format.h>
+#include <kernel/tick.h>
 
 static void test_hello(struct ktest *t)
 {
@@ -156,6 +157,18 @@ static void test_faults(struct ktest *t)
     user_baseline_check(t, &b);
 }
 
+/* SYS_clock: monotonic, one counter, sleeps at least their ticks, EFAULT
+ * (the program checks itself, user/clock.c). */
+static void test_clock(struct ktest *t)
+{
+    struct user_baseline b;
+    user_baseline_take(&b);
+    char hz[16];
+    snprintf(hz, sizeof(hz), "%u", tick_hz);
+    EXPECT_PROGRAM_OK(t, "clock", hz);
+    user_baseline_check(t, &b);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(test_hello),
     KTEST_CASE(test_args),
@@ -167,6 +180,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_mprotect_race),
     KTEST_CASE(test_efault),
     KTEST_CASE(test_faults),
+    KTEST_CASE(test_clock),
     {0},
 };
 KTEST_SUITE(user, cases);

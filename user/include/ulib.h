@@ -42,6 +42,21 @@ static inline uint64_t rand_next(uint64_t *state)
     return x * 0x2545F4914F6CDD1Dull;
 }
 
+/* Nanoseconds since boot (SYS_clock). */
+static inline uint64_t clock_ns(void)
+{
+    struct sd_clock c;
+    return sys_clock(&c) == 0 ? c.ns : 0;
+}
+
+/* The cycle counter (the TSC), as the kernel's clock reads it. */
+static inline uint64_t read_cycles(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static inline void cpu_relax(void)
 {
     __asm__ volatile("pause" ::: "memory");

@@ -90,6 +90,9 @@ static inline int sys_ipc_call(int ep, const struct sd_ipc_msg *req, struct sd_i
 static inline int sys_ipc_reply(const struct sd_ipc_msg *reply)
 { return (int)__sc(SYS_ipc_reply, reply, 0, 0, 0, 0, 0); }
 
+static inline int sys_clock(struct sd_clock *out)
+{ return (int)__sc(SYS_clock, out, 0, 0, 0, 0, 0); }
+
 /* Whether a long result (mmap's address) is an error. */
 static inline int sys_is_err(long r)
 {

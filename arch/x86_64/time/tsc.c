@@ -76,6 +76,11 @@ uint64_t ktime_ns(void)
     return arch_cycles_to_ns(rdtsc());
 }
 
+uint64_t ktime_cycle_hz(void)
+{
+    return tsc_khz * 1000;
+}
+
 void udelay(uint64_t us)
 {
     if (!tsc_khz) {

@@ -11,3 +11,9 @@
 
 uint64_t ktime_ns(void);
 void udelay(uint64_t us);
+/* The clock's source: arch_cycles() (arch/cpu.h: the TSC on x86) counts at
+ * ktime_cycle_hz() cycles per second, measured once at boot (0 before), and
+ * arch_cycles_to_ns(c) (arch/timer.h) is ktime_ns() at the moment
+ * arch_cycles() returned c.  So a (cycles, ns) pair read once lets user code
+ * turn its own cycle counts into nanoseconds (SYS_clock, docs/syscalls.md). */
+uint64_t ktime_cycle_hz(void);

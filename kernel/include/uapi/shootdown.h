@@ -40,6 +40,7 @@ enum {
     SYS_ipc_recv = 21,      /* (int ep, struct sd_ipc_msg *msg) -> 0; msg->sender = sender's tid */
     SYS_ipc_call = 22,      /* (int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply) -> 0 */
     SYS_ipc_reply = 23,     /* (const struct sd_ipc_msg *reply) -> 0: to the last call this thread received */
+    SYS_clock = 24,         /* (struct sd_clock *out) -> 0: time since boot, the cycle counter's rate */
     SYS_COUNT
 };
 
@@ -91,6 +92,14 @@ struct sd_ipc_msg {
     uint64_t words[6];      /* payload */
     int32_t sender;         /* filled in by the kernel on receive: the sender's tid */
     int32_t reserved;
+};
+
+/* ---- the clock (SYS_clock) ---- */
+struct sd_clock {
+    uint64_t ns;            /* nanoseconds since boot (the kernel's ktime_ns) */
+    uint64_t cycles;        /* the cycle counter (rdtsc) at the moment `ns` was read */
+    uint64_t cycle_hz;      /* its rate, as the kernel measured it at boot */
+    uint64_t tick_ns;       /* one scheduler tick: sleeps end at a tick, never before their time */
 };
 
 /* ---- user address-space layout ---- */
