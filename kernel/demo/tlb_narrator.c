@@ -5,12 +5,14 @@
  * The narrator follows every CPU's trace ring from where it started: each
  * tlb_narrator_tell() reads the events recorded since the last one, merges
  * them by time stamp (each ring is in order already) and tells those of
- * the scene's mm.  It keeps one fact per CPU that the events alone imply:
- * whether the CPU is lazy on the mm (it switched from the program to a
- * kernel thread and has not come back or left the mm since).  With it, a
- * flush's IPI list says which lazy CPUs were left out - and the test
- * (tests/test_demo_tlb.c) can check that no IPI went to a lazy CPU unless
- * page tables were freed.
+ * the scene's mm.  Each flush's cause and each IPI batch's targets and the
+ * CPUs it left out (lazy, or not running the mm) are the trace's own
+ * fields.  Beside them the narrator keeps one fact per CPU that the events
+ * imply: whether the CPU is lazy on the mm (it switched from the program to
+ * a kernel thread and has not come back or left the mm since).  The two
+ * views meet in the test (tests/test_demo_tlb.c): no IPI may go to a CPU
+ * the events show lazy unless page tables were freed, and every CPU the
+ * flush left out as lazy must be lazy by the events too.
  *
  * The rings hold TLB_TRACE_ENTRIES events per CPU; the scene is short
  * enough to fit between two tells, and an overrun is counted (r->lost)
@@ -25,6 +27,7 @@
 #include <kernel/lazy_mm.h>
 #include <uapi/shootdown.h>
 #include <lib/format.h>
+#include <arch/timer.h>
 
 #define PAGE 4096ull
 /* Where the director runs (tlb_scene.c): thread 0 shares cpu0 with it, and
@@ -117,24 +120,32 @@ static bool ours(const struct tlb_narrator *n, const struct tlb_trace_entry *e)
     }
 }
 
-/* The IPI targets of the flush CPU `cpu` started at its event `idx`: the
- * mask (a1) of its next ipi_send of the mm, if one follows before its next
- * flush. */
-static uint64_t flush_targets(const struct tlb_narrator *n, unsigned cpu, uint64_t idx)
+/* The IPI batch of the flush CPU `cpu` started at its event `idx`: its
+ * next ipi_send of the mm (recorded for every flush, even one that calls
+ * nobody): a1 the CPUs called, a2 those left out as lazy, a3 those left
+ * out as not running the mm.  False if the ring lost it. */
+static bool flush_batch(const struct tlb_narrator *n, unsigned cpu, uint64_t idx, struct tlb_trace_entry *out)
 {
     uint64_t end = tlb_trace_count(cpu);
-    struct tlb_trace_entry e;
     for (uint64_t i = idx + 1; i < end; i++) {
-        if (!tlb_trace_read(cpu, i, &e))
-            return 0;
-        if (e.a[0] != n->ctx)
+        if (!tlb_trace_read(cpu, i, out))
+            return false;
+        if (out->a[0] != n->ctx)
             continue;
-        if (e.event == TLBT_IPI_SEND)
-            return e.a[1];
-        if (e.event == TLBT_FLUSH)
-            return 0;
+        if (out->event == TLBT_IPI_SEND)
+            return true;
+        if (out->event == TLBT_FLUSH)
+            return false;
     }
-    return 0;
+    return false;
+}
+
+/* "  1234.567 ms" since boot, for the start of a told line. */
+static const char *when(const struct tlb_trace_entry *e, char *buf, size_t cap)
+{
+    uint64_t us = arch_cycles_to_ns(e->tsc) / 1000;
+    snprintf(buf, cap, "%6llu.%03llu ms", (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+    return buf;
 }
 
 static void tell_range(const struct tlb_narrator *n, uint64_t start, uint64_t end, char *buf, size_t cap)
@@ -153,7 +164,7 @@ static void tell_flush(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     unsigned cpu = e->cpu;
     uint64_t gen = e->a[3] >> 1;
     bool freed = e->a[3] & 1;
-    char range[80], list[200];
+    char range[80], list[200], t[24];
     n->flush[cpu].start = e->a[1];
     n->flush[cpu].end = e->a[2];
     n->flush[cpu].gen = gen;
@@ -162,31 +173,63 @@ static void tell_flush(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     if (freed)
         a->flushes_freed++;
     tell_range(n, e->a[1], e->a[2], range, sizeof(range));
-    say(n, "tlb:   cpu%u changed pid %d's page tables (%s%s): the mm is now at generation %llu\n", cpu,
-        n->pid, range, freed ? "; a page table was freed" : "", (unsigned long long)gen);
+    say(n, "tlb: %s  cpu%u changed pid %d's page tables (%s: %s%s): the mm is now at generation %llu\n",
+        when(e, t, sizeof(t)), cpu, n->pid, tlb_flush_cause_name(e->a[4]), range,
+        freed ? "; a page table was freed" : "", (unsigned long long)gen);
 
-    uint64_t targets = flush_targets(n, cpu, idx);
-    uint64_t lazy = n->lazy & ~(1ull << cpu);
-    unsigned nt = (unsigned)ncpus_in(targets);
+    struct tlb_trace_entry b;
+    if (!flush_batch(n, cpu, idx, &b)) {
+        say(n, "tlb:     (its IPI batch is not in the trace)\n");
+        return;
+    }
+    uint64_t targets = b.a[1], skipped_lazy = b.a[2], not_running = b.a[3];
+    uint64_t lazy = n->lazy & ~(1ull << cpu);           /* as the events say */
+    unsigned nt = ncpus_in(targets);
     a->ipis += nt;
-    a->ipis_to_lazy += (unsigned)ncpus_in(targets & lazy);
-    a->skipped_lazy += (unsigned)ncpus_in(lazy & ~targets);
+    a->ipis_to_lazy += ncpus_in(targets & lazy);
+    a->skipped_lazy += ncpus_in(skipped_lazy);
+    a->skipped_not_lazy += ncpus_in(skipped_lazy & ~lazy);
     if (targets)
-        say(n, "tlb:     IPIs to %s: %s may still cache the old translation, so %s must flush before cpu%u goes on\n",
-            cpu_list(targets, list, sizeof(list)), nt == 1 ? "it runs the program and" : "they run the program and",
-            nt == 1 ? "it" : "they", cpu);
-    else if (!lazy)
+        say(n, "tlb:     IPIs to %s: on pid %d's CPU list and not lazy, %s may still cache the old translation, "
+               "so %s must flush before cpu%u goes on\n", cpu_list(targets, list, sizeof(list)), n->pid,
+            nt == 1 ? "it" : "they", nt == 1 ? "it" : "they", cpu);
+    else if (!skipped_lazy)
         say(n, "tlb:     no IPI: no other CPU runs pid %d%s\n", n->pid,
             nr_cpus_online == 1 ? " (there is only one CPU; cpu0 flushes its own TLB)" : "");
-    if (lazy & ~targets)
+    if (skipped_lazy)
         say(n, "tlb:     no IPI to %s: lazy (a kernel thread runs there on pid %d's page tables but never "
                "touches user memory); it catches up by generation when it returns to the program\n",
-            cpu_list(lazy & ~targets, list, sizeof(list)), n->pid);
+            cpu_list(skipped_lazy, list, sizeof(list)), n->pid);
+    if (not_running)
+        say(n, "tlb:     no IPI to %s: %s pid %d's CPU list but %s not run it any more\n",
+            cpu_list(not_running, list, sizeof(list)), ncpus_in(not_running) == 1 ? "on" : "on",
+            n->pid, ncpus_in(not_running) == 1 ? "does" : "do");
     if (lazy & targets)
         say(n, "tlb:     %s %s lazy, but %s an IPI anyway: a freed page table may still sit in a lazy CPU's "
                "paging-structure cache, and the table's frame is about to be reused\n",
             cpu_list(lazy & targets, list, sizeof(list)), ncpus_in(lazy & targets) == 1 ? "is" : "are",
             ncpus_in(lazy & targets) == 1 ? "gets" : "get");
+}
+
+/* The initiator's own part of its flush (flush_local). */
+static void tell_local(struct tlb_narrator *n, const struct tlb_trace_entry *e)
+{
+    unsigned cpu = e->cpu;
+    uint64_t pages = cpu < MAX_CPUS ? (n->flush[cpu].end - n->flush[cpu].start) / PAGE : 0;
+    switch (e->a[1]) {
+    case TLBT_WORK_PAGES:
+        say(n, "tlb:     cpu%u itself: invalidated %llu page%s (INVLPG)\n", cpu, (unsigned long long)pages,
+            pages == 1 ? "" : "s");
+        break;
+    case TLBT_WORK_FULL:
+        say(n, "tlb:     cpu%u itself: flushed all of pid %d's translations\n", cpu, n->pid);
+        break;
+    case TLBT_WORK_NOT_LOADED:
+        say(n, "tlb:     cpu%u itself: does not run pid %d now: nothing to flush here\n", cpu, n->pid);
+        break;
+    default:
+        break;
+    }
 }
 
 static void tell_recv(struct tlb_narrator *n, const struct tlb_trace_entry *e, struct tlb_scene_act *a)
@@ -236,6 +279,7 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
 {
     unsigned cpu = e->cpu;
     uint64_t bit = cpu < 64 ? 1ull << cpu : 0;
+    char t[24];
     switch (e->event) {
     case TLBT_FLUSH:
         tell_flush(n, e, idx, a);
@@ -243,40 +287,43 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     case TLBT_IPI_RECV:
         tell_recv(n, e, a);
         break;
+    case TLBT_FLUSH_LOCAL:
+        tell_local(n, e);
+        break;
     case TLBT_LAZY_ENTER:
         n->lazy |= bit;
         a->lazy_enters++;
         if (cpu != DIRECTOR_CPU || nr_cpus_online == 1)
-            say(n, "tlb:   cpu%u switched from pid %d's thread to a kernel thread, which runs on pid %d's page "
-                   "tables without owning them (it borrows the mm): cpu%u is lazy\n", cpu, n->pid, n->pid, cpu);
+            say(n, "tlb: %s  cpu%u switched from pid %d's thread to a kernel thread, which runs on pid %d's page "
+                   "tables without owning them (it borrows the mm): cpu%u is lazy\n", when(e, t, sizeof(t)), cpu, n->pid, n->pid, cpu);
         break;
     case TLBT_LAZY_HANDOVER:
         /* Another kernel thread takes the borrow over - or, if the CPU was
          * not lazy, the thread that ran here exited (exit_mm: it went on
          * as a kernel thread on the mm) and the CPU moved on to idle. */
         if (!(n->lazy & bit) && (cpu != DIRECTOR_CPU || nr_cpus_online == 1))
-            say(n, "tlb:   cpu%u: pid %d's thread there exited; a kernel thread goes on on its page tables: "
-                   "cpu%u is lazy\n", cpu, n->pid, cpu);
+            say(n, "tlb: %s  cpu%u: pid %d's thread there exited; a kernel thread goes on on its page tables: "
+                   "cpu%u is lazy\n", when(e, t, sizeof(t)), cpu, n->pid, cpu);
         n->lazy |= bit;
         break;
     case TLBT_LAZY_LEAVE:
         n->lazy &= ~bit;
         if (e->a[0] != n->ctx && e->a[1] == n->ctx)
-            say(n, "tlb:   cpu%u runs pid %d's thread again: it had left the mm, so it loads pid %d's page "
-                   "tables afresh\n", cpu, n->pid, n->pid);
+            say(n, "tlb: %s  cpu%u runs pid %d's thread again: it had left the mm, so it loads pid %d's page "
+                   "tables afresh\n", when(e, t, sizeof(t)), cpu, n->pid, n->pid);
         break;
     case TLBT_LAZY_CATCHUP:
         if (e->a[3]) {
             a->catchups++;
-            say(n, "tlb:   cpu%u is back on pid %d's thread: its TLB was at generation %llu, the mm at %llu - "
+            say(n, "tlb: %s  cpu%u is back on pid %d's thread: its TLB was at generation %llu, the mm at %llu - "
                    "%llu change%s missed while lazy, so one full flush now (no IPI was needed)\n",
-                cpu, n->pid, (unsigned long long)e->a[1], (unsigned long long)e->a[2],
+                when(e, t, sizeof(t)), cpu, n->pid, (unsigned long long)e->a[1], (unsigned long long)e->a[2],
                 (unsigned long long)(e->a[2] - e->a[1]), e->a[2] - e->a[1] == 1 ? "" : "s");
         } else {
             a->catchups_clean++;
             if (cpu != DIRECTOR_CPU || nr_cpus_online == 1)
-                say(n, "tlb:   cpu%u is back on pid %d's thread: nothing changed while it was lazy (generation "
-                   "%llu): no flush\n", cpu, n->pid, (unsigned long long)e->a[2]);
+                say(n, "tlb: %s  cpu%u is back on pid %d's thread: nothing changed while it was lazy (generation "
+                   "%llu): no flush\n", when(e, t, sizeof(t)), cpu, n->pid, (unsigned long long)e->a[2]);
         }
         break;
     case TLBT_SWITCH_MM:
@@ -288,7 +335,7 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
         break;
     case TLBT_LAZY_DROP:
         n->lazy &= ~bit;
-        say(n, "tlb:   cpu%u stopped borrowing pid %d's mm (%s) and moved to the kernel's page tables\n", cpu,
+        say(n, "tlb: %s  cpu%u stopped borrowing pid %d's mm (%s) and moved to the kernel's page tables\n", when(e, t, sizeof(t)), cpu,
             n->pid, e->a[1] == 1 ? "the exit's shootdown IPI asked it to"
                   : e->a[1] == 2 ? "its hazard slot named the mm being freed"
                   : "lazy_mm=refcount: the reaper makes borrowers let go, so that their references come back");
@@ -296,19 +343,19 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     case TLBT_LAZY_FREE: {
         char list[200];
         if (e->a[1] == LAZY_MM_SHOOTDOWN)
-            say(n, "tlb:   cpu%u is freeing pid %d's mm (lazy_mm=shootdown): first it calls the %llu other "
-                   "CPU%s still on the mm's CPU list (%s), so no kernel thread keeps running on it\n", cpu, n->pid,
+            say(n, "tlb: %s  cpu%u is freeing pid %d's mm (lazy_mm=shootdown): first it calls the %llu other "
+                   "CPU%s still on the mm's CPU list (%s), so no kernel thread keeps running on it\n", when(e, t, sizeof(t)), cpu, n->pid,
                 (unsigned long long)e->a[2], e->a[2] == 1 ? "" : "s", e->a[2] ? cpu_list(e->a[3] & ~bit, list, sizeof(list)) : "none");
         else
-            say(n, "tlb:   cpu%u is freeing pid %d's mm (lazy_mm=hazard): it reads every CPU's hazard slot and "
-                   "calls only the %llu CPU%s whose slot names the mm (%s)\n", cpu, n->pid,
+            say(n, "tlb: %s  cpu%u is freeing pid %d's mm (lazy_mm=hazard): it reads every CPU's hazard slot and "
+                   "calls only the %llu CPU%s whose slot names the mm (%s)\n", when(e, t, sizeof(t)), cpu, n->pid,
                 (unsigned long long)e->a[2], e->a[2] == 1 ? "" : "s", e->a[2] ? cpu_list(e->a[3] & ~bit, list, sizeof(list)) : "none");
         break;
     }
     case TLBT_MM_FREE:
         a->frees++;
         n->freed = true;
-        say(n, "tlb:   cpu%u freed pid %d's mm: its page tables and its struct mm are gone\n", cpu, n->pid);
+        say(n, "tlb: %s  cpu%u freed pid %d's mm: its page tables and its struct mm are gone\n", when(e, t, sizeof(t)), cpu, n->pid);
         break;
     default:
         break;

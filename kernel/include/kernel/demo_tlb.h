@@ -22,7 +22,8 @@ struct tlb_scene_act {
     unsigned flushes_freed;     /* ... of them with page tables freed */
     unsigned ipis;              /* flush IPIs sent (one per target CPU) */
     unsigned ipis_to_lazy;      /* ... to a CPU lazy on the mm at the time */
-    unsigned skipped_lazy;      /* lazy CPUs a flush left out (no IPI) */
+    unsigned skipped_lazy;      /* CPUs a flush left out as lazy (the trace's ipi_send) */
+    unsigned skipped_not_lazy;  /* ... of them not lazy by the events (must be 0) */
     unsigned recv_pages, recv_full, recv_lazy, recv_leave_mm, recv_other;
     unsigned lazy_enters;       /* a CPU switched from the program to a kernel thread */
     unsigned catchups;          /* a CPU came back from lazy and found it missed changes: a full flush */
