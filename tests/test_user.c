@@ -169,6 +169,17 @@ static void test_clock(struct ktest *t)
     user_baseline_check(t, &b);
 }
 
+/* Fork, spawn and thread_create keep the creator's CPU affinity; unpinned
+ * ones still spread (user/affinity.c checks itself). */
+static void test_affinity_inherited(struct ktest *t)
+{
+    struct user_baseline b;
+    user_baseline_take(&b);
+    EXPECT_PROGRAM_OK(t, "affinity", "pinned");
+    EXPECT_PROGRAM_OK(t, "affinity", "unpinned");
+    user_baseline_check(t, &b);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(test_hello),
     KTEST_CASE(test_args),
@@ -181,6 +192,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_efault),
     KTEST_CASE(test_faults),
     KTEST_CASE(test_clock),
+    KTEST_CASE(test_affinity_inherited),
     {0},
 };
 KTEST_SUITE(user, cases);

@@ -161,6 +161,42 @@ static struct task *thread_create(struct process *p, struct mm *mm, struct user_
     return t;
 }
 
+/*
+ * Where a new thread may run and starts.  As in Linux, a thread made by a
+ * user thread (fork, spawn, thread_create) keeps its creator's CPU affinity:
+ * a benchmark pinned to a CPU forks children that run there, and the
+ * balancer (kernel/sched/balance.c) never pulls a task to a CPU it is not
+ * allowed on.  A thread the kernel makes (process_spawn: the tests, run=,
+ * the demo) may run anywhere.  Called before the thread is visible.
+ */
+static void inherit_affinity(struct task *t, struct task *creator)
+{
+    struct cpumask m;
+    sched_get_affinity(creator, &m);
+    cpumask_and(&m, &m, &cpu_online_mask);
+    if (!cpumask_empty(&m))
+        kthread_set_affinity(t, &m);
+}
+
+/* A new process's first thread starts on the next CPU in turn that it may
+ * run on, so that unpinned processes spread at once (the balancer evens out
+ * the rest).  Under process_lock. */
+static unsigned next_start_cpu_for(const struct task *t)
+{
+    unsigned cpu = next_start_cpu;
+    do
+        next_start_cpu = (next_start_cpu + 1) % MAX_CPUS;
+    while (!cpumask_test_cpu(&cpu_online_mask, next_start_cpu));
+    if (!cpumask_test_cpu(&cpu_online_mask, cpu) || !cpumask_test_cpu(&t->allowed, cpu)) {
+        struct cpumask m;
+        cpumask_and(&m, &t->allowed, &cpu_online_mask);
+        cpu = cpumask_next(&m, cpu);
+        if (cpu >= MAX_CPUS)
+            cpu = cpumask_next(&m, 0);
+    }
+    return cpu;
+}
+
 int process_start(struct process *p, struct process *parent, struct mm *mm, struct user_start *st,
                   const struct arch_task *fpu_from)
 {
@@ -169,15 +205,12 @@ int process_start(struct process *p, struct process *parent, struct mm *mm, stru
         return -SD_ENOMEM;
     if (fpu_from)
         arch_task_copy_fpu(&t->arch, fpu_from);
+    if (parent && current_task()->process == parent)
+        inherit_affinity(t, current_task());
 
     uint64_t flags = spin_lock_irqsave(&process_lock);
     /* Not visible to anyone yet, so its placement may still change. */
-    t->cpu = next_start_cpu;
-    do
-        next_start_cpu = (next_start_cpu + 1) % MAX_CPUS;
-    while (!cpumask_test_cpu(&cpu_online_mask, next_start_cpu));
-    if (!cpumask_test_cpu(&cpu_online_mask, t->cpu))
-        t->cpu = this_cpu_id();
+    t->cpu = next_start_cpu_for(t);
     p->parent = parent;
     p->mm = mm;
     tlb_ev_mm_owner(mm, process_pid(p), p->name);
@@ -216,6 +249,8 @@ int process_add_thread(struct user_start *st)
         spin_unlock_irqrestore(&process_lock, flags);
         return -SD_ENOMEM;
     }
+    /* On this CPU (kthread_create's choice) unless the mask excludes it. */
+    inherit_affinity(t, me);
     int tid = t->id;
     /* Linked and started in one locked section: process_set_dying() wakes
      * every thread on the list, and must never be the one to start a thread

@@ -48,6 +48,15 @@ void sched_push_task(struct task *t)
     task_rq_unlock(rq, flags);
 }
 
+void sched_get_affinity(struct task *t, struct cpumask *mask)
+{
+    /* Written under t's run-queue lock (sched_set_affinity): a whole mask. */
+    uint64_t flags;
+    struct runqueue *rq = task_rq_lock(t, &flags);
+    *mask = t->allowed;
+    task_rq_unlock(rq, flags);
+}
+
 void sched_set_affinity(struct task *t, const struct cpumask *mask)
 {
     struct cpumask m;

@@ -123,6 +123,9 @@ void kthread_set_priority(struct task *t, int prio);
  * caller changing its own affinity should yield()); a sleeping one wakes up
  * on an allowed CPU. */
 void sched_set_affinity(struct task *t, const struct cpumask *mask);
+/* The CPUs t may run on now (a copy: fork and thread creation give it to
+ * the new thread, kernel/proc/process.c). */
+void sched_get_affinity(struct task *t, struct cpumask *mask);
 void kthread_start(struct task *t);
 struct task *kthread_run(void (*fn)(void *), void *arg, const char *name);
 bool kthread_should_stop(void);
