@@ -4,6 +4,7 @@
  * progress within a bounded number of timer ticks, never by elapsed time.
  */
 #include "ktest_suite.h"
+#include "smp_test_util.h"
 #include <kernel/sched.h>
 #include <kernel/wait.h>
 #include <kernel/time.h>
@@ -260,6 +261,88 @@ static void test_kthread_stop(struct ktest *t)
     EXPECT_EQ(t, kthread_stop(c), 9);
 }
 
+/* ---- a thread's exit wakes only its own joiner ---- */
+
+/*
+ * Joiner A sleeps in kthread_join(B) on CPU x, where B then spins with
+ * preemption off, so that if anything wakes A it stays RUNNABLE (it cannot
+ * run, re-check and sleep again before we look).  Another thread C exits and
+ * is joined; once C is off its CPU its exit's wake-ups are done, and A must
+ * still be asleep.  (With one exit queue for all joiners, every exit woke
+ * every joiner: a wasted switch each, and a CR3 write for a joiner with a
+ * user mm - test_munmap_ipis in test_tlb_counters.c counted one, about once
+ * in 20 boots of a busy machine.)
+ */
+struct join_case {
+    struct ktest *t;
+    struct task *target;
+    _Atomic bool go, pinned, release;
+};
+
+static void pinned_target(void *arg)
+{
+    struct join_case *jc = arg;
+    while (!atomic_load(&jc->go))
+        yield();
+    preempt_disable();
+    atomic_store(&jc->pinned, true);
+    while (!atomic_load(&jc->release))
+        arch_cpu_relax();
+    preempt_enable();
+    kthread_exit(5);
+}
+
+static void joiner(void *arg)
+{
+    struct join_case *jc = arg;
+    kthread_exit(kthread_join(jc->target) + 1);
+}
+
+static void join_body(void *arg)
+{
+    struct join_case *jc = arg;
+    struct ktest *t = jc->t;
+    unsigned x = last_cpu();
+    struct task *b = kthread_create(pinned_target, jc, "join-target");
+    ASSERT_TRUE(t, b != NULL);
+    struct task *a = kthread_create(joiner, jc, "joiner");
+    ASSERT_TRUE(t, a != NULL);
+    jc->target = b;
+    kthread_bind(b, x);
+    kthread_bind(a, x);
+    kthread_start(b);
+    kthread_start(a);
+    EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&a->state) == TASK_BLOCKED && !atomic_load(&a->on_cpu)));
+    atomic_store(&jc->go, true);
+    EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&jc->pinned)));
+
+    struct task *c = kthread_create(count_and_exit, (void *)(uintptr_t)3, "other-exit");
+    ASSERT_TRUE(t, c != NULL);
+    kthread_bind(c, this_cpu_id());
+    task_get(c);                        /* to look at it after the join */
+    kthread_start(c);
+    EXPECT_EQ(t, kthread_join(c), 3);
+    EXPECT_TRUE(t, SPIN_UNTIL(!atomic_load(&c->on_cpu)));
+    task_put(c);
+    int a_state = atomic_load(&a->state);
+    EXPECT_EQ(t, a_state, TASK_BLOCKED);        /* c's exit did not wake a */
+
+    atomic_store(&jc->release, true);
+    EXPECT_EQ(t, kthread_join(a), 6);   /* woken by b's exit */
+}
+
+static void test_join_wakes_only_its_joiner(struct ktest *t)
+{
+    if (nr_cpus_online < 2)
+        KTEST_SKIP(t, "needs 2 CPUs: the joiner's CPU is held by a spinner");
+    struct join_case jc = { .t = t };
+    struct task *body = kthread_create(join_body, &jc, "join-body");
+    ASSERT_TRUE(t, body != NULL);
+    kthread_bind(body, 0);
+    kthread_start(body);
+    EXPECT_EQ(t, kthread_join(body), 0);
+}
+
 /* ---- msleep: never early, at most a few ticks late ---- */
 
 static void test_msleep(struct ktest *t)
@@ -282,6 +365,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_affinity),
     KTEST_CASE(test_balancing),
     KTEST_CASE(test_kthread_stop),
+    KTEST_CASE(test_join_wakes_only_its_joiner),
     KTEST_CASE(test_msleep),
     {0},
 };

@@ -29,9 +29,6 @@ static _Atomic unsigned live_tasks;
 static struct list_head all_tasks = LIST_HEAD_INIT(all_tasks);
 static struct spinlock all_tasks_lock = SPINLOCK_INIT("all_tasks_lock", LOCK_RANK_TASKS);
 
-/* One wait queue for every joiner: exits are rare enough. */
-static struct wait_queue exit_wq = WAIT_QUEUE_INIT(exit_wq, "exit_wq");
-
 void task_cache_init(void)
 {
     task_cache = kmem_cache_create("task", sizeof(struct task), CACHELINE_SIZE);
@@ -72,6 +69,7 @@ struct task *kthread_create(void (*fn)(void *), void *arg, const char *name)
             cpumask_set_cpu(&t->allowed, c);
     list_init(&t->rq_link);
     list_init(&t->timer_link);
+    wait_queue_init(&t->exit_wq, "task_exit_wq");
     atomic_store(&t->refcount, 1);
     t->entry = fn;
     t->entry_arg = arg;
@@ -140,10 +138,13 @@ __noreturn void kthread_exit(int code)
      * checks `state == DEAD` after prepare_to_wait (same lock), so it either
      * sees DEAD or is on the list when we wake it.
      */
-    uint64_t flags = spin_lock_irqsave(&exit_wq.lock);
+    uint64_t flags = spin_lock_irqsave(&me->exit_wq.lock);
     atomic_store(&me->state, TASK_DEAD);
-    spin_unlock_irqrestore(&exit_wq.lock, flags);
-    wake_up_all(&exit_wq);
+    spin_unlock_irqrestore(&me->exit_wq.lock, flags);
+    /* Our own queue: only our joiner wakes.  The joiner may already see
+     * DEAD and return, but it frees this struct only once we are off the
+     * CPU (task_put -> task_wait_off_cpu), after this call. */
+    wake_up_all(&me->exit_wq);
     schedule();                         /* DEAD: never queued again */
     panic("dead task '%s' was scheduled again", me->name);
 }
@@ -184,7 +185,7 @@ void task_put(struct task *t)
 int kthread_join(struct task *t)
 {
     BUG_ON(t == current_task());
-    wait_event(&exit_wq, atomic_load(&t->state) == TASK_DEAD);
+    wait_event(&t->exit_wq, atomic_load(&t->state) == TASK_DEAD);
     int code = t->exit_code;
     task_put(t);
     return code;

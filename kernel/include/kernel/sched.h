@@ -18,6 +18,7 @@
 #include <kernel/cpumask.h>
 #include <kernel/list.h>
 #include <kernel/spinlock.h>
+#include <kernel/wait_queue.h>
 #include <kernel/preempt.h>
 #include <kernel/lazy_mm.h>
 #include <arch/task.h>
@@ -73,6 +74,11 @@ struct task {
      * it up.  The last task_put() frees the struct and the stack. */
     _Atomic int refcount;
     int exit_code;
+    /* Whoever joins this task sleeps here (kthread_join), and only this
+     * task's exit wakes it: one queue shared by every joiner made each exit
+     * wake them all - a context switch each, and a CR3 write for a joiner
+     * with a user mm, which counting tests saw. */
+    struct wait_queue exit_wq;
     _Atomic bool should_stop;           /* kthread_stop() asked */
     void (*entry)(void *);
     void *entry_arg;

@@ -23,11 +23,7 @@
  */
 #pragma once
 #include <kernel/sched.h>
-
-struct wait_queue {
-    struct spinlock lock;
-    struct list_head waiters;
-};
+#include <kernel/wait_queue.h>
 
 struct wait_entry {
     struct task *task;
@@ -36,7 +32,6 @@ struct wait_entry {
 };
 
 #define WAIT_ENTRY_INIT(w) { .task = NULL, .link = LIST_HEAD_INIT((w).link), .granted = false }
-#define WAIT_QUEUE_INIT(wq, n) { .lock = SPINLOCK_INIT(n, LOCK_RANK_SLEEP), .waiters = LIST_HEAD_INIT((wq).waiters) }
 void wait_queue_init(struct wait_queue *wq, const char *name);
 void prepare_to_wait(struct wait_queue *wq, struct wait_entry *w);
 void finish_wait(struct wait_queue *wq, struct wait_entry *w);
