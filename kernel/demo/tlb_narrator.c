@@ -190,9 +190,10 @@ static void tell_flush(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     a->skipped_lazy += ncpus_in(skipped_lazy);
     a->skipped_not_lazy += ncpus_in(skipped_lazy & ~lazy);
     if (targets)
-        say(n, "tlb:     IPIs to %s: on pid %d's CPU list and not lazy, %s may still cache the old translation, "
+        say(n, "tlb:     IPIs to %s: on pid %d's CPU list%s, %s may still cache the old translation%s, "
                "so %s must flush before cpu%u goes on\n", cpu_list(targets, list, sizeof(list)), n->pid,
-            nt == 1 ? "it" : "they", nt == 1 ? "it" : "they", cpu);
+            (targets & lazy) ? "" : " and not lazy", nt == 1 ? "it" : "they",
+            (targets & lazy) ? " or the freed table" : "", nt == 1 ? "it" : "they", cpu);
     else if (!skipped_lazy)
         say(n, "tlb:     no IPI: no other CPU runs pid %d%s\n", n->pid,
             nr_cpus_online == 1 ? " (there is only one CPU; cpu0 flushes its own TLB)" : "");
