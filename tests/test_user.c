@@ -180,6 +180,15 @@ static void test_affinity_inherited(struct ktest *t)
     user_baseline_check(t, &b);
 }
 
+/* futex_wait/futex_wake and the runtime's mutex (user/futex.c checks itself). */
+static void test_futex(struct ktest *t)
+{
+    struct user_baseline b;
+    user_baseline_take(&b);
+    EXPECT_PROGRAM_OK(t, "futex");
+    user_baseline_check(t, &b);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(test_hello),
     KTEST_CASE(test_args),
@@ -193,6 +202,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_faults),
     KTEST_CASE(test_clock),
     KTEST_CASE(test_affinity_inherited),
+    KTEST_CASE(test_futex),
     {0},
 };
 KTEST_SUITE(user, cases);

@@ -7,7 +7,8 @@
  * thread_exit and fork (bombs), thread_create (a random entry point would
  * kill us), ipc_create (a random name could make an endpoint that a later
  * random recv then waits on forever).  sleep is rare and 0 ms, thread_join
- * never our own tid, write never a readable buffer (console garbage).
+ * never our own tid, write never a readable buffer (console garbage),
+ * futex_wait rare and with a 1 ns timeout.
  * munmap/mprotect never reach our own image, stack or scratch area.  Pointer
  * arguments are drawn from: small numbers, random 64-bit values, kernel and
  * non-canonical addresses, and a scratch mapping of ours.
@@ -54,7 +55,7 @@ static bool known_error(long r)
     switch (-r) {
     case SD_EPERM: case SD_ENOENT: case SD_ESRCH: case SD_EIO: case SD_E2BIG: case SD_ENOEXEC:
     case SD_ECHILD: case SD_EAGAIN: case SD_ENOMEM: case SD_EFAULT: case SD_EBUSY: case SD_EEXIST:
-    case SD_EINVAL: case SD_ENAMETOOLONG: case SD_ENOSYS:
+    case SD_EINVAL: case SD_ENAMETOOLONG: case SD_ENOSYS: case SD_ETIMEDOUT:
         return true;
     }
     return false;
@@ -95,6 +96,11 @@ int main(int argc, char **argv)
             if (a[0] & 7)
                 continue;               /* a sleep lasts at least a tick: keep them rare */
             a[0] = 0;
+            break;
+        case SYS_futex_wait:
+            if (a[0] & 7)
+                continue;               /* a wait may sleep: keep them rare and short */
+            a[2] = 1;                   /* a 1 ns timeout: never waits a tick */
             break;
         case SYS_thread_join:
             if ((int)a[0] == me || (int)a[0] == 0)

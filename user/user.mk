@@ -11,7 +11,7 @@
 UBUILD    := $(BUILD)/user
 UPROGS    := $(sort $(basename $(notdir $(wildcard user/*.c))))
 UELFS     := $(patsubst %,$(UBUILD)/%.elf,$(UPROGS))
-ULIBSRCS  := user/lib/ulib.c user/lib/thread.c lib/format.c lib/string.c
+ULIBSRCS  := user/lib/ulib.c user/lib/thread.c user/lib/mutex.c lib/format.c lib/string.c
 ULIBOBJS  := $(patsubst %.c,$(UBUILD)/%.o,$(ULIBSRCS)) $(UBUILD)/user/lib/crt0.asm.o
 
 UCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \

@@ -60,3 +60,26 @@ void msleep(unsigned ms)
         set_current_state(TASK_RUNNABLE);
     }
 }
+
+void schedule_until(uint64_t deadline_ns)
+{
+    struct task *me = current_task();
+    uint64_t flags = arch_irq_save();
+    struct runqueue *rq = this_rq();
+    raw_spin_lock(&rq->sleepers_lock);
+    me->wake_at_ns = deadline_ns;
+    list_add_tail(&me->timer_link, &rq->sleepers);
+    raw_spin_unlock(&rq->sleepers_lock);
+    arch_irq_restore(flags);
+
+    schedule();     /* at once if a wake-up came since the caller's BLOCKED */
+
+    /* Woken by someone else: still on the list of the CPU we linked on. */
+    flags = arch_irq_save();
+    raw_spin_lock(&rq->sleepers_lock);
+    if (!list_empty(&me->timer_link))
+        list_del(&me->timer_link);
+    raw_spin_unlock(&rq->sleepers_lock);
+    arch_irq_restore(flags);
+    set_current_state(TASK_RUNNABLE);
+}

@@ -75,5 +75,15 @@ int thread_create(struct uthread *t, int (*fn)(void *), void *arg);
 /* Wait for it, free its stack; its exit code in *code.  0 or an error. */
 int thread_join(struct uthread *t, int *code);
 
+/* A mutex for the threads of a process (user/lib/mutex.c): no system call
+ * while uncontended, futex_wait/futex_wake when it is.  Zero-initialised
+ * (UMUTEX_INIT) means unlocked. */
+struct umutex {
+    _Atomic uint32_t state;     /* 0 unlocked, 1 locked, 2 locked with waiters */
+};
+#define UMUTEX_INIT { 0 }
+void umutex_lock(struct umutex *m);
+void umutex_unlock(struct umutex *m);
+
 /* Pin the calling thread to one CPU (modulo the CPU count) and check. */
 int pin_to_cpu(int cpu);

@@ -93,6 +93,11 @@ static inline int sys_ipc_reply(const struct sd_ipc_msg *reply)
 static inline int sys_clock(struct sd_clock *out)
 { return (int)__sc(SYS_clock, out, 0, 0, 0, 0, 0); }
 
+static inline int sys_futex_wait(volatile uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
+{ return (int)__sc(SYS_futex_wait, addr, expected, timeout_ns, 0, 0, 0); }
+static inline long sys_futex_wake(volatile uint32_t *addr, uint64_t n)
+{ return __sc(SYS_futex_wake, addr, n, 0, 0, 0, 0); }
+
 /* Whether a long result (mmap's address) is an error. */
 static inline int sys_is_err(long r)
 {

@@ -134,6 +134,11 @@ void sched_set_affinity(struct task *t, const struct cpumask *mask);
 void sched_get_affinity(struct task *t, struct cpumask *mask);
 void kthread_start(struct task *t);
 struct task *kthread_run(void (*fn)(void *), void *arg, const char *name);
+/* Sleep until woken or until ktime_ns() reaches deadline_ns, whichever is
+ * first (the tick on this CPU ends it, so one tick of resolution, never
+ * early).  The caller has set TASK_BLOCKED under the lock its waker takes
+ * (as prepare_to_wait does), so a wake-up in between is not lost. */
+void schedule_until(uint64_t deadline_ns);
 bool kthread_should_stop(void);
 __noreturn void kthread_exit(int code);
 /* Ask t to stop (kthread_should_stop() turns true and t is woken if asleep),

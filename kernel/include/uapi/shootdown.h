@@ -41,6 +41,8 @@ enum {
     SYS_ipc_call = 22,      /* (int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply) -> 0 */
     SYS_ipc_reply = 23,     /* (const struct sd_ipc_msg *reply) -> 0: to the last call this thread received */
     SYS_clock = 24,         /* (struct sd_clock *out) -> 0: time since boot, the cycle counter's rate */
+    SYS_futex_wait = 25,    /* (uint32_t *addr, uint32_t expected, uint64_t timeout_ns or 0) -> 0 when woken */
+    SYS_futex_wake = 26,    /* (uint32_t *addr, uint64_t n) -> waiters woken (at most n) */
     SYS_COUNT
 };
 
@@ -60,6 +62,7 @@ enum {
 #define SD_EINVAL       22
 #define SD_ENAMETOOLONG 36
 #define SD_ENOSYS       38
+#define SD_ETIMEDOUT    110
 
 /* ---- mmap / mprotect protections ---- */
 #define SD_PROT_NONE    0
