@@ -5,7 +5,7 @@ labs' regions untouched, malformed ones refused with exit status 2), what
 `check` says, how `grade` groups parts into boots and scores a part from a
 serial log (tools/run-tests.py's judge on a made-up log), and its refusals.
 Each check prints `ok NAME` or `FAIL NAME: detail`; the last line is
-`test-lab: N passed, N failed` (tools/tests/checks.py).  make test-host runs it."""
+`lab-tool: N passed, N failed` (tools/tests/checks.py).  make test-host runs it."""
 
 import contextlib
 import io
@@ -357,7 +357,7 @@ def main():
     test_grouping()
     test_scoring()
     test_repo()
-    return ok.summary("test-lab")
+    return ok.summary("lab-tool")
 
 
 if __name__ == "__main__":
