@@ -23,6 +23,7 @@
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
+#include <kernel/smp.h>
 #include <kernel/debug/tlb_trace.h>
 #include <arch/mmu_context.h>
 #include <arch/paging.h>
@@ -356,11 +357,14 @@ static void test_munmap_ipis(struct ktest *t)
 
 /*
  * A target already caught up does no work.  The holder on CPU 1 disables
- * interrupts, waits until our flush F1 has bumped the generation (F1's IPI
- * now waits for it), and flushes the mm itself (F2, a generation later: a
- * full flush of its ASID, which covers F1's change too).  When it turns
- * interrupts back on, F1's IPI finds its slot past F1's generation: nothing
- * to do.
+ * interrupts, waits until our flush F1 has bumped the generation AND queued
+ * its call to CPU 1 (it then waits for us), and flushes the mm itself (F2, a
+ * generation later: a full flush of its ASID, which covers F1's change too).
+ * When it turns interrupts back on, F1's call finds its slot past F1's
+ * generation: nothing to do.  (Waiting for the generation alone was not
+ * enough: when CPU 0's vCPU lost its host core between the bump and the
+ * queueing, the holder had finished and left the mm before F1's call came,
+ * which then found the mm not loaded - a soak of smp8-hazard saw it.)
  */
 struct catchup {
     struct mm *mm;
@@ -374,7 +378,7 @@ static void catchup_holder_fn(void *arg)
     uint64_t flags = arch_irq_save();
     uint64_t gen0 = atomic_load(&c->mm->tlb_gen);
     atomic_store(&c->ready, true);      /* interrupts off from here */
-    while (atomic_load(&c->mm->tlb_gen) == gen0)
+    while (atomic_load(&c->mm->tlb_gen) == gen0 || !smp_call_pending())
         arch_cpu_relax();
     flush_tlb_mm_range(c->mm, ADDR, ADDR + PAGE_SIZE, false, TLB_CAUSE_TEST);
     arch_irq_restore(flags);

@@ -113,6 +113,14 @@ void smp_call_service(void)
     }
 }
 
+/* Whether a call waits in this CPU's queue.  With interrupts off it stays
+ * there (only the IPI handler and wait loops serve it): a test uses this to
+ * act while another CPU's call is known to be on its way. */
+bool smp_call_pending(void)
+{
+    return atomic_load_explicit(&this_cpu_ptr(&call_queue)->head, memory_order_acquire) != NULL;
+}
+
 /* One turn of a wait loop: serve our own queue (interrupts off, as in the
  * IPI handler), then pause. */
 static void wait_a_little(void)

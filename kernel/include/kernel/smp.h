@@ -42,6 +42,7 @@ void smp_call_others(smp_call_fn_t fn, void *arg, bool wait);
 void smp_call_all(smp_call_fn_t fn, void *arg, bool wait);
 /* Run the calls queued for this CPU (the call IPI's handler; interrupts off). */
 void smp_call_service(void);
+bool smp_call_pending(void);
 
 /* Send an NMI to a CPU (handlers: arch/nmi.h). */
 void smp_send_nmi(unsigned cpu);
