@@ -42,6 +42,16 @@ struct tlb_narrator {
     bool quiet, freed;
     uint64_t next[MAX_CPUS];            /* each ring's next event to read */
     uint64_t lazy;                      /* CPUs (0..63) lazy on the mm */
+    /* CPUs whose event of leaving lazy mode we told but none after it: the
+     * event is traced before the CPU's is_lazy store, so a flusher may still
+     * see it lazy until that CPU's next event. */
+    uint64_t leaving;
+    /* For each initiator's flush between its FLUSH and IPI_SEND events: the
+     * CPUs that were lazy (or leaving) at some point in between - the only
+     * ones F2 can have read as lazy.  Judged at IPI_SEND, in time order, so
+     * that a CPU whose lazy entry is traced after the FLUSH event counts. */
+    uint64_t skip_ok[MAX_CPUS];
+    bool skip_open[MAX_CPUS];
     /* The last flush each CPU started: what its IPIs ask for. */
     struct { uint64_t start, end, gen; bool freed; } flush[MAX_CPUS];
 };
@@ -188,7 +198,8 @@ static void tell_flush(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     a->ipis += nt;
     a->ipis_to_lazy += ncpus_in(targets & lazy);
     a->skipped_lazy += ncpus_in(skipped_lazy);
-    a->skipped_not_lazy += ncpus_in(skipped_lazy & ~lazy);
+    n->skip_ok[cpu] = n->lazy | n->leaving;
+    n->skip_open[cpu] = true;
     if (targets)
         say(n, "tlb:     IPIs to %s: on pid %d's CPU list%s, %s may still cache the old translation%s, "
                "so %s must flush before cpu%u goes on\n", cpu_list(targets, list, sizeof(list)), n->pid,
@@ -275,13 +286,37 @@ static void tell_recv(struct tlb_narrator *n, const struct tlb_trace_entry *e, s
     }
 }
 
+static void mark_lazy(struct tlb_narrator *n, uint64_t bit)
+{
+    n->lazy |= bit;
+    for (unsigned c = 0; c < MAX_CPUS; c++)
+        if (n->skip_open[c])
+            n->skip_ok[c] |= bit;
+}
+
+/* A lazy-ending event: traced before the CPU's is_lazy store. */
+static void mark_leaving(struct tlb_narrator *n, uint64_t bit)
+{
+    if (n->lazy & bit)
+        n->leaving |= bit;
+    n->lazy &= ~bit;
+}
+
 static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, uint64_t idx,
                        struct tlb_scene_act *a)
 {
     unsigned cpu = e->cpu;
     uint64_t bit = cpu < 64 ? 1ull << cpu : 0;
     char t[24];
+    n->leaving &= ~bit;                 /* this event is after its is_lazy store */
     switch (e->event) {
+    case TLBT_IPI_SEND:
+        if (cpu < MAX_CPUS && n->skip_open[cpu]) {
+            /* A CPU the flush left out as lazy is lazy by the events too. */
+            a->skipped_not_lazy += ncpus_in(e->a[2] & ~n->skip_ok[cpu] & ~bit);
+            n->skip_open[cpu] = false;
+        }
+        break;
     case TLBT_FLUSH:
         tell_flush(n, e, idx, a);
         break;
@@ -292,7 +327,12 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
         tell_local(n, e);
         break;
     case TLBT_LAZY_ENTER:
-        n->lazy |= bit;
+        mark_lazy(n, bit);
+        if (e->a[1] == 1) {             /* exit_mm, not a switch */
+            say(n, "tlb: %s  cpu%u: pid %d's thread there exited; it goes on as a kernel thread on its page "
+                   "tables until it switches away: cpu%u is lazy\n", when(e, t, sizeof(t)), cpu, n->pid, cpu);
+            break;
+        }
         a->lazy_enters++;
         if (cpu != DIRECTOR_CPU || nr_cpus_online == 1)
             say(n, "tlb: %s  cpu%u switched from pid %d's thread to a kernel thread, which runs on pid %d's page "
@@ -305,10 +345,10 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
         if (!(n->lazy & bit) && (cpu != DIRECTOR_CPU || nr_cpus_online == 1))
             say(n, "tlb: %s  cpu%u: pid %d's thread there exited; a kernel thread goes on on its page tables: "
                    "cpu%u is lazy\n", when(e, t, sizeof(t)), cpu, n->pid, cpu);
-        n->lazy |= bit;
+        mark_lazy(n, bit);
         break;
     case TLBT_LAZY_LEAVE:
-        n->lazy &= ~bit;
+        mark_leaving(n, bit);
         if (e->a[0] != n->ctx && e->a[1] == n->ctx)
             say(n, "tlb: %s  cpu%u runs pid %d's thread again: it had left the mm, so it loads pid %d's page "
                    "tables afresh\n", when(e, t, sizeof(t)), cpu, n->pid, n->pid);
@@ -329,13 +369,13 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
         break;
     case TLBT_SWITCH_MM:
         if (e->a[0] == n->ctx)
-            n->lazy &= ~bit;
+            mark_leaving(n, bit);
         break;
     case TLBT_LEAVE_MM:
-        n->lazy &= ~bit;
+        mark_leaving(n, bit);
         break;
     case TLBT_LAZY_DROP:
-        n->lazy &= ~bit;
+        mark_leaving(n, bit);
         say(n, "tlb: %s  cpu%u stopped borrowing pid %d's mm (%s) and moved to the kernel's page tables\n", when(e, t, sizeof(t)), cpu,
             n->pid, e->a[1] == 1 ? "the exit's shootdown IPI asked it to"
                   : e->a[1] == 2 ? "its hazard slot named the mm being freed"

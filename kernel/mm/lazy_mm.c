@@ -260,6 +260,7 @@ void lazy_mm_exit_mm(struct task *me)
      */
     uint64_t flags = arch_irq_save();
     lazy_mm_borrow_start(mm);   /* hazard: the slot store precedes our mmput */
+    tlb_ev_exit_mm_lazy(mm);
     enter_lazy_tlb(mm, me);
     me->mm = NULL;              /* a kernel thread from here on, borrowing mm */
     arch_irq_restore(flags);

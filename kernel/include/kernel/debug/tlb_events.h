@@ -234,6 +234,17 @@ static inline void tlb_ev_leave_mm(struct mm *mm)
     tlb_trace(TLBT_LEAVE_MM, mm->ctx_id, 0, 0, 0, 0);
 }
 
+/* exit_mm (kernel/mm/lazy_mm.c): the exiting user thread goes on as a
+ * kernel thread on its mm, so this CPU turns lazy without a context switch.
+ * Traced before enter_lazy_tlb's is_lazy store, as the switch's lazy_enter
+ * is, so that a reader of the trace (the demo's narrator, tools/tlbtrace.py)
+ * knows the CPU is lazy before any flusher can skip it as lazy.  a1 = 1
+ * tells it from a switch's.  Trace only: the switch counters count switches. */
+static inline void tlb_ev_exit_mm_lazy(struct mm *mm)
+{
+    tlb_trace(TLBT_LAZY_ENTER, mm->ctx_id, 1, 0, 0, 0);
+}
+
 /* ---- context_switch (kernel/sched/core.c) ---- */
 
 /* Before step 2 of a switch from a task with (prev_mm, prev_active) to one
