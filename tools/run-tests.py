@@ -875,16 +875,44 @@ def show_outcome(o, index, total, label=None):
     out = ["[%d/%d] %-14s %s  %s  (%.1f s)" % (index, total, label or c.name, verdict, counts,
                                               o.seconds)]
     if not o.ok:
-        for r in o.reasons:
-            out.append("       - " + r)
-        if o.ktap:
-            for leaf in o.ktap.leaves:
-                if leaf.status == "fail":
-                    out.append("       not ok: " + leaf.path)
-                    out += ["           " + d for d in leaf.diag[-6:]]
-        out.append("       last lines of %s:" % rel(o.log))
-        out += ["       | " + line for line in tail(o.log)]
+        out += failure_details(o)
     say("\n".join(out))
+
+
+def failure_details(o, log_lines=25):
+    """Why a configuration failed: the runner's reasons, each failing KTAP
+    case with its last diagnostics, and the last lines of its log."""
+    out = []
+    for r in o.reasons:
+        out.append("       - " + r)
+    if o.ktap:
+        for leaf in o.ktap.leaves:
+            if leaf.status == "fail":
+                out.append("       not ok: " + leaf.path)
+                out += ["           " + d for d in leaf.diag[-6:]]
+    out.append("       last lines of %s:" % rel(o.log))
+    out += ["       | " + line for line in tail(o.log, log_lines)]
+    return out
+
+
+def write_failure_digest(bad):
+    """build/test-logs/failures.txt: each failed configuration's details
+    again, in one place.  The progress lines print them as each boot ends,
+    which in a long run is far above the end of the output; CI (.ci/run)
+    prints this file last, so a report that keeps only the tail of the
+    output still says which case failed and how.  Removed on a clean run."""
+    path = os.path.join(LOG_DIR, "failures.txt")
+    if not bad:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    lines = []
+    for o in bad:
+        lines.append("FAILED %s: %s" % (o.config.name, o.config.description))
+        lines += failure_details(o, log_lines=12)
+    os.makedirs(LOG_DIR, exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def run_host_tests():
@@ -1272,6 +1300,7 @@ def main():
     failed = sum(o.failed for o in everything)
     skipped = sum(o.skipped for o in everything)
     bad = [o.config.name for o in everything if not o.ok]
+    write_failure_digest([o for o in everything if not o.ok])
     if bad:
         say("FAILED: %s (logs in %s/)" % (", ".join(bad), rel(LOG_DIR)))
     say("total time %.0f s" % (time.monotonic() - start))
