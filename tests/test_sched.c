@@ -249,8 +249,9 @@ static void test_kthread_stop(struct ktest *t)
     struct task *b = kthread_run(sleep_until_stop, &sleeping, "sleeper");
     ASSERT_TRUE(t, b != NULL);
     EXPECT_TRUE(t, wait_until(&sleeping, 500));
-    msleep(20);
-    EXPECT_EQ(t, atomic_load(&b->state), TASK_BLOCKED);
+    /* It goes to sleep (progress, not a fixed wait: its vCPU may lose its
+     * host core for longer than any sleep here), then stop must wake it. */
+    EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&b->state) == TASK_BLOCKED && !atomic_load(&b->on_cpu)));
     EXPECT_EQ(t, kthread_stop(b), 8);
 
     struct wait_queue wq;
