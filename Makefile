@@ -6,6 +6,9 @@
 #   make run MODE=hazard   ... in a lazy-mm mode (refcount|shootdown|hazard; adds lazy_mm= to CMDLINE)
 #   make run PROG="exitcode 7"  run one user program with its arguments; exits with its status
 #   make demo-modes the boot demo's TLB scene once per lazy-mm mode: one table of its counters (SMP=)
+#   make bench      the bench program (run=bench) in every lazy-mm mode, QEMU at BENCH_CPUS CPUs and
+#                   Bochs with pcid=on/off, BENCH_BOOTS boots each: build/bench/results.md and SVG
+#                   plots (narrow: BENCH_MODES="hazard" BENCH_CPUS="2" BENCH_PCID= BENCH="names")
 #   make test       the whole test suite: host unit tests + every boot configuration
 #   make test SMP=3 one configuration by hand (also CONFIG=name, see tools/run-tests.py --list)
 #   make test SMP=4 TESTS=tlb_stale MODE=shootdown CMDLINE="pcid=off"
@@ -75,7 +78,7 @@ KOBJS   := $(patsubst %.c,$(BUILD)/%.o,$(KSRCS)) $(patsubst %.asm,$(BUILD)/%.asm
 OBJLIST := $(BUILD)/objects.list
 $(shell mkdir -p $(BUILD); echo '$(KOBJS)' | cmp -s - $(OBJLIST) || echo '$(KOBJS)' > $(OBJLIST))
 
-.PHONY: all iso run demo-modes test test-bochs test-host test-tlbtrace test-gdb soak models debug compdb clean deps check-arch \
+.PHONY: all iso run demo-modes bench test test-bochs test-host test-tlbtrace test-gdb soak models debug compdb clean deps check-arch \
         lab-start grade test-labs
 all: check-arch $(ELF) user
 
@@ -166,6 +169,25 @@ run: deps $(ELF) user $(ISO)
 demo-modes: deps $(ELF) user
 	$(PYTHON) tools/demo-modes.py --smp $(SMP)
 
+# The benchmarks (tools/bench.py, then tools/bench-report.py; README.md,
+# "Measuring").  Boots one at a time, in rounds, within BENCH_BUDGET wall
+# seconds.  Empty BENCH_MODES: every mode of kernel/mm/lazy_mm.c; empty
+# BENCH_PCID: no Bochs rows; empty BENCH_CPUS: no QEMU rows; BENCH: only
+# these benchmarks.  Timing is never part of make test.
+BENCH_MODES  ?=
+BENCH_CPUS   ?= 2 4
+BENCH_PCID   ?= on off
+BENCH_BOCHS_CPUS ?= 2
+BENCH_BOOTS  ?= 3
+BENCH_BUDGET ?= 1080
+BENCH        ?=
+bench: deps $(ELF) user
+	$(PYTHON) tools/bench.py --modes "$(BENCH_MODES)" --cpus "$(BENCH_CPUS)" --pcid "$(BENCH_PCID)" \
+		--bochs-cpus "$(BENCH_BOCHS_CPUS)" --boots "$(BENCH_BOOTS)" --budget "$(BENCH_BUDGET)" \
+		--bench "$(BENCH)"; status=$$?; \
+		test $$status -ne 2 || exit 2; \
+		$(PYTHON) tools/bench-report.py && exit $$status
+
 debug: $(ELF) user $(ISO)
 	@sh tools/deps.sh --debug
 	$(PYTHON) tools/run-qemu.py --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --uefi $(UEFI) --cpu "$(CPU)" --cmdline '$(RUN_CMDLINE)' --gdb
@@ -218,6 +240,7 @@ test-host:
 	$(MAKE) -C tests/host run
 	$(PYTHON) tools/lab.py check
 	$(PYTHON) tools/tests/test_lab.py
+	$(PYTHON) tools/tests/test_bench_report.py
 
 # ---- labs (labs/README.md, tools/lab.py) -----------------------------------
 # LAB= names one lab (labs/NAME/); DIR= where its starting tree goes.

@@ -15,7 +15,9 @@
    tools/tests/test_tlbtrace_page.py, its HTML page in headless Chromium,
    skipped with its reason when there is no chromium), the labs' solution
    regions (tools/lab.py check) and the lab tool's own tests
-   (tools/tests/test_lab.py; the labs' grading itself is make test-labs).
+   (tools/tests/test_lab.py; the labs' grading itself is make test-labs),
+   and the tests of make bench's report tools/bench-report.py on a sample
+   of its raw lines (tools/tests/test_bench_report.py).
    The Promela models of the TLB and lazy-mm protocols: tools/run-models.sh
    (spin, exhaustively; each model and each of its variants counts as one
    test - docs/models.md).
@@ -975,6 +977,8 @@ STATIC_CHECKS = [
      "check%s of the labs failed"),
     ("lab-tool", "tests/test_lab.py", "tools/lab.py: lab-start's region processing, grade's scoring",
      "check%s of the lab tool failed"),
+    ("bench-report", "tests/test_bench_report.py", "tools/bench-report.py: make bench's table and SVG plots (sample lines)",
+     "check%s of the bench report failed"),
 ]
 
 
