@@ -14,6 +14,7 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
+#include <kernel/rcu.h>
 #include <kernel/smp.h>
 #include <kernel/tick.h>
 #include <kernel/time.h>
@@ -73,6 +74,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     crash_if_requested();       /* crash= on the command line: fault on purpose */
     process_init();             /* the reaper of orphaned processes */
+    rcu_init();                 /* the grace-period thread (kernel/rcu/rcu.c) */
 
     /* The rest happens in kernel threads: the tests (test=), one program
      * (run=) or the demo. */

@@ -14,6 +14,7 @@
 #include <kernel/sched.h>
 #include <kernel/preempt.h>
 #include <kernel/process.h>
+#include <kernel/rcu.h>
 
 /*
  * Room for the ABI's numbers (uapi/shootdown.h) and for test-only calls
@@ -59,4 +60,6 @@ void exit_to_user_work(void)
      */
     while (need_resched())
         schedule();
+    /* Back to user mode next: a quiescent state (kernel/rcu/rcu.c). */
+    rcu_qs();
 }

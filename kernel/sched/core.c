@@ -39,6 +39,7 @@
 #include <kernel/debug/console_keys.h>
 #include <kernel/debug/tlb_events.h>
 #include <kernel/lazy_mm.h>
+#include <kernel/rcu.h>
 #include <arch/mmu_context.h>
 #include <arch/task.h>
 #include <arch/cpu.h>
@@ -232,6 +233,9 @@ static void __schedule(bool preempted)
     BUG_ON(arch_irqs_enabled());
     if (preempt_count() != 0)
         panic("schedule() while atomic: preempt_count %d in task '%s'", preempt_count(), prev->name);
+    /* A context switch is a quiescent state: the caller held no preempt
+     * count, so it is in no RCU reader (kernel/rcu/rcu.c). */
+    rcu_qs();
     preempt_disable();
     raw_spin_lock(&rq->lock);
     this_cpu_ptr(&preempt_state)->need_resched = false;
@@ -383,6 +387,7 @@ __noreturn void sched_idle_loop(void)
     struct runqueue *rq = this_rq();
     for (;;) {
         console_keys_poll();    /* 't' on the serial console: the TLB trace */
+        rcu_qs();               /* idle: in no RCU reader (kernel/rcu/rcu.c) */
         arch_irq_disable();
         if (!need_resched() && !sched_balance(rq)) {
             /* sti;hlt: an interrupt (or IPI) between the check and the halt

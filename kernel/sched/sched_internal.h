@@ -35,7 +35,6 @@ void rq_enqueue(struct runqueue *rq, struct task *t);
 void rq_dequeue(struct runqueue *rq, struct task *t);
 struct runqueue *task_rq_lock(struct task *t, uint64_t *flags);
 void task_rq_unlock(struct runqueue *rq, uint64_t flags);
-void resched_cpu(unsigned cpu);
 /* Step 3 of a context switch, on the next task's stack (core.c). */
 void finish_task_switch(struct task *prev);
 void smp_send_reschedule(unsigned cpu);

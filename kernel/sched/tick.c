@@ -3,6 +3,7 @@
 #include <kernel/boot_options.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
+#include <kernel/rcu.h>
 #include <arch/timer.h>
 #include <stdatomic.h>
 
@@ -28,6 +29,7 @@ void tick_handle(void)
 {
     _Atomic uint64_t *t = this_cpu_ptr(&ticks);
     atomic_store_explicit(t, atomic_load_explicit(t, memory_order_relaxed) + 1, memory_order_relaxed);
+    rcu_tick();         /* a quiescent state if no reader was interrupted */
     sched_tick();       /* time slices, msleep wake-ups, balancing */
 }
 

@@ -116,6 +116,10 @@ bool wake_up_task(struct task *t);
 void set_current_state(enum task_state s);
 /* Called at the return of every interrupt from a preemptible context. */
 void preempt_on_irq_return(void);
+/* Ask `cpu` to go through schedule() at its next chance (an IPI unless it
+ * is this CPU; then call it with interrupts off).  RCU uses it to hurry a
+ * quiescent state out of a CPU that runs one kernel thread without pause. */
+void resched_cpu(unsigned cpu);
 
 /* ---- kernel threads (kernel/sched/kthread.c) ---- */
 /* Create a thread that will run fn(arg); it does not run until kthread_start().
