@@ -3,7 +3,7 @@
 #   make            build build/shootdown.elf
 #   make iso        build build/shootdown.iso (GRUB, boots under BIOS and UEFI)
 #   make run        boot the ISO in QEMU (knobs: SMP=4 MEM=256M ACCEL=tcg|kvm UEFI=1 CPU=... CMDLINE="...")
-#   make run MODE=hazard   ... in a lazy-mm mode (refcount|shootdown|hazard; adds lazy_mm= to CMDLINE)
+#   make run MODE=hazard   ... in a lazy-mm mode (refcount|shootdown|hazard|mmput; adds lazy_mm= to CMDLINE)
 #   make run PROG="exitcode 7"  run one user program with its arguments; exits with its status
 #   make demo-modes the boot demo's TLB scene once per lazy-mm mode: one table of its counters (SMP=)
 #   make bench      the bench program (run=bench) in every lazy-mm mode, QEMU at BENCH_CPUS CPUs and
@@ -143,11 +143,11 @@ ACCEL   ?= tcg
 UEFI    ?= 0
 CMDLINE ?=
 CPU     ?=
-# A lazy-mm mode (kernel/lazy_mm.h): refcount, shootdown or hazard.
+# A lazy-mm mode (kernel/lazy_mm.h): refcount, shootdown, hazard or mmput.
 MODE    ?=
 ifneq ($(MODE),)
-ifeq ($(filter $(MODE),refcount shootdown hazard),)
-$(error MODE=$(MODE): the lazy-mm modes are refcount, shootdown and hazard)
+ifeq ($(filter $(MODE),refcount shootdown hazard mmput),)
+$(error MODE=$(MODE): the lazy-mm modes are refcount, shootdown, hazard and mmput)
 endif
 endif
 

@@ -88,7 +88,7 @@ static void trip_fn(void *arg)
 /*
  * user(A) -> kernel thread -> user(A): refcount mode pays exactly 2 mm_count
  * atomics per trip (mmgrab at the borrow's start, mmdrop at its end);
- * shootdown and hazard pay none.
+ * shootdown, hazard and mmput pay none.
  */
 static void test_round_trip_atomics(struct ktest *t)
 {
@@ -154,6 +154,8 @@ static void self_exit_fn(void *arg)
  * and PML4 until the CPU lets go.  shootdown/hazard: the borrow holds
  * nothing, so the last mmdrop (in the thread's mmput) first makes this very
  * CPU let go - active_mm moves to init_mm - and only then frees the mm.
+ * mmput: the teardown flush's handler on this CPU (the initiator's own
+ * part of the flush) ends the borrow, before the mm is freed.
  */
 static void test_exit_while_borrowed_here(struct ktest *t)
 {
@@ -201,7 +203,7 @@ static bool leave_borrowing(struct ktest *t, struct mm *mm, unsigned cpu)
 }
 
 struct free_counts {
-    uint64_t shootdown_ipis, scans, slots_read, hazard_ipis, drops;
+    uint64_t shootdown_ipis, scans, slots_read, hazard_ipis, drops, drop_ipis;
 };
 
 static void free_counts_take(struct free_counts *c, const struct counter_snapshot *s)
@@ -211,6 +213,7 @@ static void free_counts_take(struct free_counts *c, const struct counter_snapsho
     c->slots_read = counter_delta(s, COUNTER(lazy, hazard_slots_read));
     c->hazard_ipis = counter_delta(s, COUNTER(lazy, hazard_ipis));
     c->drops = counter_delta(s, COUNTER(lazy, borrow_drop));
+    c->drop_ipis = counter_delta(s, COUNTER(lazy, drop_ipis));
 }
 
 /*
@@ -222,7 +225,10 @@ static void free_counts_take(struct free_counts *c, const struct counter_snapsho
  *              movers whose bits no flush cleared;
  *   hazard:    reads every online CPU's slot, calls exactly the borrowers;
  *   refcount:  calls nobody (the borrowers hold references; the reaper's
- *              lazy_mm_drop_borrowers() makes them let go).
+ *              lazy_mm_drop_borrowers() makes them let go);
+ *   mmput:     calls nobody: the last mmput's teardown flush, which called
+ *              the whole cpumask (lazy CPUs too: it frees page tables),
+ *              ended every borrow already.
  * Every borrower ends its borrow exactly once, the movers never; the mm is
  * freed only after that.
  */
@@ -253,19 +259,25 @@ static void test_exit_calls_borrowers(struct ktest *t)
         EXPECT_EQ(t, lazy_mm_hazard_slot(cpu), want);
     }
 
+    struct counter_snapshot s, at_free;
+    uint64_t drops_before[MAX_CPUS];
+    for (unsigned cpu = 0; cpu < n; cpu++)
+        drops_before[cpu] = counter_read_cpu(COUNTER(lazy, borrow_drop), cpu);
+    struct cpumask before = mm->cpumask;        /* borrowers and movers */
+    counters_snapshot(&s);
     mmgrab(mm);                 /* so that the measured mmdrop is the last */
     mmput(mm);                  /* the last user: teardown */
     EXPECT_EQ(t, mm_live_count(), mms + 2);
+    /* The teardown flush frees page tables: the whole cpumask is called. */
+    EXPECT_EQ(t, counter_delta(&s, COUNTER(lazy, teardown_ipis)), (uint64_t)cpumask_weight(&before));
+    uint64_t teardown_drops = counter_delta(&s, COUNTER(lazy, borrow_drop));
+    EXPECT_EQ(t, teardown_drops, lazy_mm_mode == LAZY_MM_MMPUT ? (uint64_t)k : 0u);
     struct cpumask mask = mm->cpumask;
     for (unsigned cpu = 1; cpu <= k; cpu++)
         EXPECT_TRUE(t, cpumask_test_cpu(&mask, cpu));   /* (I2) */
     EXPECT_FALSE(t, cpumask_test_cpu(&mask, 0));
 
-    struct counter_snapshot s;
-    uint64_t drops_before[MAX_CPUS];
-    for (unsigned cpu = 0; cpu < n; cpu++)
-        drops_before[cpu] = counter_read_cpu(COUNTER(lazy, borrow_drop), cpu);
-    counters_snapshot(&s);
+    counters_snapshot(&at_free);
     mmdrop(mm);
     if (lazy_mm_mode == LAZY_MM_REFCOUNT) {
         EXPECT_EQ(t, mm_live_count(), mms + 2);         /* the borrows hold it */
@@ -273,12 +285,13 @@ static void test_exit_calls_borrowers(struct ktest *t)
     }
     EXPECT_EQ(t, mm_live_count(), mms + 1);             /* freed: only `other` is left */
     struct free_counts c;
-    free_counts_take(&c, &s);
-    /* Each borrower let go once; the movers and CPU 0 had nothing to drop. */
+    free_counts_take(&c, &at_free);
+    /* Each borrower let go once (in the teardown or at the free); the
+     * movers and CPU 0 had nothing to drop. */
     for (unsigned cpu = 0; cpu < n; cpu++)
         EXPECT_EQ(t, counter_read_cpu(COUNTER(lazy, borrow_drop), cpu) - drops_before[cpu],
                   (uint64_t)(cpu >= 1 && cpu <= k));
-    EXPECT_EQ(t, c.drops, (uint64_t)k);
+    EXPECT_EQ(t, teardown_drops + c.drops, (uint64_t)k);
     for (unsigned cpu = 1; cpu < n; cpu++)
         EXPECT_EQ(t, lazy_mm_hazard_slot(cpu), (struct mm *)NULL);
 
@@ -300,6 +313,14 @@ static void test_exit_calls_borrowers(struct ktest *t)
         EXPECT_EQ(t, c.slots_read, (uint64_t)n);
         EXPECT_EQ(t, c.hazard_ipis, (uint64_t)k);       /* the movers are left alone */
         break;
+    case LAZY_MM_MMPUT:
+        /* (I6): nobody borrows any more, nobody is called. */
+        EXPECT_EQ(t, c.shootdown_ipis, 0u);
+        EXPECT_EQ(t, c.scans, 0u);
+        EXPECT_EQ(t, c.hazard_ipis, 0u);
+        EXPECT_EQ(t, c.drop_ipis, 0u);
+        EXPECT_EQ(t, c.drops, 0u);
+        break;
     }
     ktest_log("lazy_mm=%s: %u borrowers, %u movers, cpumask %u: %llu shootdown IPIs, "
               "%llu slots read, %llu hazard IPIs", lazy_mm_mode_name(), k, n - 1 - k,
@@ -311,6 +332,54 @@ static void test_exit_calls_borrowers(struct ktest *t)
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 
+/* ---- the IPIs of an exit, per mode ----------------------------------------- */
+
+/*
+ * Every CPU but 0 borrows mm when its last user goes, on CPU 0 (which never
+ * ran it): b = n - 1 borrowers.  An exit's IPIs come in rounds:
+ *   the teardown's: the last mmput's flush frees page tables, so it calls
+ *     every CPU of the cpumask, lazy or not - b IPIs, in every mode;
+ *   the lifetime round: shootdown's exit shootdown (the cpumask: b),
+ *     hazard's calls to the CPUs whose slot holds mm (b), refcount's
+ *     lazy_mm_drop_borrowers as the reaper calls it (every other online
+ *     CPU: b) - and none in mmput mode, where the teardown's round ended
+ *     the borrows.
+ * So 2b IPIs in refcount, shootdown and hazard, b in mmput: half.
+ */
+static void test_exit_ipis_per_mode(struct ktest *t)
+{
+    unsigned n = nr_cpus_online;
+    if (n < 2)
+        KTEST_SKIP(t, "needs two CPUs: one exits, another borrows");
+    uint64_t b = n - 1;
+    unsigned mms = mm_live_count();
+    struct mm *mm = mm_with_page();
+    ASSERT_TRUE(t, mm != NULL);
+    for (unsigned cpu = 1; cpu < n; cpu++)
+        ASSERT_TRUE(t, leave_borrowing(t, mm, cpu));
+
+    struct counter_snapshot s;
+    counters_snapshot(&s);
+    mmput(mm);                  /* the last user; in all but refcount the last mmdrop */
+    if (lazy_mm_mode == LAZY_MM_REFCOUNT)
+        lazy_mm_drop_borrowers(mm);     /* what process_reap does in this mode */
+    EXPECT_EQ(t, mm_live_count(), mms);
+
+    uint64_t teardown = counter_delta(&s, COUNTER(lazy, teardown_ipis));
+    uint64_t lifetime = counter_delta(&s, COUNTER(lazy, exit_shootdown_ipis)) +
+                        counter_delta(&s, COUNTER(lazy, hazard_ipis)) +
+                        counter_delta(&s, COUNTER(lazy, drop_ipis));
+    EXPECT_EQ(t, teardown, b);
+    EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, ipi_sent)), b);   /* the teardown's, nothing else */
+    EXPECT_EQ(t, lifetime, lazy_mm_mode == LAZY_MM_MMPUT ? 0 : b);
+    EXPECT_EQ(t, counter_delta(&s, COUNTER(lazy, borrow_drop)), b);
+    ktest_log("lazy_mm=%s: %llu borrowers: %llu exit IPIs (teardown %llu + lifetime %llu)",
+              lazy_mm_mode_name(), (unsigned long long)b, (unsigned long long)(teardown + lifetime),
+              (unsigned long long)teardown, (unsigned long long)lifetime);
+    lazy_mm_drop_borrowers(NULL);
+    EXPECT_EQ(t, mm_live_count(), mms);
+}
+
 /* ---- lazy_mm_drop_borrowers in every mode --------------------------------- */
 
 /*
@@ -318,7 +387,8 @@ static void test_exit_calls_borrowers(struct ktest *t)
  * checks call) ends each borrow - leave_mm, active_mm = init_mm, the mode's
  * release - while the mm itself stays: the test still holds its user
  * reference.  The last mmput then frees it with nobody left to call (the
- * shootdown still calls the cpumask, whose CPUs find nothing to drop).
+ * shootdown still calls the cpumask, whose CPUs find nothing to drop, and
+ * so does mmput mode's teardown flush).
  */
 static void test_drop_borrowers(struct ktest *t)
 {
@@ -422,6 +492,7 @@ static const struct ktest_case lazy_mm_cases[] = {
     KTEST_CASE(test_round_trip_atomics),
     KTEST_CASE(test_exit_while_borrowed_here),
     KTEST_CASE(test_exit_calls_borrowers),
+    KTEST_CASE(test_exit_ipis_per_mode),
     KTEST_CASE(test_drop_borrowers),
     KTEST_CASE(test_hazard_slot),
     {0},

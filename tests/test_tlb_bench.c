@@ -13,7 +13,7 @@
  * workload ran on or summed over all CPUs.
  *
  * Collecting figures per lazy-mm mode (docs/tlb.md, docs/lazy-mm.md):
- *   for m in refcount shootdown hazard; do
+ *   for m in refcount shootdown hazard mmput; do
  *     tools/run-tests.py --smp 4 --tests tlb_bench --cmdline "lazy_mm=$m" \
  *       && grep '# bench:' build/test-logs/smp4.log; done
  *

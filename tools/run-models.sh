@@ -55,6 +55,11 @@ lazy-hazard-no-wait              lazy_mm       -DMODE=HAZARD,-DNO_WAIT          
 lazy-hazard-publish-late         lazy_mm       -DMODE=HAZARD,-DHZ_PUBLISH_LATE                            pass -O0
 lazy-hazard-clear-early          lazy_mm       -DMODE=HAZARD,-DHZ_CLEAR_EARLY                             pass -O0
 lazy-hazard-drop-no-leave        lazy_mm       -DMODE=HAZARD,-DDROP_NO_LEAVE                              pass -O0
+lazy-mmput                       lazy_mm       -DMODE=MMPUT                                               pass -O0
+lazy-mmput-skip-drop             lazy_mm       -DMODE=MMPUT,-DMP_SKIP_DROP                                fail -O0
+lazy-mmput-2                     lazy_mm       -DMODE=MMPUT,-DMUNMAPS=2                                   pass -O0
+lazy-mmput-clear-borrowed        lazy_mm       -DMODE=MMPUT,-DMUNMAPS=2,-DSD_CLEAR_BORROWED               fail -O0
+lazy-mmput-no-wait               lazy_mm       -DMODE=MMPUT,-DNO_WAIT                                     fail -O0
 lazy-nt-refcount                 lazy_mm       -DNO_TEARDOWN_FLUSH,-DMODE=REFCOUNT                        pass -O0
 lazy-nt-refcount-drop-before-cr3 lazy_mm       -DNO_TEARDOWN_FLUSH,-DMODE=REFCOUNT,-DRC_DROP_BEFORE_CR3   fail -O0
 lazy-nt-shootdown                lazy_mm       -DNO_TEARDOWN_FLUSH,-DMODE=SHOOTDOWN                       pass -O0
@@ -79,8 +84,8 @@ mkdir -p "$OUT"
 
 # Every switch a model tests with #ifdef/#ifndef/defined() must be used by
 # some row: a variant written but never run would prove nothing.  (The
-# configuration knobs FLUSHERS, ROUNDS, MODE, ONLY_M and NO_TEARDOWN_FLUSH
-# are switches too, and rows use each of them.)
+# configuration knobs FLUSHERS, ROUNDS, MODE, MUNMAPS, ONLY_M and
+# NO_TEARDOWN_FLUSH are switches too, and rows use each of them.)
 if [ "$PAT" = "*" ]; then
     for sw in $(grep -ohE '#ifn?def [A-Z0-9_]+|defined\([A-Z0-9_]+\)' "$ROOT"/tests/models/*.pml |
                 sed -E 's/#ifn?def //; s/defined\((.*)\)/\1/' | sort -u); do

@@ -145,7 +145,7 @@ def tcg_bios(smp, name=None, **kw):
 
 
 # ---- lazy-mm modes (kernel/mm/lazy_mm.c, docs/lazy-mm.md) ----
-LAZY_MM_MODES = ("refcount", "shootdown", "hazard")
+LAZY_MM_MODES = ("refcount", "shootdown", "hazard", "mmput")
 # The line kernel/mm/lazy_mm.c prints at boot; a mode row requires it, so a
 # mode that was not applied (a typo, an unknown option) fails the row.
 LAZY_MM_LINE = r"^.*lazy_mm: mode %s\b"
@@ -178,8 +178,8 @@ MATRIX = [
     tcg_bios(2),
     tcg_bios(4),
     tcg_bios(8, weight=2),
-    # The other two modes: every suite runs in each, on 2, 3, 4 and 8 CPUs
-    # between them.  Cost on the 2-core host: -smp 2..4 about 20-30 s each
+    # The other three modes: every suite runs in each, on 2, 3, 4 and 8 CPUs
+    # between them (mmput on 2 and 4).  Cost on the 2-core host: -smp 2..4 about 20-30 s each
     # when the host is quiet; -smp 8 60 s quiet but up to 200 s when other
     # machines run - so only one -smp 8 mode row, to keep make test near
     # ten minutes.
@@ -187,6 +187,8 @@ MATRIX = [
     mode_row(4, "shootdown"),
     mode_row(3, "hazard"),
     mode_row(8, "hazard", weight=2),
+    mode_row(2, "mmput"),
+    mode_row(4, "mmput"),
     Config("uefi", "QEMU TCG, UEFI (OVMF), -cpu max, 2 CPUs", smp=2, uefi=True,
            timeout=180, weight=3),
     # The oldest CPU model QEMU offers: no PCID, INVPCID, x2APIC, SMEP,
@@ -345,6 +347,8 @@ MATRIX += [
            lazy_mm="shootdown", cpu="1"),
     inject("skip_hazard_scan", "mm_free", "the mm freed without scanning the hazard slots",
            lazy_mm="hazard", cpu="1"),
+    inject("skip_mmput_drop", "mm_free", "the teardown flush leaves cpu 1's borrow: the mm is freed under it",
+           lazy_mm="mmput", cpu="1"),
     # The frame-lifetime and flush-owed rules (tests/test_tlbcheck_owed.c):
     # the unmapping or mprotect runs on the test's CPU, cpu 0.
     inject("free_before_flush", "frame_free", "munmap frees its frames before the flush",
@@ -390,7 +394,7 @@ RACE_SUITES = "tlb_stale,mm_smp,user,tlbcheck,lazy_mm"
 RACE_DELAY_US = 500
 RACE_SITES_ALL = ("lazy_enter", "lazy_leave", "cpumask_set", "cr3_write")
 RACE_SITES_MODE = {"refcount": ("borrow_end",), "shootdown": (),
-                   "hazard": ("hazard_set", "hazard_clear")}
+                   "hazard": ("hazard_set", "hazard_clear"), "mmput": ()}
 
 
 def race_row(base):
@@ -406,7 +410,7 @@ def race_row(base):
 
 
 MATRIX += [race_row(find_config_in(MATRIX, name))
-           for name in ("smp2", "smp4-shootdown", "smp3-hazard")]
+           for name in ("smp2", "smp4-shootdown", "smp3-hazard", "smp2-mmput")]
 
 
 def find_config(name):

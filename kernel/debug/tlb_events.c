@@ -31,8 +31,10 @@ DEFINE_COUNTER(switch, leave_lazy, "kernel thread -> user (switch_mm, lazy_mm_bo
 /* the lazy-mm borrow and its lifetime modes (kernel/mm/lazy_mm.c) */
 DEFINE_COUNTER(lazy, borrow_start, "borrows of a user mm started (user -> kernel thread, exit_mm)");
 DEFINE_COUNTER(lazy, borrow_end, "borrows ended by a switch to a user task");
-DEFINE_COUNTER(lazy, borrow_drop, "borrows ended by a drop (exit shootdown, hazard IPI, drop_borrowers)");
+DEFINE_COUNTER(lazy, borrow_drop, "borrows ended by a drop (exit shootdown, hazard IPI, mmput's teardown flush, drop_borrowers)");
 DEFINE_COUNTER(lazy, exit_shootdown_ipis, "shootdown: IPIs to the mm's cpumask before freeing an mm");
 DEFINE_COUNTER(lazy, hazard_scans, "hazard: scans of the slots before freeing an mm");
 DEFINE_COUNTER(lazy, hazard_slots_read, "hazard: per-CPU slots read by those scans");
 DEFINE_COUNTER(lazy, hazard_ipis, "hazard: IPIs to CPUs whose slot held the mm being freed");
+DEFINE_COUNTER(lazy, teardown_ipis, "IPIs of the last mmput's teardown flush (every mode; mmput: they end the borrows)");
+DEFINE_COUNTER(lazy, drop_ipis, "IPIs of lazy_mm_drop_borrowers (refcount: the reaper's; leak checks)");

@@ -320,7 +320,8 @@ static void print_event(const struct tlb_trace_entry *e)
         break;
     case TLBT_LAZY_DROP:
         put_ctx(&l, a[0]);
-        put(&l, ": borrow dropped (%s)", a[1] == 1 ? "exit shootdown" : a[1] == 2 ? "hazard slot" : "asked");
+        put(&l, ": borrow dropped (%s)", a[1] == 1 ? "exit shootdown" : a[1] == 2 ? "hazard slot"
+                                         : a[1] == 3 ? "mmput teardown" : "asked");
         break;
     case TLBT_LAZY_FREE:
         put_ctx(&l, a[0]);

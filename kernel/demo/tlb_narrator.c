@@ -379,6 +379,7 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
         say(n, "tlb: %s  cpu%u stopped borrowing pid %d's mm (%s) and moved to the kernel's page tables\n", when(e, t, sizeof(t)), cpu,
             n->pid, e->a[1] == 1 ? "the exit's shootdown IPI asked it to"
                   : e->a[1] == 2 ? "its hazard slot named the mm being freed"
+                  : e->a[1] == 3 ? "lazy_mm=mmput: the teardown's flush, which frees the page tables, ends the borrow too"
                   : "lazy_mm=refcount: the reaper makes borrowers let go, so that their references come back");
         break;
     case TLBT_LAZY_FREE: {

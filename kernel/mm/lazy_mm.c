@@ -1,6 +1,7 @@
 /*
  * kernel/mm/lazy_mm.c - how long a lazily borrowed mm lives: the
- * lazy_mm=refcount|shootdown|hazard modes (kernel/lazy_mm.h, docs/lazy-mm.md).
+ * lazy_mm=refcount|shootdown|hazard|mmput modes (kernel/lazy_mm.h,
+ * docs/lazy-mm.md).
  *
  * THE BORROW
  *   A kernel thread (task->mm == NULL) runs on whatever address space its
@@ -34,6 +35,14 @@
  *             start, NULL at end: 0 atomics).  lazy_mm_before_free() reads
  *             every online CPU's slot and calls only the CPUs whose slot
  *             holds the mm.
+ *   mmput     the borrow owns nothing (0 atomics, no slot).  The last
+ *             mmput's teardown frees page tables, so its flush already
+ *             calls every CPU in mm->cpumask, lazy ones too; in this mode
+ *             that flush's handler also ends the borrow it finds on each of
+ *             them (lazy_mm_flush_end_borrow).  No borrow can start after
+ *             that (I6), so the last mmdrop has nobody to call:
+ *             lazy_mm_before_free() does nothing.  Linus Torvalds' "get rid
+ *             of lazy at last mmput" (docs/lazy-mm.md).
  *
  * INVARIANTS
  *   (I1) A CPU borrows at most one user mm: its current task's active_mm.
@@ -55,6 +64,8 @@
  *        hold mm_users references.
  *   (I5) refcount: every borrow of a user mm holds exactly one mm_count
  *        reference, released exactly once (end or drop).
+ *   (I6) mmput: once the last mmput's teardown flush of mm has returned, no
+ *        CPU borrows mm, and none ever will (ORDERING, mmput).
  *
  * ORDERING (the freeing side must see every borrow that is still going on)
  *   shootdown: a borrower's bit was set (switch_mm's atomic RMW, or long
@@ -82,13 +93,52 @@
  *     left mm (a serializing instruction, and x86 keeps stores in order),
  *     so a scanner that reads NULL may free the PML4: no walk can start
  *     from it on that CPU any more.
+ *   mmput: the teardown flush must find every borrow of mm that is still
+ *     going on, and no borrow may start after it.
+ *     (a) Every borrow start of mm happens-before the teardown's F1 (the
+ *         tlb_gen RMW in flush_tlb_mm_range).  A borrow starts only on a
+ *         CPU where a task T with T->mm == mm ran: a user -> kernel switch
+ *         away from T, or T's own exit_mm.  T holds an mm_users reference
+ *         that it gives up only later: exit_mm starts the borrow before
+ *         T's mmput (program order); after a switch T must run again to
+ *         exit, which comes after the switching CPU's release of T->on_cpu
+ *         (finish_task_switch) and the acquire of whichever CPU runs T
+ *         next.  The mm_users decrements are acq_rel RMWs, so each start
+ *         happens-before the last decrement, and mm_teardown's flush
+ *         follows that decrement in program order.  No start comes later:
+ *         once mm_users is 0 no task has task->mm == mm (a task gets mm
+ *         only with a reference; mmget refuses 0 -> 1), and a handover
+ *         (kernel -> kernel) starts nothing - the same CPU's borrow passes
+ *         on to its next task.
+ *     (b) The teardown flush reaches every borrower.  By (I2) a borrower's
+ *         bit was set (switch_mm) before its borrow started, so by (a)
+ *         before F1; F1 is a seq_cst RMW and F2 reads mm->cpumask after it,
+ *         so F2 sees the bit or a later clear - and a CPU clears its own
+ *         bit only when it no longer borrows mm.  The flush frees page
+ *         tables, so F2 calls lazy CPUs too, and the initiator runs the
+ *         handler itself.  (No CPU ever goes offline once up.)
+ *     (c) The handler ends the borrow it finds: it runs with interrupts
+ *         off between two steps of the target, never inside a context
+ *         switch (interrupts are off there), so current_task()->active_mm
+ *         is the CPU's whole borrow (I1), and by (a) no new one follows.
+ *     (d) The initiator waits for every call (R2 -> A2 in
+ *         kernel/smp/smp_call.c): the ends happen-before mm_teardown
+ *         returns, hence before mmput drops the users' mm_count reference
+ *         and before the last mmdrop (the acq_rel chain on mm_count),
+ *         which then has nobody to call.
+ *     Pairs: cpumask bit set in switch_mm (arch/mmu_context.h) -> F2's
+ *     cpumask read in flush_tlb_mm_range (arch/x86_64/mm/tlb.c); T->on_cpu
+ *     release/acquire (sched/core.c, kthread.c) and the mm_users RMWs
+ *     (mm.c) -> F1; the call's R2 -> A2 (smp_call.c) -> the users'
+ *     mmdrop in mmput.
  *   drops: the target runs drop_borrow_here() in its call IPI; the waiting
  *     caller sees its effects (slot release -> caller's acquire in
  *     kernel/smp/smp_call.c, "R2 -> A2") before it frees anything.
  *   Belt and braces: mm_teardown's flush always frees tables, so it moves
  *     every lazy CPU in mm->cpumask to init_mm (leave_mm) before mmput drops
  *     the users' mm_count reference; the "after the CR3 write" orders above
- *     are what each mode guarantees without that.  tests/models/lazy_mm.pml
+ *     are what refcount, shootdown and hazard guarantee without that.
+ *     mmput mode is built on that flush: it has no protocol without it.  tests/models/lazy_mm.pml
  *     checks each mode both ways, with a variant per ordering step
  *     (docs/models.md).
  *
@@ -99,6 +149,9 @@
  *   - Remote CPUs only ever compare a borrowed mm pointer with the one
  *     being freed; nothing dereferences another CPU's active_mm (from IPI
  *     or NMI context alike).
+ *   - mmput mode ends borrows inside the teardown flush's handler (an IPI,
+ *     or inline on the initiator, interrupts off): drop_borrow_here's
+ *     leave_mm and borrow_release, nothing that waits or frees.
  *   - The final mmdrop in shootdown/hazard mode sends (waiting) IPIs: it
  *     must run in thread context with interrupts on.  Who calls it: mmput
  *     (exit paths, thread context), process_reap and tests (thread
@@ -123,11 +176,11 @@
 int lazy_mm_mode = LAZY_MM_REFCOUNT;
 
 /* In the order of enum lazy_mm_mode. */
-static const char *const lazy_mm_choices[] = { "refcount", "shootdown", "hazard", NULL };
+static const char *const lazy_mm_choices[] = { "refcount", "shootdown", "hazard", "mmput", NULL };
 _Static_assert(sizeof(lazy_mm_choices) / sizeof(lazy_mm_choices[0]) == LAZY_MM_NR_MODES + 1,
                "one name per enum lazy_mm_mode");
 CMDLINE_ENUM(lazy_mm, lazy_mm_mode, lazy_mm_choices,
-             "what keeps a lazily borrowed mm alive: refcount, shootdown or hazard");
+             "what keeps a lazily borrowed mm alive: refcount, shootdown, hazard or mmput");
 
 /*
  * hazard mode: the user mm this CPU's current task borrows, or NULL (I3).
@@ -174,7 +227,7 @@ static __unused void hazard_publish(struct mm *mm)
  *   end (more permissive: the freeing side may go ahead once it sees the
  *     reference dropped or the slot cleared): the model FIRST, then the
  *     release.  Pairs with tc_check_mm_free (tlbcheck/checks.c).
- * In shootdown mode nothing is published at the end: the freeing side
+ * In shootdown and mmput modes nothing is published at the end: the freeing side
  * learns of it only from the cpumask bit that a later flush clears (after
  * this) or from its drop IPI's completion (after this, too).
  */
@@ -189,6 +242,7 @@ static void borrow_protect(struct mm *mm)
             mmdrop(mm);         /* never the last: the user task's users hold one */
         break;
     case LAZY_MM_SHOOTDOWN:
+    case LAZY_MM_MMPUT:
         break;                  /* (I2) is kept by the TLB core */
     case LAZY_MM_HAZARD:
         /* LAB(lifetime) BEGIN: hazard: publish the borrowed mm in this CPU's slot (I3) */
@@ -211,7 +265,7 @@ void lazy_mm_borrow_start(struct mm *mm)
 /*
  * What a borrow gives back when it ends, by mode.  refcount: the reference
  * is returned to the caller to mmdrop (a drop IPI must not free anything);
- * hazard: clear the slot; shootdown: nothing.  The checker is told first
+ * hazard: clear the slot; shootdown, mmput: nothing.  The checker is told first
  * (see borrow_protect).
  */
 static struct mm *borrow_release(struct mm *mm)
@@ -267,7 +321,9 @@ void lazy_mm_exit_mm(struct task *me)
     /* The last user tears the mappings down; its flush with freed_tables
      * moves this (lazy) CPU to init_mm, the borrow goes on until we switch
      * away or a drop ends it.  shootdown/hazard: if this is also the last
-     * mm_count reference, lazy_mm_before_free() drops our own borrow. */
+     * mm_count reference, lazy_mm_before_free() drops our own borrow.
+     * mmput: if ours is the last mmput, that flush's own handler on this
+     * CPU ends our borrow (lazy_mm_flush_end_borrow). */
     mmput(mm);
 }
 
@@ -279,32 +335,47 @@ struct drop_req {
     struct mm *release[MAX_CPUS];       /* refcount: references for the caller to drop */
 };
 
-enum lazy_drop_why { DROP_REQUESTED, DROP_SHOOTDOWN, DROP_HAZARD };
+/* The trace's lazy_drop a1 (kernel/debug/tlb_trace.c prints it). */
+enum lazy_drop_why { DROP_REQUESTED, DROP_SHOOTDOWN, DROP_HAZARD, DROP_MMPUT };
+
+/*
+ * End this CPU's borrow of `only` (of any user mm when NULL), if its current
+ * task has one: leave the mm, release the borrow, active_mm = &init_mm.
+ * Interrupts off (a call IPI, or the caller's own call).  Returns the
+ * reference the caller must mmdrop (refcount mode), else NULL.
+ */
+static struct mm *end_borrow_here(struct mm *only, int why)
+{
+    struct task *cur = current_task();
+    struct mm *mm = cur->active_mm;
+    struct mm *release = NULL;
+    /* Pointer compares only (see CONTEXT RULES). */
+    if (cur->mm || !mm || mm == &init_mm || (only && mm != only))
+        return NULL;
+    /* early_borrow_end: let go first (the checker told, the hazard slot
+     * cleared), leave the mm after - a scanner may free it meanwhile. */
+    bool early = tlb_inject(TLB_INJECT_EARLY_BORROW_END);
+    if (early)
+        release = borrow_release(mm);
+    leave_mm();                 /* CR3 -> init_mm if mm is still loaded here */
+    tlb_ev_borrow_dropped(mm, why);
+    if (!early)
+        release = borrow_release(mm);
+    /* Only this CPU's flush handler reads it (interrupts are off here). */
+    cur->active_mm = &init_mm;
+    return release;
+}
 
 /* On each target, in its call IPI (or locally), interrupts off. */
 static void drop_borrow_here(void *arg)
 {
     struct drop_req *r = arg;
-    struct task *cur = current_task();
-    struct mm *mm = cur->active_mm;
-    /* Pointer compares only (see CONTEXT RULES). */
-    if (cur->mm || !mm || mm == &init_mm || (r->only && mm != r->only))
-        return;
-    /* early_borrow_end: let go first (the checker told, the hazard slot
-     * cleared), leave the mm after - a scanner may free it meanwhile. */
-    bool early = tlb_inject(TLB_INJECT_EARLY_BORROW_END);
-    if (early)
-        r->release[this_cpu_id()] = borrow_release(mm);
-    leave_mm();                 /* CR3 -> init_mm if mm is still loaded here */
-    tlb_ev_borrow_dropped(mm, r->why);
-    if (!early)
-        r->release[this_cpu_id()] = borrow_release(mm);
-    /* Only this CPU's flush handler reads it (interrupts are off here). */
-    cur->active_mm = &init_mm;
+    r->release[this_cpu_id()] = end_borrow_here(r->only, r->why);
 }
 
 static void drop_and_release(const struct cpumask *targets, struct drop_req *r)
 {
+    tlb_ev_drop_borrowers(targets);
     smp_call_mask(targets, drop_borrow_here, r, true);
     /* Seen thanks to the waiting call's release/acquire (kernel/smp/smp_call.c). */
     for (unsigned c = 0; c < MAX_CPUS; c++)
@@ -317,6 +388,32 @@ void lazy_mm_drop_borrowers(struct mm *mm)
     BUG_ON(mm == &init_mm);
     struct drop_req r = { .only = mm, .why = DROP_REQUESTED };
     drop_and_release(&cpu_online_mask, &r);
+}
+
+/* ---- mmput: the last mmput's teardown flush ends every borrow ---- */
+
+bool lazy_mm_flush_ends_borrows(bool freed_tables, bool teardown)
+{
+    /* mm_teardown's flushes: full batches on the way (no tables freed, lazy
+     * CPUs skipped) and one last flush with freed_tables, which every CPU
+     * of the cpumask gets.  That one, after mm_users reached 0. */
+    return lazy_mm_mode == LAZY_MM_MMPUT && freed_tables && teardown;
+}
+
+void lazy_mm_flush_end_borrow(struct mm *mm, unsigned from)
+{
+    BUG_ON(mm == &init_mm);
+    /* skip_mmput_drop: the last CPU, unless it sent the flush, keeps its
+     * borrow - and the mm is freed under it. */
+    unsigned cpu = this_cpu_id();
+    if (tlb_inject(TLB_INJECT_SKIP_MMPUT_DROP) && cpu != from && cpu == nr_cpus_online - 1)
+        return;
+    /* (I6): by ORDERING (mmput) no borrow of mm starts on this CPU after
+     * this.  The flush handler already did leave_mm for a lazy CPU; a CPU
+     * that left mm earlier (a freed_tables munmap) but still borrows it is
+     * let go of here too.  mmput mode hands back no reference. */
+    struct mm *release = end_borrow_here(mm, DROP_MMPUT);
+    BUG_ON(release);            /* mmput mode's borrows hold no reference */
 }
 
 /* ---- before the last mmdrop frees an mm ---- */
@@ -369,6 +466,8 @@ void lazy_mm_before_free(struct mm *mm)
 {
     if (lazy_mm_mode == LAZY_MM_REFCOUNT)
         return;                 /* (I5): no borrower is left */
+    if (lazy_mm_mode == LAZY_MM_MMPUT)
+        return;                 /* (I6): the teardown flush ended every borrow */
     /* The waiting calls below need a caller in thread context that other
      * CPUs' calls can interrupt (see CONTEXT RULES). */
     if (!arch_irqs_enabled())

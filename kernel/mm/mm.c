@@ -7,9 +7,10 @@
  *   mm_count  counts references to the struct and its PML4.  All users
  *             together hold one (dropped by the last mmput()); in
  *             lazy_mm=refcount mode every kernel thread that borrows the mm
- *             lazily (the scheduler's active_mm) holds its own, in the other
- *             modes the last mmdrop() first makes the borrowers let go
- *             (kernel/mm/lazy_mm.c).  Its last mmdrop() frees the PML4 and
+ *             lazily (the scheduler's active_mm) holds its own; in
+ *             shootdown and hazard modes the last mmdrop() first makes the
+ *             borrowers let go, in mmput mode the last mmput's teardown
+ *             flush already did (kernel/mm/lazy_mm.c).  Its last mmdrop() frees the PML4 and
  *             the struct.
  *
  * Why two: a CPU that ran the last thread of a process keeps the process's
@@ -91,7 +92,9 @@ void mmgrab(struct mm *mm)
  * CPUs may still have it loaded (the exiting thread's CPU, lazily) or hold
  * its translations, so every frame keeps its reference and every table
  * stays allocated until one flush with freed_tables returned (mmu_gather.h;
- * a full batch of frames is flushed and released early).
+ * a full batch of frames is flushed and released early).  That last flush
+ * reaches every CPU in mm->cpumask, lazy ones too; in lazy_mm=mmput mode it
+ * also ends each one's borrow of mm (kernel/mm/lazy_mm.c, ORDERING mmput).
  */
 static void mm_teardown(struct mm *mm)
 {
@@ -140,7 +143,8 @@ void mmdrop(struct mm *mm)
      * refcount mode: each borrower switched away before dropping its
      * reference (finish_task_switch runs after the CR3 write).
      * shootdown/hazard: borrowers hold no reference; this makes them let go
-     * (IPIs: thread context with interrupts on - it checks).
+     * (IPIs: thread context with interrupts on - it checks).  mmput: the
+     * teardown's flush ended every borrow (mm_teardown), nothing to do.
      * kernel/mm/lazy_mm.c has the protocol.  Then the checker verifies it
      * (arch_pgd_free).
      */

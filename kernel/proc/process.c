@@ -403,7 +403,9 @@ __noreturn void process_exit_thread(int code)
  * borrowers hold references, so make them let go first.  shootdown/hazard:
  * borrowers hold none, so our mmdrop is the last one, and its
  * lazy_mm_before_free() makes them let go (a drop here first would only
- * double the IPIs).  Thread context, interrupts on: the IPIs are fine.
+ * double the IPIs).  mmput: the teardown flush of the last thread's mmput
+ * ended every borrow already; our mmdrop calls nobody.  Thread context,
+ * interrupts on: the IPIs are fine.
  */
 static void process_reap(struct process *p)
 {

@@ -17,7 +17,7 @@
  *   2. address space - switch_mm() if next has an mm, else enter_lazy_tlb():
  *                 the kernel thread borrows prev's active_mm.  What keeps
  *                 a borrowed mm alive is kernel/mm/lazy_mm.c's business
- *                 (lazy_mm=refcount|shootdown|hazard): the switch calls its
+ *                 (lazy_mm=refcount|shootdown|hazard|mmput): the switch calls its
  *                 borrow start / end hooks.
  *   3. arch_switch_stack + finish - on next's stack, finish_task_switch() marks
  *                 prev off the CPU (store-release of prev->on_cpu) and
@@ -191,7 +191,7 @@ static void context_switch(struct runqueue *rq, struct task *prev, struct task *
     /*
      * Step 2: the address space.  A kernel thread borrows the mm the CPU has
      * loaded (kernel/mm/lazy_mm.c): user -> kernel starts the borrow
-     * (refcount mode: mmgrab; shootdown: nothing; hazard: publish it in
+     * (refcount mode: mmgrab; shootdown, mmput: nothing; hazard: publish it in
      * this CPU's slot), kernel -> kernel hands it over with active_mm (no
      * atomics, slot unchanged), kernel -> user ends it - after the switch,
      * in finish_task_switch(), once this CPU no longer runs on that mm.

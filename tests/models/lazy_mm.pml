@@ -1,7 +1,7 @@
 /*
- * tests/models/lazy_mm.pml - the three lazy-mm exit protocols of
- * kernel/mm/lazy_mm.c (refcount, shootdown, hazard) under x86-TSO store
- * buffers.  docs/models.md maps every statement to the code.
+ * tests/models/lazy_mm.pml - the four lazy-mm exit protocols of
+ * kernel/mm/lazy_mm.c (refcount, shootdown, hazard, mmput) under x86-TSO
+ * store buffers.  docs/models.md maps every statement to the code.
  *
  *   spin -DMODE=HAZARD -a lazy_mm.pml && cc -DSAFETY -o pan pan.c && ./pan
  *
@@ -10,10 +10,13 @@
  * loaded) and a user task U of another mm X (switching to it ends a
  * borrow).  In any order the CPUs: switch T out to K (the borrow of M
  * starts, T's on_cpu is released), pick T up on the other CPU (after
- * reading its on_cpu false), switch K <-> U, let T munmap once (a flush
+ * reading its on_cpu false), switch K <-> U, let T munmap once (MUNMAPS
+ * times with -DMUNMAPS=N; each a flush
  * that frees page tables) and let T exit: exit_mm makes it a kernel thread
  * that borrows M, mmput tears the mappings down (a freed_tables flush),
- * the last mmdrop runs lazy_mm_before_free() and frees M.  Calls (IPIs)
+ * the last mmdrop runs lazy_mm_before_free() and frees M.  In mmput mode
+ * the teardown's flush also ends the borrow on every CPU it reaches
+ * (lazy_mm_flush_end_borrow) and the last mmdrop calls nobody.  Calls (IPIs)
  * run on their target between its steps (interrupts on) or, for the
  * caller itself, inline.
  *
@@ -33,11 +36,19 @@
  *   HZ_CLEAR_EARLY      hazard: the slot cleared before the CR3 write that leaves M
  *   DROP_NO_LEAVE       a drop lets go of the borrow without leave_mm (CR3 stays on M)
  *   NO_WAIT             the drop IPIs are not waited for before the free
+ *                       (mmput: the teardown flush's calls)
+ *   MP_SKIP_DROP        mmput: the teardown flush's handler on the CPU that
+ *                       did not send it keeps its borrow (tlb_inject=skip_mmput_drop)
+ *   (SD_CLEAR_BORROWED with MODE=MMPUT and MUNMAPS=2: the second munmap's
+ *   flush clears the bit of a borrower that the first one moved to
+ *   init_mm, so the teardown flush misses it - (I2) is what mmput relies on
+ *   too)
  */
 
 #define REFCOUNT  0
 #define SHOOTDOWN 1
 #define HAZARD    2
+#define MMPUT     3
 #ifndef MODE
 #define MODE HAZARD
 #endif
@@ -74,11 +85,16 @@ bool borrows[NCPU];             /* ghost: a borrow of M is going on */
 /* T */
 bool t_alive = 1;               /* T has not run exit_mm */
 bool t_running = 1;             /* T is some CPU's current task */
-bool t_munmapped;               /* T's one munmap happened */
+/* T's munmaps (each a flush that frees page tables): one, or MUNMAPS */
+#ifndef MUNMAPS
+#define MUNMAPS 1
+#endif
+byte t_munmaps;
 
 /* calls (kernel/smp/smp_call.c): one slot per target, T's CPU is the only caller */
 #define C_FLUSH 1               /* flush_handler, freed_tables */
 #define C_DROP  2               /* drop_borrow_here */
+#define C_TEARDOWN 3            /* flush_handler of the last mmput's flush (freed_tables) */
 byte call[NCPU];
 
 bool freed;                     /* ghost: M was freed */
@@ -170,6 +186,24 @@ inline drop_here(c)
     fi
 }
 
+/* lazy_mm.c: lazy_mm_flush_end_borrow() - mmput mode, after the TLB work
+ * of the teardown flush's handler on c (remote: c did not send the flush) */
+inline end_borrow_in_flush(c, remote)
+{
+#if MODE == MMPUT
+#ifdef MP_SKIP_DROP
+    if
+    :: remote -> skip                   /* tlb_inject=skip_mmput_drop */
+    :: else -> drop_here(c)
+    fi
+#else
+    drop_here(c)
+#endif
+#else
+    skip
+#endif
+}
+
 /* tlb.c: flush_on_this_cpu() for M with freed_tables */
 inline flush_here(c)
 {
@@ -195,6 +229,7 @@ inline serve(c)
 {
     if
     :: call[c] == C_FLUSH -> flush_here(c)
+    :: call[c] == C_TEARDOWN -> flush_here(c); end_borrow_in_flush(c, 1)
     :: call[c] == C_DROP -> drop_here(c)
     fi;
     call[c] = 0                         /* R2 */
@@ -219,6 +254,7 @@ inline call_and_wait(c, to0, to1, kind)
     :: (c == 0 && to0) || (c == 1 && to1) ->
         if
         :: kind == C_FLUSH -> flush_here(c)
+        :: kind == C_TEARDOWN -> flush_here(c); end_borrow_in_flush(c, 0)
         :: else -> drop_here(c)
         fi
     :: else -> skip
@@ -313,8 +349,8 @@ end_cpu:
     :: runs[c] == R_K -> runs[c] = R_U; kernel_to_user(c, X)
     :: runs[c] == R_U -> runs[c] = R_K; kmm[c] = INIT; atomic { lazy[c] = (cr3[c] != INIT) }
     /* T munmaps and frees a page table: flush to M->cpumask */
-    :: runs[c] == R_T && t_alive && !t_munmapped ->
-        t_munmapped = 1;
+    :: runs[c] == R_T && t_alive && t_munmaps < MUNMAPS ->
+        t_munmaps++;
         load(c, A_BIT + 0, v0);
         load(c, A_BIT + 1, v1);
         call_and_wait(c, v0, v1, C_FLUSH);
@@ -336,7 +372,7 @@ end_cpu:
 #ifndef NO_TEARDOWN_FLUSH
         load(c, A_BIT + 0, v0);
         load(c, A_BIT + 1, v1);
-        call_and_wait(c, v0, v1, C_FLUSH);
+        call_and_wait(c, v0, v1, C_TEARDOWN);
         v0 = 0; v1 = 0;
 #endif
         mmdrop(c)

@@ -162,7 +162,7 @@ _FORMAT = {
     "lazy_catchup": lambda a: "ctx %d slot gen %d mm gen %d: %s" % (a[0], a[1], a[2],
                                                                    "full flush" if a[3] else "nothing"),
     "lazy_drop": lambda a: "ctx %d: borrow dropped (%s)" % (
-        a[0], {1: "exit shootdown", 2: "hazard slot"}.get(a[1], "asked")),
+        a[0], {1: "exit shootdown", 2: "hazard slot", 3: "mmput teardown"}.get(a[1], "asked")),
     "lazy_free": lambda a: "ctx %d: %s calls %d other cpus (mask %#x)" % (
         a[0], "shootdown" if a[1] == 1 else "hazard scan", a[2], a[3]),
 }

@@ -58,6 +58,9 @@
  *       otherwise                 full flush of our ASID (flushing CR3
  *                                 load of the same PCID); local = mm's
  *                                 generation read BEFORE the flush.
+ *   - then, for lazy_mm=mmput's teardown flush only (the last mmput's, with
+ *     freed_tables): end the current task's borrow of mm, if it has one
+ *     (lazy_mm_flush_end_borrow, kernel/mm/lazy_mm.c).
  */
 #include <arch/x86/tlbstate.h>
 #include <arch/tlbflush.h>
@@ -65,6 +68,7 @@
 #include <arch/mmu_context.h>
 #include <arch/x86/x86.h>
 #include <kernel/boot_options.h>
+#include <kernel/lazy_mm.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/preempt.h>
@@ -85,6 +89,7 @@ struct flush_request {
     uintptr_t start, end;       /* page aligned; end > start */
     uint64_t new_gen;           /* the generation this request made */
     bool freed_tables;
+    bool ends_borrows;          /* lazy_mm=mmput's teardown flush: end the borrows too */
     unsigned from;              /* the initiating CPU */
     enum tlb_flush_cause cause; /* why (for the trace) */
 };
@@ -176,6 +181,14 @@ static void flush_handler(void *arg)
     const struct flush_request *f = arg;
     int work = flush_on_this_cpu(f);
     tlb_ev_flush_work(f->mm, f->from, work);
+    /* lazy_mm=mmput: the last mmput's flush also ends this CPU's borrow of
+     * the mm (after the work above: a lazy CPU has left the mm already).
+     * That this reaches every borrower, and that none starts later, is
+     * kernel/mm/lazy_mm.c's ORDERING (mmput): it pairs F2's cpumask read
+     * below with the bit set in switch_mm, and our caller's wait (A2) with
+     * this call's completion (R2). */
+    if (f->ends_borrows)
+        lazy_mm_flush_end_borrow(f->mm, f->from);
 }
 
 void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables,
@@ -187,7 +200,9 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
         flush_tlb_kernel_range_freed(start, end, freed_tables);
         return;
     }
-    struct flush_request f = { .mm = mm, .freed_tables = freed_tables, .cause = cause };
+    struct flush_request f = { .mm = mm, .freed_tables = freed_tables, .cause = cause,
+                               .ends_borrows = lazy_mm_flush_ends_borrows(freed_tables,
+                                                                         cause == TLB_CAUSE_TEARDOWN) };
     f.start = ALIGN_DOWN(start, PAGE_SIZE);
     f.end = ALIGN_UP(end, PAGE_SIZE);
     if (f.end <= f.start) {     /* the whole mm (teardown) */
@@ -238,6 +253,8 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
     // Nobody is sent an IPI yet: every other CPU keeps its translations.
     LAB(shootdown) END */
     tlb_ev_flush_targets(mm, &targets, &skipped);
+    if (freed_tables && cause == TLB_CAUSE_TEARDOWN)
+        tlb_ev_teardown_targets(&targets);
     /* One batch: the remote calls are queued (IPIs in flight) before our
      * own flush runs; then we wait for all of them (R2 -> A2). */
     cpumask_set_cpu(&targets, me);

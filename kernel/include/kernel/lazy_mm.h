@@ -6,7 +6,7 @@
  * task can borrow: a kernel thread's borrow is handed over at a switch to
  * another kernel thread and ends at a switch to a user task.  What keeps a
  * borrowed mm's struct and PML4 alive is chosen with
- * lazy_mm=refcount|shootdown|hazard:
+ * lazy_mm=refcount|shootdown|hazard|mmput:
  *
  *   refcount  - a borrow holds an mm_count reference: mmgrab at
  *               user -> kernel, mmdrop after the kernel -> user switch.
@@ -17,6 +17,10 @@
  *   hazard    - each CPU publishes the mm its kernel thread borrows in one
  *               per-CPU slot (a plain store); the freeing side scans the
  *               slots and IPIs only the CPUs whose slot holds the mm.
+ *   mmput     - borrows hold nothing; the last mmput's teardown flush, which
+ *               IPIs every CPU in mm->cpumask anyway (it frees page tables),
+ *               also ends the borrow on each CPU it reaches, so the last
+ *               mmdrop has nobody left to call.
  *
  * The scheduler calls the hooks below from context_switch() with
  * interrupts off and rq->lock held (except lazy_mm_borrow_end, called from
@@ -33,7 +37,8 @@
 struct mm;
 struct task;
 
-enum lazy_mm_mode { LAZY_MM_REFCOUNT, LAZY_MM_SHOOTDOWN, LAZY_MM_HAZARD, LAZY_MM_NR_MODES };
+enum lazy_mm_mode { LAZY_MM_REFCOUNT, LAZY_MM_SHOOTDOWN, LAZY_MM_HAZARD, LAZY_MM_MMPUT,
+                   LAZY_MM_NR_MODES };
 extern int lazy_mm_mode;                /* enum lazy_mm_mode (boot option lazy_mm=) */
 const char *lazy_mm_mode_name(void);
 /* Boot: print the mode ("lazy_mm: mode X"); called by sched_init(). */
@@ -57,6 +62,16 @@ void lazy_mm_before_free(struct mm *mm);
  * (refcount: the references come back and are dropped here, not in the
  * IPIs, so a last mmdrop never runs in interrupt context). */
 void lazy_mm_drop_borrowers(struct mm *mm);
+/* mmput mode: does this flush of an mm end every lazy borrow of it?  Yes
+ * for the last mmput's teardown flush (teardown: its cause is
+ * TLB_CAUSE_TEARDOWN; page tables freed), in mmput mode only.  Asked once
+ * by the flush's initiator (flush_tlb_mm_range). */
+bool lazy_mm_flush_ends_borrows(bool freed_tables, bool teardown);
+/* In the handler of such a flush, on every CPU it reaches (the initiator
+ * included; interrupts off, after the TLB work): the current task's borrow
+ * of mm, if it has one, ends here - leave_mm, active_mm = &init_mm.  `from`
+ * is the initiating CPU (for tlb_inject=skip_mmput_drop). */
+void lazy_mm_flush_end_borrow(struct mm *mm, unsigned from);
 /* hazard mode: the user mm CPU `cpu` publishes as borrowed, or NULL (always
  * NULL in the other modes).  For tests and debugging. */
 struct mm *lazy_mm_hazard_slot(unsigned cpu);

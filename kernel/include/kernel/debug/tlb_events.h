@@ -70,6 +70,8 @@ DECLARE_COUNTER(lazy, exit_shootdown_ipis);
 DECLARE_COUNTER(lazy, hazard_scans);
 DECLARE_COUNTER(lazy, hazard_slots_read);
 DECLARE_COUNTER(lazy, hazard_ipis);
+DECLARE_COUNTER(lazy, teardown_ipis);
+DECLARE_COUNTER(lazy, drop_ipis);
 
 /* ---- flush_tlb_mm_range (arch/x86_64/mm/tlb.c) ---- */
 
@@ -117,6 +119,14 @@ static inline void tlb_ev_flush_targets(struct mm *mm, const struct cpumask *tar
     uint64_t not_running = skipped->not_running.bits[0] & cpu_online_mask.bits[0];
     tlb_trace(TLBT_IPI_SEND, mm->ctx_id, targets->bits[0], skipped->lazy.bits[0], not_running,
               skipped->offline.bits[0]);
+}
+
+/* After F2 of the last mmput's teardown flush (freed_tables, cause
+ * teardown): its `targets` (us not included) are the exit's first round of
+ * IPIs in every lazy_mm mode - in mmput mode, the only one.  Counter. */
+static inline void tlb_ev_teardown_targets(const struct cpumask *targets)
+{
+    count_event_n(lazy, teardown_ipis, cpumask_weight(targets));
 }
 
 /* The calls returned: the checker asserts every non-lazy CPU of mm is
@@ -308,7 +318,8 @@ static inline void tlb_ev_borrow_ref_dropped(void)
 }
 
 /* A borrow ended by a switch to a user task / by a drop (`why`: 0 asked,
- * 1 shootdown, 2 hazard).  Counters, trace. */
+ * 1 shootdown, 2 hazard, 3 the teardown flush of lazy_mm=mmput).
+ * Counters, trace. */
 static inline void tlb_ev_borrow_end(void)
 {
     count_event(lazy, borrow_end);
@@ -324,6 +335,16 @@ static inline void tlb_ev_borrow_dropped(struct mm *mm, int why)
 static inline unsigned tlb_events_remote_cpus(const struct cpumask *targets)
 {
     return cpumask_weight(targets) - (cpumask_test_cpu(targets, this_cpu_id()) ? 1 : 0);
+}
+
+/* lazy_mm_drop_borrowers calls the CPUs of `targets` (the reaper in
+ * refcount mode, the leak checks).  Counter. */
+static inline void tlb_ev_drop_borrowers(const struct cpumask *targets)
+{
+    unsigned online = 0, cpu;
+    for_each_online_cpu(cpu)
+        online += cpumask_test_cpu(targets, cpu) && cpu != this_cpu_id();
+    count_event_n(lazy, drop_ipis, online);
 }
 
 /* Before the last mmdrop frees mm: the shootdown calls the CPUs of

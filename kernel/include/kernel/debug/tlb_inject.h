@@ -27,6 +27,7 @@ enum tlb_inject {
     TLB_INJECT_CTX_ID_REUSE,    /* ctx_id_reuse: mm_create recycles the last freed mm's ctx_id */
     TLB_INJECT_KERNEL_FLUSH_SKIP_CPU, /* kernel_flush_skip_cpu: flush_tlb_kernel_range leaves out the last CPU */
     TLB_INJECT_KERNEL_INVPCID3, /* kernel_invpcid3: the global full flush uses INVPCID type 3 (keeps globals) */
+    TLB_INJECT_SKIP_MMPUT_DROP, /* skip_mmput_drop: mmput mode's teardown flush leaves the last CPU's borrow */
     TLB_INJECT_NR
 };
 

@@ -33,7 +33,7 @@ enum tlb_trace_event {
     TLBT_CR3_LOAD,      /* switch_mm wrote CR3:          a0 ctx, a1 pcid, a2 noflush, a3 enum tlb_trace_cr3 */
     TLBT_LAZY_CATCHUP,  /* lazy -> non-lazy on same mm:  a0 ctx, a1 slot gen, a2 mm gen, a3 flushed */
     TLBT_LEAVE_MM,      /* leave_mm: user mm -> init_mm: a0 ctx left */
-    TLBT_LAZY_DROP,     /* a borrow dropped (kernel/mm/lazy_mm.c): a0 ctx, a1 why (0 asked, 1 shootdown, 2 hazard) */
+    TLBT_LAZY_DROP,     /* a borrow dropped (kernel/mm/lazy_mm.c): a0 ctx, a1 why (0 asked, 1 shootdown, 2 hazard, 3 mmput teardown) */
     TLBT_LAZY_FREE,     /* before the last mmdrop frees: a0 ctx, a1 lazy_mm mode, a2 remote CPUs called, a3 mask of CPUs 0..63 */
     TLBT_FLUSH_LOCAL,   /* the initiator's own part of its flush: a0 ctx, a1 what it did (enum tlb_trace_work) */
     TLBT_NR_EVENTS
