@@ -137,8 +137,9 @@
  *   Belt and braces: mm_teardown's flush always frees tables, so it moves
  *     every lazy CPU in mm->cpumask to init_mm (leave_mm) before mmput drops
  *     the users' mm_count reference; the "after the CR3 write" orders above
- *     are what refcount, shootdown and hazard guarantee without that.
- *     mmput mode is built on that flush: it has no protocol without it.  tests/models/lazy_mm.pml
+ *     are what refcount, shootdown and hazard guarantee without that
+ *     (mmput mode is built on that flush: it has no protocol without it).
+ *     tests/models/lazy_mm.pml
  *     checks each mode both ways, with a variant per ordering step
  *     (docs/models.md).
  *
@@ -409,9 +410,14 @@ void lazy_mm_flush_end_borrow(struct mm *mm, unsigned from)
     if (tlb_inject(TLB_INJECT_SKIP_MMPUT_DROP) && cpu != from && cpu == nr_cpus_online - 1)
         return;
     /* (I6): by ORDERING (mmput) no borrow of mm starts on this CPU after
-     * this.  The flush handler already did leave_mm for a lazy CPU; a CPU
-     * that left mm earlier (a freed_tables munmap) but still borrows it is
-     * let go of here too.  mmput mode hands back no reference. */
+     * this.  That we are called at all pairs F2's cpumask read
+     * (flush_tlb_mm_range, tlb.c) with our bit set in switch_mm (S2,
+     * tlb_switch.c) before our borrow started; our call's completion (R2,
+     * smp_call.c) pairs with the initiator's wait (A2) before mmput drops
+     * the users' mm_count reference.  The flush handler already did
+     * leave_mm for a lazy CPU; a CPU that left mm earlier (a freed_tables
+     * munmap) but still borrows it is let go of here too.  mmput mode
+     * hands back no reference. */
     struct mm *release = end_borrow_here(mm, DROP_MMPUT);
     BUG_ON(release);            /* mmput mode's borrows hold no reference */
 }

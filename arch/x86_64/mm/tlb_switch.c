@@ -280,7 +280,10 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     /* S2: test before set - the bit is usually set already, and a locked
      * write to a line that every flusher of the mm reads would bounce it
      * for nothing.  A bit we find set was set by our own earlier RMW (only
-     * we clear it), so flushers see it already. */
+     * we clear it), so flushers see it already.  The bit also outlives a
+     * borrow of next that starts after this CPU ran it: the lazy-mm
+     * shootdown (exit_shootdown) and lazy_mm=mmput's teardown flush (F2)
+     * find borrowers by it (kernel/mm/lazy_mm.c, ORDERING). */
     bool late_bit = tlb_inject(TLB_INJECT_CPUMASK_LATE);    /* cpumask_late: after the CR3 write */
     if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu) && !late_bit)
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);  /* full barrier */
