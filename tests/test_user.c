@@ -7,7 +7,9 @@
  */
 #include "user_test_util.h"
 #include <lib/format.h>
+#include <kernel/lazy_mm.h>
 #include <kernel/tick.h>
+#include <arch/tlbflush.h>
 
 static void test_hello(struct ktest *t)
 {
@@ -189,6 +191,18 @@ static void test_futex(struct ktest *t)
     user_baseline_check(t, &b);
 }
 
+/* SYS_tlb_stats and SYS_lazy_trip, user/bench.c's two calls: the mode and
+ * PCID as the kernel runs, counters that never go back, EFAULT and EINVAL,
+ * and N lazy round trips counted as at least N lazy entries
+ * (user/tlbstats.c checks itself). */
+static void test_tlb_stats(struct ktest *t)
+{
+    struct user_baseline b;
+    user_baseline_take(&b);
+    EXPECT_PROGRAM_OK(t, "tlbstats", lazy_mm_mode_name(), arch_tlb_pcid_enabled() ? "on" : "off");
+    user_baseline_check(t, &b);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(test_hello),
     KTEST_CASE(test_args),
@@ -203,6 +217,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_clock),
     KTEST_CASE(test_affinity_inherited),
     KTEST_CASE(test_futex),
+    KTEST_CASE(test_tlb_stats),
     {0},
 };
 KTEST_SUITE(user, cases);

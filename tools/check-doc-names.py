@@ -59,6 +59,9 @@ KINDS = {}     # option -> (kind, what it takes), filled by code_names()
 # `x=` spans in the docs that are not boot options.
 NOT_OPTIONS = {
     "tsc_per_op": "a field of the benchmark's output lines (tests/test_tlb_bench.c)",
+    "k": "a field of user/bench.c's BENCH lines: other threads of the process",
+    "pages": "a field of user/bench.c's BENCH lines: pages unmapped",
+    "state": "a field of user/bench.c's BENCH lines: busy or idle other threads",
     "cause": "a field of the trace's flush lines (kernel/debug/tlb_trace.c)",
     "lazy": "a field of the trace's ipi_send lines: the CPUs skipped as lazy",
     "not_running": "a field of the trace's ipi_send lines: the CPUs skipped as not running the mm",

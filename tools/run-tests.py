@@ -107,6 +107,9 @@ class Config:
     # there.
     run: str = None
     run_status: int = None
+    # A run= row's own check of the program's output: a function of the
+    # log's lines returning what is wrong (a list of strings).
+    run_check: object = None
     # False: only run when asked for by name (--config).
     default: bool = True
     # Rough cost, to start the slow configurations first.
@@ -259,6 +262,11 @@ MATRIX = [
     Config("run-too-many", "QEMU TCG, 1 CPU, run=exitcode and 16 arguments (17 in argv): status 126, a clear error",
            smp=1, run="exitcode " + " ".join(str(i) for i in range(1, 17)), run_status=126,
            require=[r"run: error: more than 16 arguments"]),
+    # user/bench.c: every benchmark runs (a few iterations each) and prints
+    # well-formed BENCH lines; what is checked are counts, never times.
+    Config("run-bench", "QEMU TCG, 2 CPUs, run=bench ITERS=10: every benchmark, well-formed lines, exact counts",
+           smp=2, run="bench ITERS=10", run_status=0, timeout=240,
+           run_check=lambda lines: bench_problems(lines, cpus=2, mode="refcount", pcid="off")),
     Config("run-bochs", "Bochs 2.7, 2 CPUs, run=exitcode 9: the status through the shutdown port's log",
            emulator="bochs", smp=2, cpu=BOCHS_CPU, timeout=400, weight=10,
            run="exitcode 9", run_status=9, require=[r"run: 'exitcode' \(pid \d+\) exited with 9"]),
@@ -270,6 +278,100 @@ MATRIX = [
                     r"\] crash_in_thread\+0x", r"\] task_start\+0x",
                     r"cpu0 stopped", r"---\[ end kernel panic \]---"]),
 ]
+
+
+# ---- user/bench.c's lines (the run-bench row) ----
+BENCH_LINE = re.compile(
+    r"^BENCH name=(?P<name>[a-z_0-9]+) cpus=(?P<cpus>\d+) mode=(?P<mode>[a-z]+) pcid=(?P<pcid>on|off)"
+    r"(?: k=(?P<k>\d+))?(?: pages=(?P<pages>\d+))?(?: state=(?P<state>busy|idle))?"
+    r" value=(?P<value>\d+) unit=cycles iters=(?P<iters>\d+) min=(?P<min>\d+) p10=(?P<p10>\d+)"
+    r" p90=(?P<p90>\d+)(?P<counters>(?: [a-z_]+\.[a-z_0-9]+=\d+\.\d\d)+)$")
+# The configurations user/bench.c prints with no arguments, by name: how many
+# lines each gives on a machine of `cpus` CPUs.
+BENCH_LINES = {"getpid": 1, "yield_thread": 1, "yield_proc": 1, "futex_thread": 1, "ipc_thread": 1,
+               "ipc_proc": 1, "munmap_k": None, "munmap": 6, "mprotect": 1, "fork": 1, "thread": 1,
+               "lazy_trip": 1}
+
+
+def parse_bench_line(text):
+    """One BENCH line as a dict (fields as strings, counters as floats
+    under 'counters'), or None when it is not well formed."""
+    m = BENCH_LINE.match(text)
+    if not m:
+        return None
+    b = {k: v for k, v in m.groupdict().items() if k != "counters"}
+    b["counters"] = {}
+    for word in m.group("counters").split():
+        key, value = word.split("=")
+        b["counters"][key] = float(value)
+    return b
+
+
+def bench_problems(lines, cpus, mode, pcid):
+    """What is wrong with the BENCH lines of a whole user/bench.c run: a line
+    that does not parse, a benchmark missing or doubled, percentiles out of
+    order, a counter set that differs between lines, or a count the kernel
+    must give exactly (an IPI to each busy CPU and none to an idle one, an
+    INVLPG per page up to the flush ceiling, two switches per yield round
+    trip...)."""
+    problems, seen = [], {}
+    names = None
+    for text in lines:
+        if not text.startswith("BENCH"):
+            continue
+        b = parse_bench_line(text)
+        if b is None:
+            problems.append("malformed bench line: %s" % text[:160])
+            continue
+        key = (b["name"], b["k"], b["pages"], b["state"])
+        if key in seen:
+            problems.append("bench line printed twice: %s" % (key,))
+        seen[key] = b
+        c = b["counters"]
+        if names is None:
+            names = sorted(c)
+        elif sorted(c) != names:
+            problems.append("%s: a different set of counters than the first line" % (key,))
+        if (b["cpus"], b["mode"], b["pcid"]) != (str(cpus), mode, pcid):
+            problems.append("%s: cpus=%s mode=%s pcid=%s, expected %s %s %s"
+                            % (key, b["cpus"], b["mode"], b["pcid"], cpus, mode, pcid))
+        if not int(b["min"]) <= int(b["p10"]) <= int(b["value"]) <= int(b["p90"]):
+            problems.append("%s: min <= p10 <= median <= p90 does not hold" % (key,))
+
+        def expect(counter, ok, want):
+            got = c.get(counter)
+            if got is None or not ok(got):
+                problems.append("%s: %s=%s, expected %s" % (key, counter, got, want))
+        if b["name"] == "munmap_k":
+            k = int(b["k"])
+            if b["state"] == "busy":    # each of the k CPUs runs the mm: one IPI each
+                expect("tlb.ipi_sent", lambda v: v == k, "%d.00" % k)
+            else:                       # each sleeps: lazy, left out
+                expect("tlb.ipi_sent", lambda v: v == 0, "0.00")
+                expect("tlb.ipi_skipped_lazy", lambda v: v >= k, ">= %d" % k)
+        if b["name"] == "munmap":       # alone on CPU 0, the default flush ceiling (33)
+            pages = int(b["pages"])
+            expect("tlb.ipi_sent", lambda v: v == 0, "0.00")
+            if pages <= 33:
+                expect("tlb.invlpg", lambda v: v == pages, "%d.00" % pages)
+            else:
+                expect("tlb.invlpg", lambda v: v == 0, "0.00")
+                expect("tlb.flush_full", lambda v: v >= 1, ">= 1.00")
+        if b["name"] == "yield_thread":
+            expect("switch.same_mm", lambda v: v == 2, "2.00")
+        if b["name"] in ("yield_proc", "ipc_proc"):
+            expect("switch.mm", lambda v: v == 2, "2.00")
+        if b["name"] == "lazy_trip":
+            expect("switch.enter_lazy", lambda v: v >= 1, ">= 1.00")
+    for name, n in BENCH_LINES.items():
+        n = 2 * cpus if n is None else n
+        got = sum(1 for key in seen if key[0] == name)
+        if got != n:
+            problems.append("benchmark %s: %d lines, expected %d" % (name, got, n))
+    for key in seen:
+        if key[0] not in BENCH_LINES:
+            problems.append("an unknown benchmark: %s" % key[0])
+    return problems
 
 
 # Fault injection proofs (tlb_inject=, kernel/debug/tlb_inject.h; docs/tlbcheck.md):
@@ -715,6 +817,8 @@ def judge_run(config, text, timed_out, qemu_status, emulator_problem, timeout):
         m = re.search(pattern, lines, re.MULTILINE)
         if m:
             o.reasons.append("forbidden line present: %s" % m.group(0).strip())
+    if config.run_check:
+        o.reasons += config.run_check(lines.split("\n"))
     o.ok = not o.reasons
     o.passed, o.failed = (1, 0) if o.ok else (0, 1)
     return o

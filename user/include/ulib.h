@@ -66,13 +66,19 @@ static inline void cpu_relax(void)
 struct uthread {
     int tid;
     void *stack;            /* the mmap'd stack, unmapped by thread_join */
-    size_t stack_size;
+    size_t stack_size;      /* 0: the caller's stack (thread_create_on) */
 };
 #define UTHREAD_STACK_SIZE (64 * 1024)
 /* Start fn(arg) in a new thread of this process with a stack from mmap;
  * fn's return value is the thread's exit code.  0 or a negated error. */
 int thread_create(struct uthread *t, int (*fn)(void *), void *arg);
-/* Wait for it, free its stack; its exit code in *code.  0 or an error. */
+/* The same on a stack the caller owns (static memory, say): no mmap, and
+ * thread_join leaves the stack alone.  user/bench.c uses it so that thread
+ * stacks come and go without munmap calls, which flush and may free page
+ * tables (IPIs to lazy CPUs) and would disturb what it measures. */
+int thread_create_on(struct uthread *t, int (*fn)(void *), void *arg, void *stack, size_t size);
+/* Wait for it, free its stack (unless thread_create_on); its exit code in
+ * *code.  0 or an error. */
 int thread_join(struct uthread *t, int *code);
 
 /* A mutex for the threads of a process (user/lib/mutex.c): no system call

@@ -103,3 +103,9 @@ static inline int sys_is_err(long r)
 {
     return r < 0 && r >= -4095;
 }
+
+/* Measuring (docs/syscalls.md, "Measuring"). */
+static inline int sys_tlb_stats(struct sd_tlb_stats *out)
+{ return (int)__sc(SYS_tlb_stats, out, 0, 0, 0, 0, 0); }
+static inline int sys_lazy_trip(uint64_t *cycles, uint64_t n)
+{ return (int)__sc(SYS_lazy_trip, cycles, n, 0, 0, 0, 0); }

@@ -10,6 +10,19 @@ struct thread_start {
 
 void thread_trampoline(void *start);
 
+/* Start fn(arg) on [stack, stack + size): the start record sits at the
+ * very top; the stack grows down below it. */
+static int start_on(struct uthread *t, int (*fn)(void *), void *arg, void *stack, size_t size)
+{
+    struct thread_start *s = (struct thread_start *)(((uintptr_t)stack + size) & ~(uintptr_t)15) - 1;
+    s->fn = fn;
+    s->arg = arg;
+    int tid = sys_thread_create(thread_trampoline, s, s);
+    if (tid >= 0)
+        t->tid = tid;
+    return tid < 0 ? tid : 0;
+}
+
 int thread_create(struct uthread *t, int (*fn)(void *), void *arg)
 {
     long m = sys_mmap(NULL, UTHREAD_STACK_SIZE, SD_PROT_READ | SD_PROT_WRITE);
@@ -17,17 +30,17 @@ int thread_create(struct uthread *t, int (*fn)(void *), void *arg)
         return (int)m;
     t->stack = (void *)m;
     t->stack_size = UTHREAD_STACK_SIZE;
-    /* The start record sits at the very top; the stack grows down below it. */
-    struct thread_start *s = (struct thread_start *)((char *)t->stack + t->stack_size) - 1;
-    s->fn = fn;
-    s->arg = arg;
-    int tid = sys_thread_create(thread_trampoline, s, s);
-    if (tid < 0) {
+    int r = start_on(t, fn, arg, t->stack, t->stack_size);
+    if (r < 0)
         sys_munmap(t->stack, t->stack_size);
-        return tid;
-    }
-    t->tid = tid;
-    return 0;
+    return r;
+}
+
+int thread_create_on(struct uthread *t, int (*fn)(void *), void *arg, void *stack, size_t size)
+{
+    t->stack = stack;
+    t->stack_size = 0;          /* the caller's: thread_join leaves it */
+    return start_on(t, fn, arg, stack, size);
 }
 
 int thread_join(struct uthread *t, int *code)
@@ -35,6 +48,7 @@ int thread_join(struct uthread *t, int *code)
     int r = sys_thread_join(t->tid, code);
     if (r < 0)
         return r;
-    sys_munmap(t->stack, t->stack_size);
+    if (t->stack_size)
+        sys_munmap(t->stack, t->stack_size);
     return 0;
 }

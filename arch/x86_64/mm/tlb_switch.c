@@ -73,6 +73,11 @@ static bool opt_pcid = true, opt_invpcid = true;
 CMDLINE_BOOL(pcid, opt_pcid, "use PCID-tagged TLBs if the CPU has them (off: flush at every CR3 write)");
 CMDLINE_BOOL(invpcid, opt_invpcid, "use INVPCID if the CPU has it (off: CR4.PGE toggles, CR3 reloads)");
 
+bool arch_tlb_pcid_enabled(void)
+{
+    return tlb_use_pcid;
+}
+
 /* ---- boot ------------------------------------------------------------------ */
 
 static const char *why_off(bool cpu_has, bool opt)

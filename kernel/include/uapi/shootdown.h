@@ -43,6 +43,8 @@ enum {
     SYS_clock = 24,         /* (struct sd_clock *out) -> 0: time since boot, the cycle counter's rate */
     SYS_futex_wait = 25,    /* (uint32_t *addr, uint32_t expected, uint64_t timeout_ns or 0) -> 0 when woken */
     SYS_futex_wake = 26,    /* (uint32_t *addr, uint64_t n) -> waiters woken (at most n) */
+    SYS_tlb_stats = 27,     /* (struct sd_tlb_stats *out) -> 0: the TLB counters summed, lazy_mm mode, PCID */
+    SYS_lazy_trip = 28,     /* (uint64_t *cycles, uint64_t n) -> 0: n kernel-thread lazy round trips, timed */
     SYS_COUNT
 };
 
@@ -103,6 +105,29 @@ struct sd_clock {
     uint64_t cycles;        /* the cycle counter (rdtsc) at the moment `ns` was read */
     uint64_t cycle_hz;      /* its rate, as the kernel measured it at boot */
     uint64_t tick_ns;       /* one scheduler tick: sleeps end at a tick, never before their time */
+};
+
+/*
+ * ---- the TLB counters (SYS_tlb_stats) ----
+ * A snapshot of the kernel's event counters of the groups tlb, switch, lazy
+ * and mm, each summed over the online CPUs, named "group.name" as the
+ * kernel prints them (docs/tlb.md, "Counters"), with the lazy_mm= mode and
+ * whether PCID-tagged TLBs are in use.  Two snapshots around a workload give
+ * its counts; the counters never go back.
+ */
+#define SD_STATS_MAX        64
+#define SD_STAT_NAME_MAX    40      /* "group.name" with the NUL */
+struct sd_stat {
+    char name[SD_STAT_NAME_MAX];
+    uint64_t value;
+};
+struct sd_tlb_stats {
+    char lazy_mm[16];       /* "refcount", "shootdown" or "hazard" */
+    uint32_t pcid;          /* 1: PCID-tagged TLBs in use (pcid=on and the CPU has it) */
+    uint32_t cpus;          /* online CPUs */
+    uint32_t count;         /* entries of stat[] filled, in the kernel's order (the same every call) */
+    uint32_t reserved;
+    struct sd_stat stat[SD_STATS_MAX];
 };
 
 /* ---- user address-space layout ---- */

@@ -72,3 +72,6 @@ void local_flush_tlb_kernel_range(uintptr_t start, uintptr_t end);
  * and set this CPU up; tlb_init_this_cpu() does the same on each AP. */
 void tlb_init(void);
 void tlb_init_this_cpu(void);
+/* Whether PCID-tagged TLBs are in use (the CPU has PCID and pcid= is on):
+ * what a report of the machine's TLB set-up says (SYS_tlb_stats). */
+bool arch_tlb_pcid_enabled(void);
