@@ -726,7 +726,8 @@ def judge(config, text, timed_out=False, qemu_status=None, emulator_problem=None
     timeout = timeout or config.timeout
 
     if timed_out:
-        problems.append("hang: no serial output for %d s (or still printing after %d s)" % (timeout, HARD_CAP * timeout))
+        problems.append("hang: no serial output for %d s (or still printing after %d s)" % (timeout, HARD_CAP * timeout)
+                        + ("; each CPU's NMI dump is in the log" if "NMI dump: cpu" in lines else ""))
     if emulator_problem:
         problems.append(emulator_problem)
     if qemu_status is not None and not timed_out and qemu_status not in (
@@ -846,12 +847,20 @@ def say(*args):
 HARD_CAP = 6
 
 
-def run_process(argv, out_path, timeout, progress_path=None):
+# After a boot went silent for its timeout, how long the machine may still
+# print the dump that on_silence asked for (a few lines per CPU) before it is
+# killed.
+DUMP_GRACE = 15
+
+
+def run_process(argv, out_path, timeout, progress_path=None, on_silence=None):
     """Runs argv in its own process group, stdout+stderr to out_path.
     Returns the exit status, or None when it was stopped: after `timeout`
     seconds in all, or - with progress_path (the serial log) - after
     `timeout` seconds in which that file did not grow, or HARD_CAP *
-    timeout seconds in all."""
+    timeout seconds in all.  on_silence: called once when the serial log
+    has been silent for `timeout` (QEMU: ask every CPU for a dump of where
+    it is), after which the machine has DUMP_GRACE seconds to print it."""
     with open(out_path, "wb") as out:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                              stderr=subprocess.STDOUT, start_new_session=True)
@@ -862,9 +871,13 @@ def run_process(argv, out_path, timeout, progress_path=None):
                 return p.wait(timeout=timeout)
             start = last = time.monotonic()
             size = -1
+            dump_asked = None       # when on_silence was called
             while True:
                 try:
-                    return p.wait(timeout=1)
+                    status = p.wait(timeout=1)
+                    # A machine that ended while printing its dump was
+                    # still stopped by us: it had gone silent.
+                    return None if dump_asked is not None else status
                 except subprocess.TimeoutExpired:
                     pass
                 now = time.monotonic()
@@ -874,7 +887,15 @@ def run_process(argv, out_path, timeout, progress_path=None):
                     grown = -1
                 if grown != size:
                     size, last = grown, now
-                if now - last >= timeout or now - start >= HARD_CAP * timeout:
+                if dump_asked is not None:
+                    if now - dump_asked >= DUMP_GRACE:
+                        raise subprocess.TimeoutExpired(argv, timeout)
+                elif now - last >= timeout:
+                    if on_silence is None:
+                        raise subprocess.TimeoutExpired(argv, timeout)
+                    dump_asked = now
+                    on_silence()
+                elif now - start >= HARD_CAP * timeout:
                     raise subprocess.TimeoutExpired(argv, timeout)
         except subprocess.TimeoutExpired:
             kill_group(p)
@@ -883,6 +904,28 @@ def run_process(argv, out_path, timeout, progress_path=None):
         finally:
             with _children_lock:
                 _children.discard(p)
+
+
+def monitor_path(stem):
+    """A short path for the QEMU monitor's socket of one boot (a Unix socket
+    path must stay under 108 bytes, which a deep checkout can exceed)."""
+    return os.path.join("/tmp", "sd-mon-%d-%s" % (os.getpid(), stem))
+
+
+def ask_for_nmi_dump(monitor):
+    """A silent boot: QEMU's monitor command `nmi` sends every CPU an NMI,
+    and the kernel answers an NMI nobody claimed with that CPU's registers
+    and backtrace (arch/x86_64/nmi.c, nmi_dump): the log then says where
+    each CPU was stuck instead of just stopping."""
+    import socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(monitor)
+            s.sendall(b"nmi\n")
+            time.sleep(0.5)
+    except OSError as e:
+        say("note: no NMI dump (QEMU monitor %s: %s)" % (monitor, e))
 
 
 def kill_group(p):
@@ -924,9 +967,13 @@ def boot(config, run=None):
 
     if config.emulator == "qemu":
         emu_out = os.path.join(LOG_DIR, stem + ".qemu.txt")
+        monitor = monitor_path(stem)
+        remove(monitor)
         argv = vmlib.qemu_argv(iso, smp=config.smp, mem=config.mem, accel="tcg",
-                               cpu=config.cpu, uefi=config.uefi, serial=log)
-        status = run_process(argv, emu_out, timeout, progress_path=log)
+                               cpu=config.cpu, uefi=config.uefi, serial=log, monitor=monitor)
+        status = run_process(argv, emu_out, timeout, progress_path=log,
+                             on_silence=lambda: ask_for_nmi_dump(monitor))
+        remove(monitor)
         problem = None
         if status not in (None, 0, vmlib.EXIT_TESTS_PASSED, vmlib.EXIT_TESTS_FAILED,
                           vmlib.EXIT_PANIC, vmlib.EXIT_RUN_ENDED):
@@ -1000,8 +1047,15 @@ def failure_details(o, log_lines=25):
             if leaf.status == "fail":
                 out.append("       not ok: " + leaf.path)
                 out += ["           " + d for d in leaf.diag[-6:]]
-    out.append("       last lines of %s:" % rel(o.log))
-    out += ["       | " + line for line in tail(o.log, log_lines)]
+    lines = clean_lines(read(o.log))
+    dump = [i for i, line in enumerate(lines) if "NMI dump: cpu" in line]
+    if dump:
+        # A silent boot's post-mortem (ask_for_nmi_dump): every CPU's part.
+        out.append("       the CPUs' NMI dump in %s:" % rel(o.log))
+        out += ["       | " + line for line in lines[dump[0]:dump[-1] + 1][:120]]
+    else:
+        out.append("       last lines of %s:" % rel(o.log))
+        out += ["       | " + line for line in tail(o.log, log_lines)]
     return out
 
 

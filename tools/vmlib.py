@@ -99,10 +99,12 @@ def mem_megabytes(mem):
 
 
 def qemu_argv(iso, smp=4, mem="256M", accel="tcg", cpu=None, uefi=False,
-              serial="stdio", extra=()):
+              serial="stdio", extra=(), monitor=None):
     """The qemu-system-x86_64 command line for booting `iso`.
 
     serial: "stdio" or a file path for the serial log.
+    monitor: a Unix socket path for QEMU's monitor (the test runner sends
+    `nmi` there when a boot goes silent), or None for no monitor.
     """
     argv = ["qemu-system-x86_64"]
     if accel == "kvm":
@@ -121,10 +123,11 @@ def qemu_argv(iso, smp=4, mem="256M", accel="tcg", cpu=None, uefi=False,
     argv += ["-cdrom", iso, "-boot", "d", "-net", "none"]
     argv += ["-display", "none", "-no-reboot"]
     argv += ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    mon = "unix:%s,server=on,wait=off" % monitor if monitor else "none"
     if serial == "stdio":
-        argv += ["-serial", "stdio", "-monitor", "none"]
+        argv += ["-serial", "stdio", "-monitor", mon]
     else:
-        argv += ["-serial", "file:" + serial, "-monitor", "none"]
+        argv += ["-serial", "file:" + serial, "-monitor", mon]
     argv += list(extra)
     return argv
 

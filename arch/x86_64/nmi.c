@@ -3,6 +3,10 @@
 #include <kernel/panic.h>
 #include <kernel/printk.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
+#include <arch/cpu.h>
+#include <arch/smp.h>
+#include <arch/trap.h>
 #include <stdatomic.h>
 
 #define NMI_HANDLERS_MAX 8
@@ -27,5 +31,43 @@ void nmi_dispatch(struct trap_frame *tf)
     for (unsigned i = 0; i < n; i++)
         handled |= nmi_handlers[i](tf);
     if (!handled)
-        printk("warning: unclaimed NMI on cpu%u at %#lx\n", this_cpu_id(), tf->rip);
+        nmi_dump(tf);
+}
+
+/*
+ * An NMI no handler claimed: the host asked for one (QEMU's monitor command
+ * `nmi` reaches every CPU at once; tools/run-tests.py sends it when a boot
+ * has gone silent, before it kills the machine), or the platform reports a
+ * hardware error.  Either way the useful answer is where each CPU is: its
+ * registers and backtrace, one CPU after another, and then the CPU goes on
+ * where it was (a hung machine stays hung; the dump is its post-mortem).
+ *
+ * QEMU delivers its NMI through each local APIC's LINT1 input, which only
+ * the boot CPU leaves unmasked (as firmware and Linux do); so the first CPU
+ * with an unclaimed NMI sends one to every other CPU, and those, finding the
+ * round started, only report.
+ *
+ * The NMI can land on a CPU that holds the console lock, or that another CPU
+ * waits for: printk is switched to its panic mode first (bounded waits for
+ * the console lock, kernel/printk.c) and stays there.  The CPUs take turns
+ * on dump_turn, an atomic flag no code outside this function takes, so an
+ * NMI never interrupts its holder (NMIs do not nest).
+ */
+static atomic_flag dump_turn = ATOMIC_FLAG_INIT;
+static atomic_flag dump_round = ATOMIC_FLAG_INIT;
+
+void nmi_dump(const struct trap_frame *tf)
+{
+    printk_enter_panic();
+    if (!atomic_flag_test_and_set(&dump_round))
+        arch_send_nmi_allbutself();
+    while (atomic_flag_test_and_set_explicit(&dump_turn, memory_order_acquire))
+        arch_cpu_relax();
+    struct task *cur = current_task();
+    printk("NMI dump: cpu%u, task '%s' (id %d), interrupts %s\n", this_cpu_id(),
+           cur ? cur->name : "-", cur ? cur->id : -1,
+           (tf->rflags & (1ul << 9)) ? "on" : "off");
+    trap_frame_report(tf, true);
+    printk("NMI dump: cpu%u ends\n", this_cpu_id());
+    atomic_flag_clear_explicit(&dump_turn, memory_order_release);
 }
