@@ -8,6 +8,7 @@
  */
 #include "ktest_suite.h"
 #include <kernel/boot_options.h>
+#include <kernel/lazy_mm.h>
 #include <lib/cmdline.h>
 #include <lib/format.h>
 #include <lib/string.h>
@@ -165,6 +166,30 @@ static void test_demo_scene_names(struct ktest *t)
     EXPECT_EQ(t, *(unsigned *)demo->target, before);
 }
 
+/* lazy_mm= from the registry: each of the four modes is accepted (applied
+ * to a copy of the option, so the running mode is untouched), and a bad
+ * value is an error that lists them all and keeps the mode. */
+static void test_lazy_mm_modes(struct ktest *t)
+{
+    const struct cmdline_option *lazy = NULL;
+    for (const struct cmdline_option *o = __cmdline_opts_start; o < __cmdline_opts_end; o++)
+        if (!strcmp(o->name, "lazy_mm"))
+            lazy = o;
+    ASSERT_TRUE(t, lazy != NULL);
+    EXPECT_TRUE(t, lazy->kind == CMDLINE_KIND_ENUM);
+    int mode = -1, w;
+    struct cmdline_option copy = *lazy;
+    copy.target = &mode;
+    EXPECT_EQ(t, cmdline_apply_table("lazy_mm=mmput", &copy, 1, report, sizeof(report), &w), 0);
+    EXPECT_EQ(t, mode, LAZY_MM_MMPUT);
+    EXPECT_EQ(t, cmdline_apply_table("lazy_mm=hazard", &copy, 1, report, sizeof(report), &w), 0);
+    EXPECT_EQ(t, mode, LAZY_MM_HAZARD);
+    EXPECT_EQ(t, cmdline_apply_table("lazy_mm=mput", &copy, 1, report, sizeof(report), &w), 1);
+    EXPECT_TRUE(t, contains(report, "error: cmdline: bad value 'mput' for option 'lazy_mm': "
+                                    "it accepts refcount|shootdown|hazard|mmput"));
+    EXPECT_EQ(t, mode, LAZY_MM_HAZARD);
+}
+
 static void test_errors_counted(struct ktest *t)
 {
     /* Good and bad values mixed: each bad one counts, the good ones apply. */
@@ -251,6 +276,7 @@ static const struct ktest_case cmdline_cases[] = {
     KTEST_CASE(test_every_kind_set),
     KTEST_CASE(test_bad_values),
     KTEST_CASE(test_errors_counted),
+    KTEST_CASE(test_lazy_mm_modes),
     KTEST_CASE(test_unknown_options_warn),
     KTEST_CASE(test_small_report_buffer),
     KTEST_CASE(test_words_and_numbers),

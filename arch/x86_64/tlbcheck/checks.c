@@ -237,7 +237,12 @@ void tc_check_tables_free(struct tc_model *md, struct tc_mm *m)
  * freeing side learns of an ended borrow from a cleared cpumask bit, which
  * a flush handler clears only when the current task no longer borrows the
  * mm: after finish_task_switch's borrow end (interrupts off until then) or
- * after a drop.
+ * after a drop.  In mmput mode the borrowers let go in the handler of the
+ * last mmput's teardown flush (leave_mm's CR3 hook, then
+ * tlbcheck_borrow(NULL), before the call completes) and the free comes
+ * after that flush returned; a borrow that ended earlier, at a switch,
+ * was recorded there - and none starts after the teardown (I6,
+ * kernel/mm/lazy_mm.c).
  */
 void tc_check_mm_free(struct tc_model *md, struct tc_mm *m)
 {
