@@ -203,6 +203,17 @@ static void test_tlb_stats(struct ktest *t)
     user_baseline_check(t, &b);
 }
 
+/* Shared mappings over fork, named shared memory, futexes across processes
+ * and the futex-based thread_join (user/shm.c checks itself); the shared
+ * objects and their frames are gone afterwards. */
+static void test_shm(struct ktest *t)
+{
+    struct user_baseline b;
+    user_baseline_take(&b);
+    EXPECT_PROGRAM_OK(t, "shm");
+    user_baseline_check(t, &b);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(test_hello),
     KTEST_CASE(test_args),
@@ -218,6 +229,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_affinity_inherited),
     KTEST_CASE(test_futex),
     KTEST_CASE(test_tlb_stats),
+    KTEST_CASE(test_shm),
     {0},
 };
 KTEST_SUITE(user, cases);

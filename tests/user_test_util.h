@@ -12,6 +12,7 @@
 #include <kernel/process.h>
 #include <kernel/mm.h>
 #include <kernel/ipc.h>
+#include <kernel/shm.h>
 #include <kernel/wait.h>
 #include <kernel/sched.h>
 #include <kernel/lazy_mm.h>
@@ -23,6 +24,7 @@ struct user_baseline {
     unsigned processes;
     unsigned mms;
     unsigned endpoints;
+    unsigned shm_objects;
 };
 
 /* CPUs in lazy TLB mode keep exited processes' mms (struct and PML4) until
@@ -33,6 +35,7 @@ static inline void user_baseline_take(struct user_baseline *b)
     b->processes = process_count();
     b->mms = mm_live_count();
     b->endpoints = ipc_endpoint_count();
+    b->shm_objects = shm_live_count();
 }
 
 /* Everything the programs made is gone again. */
@@ -42,6 +45,7 @@ static inline void user_baseline_check(struct ktest *t, const struct user_baseli
     EXPECT_EQ(t, process_count(), b->processes);
     EXPECT_EQ(t, mm_live_count(), b->mms);
     EXPECT_EQ(t, ipc_endpoint_count(), b->endpoints);
+    EXPECT_EQ(t, shm_live_count(), b->shm_objects);
 }
 
 /* Spawn NAME with argv (NULL-terminated), wait for it; returns its status,

@@ -6,7 +6,8 @@
  * Left out, so the run stays one process that keeps running: exit,
  * thread_exit and fork (bombs), thread_create (a random entry point would
  * kill us), ipc_create (a random name could make an endpoint that a later
- * random recv then waits on forever).  sleep is rare and 0 ms, thread_join
+ * random recv then waits on forever), shm_create (a named object outlives
+ * the process until unlinked: the leak checks would see it).  sleep is rare and 0 ms, thread_join
  * never our own tid, write never a readable buffer (console garbage),
  * futex_wait rare and with a 1 ns timeout.
  * munmap/mprotect never reach our own image, stack or scratch area.  Pointer
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
             a[i] = random_arg();
         switch (nr) {
         case SYS_exit: case SYS_thread_exit: case SYS_fork: case SYS_thread_create:
-        case SYS_ipc_create:
+        case SYS_ipc_create: case SYS_shm_create:
             continue;
         case SYS_sleep:
             if (a[0] & 7)

@@ -10,12 +10,15 @@
  *     its refcount counts them; the writer gets its own copy, or - when it
  *     is the last owner left (refcount 1) - simply gets the page back
  *     writable.
+ *   - a shared mapping's first touch in this mm maps the shared object's
+ *     page (kernel/shm.h); shared pages are never copied on write.
  * Faults sleep on mm->lock (a mutex): never call mm_handle_fault() with a
  * spinlock held or interrupts off.
  */
 #include "mm_internal.h"
 #include "mmu_gather.h"
 #include <kernel/panic.h>
+#include <kernel/shm.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 
@@ -69,6 +72,32 @@ int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t old)
     return 0;
 }
 
+int map_new_page_locked(struct mm *mm, struct vma *v, uintptr_t va)
+{
+    phys_addr_t pa;
+    if (v->shm) {
+        /* The object's page (allocated at its first touch through any
+         * mapping), with a reference for our entry. */
+        pa = shm_frame(v->shm, v->shm_pgoff + (va - v->start) / PAGE_SIZE);
+        if (!pa)
+            return -SD_ENOMEM;
+        frame_get(pa);
+    } else {
+        pa = page_alloc_zeroed(0);
+        if (!pa)
+            return -SD_ENOMEM;
+    }
+    if (arch_pte_map(mm, va, pa, v->prot) != 0) {
+        /* Never mapped, so never in a TLB: our reference goes at once
+         * (the last one only for a private page). */
+        if (frame_put_is_last(pa))
+            page_free(pa, 0);
+        return -SD_ENOMEM;
+    }
+    atomic_fetch_add(v->shm ? &mm_stats.shared_faults : &mm_stats.demand_zero_faults, 1);
+    return 0;
+}
+
 int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool user)
 {
     (void)user;     /* a kernel access to a user address follows the same rules */
@@ -85,18 +114,16 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
     }
     pte_t e = arch_pte_get(mm, page);
     if (!arch_pte_present(e)) {
-        /* Demand-zero: the first touch of this page. */
-        phys_addr_t pa = page_alloc_zeroed(0);
-        if (!pa) {
-            ret = -SD_ENOMEM;
-            goto out;
-        }
-        if (arch_pte_map(mm, page, pa, v->prot) != 0) {
-            page_free(pa, 0);
-            ret = -SD_ENOMEM;
-            goto out;
-        }
-        atomic_fetch_add(&mm_stats.demand_zero_faults, 1);
+        /* Demand-zero, or a shared page: the first touch in this mm. */
+        ret = map_new_page_locked(mm, v, page);
+        goto out;
+    }
+    if (write && !arch_pte_writable(e) && v->shm) {
+        /* A shared page is never copied: its entry follows the VMA's rights
+         * (mprotect sets both), so only raise them.  No remote flush, as
+         * for any raise of rights. */
+        arch_pte_protect(mm, page, v->prot);
+        local_flush_tlb_page(page);
         goto out;
     }
     if (write && !arch_pte_writable(e)) {

@@ -10,9 +10,15 @@
  * translation into a frame the child now sees.  So fork flushes the parent
  * on every CPU in its cpumask before it returns, still under the parent's
  * lock (no fault of the parent can be resolved before the flush).
+ *
+ * A shared VMA (kernel/shm.h) is not copied on write: the child's VMA maps
+ * the same object, and its pages reach the child's page tables on first
+ * touch from the object (fault.c).  Nothing of the parent is
+ * write-protected, so such a VMA costs fork no flush and no page walk.
  */
 #include "mm_internal.h"
 #include <kernel/kmalloc.h>
+#include <kernel/shm.h>
 #include <uapi/shootdown.h>
 
 /* Share the parent's pages of v with the child.  Returns 0 or -SD_ENOMEM;
@@ -64,7 +70,13 @@ struct mm *mm_fork(struct mm *parent)
         n->start = v->start;
         n->end = v->end;
         n->prot = v->prot;
+        n->shm = v->shm;
+        n->shm_pgoff = v->shm_pgoff;
         list_add_tail(&n->link, &child->vmas);  /* same order: stays sorted */
+        if (n->shm) {
+            shm_get(n->shm);
+            continue;
+        }
         err = share_vma_pages(parent, child, v, &wp_start, &wp_end);
         if (err)
             break;

@@ -107,7 +107,7 @@ static void mm_teardown(struct mm *mm)
              va = arch_pte_next(mm, va + PAGE_SIZE, v->end))
             mmu_gather_unmap(&g, va, false);
         list_del(&v->link);
-        kfree(v);
+        vma_free(v);        /* a shared object keeps its frames until the batch's flush */
     }
     /* Leaves are all clear; unlink every table left (munmap's, and those an
      * allocation that failed half-way may have left). */

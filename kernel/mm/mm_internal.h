@@ -5,7 +5,10 @@
  * Frame reference counts: a user page is an order-0 frame whose struct page
  * refcount counts the address spaces that map it.  page_alloc() starts it at
  * 1 (the mm that faulted it in); fork adds one per child; removing a
- * mapping drops one and whoever drops the last frees the frame.  A mapping's
+ * mapping drops one and whoever drops the last frees the frame.  A page of
+ * a shared memory object (kernel/shm.h) has one more: the object's own,
+ * taken at allocation (so its count is above 1 while any entry maps it:
+ * copy-on-write never applies to it).  A mapping's
  * reference is dropped only after the TLB flush that removes its
  * translation returned (struct mmu_gather, mmu_gather.h): until then another
  * CPU may still use it.
@@ -37,6 +40,13 @@ static inline void mm_unlock(struct mm *mm)
 
 /* The VMA containing addr, or NULL.  Caller holds mm->lock. */
 struct vma *vma_find(struct mm *mm, uintptr_t addr);
+/* Free a VMA taken off mm->vmas, with its shared object reference. */
+void vma_free(struct vma *v);
+
+/* Map the page at va (not present, inside v) for the first time: a fresh
+ * zeroed frame for private memory, the object's page for a shared VMA.
+ * Caller holds mm->lock.  Returns 0 or -SD_ENOMEM. */
+int map_new_page_locked(struct mm *mm, struct vma *v, uintptr_t va);
 
 /* Make the present page at va, mapped read-only by entry `old`, privately
  * writable: copy it if it is shared, just give it write permission if this

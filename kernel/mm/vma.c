@@ -5,12 +5,14 @@
  *
  * mm->vmas is sorted by start and the VMAs never overlap; all of it is
  * guarded by mm->lock, as are the user half's page tables.  Pages are not
- * allocated by mmap: the first touch faults them in (fault.c).
+ * allocated by mmap: the first touch faults them in (fault.c).  A shared
+ * VMA (v->shm) maps the pages of a shared memory object (kernel/shm.h).
  */
 #include "mm_internal.h"
 #include "mmu_gather.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
+#include <kernel/shm.h>
 #include <kernel/debug/tlb_inject.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
@@ -52,6 +54,10 @@ static int vma_split(struct vma *v, uintptr_t at)
     n->start = at;
     n->end = v->end;
     n->prot = v->prot;
+    n->shm = v->shm;
+    n->shm_pgoff = v->shm_pgoff + (at - v->start) / PAGE_SIZE;
+    if (n->shm)
+        shm_get(n->shm);        /* each half maps the object */
     v->end = at;
     list_add(&n->link, &v->link);
     return 0;
@@ -74,9 +80,19 @@ static int split_at_edges(struct mm *mm, uintptr_t addr, uintptr_t end)
     return 0;
 }
 
-int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
+void vma_free(struct vma *v)
+{
+    if (v->shm)
+        shm_put(v->shm);
+    kfree(v);
+}
+
+static int map_vma(struct mm *mm, uintptr_t addr, size_t len, unsigned prot, struct shm *shm,
+                   size_t pgoff)
 {
     if (!user_range_valid(addr, len) || (prot & ~PROT_ALL))
+        return -SD_EINVAL;
+    if (shm && (pgoff > shm->npages || len / PAGE_SIZE > shm->npages - pgoff))
         return -SD_EINVAL;
     struct vma *n = kmalloc(sizeof(*n));
     if (!n)
@@ -84,6 +100,8 @@ int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
     n->start = addr;
     n->end = addr + len;
     n->prot = prot;
+    n->shm = shm;
+    n->shm_pgoff = pgoff;
 
     mm_lock(mm);
     /* Insert before the first VMA that starts at or after our end, if
@@ -101,9 +119,22 @@ int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
         before = p;
         break;
     }
+    if (shm)
+        shm_get(shm);
     list_add_tail(&n->link, before);
     mm_unlock(mm);
     return 0;
+}
+
+int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
+{
+    return map_vma(mm, addr, len, prot, NULL, 0);
+}
+
+int mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, unsigned prot, struct shm *shm,
+               size_t pgoff)
+{
+    return map_vma(mm, addr, len, prot, shm, pgoff);
 }
 
 uintptr_t mm_find_free(struct mm *mm, uintptr_t hint, size_t len)
@@ -159,7 +190,10 @@ int mm_unmap(struct mm *mm, uintptr_t addr, size_t len)
              va = arch_pte_next(mm, va + PAGE_SIZE, v->end))
             mmu_gather_unmap(&g, va, true);
         list_del(&v->link);
-        kfree(v);
+        /* A shared object's own frame references may go now: each frame
+         * unmapped above keeps the reference of its entry in the batch
+         * until the flush (kernel/mm/shm.c). */
+        vma_free(v);
     }
     /* Frames and tables go only after the flush (mmu_gather.h). */
     mmu_gather_finish(&g);
@@ -196,10 +230,12 @@ int mm_protect(struct mm *mm, uintptr_t addr, size_t len, unsigned prot)
             pte_t e = arch_pte_get(mm, va);
             if (!arch_pte_present(e))
                 continue;
-            /* A page still shared with another mm stays read-only: the
-             * first write copies it (fault.c). */
+            /* A private page still shared with another mm after fork
+             * stays read-only: the first write copies it (fault.c).  A
+             * shared mapping's pages are meant to be shared (their count
+             * includes the object's reference): never copy-on-write. */
             unsigned p = prot;
-            if (frame_refcount(arch_pte_frame(e)) > 1)
+            if (!v->shm && frame_refcount(arch_pte_frame(e)) > 1)
                 p |= PROT_COW;
             if (!arch_pte_protect(mm, va, p))
                 continue;
@@ -237,17 +273,10 @@ int mm_write(struct mm *mm, uintptr_t uaddr, const void *src, size_t len)
         }
         pte_t e = arch_pte_get(mm, page);
         if (!arch_pte_present(e)) {
-            phys_addr_t pa = page_alloc_zeroed(0);
-            if (!pa) {
-                err = -SD_ENOMEM;
+            err = map_new_page_locked(mm, v, page);
+            if (err)
                 break;
-            }
-            err = arch_pte_map(mm, page, pa, v->prot);
-            if (err) {
-                page_free(pa, 0);
-                break;
-            }
-        } else if (frame_refcount(arch_pte_frame(e)) > 1) {
+        } else if (!v->shm && frame_refcount(arch_pte_frame(e)) > 1) {
             /* Shared after fork: the other owner must not see our write. */
             err = cow_break_locked(mm, v, page, e);
             if (err)

@@ -3,9 +3,21 @@
  * sleep until a 32-bit word of their memory changes (docs/syscalls.md,
  * "Futexes").  The user runtime builds its mutex on them (user/lib/mutex.c).
  *
- * A waiter is keyed by (mm, address): the threads of one process share the
- * mm, so they meet; processes do not (no shared memory yet).  Waiters hang
- * on one of FUTEX_BUCKETS wait queues chosen by a hash of the key.
+ * A waiter is keyed by what the word IS, so that everyone who names the
+ * same word meets (docs/memory.md, "Futex keys"):
+ *   - a word of a shared mapping (kernel/shm.h): (object, byte offset in
+ *     the object).  Processes that map the object - over fork, or by name
+ *     at different addresses - meet.  An object's page keeps its frame for
+ *     the object's whole life, so this is the same as keying by (frame,
+ *     offset in the frame), as Linux does for shared futexes, without
+ *     needing the page to be present.  The waiter holds a reference on the
+ *     object: if its mapping is unmapped meanwhile, the key stays valid
+ *     and a wake through any other mapping still finds it (a timeout or
+ *     the process's end are its other ways out).
+ *   - any other word: (mm, address), the cheaper private key: only threads
+ *     of this process can name it.
+ * Waiters hang on one of FUTEX_BUCKETS wait queues chosen by a hash of the
+ * key.
  *
  * Why no wake-up is lost (the waker stores the new value, then calls wake):
  *   waiter                                  waker
@@ -24,6 +36,8 @@
 #include <kernel/wait.h>
 #include <kernel/time.h>
 #include <kernel/process.h>
+#include <kernel/futex.h>
+#include <kernel/shm.h>
 #include <uapi/shootdown.h>
 #include <arch/uaccess.h>
 
@@ -32,17 +46,49 @@
 static struct wait_queue buckets[FUTEX_BUCKETS];
 static bool buckets_ready;
 
-struct futex_waiter {
-    struct wait_entry w;        /* w.granted: woken by futex_wake */
-    const struct mm *mm;
-    uintptr_t addr;
+/* What a futex word is: (mm, address) or (shared object, offset).  The two
+ * kinds never compare equal: an mm and an object are different
+ * allocations, each alive while the key is in use. */
+struct futex_key {
+    const void *space;
+    uint64_t offset;
+    struct shm *shm;            /* shared key: the reference it holds, else NULL */
 };
 
-static struct wait_queue *bucket_of(const struct mm *mm, uintptr_t addr)
+struct futex_waiter {
+    struct wait_entry w;        /* w.granted: woken by futex_wake */
+    struct futex_key key;
+};
+
+static struct wait_queue *bucket_of(const struct futex_key *k)
 {
-    uint64_t h = ((uintptr_t)mm >> 6) ^ (addr >> 2);
+    uint64_t h = ((uintptr_t)k->space >> 6) ^ (k->offset >> 2);
     h *= 0x9e3779b97f4a7c15ull;
     return &buckets[h >> 58];   /* the top 6 bits: 64 buckets */
+}
+
+static bool key_eq(const struct futex_key *a, const struct futex_key *b)
+{
+    return a->space == b->space && a->offset == b->offset;
+}
+
+/* The key of the word at addr of the current process; key_put when done. */
+static void key_get(uintptr_t addr, struct futex_key *k)
+{
+    struct mm *mm = current_task()->mm;
+    k->shm = mm_shm_at(mm, addr, &k->offset);
+    if (k->shm) {
+        k->space = k->shm;
+    } else {
+        k->space = mm;
+        k->offset = addr;
+    }
+}
+
+static void key_put(struct futex_key *k)
+{
+    if (k->shm)
+        shm_put(k->shm);
 }
 
 static void futex_init_once(void)
@@ -83,8 +129,9 @@ static long sys_futex_wait(const struct syscall_args *a)
         return r;
     futex_init_once();
     struct task *me = current_task();
-    struct futex_waiter fw = { .w = WAIT_ENTRY_INIT(fw.w), .mm = me->mm, .addr = addr };
-    struct wait_queue *wq = bucket_of(me->mm, addr);
+    struct futex_waiter fw = { .w = WAIT_ENTRY_INIT(fw.w) };
+    key_get(addr, &fw.key);
+    struct wait_queue *wq = bucket_of(&fw.key);
     uint64_t deadline = timeout ? ktime_ns() + timeout : 0;
 
     uint64_t flags = spin_lock_irqsave(&wq->lock);          /* F1 */
@@ -126,21 +173,20 @@ static long sys_futex_wait(const struct syscall_args *a)
     else if (!list_empty(&fw.w.link))
         list_del(&fw.w.link);
     spin_unlock_irqrestore(&wq->lock, flags);
+    key_put(&fw.key);
     return r;
 }
 DEFINE_SYSCALL(SYS_futex_wait, sys_futex_wait);
 
-/* futex_wake(addr, n): wake at most n waiters of the word; how many. */
-static long sys_futex_wake(const struct syscall_args *a)
+long futex_wake_word(uintptr_t addr, uint64_t n)
 {
-    uintptr_t addr = a->a[0];
-    uint64_t n = a->a[1];
     long r = check_word(addr);
     if (r)
         return r;
     futex_init_once();
-    const struct mm *mm = current_task()->mm;
-    struct wait_queue *wq = bucket_of(mm, addr);
+    struct futex_key key;
+    key_get(addr, &key);
+    struct wait_queue *wq = bucket_of(&key);
     long woken = 0;
     uint64_t flags = spin_lock_irqsave(&wq->lock);                  /* W2 */
     struct list_head *pos, *tmp;
@@ -148,7 +194,7 @@ static long sys_futex_wake(const struct syscall_args *a)
         if ((uint64_t)woken >= n)
             break;
         struct futex_waiter *fw = container_of(pos, struct futex_waiter, w.link);
-        if (fw->mm != mm || fw->addr != addr)
+        if (!key_eq(&fw->key, &key))
             continue;
         list_del(&fw->w.link);
         fw->w.granted = true;
@@ -156,6 +202,13 @@ static long sys_futex_wake(const struct syscall_args *a)
         woken++;
     }
     spin_unlock_irqrestore(&wq->lock, flags);
+    key_put(&key);
     return woken;
+}
+
+/* futex_wake(addr, n): wake at most n waiters of the word; how many. */
+static long sys_futex_wake(const struct syscall_args *a)
+{
+    return futex_wake_word(a->a[0], a->a[1]);
 }
 DEFINE_SYSCALL(SYS_futex_wake, sys_futex_wake);

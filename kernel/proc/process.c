@@ -27,6 +27,7 @@
 #include "process_internal.h"
 #include <kernel/mm.h>
 #include <kernel/lazy_mm.h>
+#include <kernel/futex.h>
 #include <kernel/kmalloc.h>
 #include <kernel/printk.h>
 #include <kernel/panic.h>
@@ -157,6 +158,7 @@ static struct task *thread_create(struct process *p, struct mm *mm, struct user_
     t->process = p;
     t->mm = mm;
     t->active_mm = mm;
+    t->clear_word = st->clear_word;
     list_init(&t->thread_link);
     return t;
 }
@@ -359,6 +361,18 @@ __noreturn void process_exit_thread(int code)
     struct task *me = current_task();
     struct process *p = me->process;
     BUG_ON(!p || !me->mm);
+
+    /*
+     * The joiner's word (thread_create's clear_word): 0, then a wake, while
+     * our mm is still ours - as Linux's CLONE_CHILD_CLEARTID.  A word that
+     * is not writable any more (unmapped meanwhile) is skipped: nobody can
+     * be waiting on it through this process.
+     */
+    if (me->clear_word) {
+        uint32_t zero = 0;
+        if (copy_to_user((void *)me->clear_word, &zero, sizeof(zero)) == 0)
+            futex_wake_word(me->clear_word, UINT64_MAX);
+    }
 
     /*
      * exit_mm: we become a kernel thread that borrows the mm (the CPU goes on

@@ -45,6 +45,7 @@ struct user_start {
     bool fork;
     uintptr_t rip, rsp;
     uint64_t arg;
+    uintptr_t clear_word;           /* task.clear_word of the new thread */
     struct trap_frame frame;        /* fork: the parent's frame, returning 0 */
     /* Tests only (tests/test_process_life.c): run this kernel function as
      * the thread's body instead of entering user mode; the process and mm
@@ -83,6 +84,12 @@ int process_pid(const struct process *p);
 /* Find a live thread of the current process by tid (0: the caller) and take a
  * reference (task_put when done), or NULL. */
 struct task *process_get_thread(int tid);
+
+/* sys_mem.c: map len bytes (page multiple) at a free range at or after
+ * hint - shm's pages from its first on if shm, else private anonymous
+ * memory.  The address or a negated error. */
+struct shm;
+long map_anywhere(struct mm *mm, uintptr_t hint, size_t len, unsigned prot, struct shm *shm);
 
 /* argv.c: the initial stack image (see kernel/process.h).  buf[cap] receives
  * the bytes of [stack_top - *len, stack_top); *sp the initial RSP.  Returns 0

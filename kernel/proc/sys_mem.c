@@ -4,6 +4,7 @@
  */
 #include "process_internal.h"
 #include <kernel/mm.h>
+#include <kernel/shm.h>
 #include <kernel/syscall.h>
 #include <arch/memlayout.h>
 
@@ -24,6 +25,22 @@ static size_t pages_len(uint64_t len)
     return ALIGN_UP(len, PAGE_SIZE);
 }
 
+long map_anywhere(struct mm *mm, uintptr_t hint, size_t len, unsigned prot, struct shm *shm)
+{
+    /* Another thread may map the free range we found first: then look again. */
+    for (int tries = 0; tries < 8; tries++) {
+        uintptr_t addr = mm_find_free(mm, hint, len);
+        if (!addr)
+            return -SD_ENOMEM;
+        int err = shm ? mm_map_shm(mm, addr, len, prot, shm, 0) : mm_map_anon(mm, addr, len, prot);
+        if (err == 0)
+            return (long)addr;
+        if (err != -SD_EEXIST)
+            return err;
+    }
+    return -SD_ENOMEM;
+}
+
 static long sys_mmap(const struct syscall_args *a)
 {
     uintptr_t hint = a->a[0];
@@ -31,22 +48,21 @@ static long sys_mmap(const struct syscall_args *a)
     uint64_t prot = a->a[2];
     struct mm *mm = current_task()->mm;
 
-    if (!len || (prot & ~(uint64_t)PROT_ALL))
+    if (!len || (prot & ~(uint64_t)(PROT_ALL | SD_MAP_SHARED)))
         return -SD_EINVAL;
     if (hint && !user_pages_ok(hint, len))
         return -SD_EINVAL;
-    /* Another thread may map the free range we found first: then look again. */
-    for (int tries = 0; tries < 8; tries++) {
-        uintptr_t addr = mm_find_free(mm, hint, len);
-        if (!addr)
-            return -SD_ENOMEM;
-        int err = mm_map_anon(mm, addr, len, (unsigned)prot);
-        if (err == 0)
-            return (long)addr;
-        if (err != -SD_EEXIST)
-            return err;
-    }
-    return -SD_ENOMEM;
+    if (!(prot & SD_MAP_SHARED))
+        return map_anywhere(mm, hint, len, (unsigned)prot, NULL);
+    /* Shared: an object of its own, which fork passes on (kernel/shm.h). */
+    if (len > SD_SHM_MAX)
+        return -SD_EINVAL;
+    struct shm *shm = shm_create(len / PAGE_SIZE);
+    if (!shm)
+        return -SD_ENOMEM;
+    long r = map_anywhere(mm, hint, len, (unsigned)(prot & PROT_ALL), shm);
+    shm_put(shm);       /* the VMA holds its own reference, if it was made */
+    return r;
 }
 DEFINE_SYSCALL(SYS_mmap, sys_mmap);
 

@@ -38,9 +38,14 @@ DEFINE_SYSCALL(SYS_wait, sys_wait);
 
 static long sys_thread_create(const struct syscall_args *a)
 {
-    uintptr_t entry = a->a[0], stack_top = a->a[1];
+    uintptr_t entry = a->a[0], stack_top = a->a[1], clear_word = a->a[3];
     if (!user_range_ok(entry, 1) || entry < SD_USER_BASE)
         return -SD_EINVAL;
+    /* A futex word, as futex_wake checks it. */
+    if (clear_word & 3)
+        return -SD_EINVAL;
+    if (clear_word && !user_range_ok(clear_word, sizeof(uint32_t)))
+        return -SD_EFAULT;
     if (stack_top < SD_USER_BASE + 16 || !user_range_ok(stack_top - 16, 16))
         return -SD_EINVAL;
     /* A zero return address where a call would have put one (process.h). */
@@ -55,6 +60,7 @@ static long sys_thread_create(const struct syscall_args *a)
     st->rip = entry;
     st->rsp = rsp;
     st->arg = a->a[2];
+    st->clear_word = clear_word;
     int tid = process_add_thread(st);
     if (tid < 0)
         kfree(st);

@@ -67,6 +67,10 @@ struct uthread {
     int tid;
     void *stack;            /* the mmap'd stack, unmapped by thread_join */
     size_t stack_size;      /* 0: the caller's stack (thread_create_on) */
+    /* 1 while the thread runs; its exit makes the kernel store 0 and wake
+     * thread_join, which sleeps on it (futex).  The struct must stay where
+     * it is until the join. */
+    volatile uint32_t running;
 };
 #define UTHREAD_STACK_SIZE (64 * 1024)
 /* Start fn(arg) in a new thread of this process with a stack from mmap;
@@ -90,6 +94,28 @@ struct umutex {
 #define UMUTEX_INIT { 0 }
 void umutex_lock(struct umutex *m);
 void umutex_unlock(struct umutex *m);
+
+/* ---- shared memory and futexes (docs/syscalls.md) ---- */
+/* len bytes of zeroed memory shared with every child forked after this
+ * (both sides see each other's writes), readable and writable; NULL when
+ * out of memory.  A futex word in it is shared too: futex_wait in one
+ * process is woken by futex_wake in another. */
+static inline void *mmap_shared(size_t len)
+{
+    long r = sys_mmap(NULL, len, SD_PROT_READ | SD_PROT_WRITE | SD_MAP_SHARED);
+    return sys_is_err(r) ? NULL : (void *)r;
+}
+/* Sleep while *word == expected (0: no timeout); 0 when woken, else a
+ * negated error (-SD_EAGAIN: it did not hold expected, -SD_ETIMEDOUT). */
+static inline int futex_wait(volatile uint32_t *word, uint32_t expected, uint64_t timeout_ns)
+{
+    return sys_futex_wait(word, expected, timeout_ns);
+}
+/* Wake at most n sleepers of *word, in any process that shares it. */
+static inline long futex_wake(volatile uint32_t *word, uint64_t n)
+{
+    return sys_futex_wake(word, n);
+}
 
 /* Pin the calling thread to one CPU (modulo the CPU count) and check. */
 int pin_to_cpu(int cpu);

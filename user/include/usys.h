@@ -47,6 +47,11 @@ static inline int sys_fork(void)
 { return (int)__sc(SYS_fork, 0, 0, 0, 0, 0, 0); }
 static inline int sys_thread_create(void (*entry)(void *), void *stack_top, void *arg)
 { return (int)__sc(SYS_thread_create, entry, stack_top, arg, 0, 0, 0); }
+/* The same with clear_word: a word the kernel sets to 0 and futex-wakes
+ * when the thread has exited (how thread_join sleeps, user/lib/thread.c). */
+static inline int sys_thread_create_cw(void (*entry)(void *), void *stack_top, void *arg,
+                                       volatile uint32_t *clear_word)
+{ return (int)__sc(SYS_thread_create, entry, stack_top, arg, clear_word, 0, 0); }
 static inline __attribute__((noreturn)) void sys_thread_exit(int code)
 {
     __sc(SYS_thread_exit, code, 0, 0, 0, 0, 0);
@@ -97,6 +102,13 @@ static inline int sys_futex_wait(volatile uint32_t *addr, uint32_t expected, uin
 { return (int)__sc(SYS_futex_wait, addr, expected, timeout_ns, 0, 0, 0); }
 static inline long sys_futex_wake(volatile uint32_t *addr, uint64_t n)
 { return __sc(SYS_futex_wake, addr, n, 0, 0, 0, 0); }
+
+static inline int sys_shm_create(const char *name, size_t len)
+{ return (int)__sc(SYS_shm_create, name, len, 0, 0, 0, 0); }
+static inline long sys_shm_map(const char *name, int prot)
+{ return __sc(SYS_shm_map, name, prot, 0, 0, 0, 0); }
+static inline int sys_shm_unlink(const char *name)
+{ return (int)__sc(SYS_shm_unlink, name, 0, 0, 0, 0, 0); }
 
 /* Whether a long result (mmap's address) is an error. */
 static inline int sys_is_err(long r)

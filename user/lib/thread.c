@@ -1,4 +1,5 @@
-/* user/lib/thread.c - threads over SYS_thread_create with mmap'd stacks. */
+/* user/lib/thread.c - threads over SYS_thread_create with mmap'd stacks;
+ * thread_join sleeps on a futex word the kernel clears at the thread's exit. */
 #include <ulib.h>
 
 /* Placed at the top of the new stack; thread_trampoline (crt0.asm) reads
@@ -17,7 +18,8 @@ static int start_on(struct uthread *t, int (*fn)(void *), void *arg, void *stack
     struct thread_start *s = (struct thread_start *)(((uintptr_t)stack + size) & ~(uintptr_t)15) - 1;
     s->fn = fn;
     s->arg = arg;
-    int tid = sys_thread_create(thread_trampoline, s, s);
+    t->running = 1;     /* before the thread exists: its exit clears it */
+    int tid = sys_thread_create_cw(thread_trampoline, s, s, &t->running);
     if (tid >= 0)
         t->tid = tid;
     return tid < 0 ? tid : 0;
@@ -45,6 +47,11 @@ int thread_create_on(struct uthread *t, int (*fn)(void *), void *arg, void *stac
 
 int thread_join(struct uthread *t, int *code)
 {
+    /* Sleep until the kernel cleared the word at the thread's exit
+     * (kernel/proc/process.c): futex_wait returns at once (-SD_EAGAIN) if
+     * it already did.  thread_join then only collects the exit code. */
+    while (t->running)
+        sys_futex_wait(&t->running, 1, 0);
     int r = sys_thread_join(t->tid, code);
     if (r < 0)
         return r;

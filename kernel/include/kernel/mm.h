@@ -29,10 +29,17 @@
 #include <arch/memlayout.h>
 #include <stdatomic.h>
 
+struct shm;
+
 struct vma {
     uintptr_t start, end;       /* [start, end), page aligned */
     unsigned prot;              /* SD_PROT_* (uapi/shootdown.h) */
     struct list_head link;      /* in mm->vmas, sorted by start */
+    /* A shared mapping: the object whose pages it maps (a reference,
+     * kernel/shm.h) and the object's page at `start`; NULL: private
+     * anonymous memory, copy-on-write over fork. */
+    struct shm *shm;
+    size_t shm_pgoff;
 };
 
 struct tc_mm;
@@ -67,6 +74,11 @@ unsigned mm_live_count(void);
  * Fails with -SD_EEXIST if it overlaps a VMA, -SD_EINVAL on bad arguments,
  * -SD_ENOMEM.  Pages are allocated on first touch (demand-zero). */
 int mm_map_anon(struct mm *mm, uintptr_t addr, size_t len, unsigned prot);
+/* The same, shared: [addr, addr+len) maps shm's pages from page pgoff on
+ * (the VMA takes its own reference on shm).  Pages come from the object on
+ * first touch; fork shares them (kernel/shm.h). */
+int mm_map_shm(struct mm *mm, uintptr_t addr, size_t len, unsigned prot, struct shm *shm,
+               size_t pgoff);
 /* A free range of len bytes at or after hint (SD_USER_MMAP_BASE if 0), or 0. */
 uintptr_t mm_find_free(struct mm *mm, uintptr_t hint, size_t len);
 /* munmap / mprotect semantics: partial overlaps split VMAs; TLBs are flushed
@@ -118,5 +130,6 @@ struct mm_stats {
     _Atomic uint64_t demand_zero_faults;
     _Atomic uint64_t cow_copies;        /* pages copied on a write after fork */
     _Atomic uint64_t cow_reuses;        /* write faults on a page no longer shared: no copy */
+    _Atomic uint64_t shared_faults;     /* first touches in an mm of a shared object's page */
 };
 extern struct mm_stats mm_stats;

@@ -92,6 +92,9 @@ struct task {
     /* User threads (kernel/proc/process.c, arch/user.h); NULL/unused for kernel threads. */
     struct process *process;
     struct list_head thread_link;       /* in the process's thread list */
+    /* A user word the thread's exit sets to 0 and futex-wakes (the joiner
+     * sleeps on it: user/lib/thread.c), or 0; set before it starts. */
+    uintptr_t clear_word;
     uint64_t switches_in;               /* times it was switched to */
     unsigned last_cpu_seen;             /* test aid: CPU of the last switch-in */
 };

@@ -20,7 +20,7 @@ enum {
     SYS_spawn = 1,          /* (const char *name, const char *const *argv) -> pid */
     SYS_wait = 2,           /* (int pid or -1 for any child, int *status or NULL) -> pid */
     SYS_fork = 3,           /* () -> child pid in the parent, 0 in the child */
-    SYS_thread_create = 4,  /* (void (*entry)(void *), void *stack_top, void *arg) -> tid */
+    SYS_thread_create = 4,  /* (void (*entry)(void *), void *stack_top, void *arg, uint32_t *clear_word or NULL) -> tid */
     SYS_thread_exit = 5,    /* (int code) -> never returns; the last thread ends the process */
     SYS_thread_join = 6,    /* (int tid, int *code or NULL) -> 0 */
     SYS_yield = 7,          /* () -> 0 */
@@ -30,7 +30,7 @@ enum {
     SYS_getcpu = 11,        /* () -> the CPU the caller runs on */
     SYS_cpu_count = 12,     /* () -> number of online CPUs */
     SYS_write = 13,         /* (const char *buf, size_t len) -> bytes written to the console */
-    SYS_mmap = 14,          /* (void *hint or NULL, size_t len, int prot) -> address (anonymous, zeroed) */
+    SYS_mmap = 14,          /* (void *hint or NULL, size_t len, int prot [| SD_MAP_SHARED]) -> address (anonymous, zeroed) */
     SYS_munmap = 15,        /* (void *addr, size_t len) -> 0 */
     SYS_mprotect = 16,      /* (void *addr, size_t len, int prot) -> 0 */
     SYS_set_affinity = 17,  /* (int tid or 0 for self, uint64_t cpumask of CPUs 0..63) -> 0 */
@@ -45,6 +45,9 @@ enum {
     SYS_futex_wake = 26,    /* (uint32_t *addr, uint64_t n) -> waiters woken (at most n) */
     SYS_tlb_stats = 27,     /* (struct sd_tlb_stats *out) -> 0: the TLB counters summed, lazy_mm mode, PCID */
     SYS_lazy_trip = 28,     /* (uint64_t *cycles, uint64_t n) -> 0: n kernel-thread lazy round trips, timed */
+    SYS_shm_create = 29,    /* (const char *name, size_t len) -> 0: a named shared memory object */
+    SYS_shm_map = 30,       /* (const char *name, int prot) -> address of a shared mapping of all of it */
+    SYS_shm_unlink = 31,    /* (const char *name) -> 0: the name goes; the memory when its last mapping does */
     SYS_COUNT
 };
 
@@ -71,12 +74,17 @@ enum {
 #define SD_PROT_READ    1
 #define SD_PROT_WRITE   2
 #define SD_PROT_EXEC    4
+/* mmap only, or'ed into prot: the pages are shared with every process
+ * that inherits the mapping over fork (writes are seen both ways, no
+ * copy-on-write), not private. */
+#define SD_MAP_SHARED   0x10
 
 /* ---- limits ---- */
 #define SD_NAME_MAX     32      /* program and endpoint names, with the NUL */
 #define SD_ARGS_MAX     16      /* argv entries */
 #define SD_ARG_LEN_MAX  128     /* one argument or environment string, with the NUL */
 #define SD_ENV_MAX      16      /* environment strings (NAME=VALUE) of a new program */
+#define SD_SHM_MAX      (256ull << 20)  /* bytes of one shared memory object (shared mmap, shm_create) */
 
 /*
  * ---- the wait status ----
