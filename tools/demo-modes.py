@@ -2,14 +2,15 @@
 """tools/demo-modes.py - `make demo-modes`: the TLB scene of the boot demo
 (kernel/demo/tlb_scene.c, docs/demo.md) once per lazy-mm mode, side by side.
 
-Boots `demo=tlb lazy_mm=MODE` for MODE in refcount, shootdown, hazard (QEMU
+Boots `demo=tlb lazy_mm=MODE` for MODE in refcount, shootdown, hazard, mmput (QEMU
 TCG, --smp CPUs, default 4), waits for the demo's last line, stops QEMU, and
 prints one table: a row per event counter of the groups tlb, switch and
 lazy that the scene moved in any mode, a column per mode.  The scene is the
 same in every mode; what differs is how a borrowed mm is kept alive and
 freed (docs/lazy-mm.md): refcount pays mm_count atomics on every borrow,
 shootdown IPIs the mm's CPUs when it is freed, hazard scans per-CPU slots
-and IPIs only the CPUs whose slot names it.
+and IPIs only the CPUs whose slot names it, mmput ends the borrows in the
+teardown's flush and pays nothing more.
 
 Each boot's serial log is kept in build/demo-modes/MODE.log; a boot that
 does not reach the demo's end within the timeout is an error (exit 1).
@@ -28,7 +29,7 @@ sys.dont_write_bytecode = True    # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmlib  # noqa: E402
 
-MODES = ("refcount", "shootdown", "hazard")
+MODES = ("refcount", "shootdown", "hazard", "mmput")
 OUT = os.path.join(vmlib.BUILD, "demo-modes")
 # The scene's counter lines (kernel/demo/tlb_scene.c, print_counters):
 #   "tlb:   lazy.borrow_start            15  borrows of a user mm started ..."
@@ -95,10 +96,11 @@ def main():
     print()
     print("The TLB scene's event counters per lazy_mm mode (%d CPUs; logs in %s/):"
           % (args.smp, os.path.relpath(OUT, vmlib.ROOT)))
-    print("%-*s  %9s  %9s  %9s  %s" % (width, "counter", *MODES, "what it counts"))
+    cols = "".join("  %9s" for _ in MODES)
+    print(("%-*s" + cols + "  %s") % (width, "counter", *MODES, "what it counts"))
     for name in names:
         vals = [results[m].get(name, (0, ""))[0] for m in MODES]
-        print("%-*s  %9d  %9d  %9d  %s" % (width, name, *vals, helps[name]))
+        print(("%-*s" + cols.replace("s", "d") + "  %s") % (width, name, *vals, helps[name]))
     return 0
 
 

@@ -87,7 +87,7 @@ static void print_counters(const struct counter_snapshot *before, bool quiet)
     if (quiet)
         return;
     printk("tlb: the event counters of this scene, lazy_mm=%s (kernel/debug/counters.c; `make demo-modes` "
-           "compares the three modes):\n", lazy_mm_mode_name());
+           "compares the four modes):\n", lazy_mm_mode_name());
     for (const struct counter_desc *c = __counters_start; c < __counters_end; c++) {
         /* The TLB's and the switches' counters, and what each lazy-mm mode
          * pays: mm_count atomics (refcount), IPIs at the free (shootdown),
