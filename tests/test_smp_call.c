@@ -209,7 +209,10 @@ static void stress_source(void *arg)
 {
     (void)arg;
     unsigned me = this_cpu_id();
+    uint64_t noted = ktime_ns();
     for (unsigned r = 0; r < READ_ONCE(stress_rounds); r++) {
+        if (me == 0)        /* CPU 0's share is most of the run's silence */
+            progress_note(&noted, "CPU 0's rounds of calls", r);
         /* Every other CPU once per round, starting at a different one each
          * round so that the callers do not all queue on one target in
          * lockstep: (k + r) % (n - 1) runs over 0..n-2 as k does. */
