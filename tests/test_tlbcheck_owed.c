@@ -79,11 +79,13 @@ static bool env_init(struct owed_env *e)
         ASSERT_TRUE(t, false);                                                 \
     }
 
-/* What the tlbcheck_pte_change hook does: number the change, note its
- * author, and record the frame it took out of the mapping. */
+/* What the tlbcheck_pte_change hook does: count the entries mapping each
+ * frame, number the change, note its author, and record the frame it took
+ * out of the mapping. */
 static uint64_t change(struct owed_env *e, struct tc_mm *m, const void *task, uintptr_t va,
                        uint64_t old, uint64_t new)
 {
+    tc_frame_map_change(e->f, old, new);
     uint64_t seq = tc_pte_change(m, va, old, new);
     if (seq)
         tc_owed_note(m, task, seq);
@@ -186,6 +188,36 @@ static void model_shared_frame(struct ktest *t)
     EXPECT_EQ(t, frame_free(&e, 9), 0u);
     tc_frames_flushed(e.f, e.a, seq);           /* finds nothing left: fine */
     EXPECT_EQ(t, e.md.violations, 1u);
+    env_free(&e);
+}
+
+/* frame_mapped: a frame mapped by two mms (a shared page, at two
+ * addresses) is freed after one of them unmapped and flushed: caught, the
+ * other still maps it - a use after free no TLB record shows.  A change of
+ * rights keeps the count; a copy-on-write replacement moves it from the
+ * old frame to the new; after the last unmap and flush the free is fine. */
+static void model_frame_still_mapped(struct ktest *t)
+{
+    ENV(t, e);
+    change(&e, e.a, TASK_A, VA(1), 0, PTE(FRAME(5), PTE_W));
+    change(&e, e.b, TASK_B, VA(4), 0, PTE(FRAME(5), PTE_W));
+    change(&e, e.a, TASK_A, VA(1), PTE(FRAME(5), PTE_W), 0);
+    flush(&e, e.a, -1);
+    EXPECT_EQ(t, frame_free(&e, 5), 1u);
+    EXPECT_STREQ(t, e.md.last_op, "frame_mapped");
+    EXPECT_EQ(t, e.md.last_addr, FRAME(5));
+    change(&e, e.b, TASK_B, VA(4), PTE(FRAME(5), PTE_W), PTE(FRAME(5), 0));
+    flush(&e, e.b, -1);
+    EXPECT_EQ(t, frame_free(&e, 5), 1u);        /* read-only, still mapped */
+    change(&e, e.b, TASK_B, VA(4), PTE(FRAME(5), 0), 0);
+    flush(&e, e.b, -1);
+    EXPECT_EQ(t, frame_free(&e, 5), 0u);
+    change(&e, e.a, TASK_A, VA(2), 0, PTE(FRAME(6), 0));
+    change(&e, e.a, TASK_A, VA(2), PTE(FRAME(6), 0), PTE(FRAME(11), PTE_W));
+    flush(&e, e.a, -1);
+    EXPECT_EQ(t, frame_free(&e, 6), 0u);        /* the copy replaced it */
+    EXPECT_EQ(t, frame_free(&e, 11), 1u);       /* the copy is mapped */
+    EXPECT_EQ(t, e.md.violations, 3u);
     env_free(&e);
 }
 
@@ -490,6 +522,7 @@ static const struct ktest_case tlbcheck_owed_cases[] = {
     KTEST_CASE(model_removes_frame),
     KTEST_CASE(model_frame_freed_before_flush),
     KTEST_CASE(model_shared_frame),
+    KTEST_CASE(model_frame_still_mapped),
     KTEST_CASE(model_frame_bounds),
     KTEST_CASE(model_frame_reused),
     KTEST_CASE(model_flush_owed_at_unlock),

@@ -457,6 +457,11 @@ MATRIX += [
            cpu="0", addr="0x501000", suite="tlbcheck_owed"),
     inject("skip_flush", "mm_unlock", "mprotect forgets its flush",
            cpu="0", addr="0x501000", suite="tlbcheck_owed"),
+    # frame_mapped (tests/test_shm.c): a shared page's entries hold no frame
+    # reference, so the first mm's unmap frees the frame under the other's
+    # mapping.  The address is the frame's (physical).
+    inject("shm_no_get", "frame_mapped", "a shared page is mapped without its entry's frame reference",
+           suite="shm"),
     # The order of issue 9's flake: the checker told "lazy" after the flag
     # flushers read.  Caught at the first lazy entry of the boot, on any CPU
     # (no address: the report is about the CPU, not a page).

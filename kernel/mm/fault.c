@@ -19,6 +19,7 @@
 #include "mmu_gather.h"
 #include <kernel/panic.h>
 #include <kernel/shm.h>
+#include <kernel/debug/tlb_inject.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 
@@ -81,7 +82,10 @@ int map_new_page_locked(struct mm *mm, struct vma *v, uintptr_t va)
         pa = shm_frame(v->shm, v->shm_pgoff + (va - v->start) / PAGE_SIZE);
         if (!pa)
             return -SD_ENOMEM;
-        frame_get(pa);
+        /* shm_no_get: the first unmap then frees the frame under every
+         * other mapping (the checker's frame_mapped rule). */
+        if (!tlb_inject(TLB_INJECT_SHM_NO_GET))
+            frame_get(pa);
     } else {
         pa = page_alloc_zeroed(0);
         if (!pa)

@@ -171,12 +171,17 @@ void tlbcheck_mm_free(struct mm *mm)
 
 void tlbcheck_pte_change(struct mm *mm, uintptr_t va, uint64_t old, uint64_t new)
 {
-    if (!tlbcheck_on() || !tc_pte_change_needs_flush(old, new))
+    if (!tlbcheck_on())
         return;
     if (mm == &init_mm && va >= USER_TOP) {
-        tc_kernel_pte_change(&live_kernel, va, old, new);
+        if (tc_pte_change_needs_flush(old, new))
+            tc_kernel_pte_change(&live_kernel, va, old, new);
         return;
     }
+    /* Every user entry made or removed, flushed or not: frame_mapped. */
+    tc_frame_map_change(&live_frames, old, new);
+    if (!tc_pte_change_needs_flush(old, new))
+        return;
     struct tc_mm *m = record(mm);
     if (!m)
         return;

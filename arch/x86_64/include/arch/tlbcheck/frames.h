@@ -10,6 +10,15 @@
  * flush has not completed yet - a "pending record" (mm, seq) - and asserts
  * at page_free() that there is none.
  *
+ * A second rule uses the same records: a frame may go back to the
+ * allocator only when no user page-table entry maps it any more
+ * (`frame_mapped`).  A frame shared by several mms - after fork, or a page
+ * of a shared memory object (kernel/shm.h) - is unmapped by each of them
+ * in turn; freeing it at the first unmap, while another mm still maps it,
+ * is a use after free that no TLB model sees (that mm's entry is live, not
+ * stale).  So each frame also counts the present user leaf entries that
+ * point to it, as tlbcheck_pte_change() sees them made and removed.
+ *
  * Per frame: up to TC_FRAME_RECORDS pending records.  A frame shared after
  * fork can be removed from several mms at once; when a frame has more
  * pending removals than that, the OLDEST record is forgotten (counted in
@@ -42,7 +51,7 @@ struct tc_mm;
 #define TC_FRAME_RECORDS    2       /* pending removals remembered per frame */
 #define TC_MM_PENDING       128     /* frames with a pending removal per mm (a batch is 64) */
 #define TC_FRAME_LOCKS      64
-#define TC_FRAME_CHUNK_SHIFT 17     /* frames per chunk: 2^17 x 32 bytes = one 4 MiB block */
+#define TC_FRAME_CHUNK_SHIFT 17     /* frames per chunk: 2^17 x 40 bytes, in one 8 MiB block */
 #define TC_FRAME_CHUNKS     64      /* frames modeled: 2^23, i.e. 32 GiB of RAM */
 
 /* One removal of the frame from a mapping whose flush has not completed. */
@@ -53,6 +62,9 @@ struct tc_frame_rec {
 
 struct tc_frame {
     struct tc_frame_rec rec[TC_FRAME_RECORDS];  /* oldest first */
+    /* Present user leaf entries mapping the frame (atomic, no lock): +1 when
+     * an entry starts to point here, -1 when it stops. */
+    int32_t mapped;
 };
 
 /* Inside struct tc_mm: the frames this mm removed whose flush is pending. */
@@ -78,6 +90,10 @@ void tc_frames_init(struct tc_frames *f, size_t nframes);
  * (present -> not present, or present -> another frame)? */
 bool tc_pte_change_removes_frame(uint64_t old, uint64_t new);
 
+/* A user leaf entry changed from old to new (any change, flushed or not):
+ * count the entries pointing at each frame.  No lock: atomics. */
+void tc_frame_map_change(struct tc_frames *f, uint64_t old, uint64_t new);
+
 /* Change `seq` of m (a PTE store, recorded by tc_pte_change) removed frame
  * pa from the mapping of va. */
 void tc_frame_unmapped(struct tc_frames *f, struct tc_mm *m, uintptr_t va, uint64_t pa,
@@ -87,7 +103,8 @@ void tc_frames_flushed(struct tc_frames *f, struct tc_mm *m, uint64_t token);
 /* m is about to be freed: forget every record it still has. */
 void tc_frames_mm_free(struct tc_frames *f, struct tc_mm *m);
 /* The block of 2^order frames at pa goes back to the allocator (on CPU c,
- * for the report): no frame of it may have a pending removal whose mm's
- * flushes have not reached it (op frame_free).  The records are dropped. */
+ * for the report): no frame of it may still be mapped by a user entry (op
+ * frame_mapped) nor have a pending removal whose mm's flushes have not
+ * reached it (op frame_free).  The records are dropped. */
 void tc_check_frame_free(struct tc_model *md, struct tc_frames *f, struct tc_cpu *c,
                          uint64_t pa, unsigned order);
