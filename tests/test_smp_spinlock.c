@@ -12,6 +12,7 @@
  */
 #include "ktest_suite.h"
 #include "smp_test_util.h"
+#include <kernel/percpu.h>
 #include <kernel/spinlock.h>
 #include <stdatomic.h>
 
@@ -46,9 +47,12 @@ static void hammer(void *arg)
     SPIN_UNTIL_PROGRESS(atomic_load(&arrived) == nr_cpus_online, atomic_load(&arrived));
     uint64_t mine = ~0ull;          /* the value this CPU wrote last */
     unsigned rounds = 0;
+    uint64_t noted = ktime_ns();
     while (rounds < ROUND_MIN ||
            (rounds < ROUND_CAP &&
             atomic_load_explicit(&interleaved, memory_order_relaxed) < READ_ONCE(interleavings_wanted))) {
+        if (this_cpu_id() == 0 && !(rounds % 64))   /* the run's silence, on a crowded host */
+            progress_note(&noted, "rounds on CPU 0", rounds);
         uint64_t flags = 0;
         if (READ_ONCE(use_irqsave))
             flags = spin_lock_irqsave(&counter_lock);
