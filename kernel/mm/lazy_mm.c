@@ -114,9 +114,10 @@
  *         bit was set (switch_mm) before its borrow started, so by (a)
  *         before F1; F1 is a seq_cst RMW and F2 reads mm->cpumask after it,
  *         so F2 sees the bit or a later clear - and a CPU clears its own
- *         bit only when it no longer borrows mm.  The flush frees page
- *         tables, so F2 calls lazy CPUs too, and the initiator runs the
- *         handler itself.  (No CPU ever goes offline once up.)
+ *         bit only when it no longer borrows mm.  F2 calls lazy CPUs too
+ *         (the flush frees page tables; and flush_tlb_mm_range adds them
+ *         for a flush that ends borrows in any case), and the initiator
+ *         runs the handler itself.  (No CPU ever goes offline once up.)
  *     (c) The handler ends the borrow it finds: it runs with interrupts
  *         off between two steps of the target, never inside a context
  *         switch (interrupts are off there), so current_task()->active_mm

@@ -252,6 +252,15 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
     /* LAB(shootdown) ELSE
     // Nobody is sent an IPI yet: every other CPU keeps its translations.
     LAB(shootdown) END */
+    /* lazy_mm=mmput: this flush ends the borrows, so it calls every lazy
+     * CPU of the cpumask for that reason alone, whatever F2 decided for
+     * the TLB's sake (today freed_tables already calls them; a flush that
+     * frees tables without IPIs to lazy CPUs must not take the borrows'
+     * safety with it - kernel/mm/lazy_mm.c, ORDERING mmput (b)). */
+    if (f.ends_borrows) {
+        cpumask_or(&targets, &targets, &skipped.lazy);
+        cpumask_clear(&skipped.lazy);
+    }
     tlb_ev_flush_targets(mm, &targets, &skipped);
     if (freed_tables && cause == TLB_CAUSE_TEARDOWN)
         tlb_ev_teardown_targets(&targets);
