@@ -49,10 +49,11 @@ void ktest_log(const char *fmt, ...)
     printk_raw("        # %s%s%s\n", current_test ? current_test->name : "", current_test ? ": " : "", msg);
 }
 
-static bool selected(const char *selection, const char *name)
+static bool selected(const char *selection, const struct ktest_suite *s)
 {
+    const char *name = s->name;
     if (!strcmp(selection, "all"))
-        return true;
+        return !s->only_by_name;
     size_t n = strlen(name);
     for (const char *p = selection; *p;) {
         const char *end = strchr(p, ',');
@@ -163,7 +164,7 @@ int ktest_run(const char *selection)
 {
     unsigned nsuites = 0;
     for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
-        if (selected(selection, s->name))
+        if (selected(selection, s))
             nsuites++;
 
     printk_raw("KTAP version 1\n");
@@ -171,7 +172,7 @@ int ktest_run(const char *selection)
     printk_raw("1..%u\n", nsuites);
     unsigned num = 0;
     for (const struct ktest_suite *s = __ktest_start; s < __ktest_end; s++)
-        if (selected(selection, s->name))
+        if (selected(selection, s))
             run_suite(++num, s);
     total_fail += (unsigned)unknown;
     printk_raw("# shootdown: %u passed, %u failed, %u skipped\n", total_pass, total_fail, total_skip);

@@ -46,6 +46,9 @@ struct ktest_suite {
     /* Optional: run before/after the whole suite (outside the leak check). */
     void (*setup)(void);
     void (*teardown)(void);
+    /* Run only when test= names it, never as part of test=all (a suite
+     * whose side effects would disturb the suites after it). */
+    bool only_by_name;
 };
 
 #define KTEST_CASE(fn) { #fn, fn }

@@ -238,6 +238,13 @@ MATRIX = [
            require=[r"crash_panic\+0x[0-9a-f]+ \(where panic was called\)",
                     r"\] crash_if_requested\+0x", r"cpu1 stopped",
                     r"---\[ end kernel panic \]---"]),
+    # An NMI nobody claims prints every CPU's registers and backtrace (the
+    # post-mortem the runner asks QEMU for when a boot goes silent; a suite
+    # run only by name, since the dump leaves printk in its panic mode).
+    Config("nmi-dump", "QEMU TCG, 4 CPUs, test=nmi_dump: an unclaimed NMI makes every CPU report",
+           smp=4, tests="nmi_dump",
+           require=[r"NMI dump: cpu0, task 'ktest'", r"NMI dump: cpu3, task '",
+                    r"\] test_every_cpu_reports\+0x", r"NMI dump: cpu1 ends"]),
     # run=PROG args (kernel/proc/run.c, docs/processes.md "Running one
     # program"): the program's exit status reaches the host, through QEMU's
     # exit device and the kernel's last line, or the shutdown port and the

@@ -44,8 +44,9 @@ void nmi_dispatch(struct trap_frame *tf)
  *
  * QEMU delivers its NMI through each local APIC's LINT1 input, which only
  * the boot CPU leaves unmasked (as firmware and Linux do); so the first CPU
- * with an unclaimed NMI sends one to every other CPU, and those, finding the
- * round started, only report.
+ * with an unclaimed NMI starts a round: it sends an NMI to every other CPU,
+ * which, finding the round started, only report; it waits (a bounded number
+ * of polls, as panic does) until every CPU reported, then ends the round.
  *
  * The NMI can land on a CPU that holds the console lock, or that another CPU
  * waits for: printk is switched to its panic mode first (bounded waits for
@@ -54,13 +55,21 @@ void nmi_dispatch(struct trap_frame *tf)
  * NMI never interrupts its holder (NMIs do not nest).
  */
 static atomic_flag dump_turn = ATOMIC_FLAG_INIT;
-static atomic_flag dump_round = ATOMIC_FLAG_INIT;
+static _Atomic bool dump_round;
+static _Atomic unsigned dumps_in_round;
+static _Atomic uint64_t dumps_printed;
+
+#define ROUND_WAIT_POLLS 50000000u
 
 void nmi_dump(const struct trap_frame *tf)
 {
     printk_enter_panic();
-    if (!atomic_flag_test_and_set(&dump_round))
+    bool idle = false;
+    bool starter = atomic_compare_exchange_strong(&dump_round, &idle, true);
+    if (starter) {
+        atomic_store(&dumps_in_round, 0);
         arch_send_nmi_allbutself();
+    }
     while (atomic_flag_test_and_set_explicit(&dump_turn, memory_order_acquire))
         arch_cpu_relax();
     struct task *cur = current_task();
@@ -70,4 +79,17 @@ void nmi_dump(const struct trap_frame *tf)
     trap_frame_report(tf, true);
     printk("NMI dump: cpu%u ends\n", this_cpu_id());
     atomic_flag_clear_explicit(&dump_turn, memory_order_release);
+    atomic_fetch_add(&dumps_printed, 1);
+    atomic_fetch_add(&dumps_in_round, 1);
+    if (starter) {
+        unsigned cpus = idt_cpus_loaded();
+        for (unsigned i = 0; i < ROUND_WAIT_POLLS && atomic_load(&dumps_in_round) < cpus; i++)
+            arch_cpu_relax();
+        atomic_store(&dump_round, false);
+    }
+}
+
+uint64_t nmi_dumps_printed(void)
+{
+    return atomic_load(&dumps_printed);
 }

@@ -21,3 +21,5 @@ void nmi_register(nmi_handler_t fn);
 void nmi_dispatch(struct trap_frame *tf);
 /* The report of an unclaimed NMI (takes turns with the other CPUs). */
 void nmi_dump(const struct trap_frame *tf);
+/* How many CPU reports nmi_dump() printed since boot (for its test). */
+uint64_t nmi_dumps_printed(void);
