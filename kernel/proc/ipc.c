@@ -17,10 +17,21 @@
  *   DONE         on no list; result (and msg) are final
  *
  * Whoever completes a waiter (moves it to DONE) does so under ipc_lock and
- * wakes it before dropping the lock; the waiter reads its state only under
- * ipc_lock.  So once the waiter sees DONE, nobody touches it again and its
- * stack frame may go away.  So wake_up_all takes the waiter's wait-queue
- * lock under ipc_lock (the whole order: docs/locking.md).
+ * wakes its task (wake_up_task) before dropping the lock; the waiter reads
+ * its state only under ipc_lock.  So once the waiter sees DONE, nobody
+ * touches it again and its stack frame may go away.  So wake_up_task takes
+ * the task's run-queue lock under ipc_lock (the whole order:
+ * docs/locking.md).
+ *
+ * Sleeping: a waiter has exactly one sleeper, its own task, so it needs no
+ * wait queue: the sleeper marks itself BLOCKED under ipc_lock, checks its
+ * state, and calls schedule() once the lock is dropped; the completer's
+ * wake_up_task makes it runnable again.  Each IPC operation that waits
+ * queues itself and goes to sleep in one hold of ipc_lock.  This is the
+ * round trip's cost: a call and its reply take ipc_lock five times and a
+ * run-queue lock twice besides the two switches (a wait queue per waiter
+ * cost four more lock holds per sleep, and an IPC round trip four times
+ * the cost of two yields).
  */
 #include <kernel/ipc.h>
 #include <kernel/list.h>
@@ -36,7 +47,6 @@ enum waiter_state { W_QUEUED, W_AWAIT_REPLY, W_DONE };
 struct ipc_waiter {
     struct task *task;
     struct list_head link;          /* see the states above; guarded by ipc_lock */
-    struct wait_queue wq;           /* where the task sleeps */
     struct sd_ipc_msg msg;          /* sent message / received message / reply */
     bool is_call;
     int server_tid;                 /* AWAIT_REPLY: who owes the reply */
@@ -83,7 +93,6 @@ static void waiter_init(struct ipc_waiter *w)
 {
     w->task = current_task();
     list_init(&w->link);
-    wait_queue_init(&w->wq, "ipc_waiter");
     w->is_call = false;
     w->server_tid = 0;
     w->server_process = NULL;
@@ -96,7 +105,7 @@ static void waiter_complete(struct ipc_waiter *w, int result)
 {
     w->state = W_DONE;
     w->result = result;
-    wake_up_all(&w->wq);        /* before ipc_lock is dropped: see the top */
+    wake_up_task(w->task);      /* before ipc_lock is dropped: see the top */
 }
 
 /* Under ipc_lock: server received caller's message and now owes it a
@@ -118,31 +127,42 @@ static void take_reply_duty(struct ipc_waiter *caller, struct task *server)
     list_add_tail(&caller->link, &pending_replies);
 }
 
-/* Sleep until w is DONE; returns its result.  A thread asked to stop (its
- * process is exiting) gives up its place and returns -SD_ESRCH. */
+/*
+ * Called with ipc_lock held and w queued (or already DONE); sleeps until w
+ * is DONE and returns its result, with ipc_lock released.  A thread asked
+ * to stop (its process is exiting) gives up its place and returns
+ * -SD_ESRCH.
+ *
+ * Lost wake-ups: the task is BLOCKED before it looks at w->state and at
+ * should_stop.  A completer changes w->state under ipc_lock, which we hold
+ * from the look until we are BLOCKED and the lock is dropped: it runs
+ * before the look (we see DONE) or after it (its wake_up_task finds us
+ * BLOCKED).  kthread_stop() stores should_stop and then wakes the task
+ * without ipc_lock: our sequentially consistent BLOCKED store before the
+ * load of should_stop pairs with its store before the load of our state in
+ * wake_up_task(), so at least one of the two sees the other.
+ */
 static int waiter_sleep(struct ipc_waiter *w)
 {
-    struct wait_entry we = WAIT_ENTRY_INIT(we);
     int result;
     for (;;) {
-        prepare_to_wait(&w->wq, &we);
-        spin_lock(&ipc_lock);
+        set_current_state(TASK_BLOCKED);
         if (w->state == W_DONE) {
             result = w->result;
-            spin_unlock(&ipc_lock);
             break;
         }
         if (kthread_should_stop()) {
             list_del(&w->link);
             w->state = W_DONE;
             result = -SD_ESRCH;
-            spin_unlock(&ipc_lock);
             break;
         }
         spin_unlock(&ipc_lock);
         schedule();
+        spin_lock(&ipc_lock);
     }
-    finish_wait(&w->wq, &we);
+    spin_unlock(&ipc_lock);
+    set_current_state(TASK_RUNNABLE);
     return result;
 }
 
@@ -283,9 +303,7 @@ static int do_send(int id, const struct sd_ipc_msg *msg, bool call, struct sd_ip
     } else {
         list_add_tail(&w.link, &ep->senders);
     }
-    spin_unlock(&ipc_lock);
-
-    int result = waiter_sleep(&w);
+    int result = waiter_sleep(&w);      /* drops ipc_lock */
     if (result == 0 && call)
         *reply = w.msg;
     return result;
@@ -325,9 +343,7 @@ int ipc_recv(int id, struct sd_ipc_msg *out)
         return 0;
     }
     list_add_tail(&w.link, &ep->receivers);
-    spin_unlock(&ipc_lock);
-
-    int result = waiter_sleep(&w);
+    int result = waiter_sleep(&w);      /* drops ipc_lock */
     if (result == 0)
         *out = w.msg;
     return result;
