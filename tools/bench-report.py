@@ -19,7 +19,7 @@ lines of the bench program) and writes into build/bench/ (--out):
                   operation against k, one line per lazy-mm mode and state,
                   one file per machine.  A vertical bar through a point
                   spans the smallest to the largest boot median.
-  fork-exit.svg   the benchmarks whose name says fork, spawn, exit or
+  fork-exit.svg   the benchmarks whose name starts with fork, spawn, exit or
                   thread: cycles per mode, a panel per machine.
   pcid.svg        where a machine was booted with pcid=on and pcid=off
                   (Bochs): cycles with PCID / cycles without, per benchmark
@@ -56,7 +56,7 @@ NUMBERS = ("cpus", "value", "iters", "min", "p10", "p90")
 PARAMS = ("k", "pages", "state")    # words that say which case of a benchmark a line is
 WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)=(\S+)$")
 EMULATORS = ("qemu", "bochs")
-FORK_EXIT = re.compile(r"fork|spawn|exit|thread")
+FORK_EXIT = re.compile(r"^(fork|spawn|exit|thread)")    # not yield_thread, ipc_thread...
 
 
 class BadInput(Exception):
