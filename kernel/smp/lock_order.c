@@ -16,6 +16,7 @@
  */
 #include <kernel/lock_order.h>
 #include <kernel/spinlock.h>
+#include <kernel/compiler.h>
 #include <kernel/config.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
@@ -25,12 +26,19 @@
  * beyond HELD_MAX are counted but not checked. */
 #define HELD_MAX 8
 
+/*
+ * Written by its CPU at every lock and unlock, so each CPU's list has cache
+ * lines of its own: 80 bytes unaligned put two CPUs' lists on one line, and
+ * every lock taken on one CPU (a yield's run-queue lock, an IPC's) took
+ * that line from its neighbour - a shared line written on the system-call
+ * path.
+ */
 struct held_locks {
     struct spinlock *lock[HELD_MAX];
     unsigned depth;                 /* may exceed HELD_MAX */
     bool updating;
     struct lock_order_catch *catch;
-};
+} __cacheline_aligned;
 
 /* Indexed by CPU id rather than per-CPU data: the first spinlock is taken
  * before the per-CPU areas exist. */
