@@ -10,7 +10,13 @@ A configuration is an emulator, a CPU count, a lazy-mm mode
              TCG CPU has no PCID, so these run without it.
   Bochs      every mode x pcid=on and pcid=off at --bochs-cpus CPUs (default
              2); Bochs's corei7_haswell_4770 has PCID and INVPCID, so only
-             there does pcid=off change anything (docs/tlb.md).
+             there does pcid=off change anything (docs/tlb.md).  Bochs runs
+             a few tens of millions of instructions a second: the whole
+             program takes about 5 minutes there, so its rows add
+             --bochs-bench to the program's words (default ITERS=100, a
+             tenth of the iterations) and boot --bochs-boots times
+             (default 1).  Its time-stamp counter counts instructions, not
+             the host's time, so a second boot measures nearly the same.
 
 The modes are the kernel's own: the names of lazy_mm_choices[] in
 kernel/mm/lazy_mm.c, so a mode added there is measured without a change
@@ -98,10 +104,12 @@ class Config:
         s = "%s-smp%d-%s" % (self.emulator, self.cpus, self.mode)
         return s + ("-pcid" + self.pcid if self.pcid else "")
 
-    def cmdline(self, names):
+    def cmdline(self, names, bochs_words=()):
         words = ["lazy_mm=" + self.mode]
         if self.pcid:
             words.append("pcid=" + self.pcid)
+        if self.emulator == "bochs":
+            names = list(names) + list(bochs_words)
         # run= takes the rest of the line: last (kernel/proc/run.c).
         return " ".join(words + ["run=" + " ".join([PROGRAM] + names)])
 
@@ -156,12 +164,12 @@ def wait_quietly(proc, log, silence):
             return False
 
 
-def boot(config, names, index):
+def boot(config, names, index, bochs_words=()):
     """One boot; returns (ok, seconds, what went wrong or None)."""
     stem = "%s-b%d" % (config.stem, index)
     log = os.path.join(LOGS, stem + ".log")
     iso = os.path.join(ISOS, config.stem + ".iso")
-    cmdline = config.cmdline(names)
+    cmdline = config.cmdline(names, bochs_words)
     if not os.path.exists(iso):
         vmlib.build_iso(iso, cmdline)
     if os.path.exists(log):
@@ -227,33 +235,41 @@ def main():
     ap.add_argument("--pcid", default="on off", help="Bochs rows: pcid=on, off, or both ('' for no Bochs)")
     ap.add_argument("--bochs-cpus", default="2", help="CPUs of the Bochs machine")
     ap.add_argument("--boots", type=int, default=3, help="boots per configuration")
+    ap.add_argument("--bochs-boots", type=int, default=1, help="boots per Bochs configuration")
+    ap.add_argument("--bochs-bench", default="ITERS=100",
+                    help="more words for run=bench on Bochs (default ITERS=100)")
     ap.add_argument("--bench", default="", help="benchmark names for run=bench (default: all)")
     ap.add_argument("--budget", type=float, default=1080, help="wall seconds for all boots")
     ap.add_argument("--keep", action="store_true", help="add to build/bench/raw/ instead of emptying it")
     args = ap.parse_args()
-    if args.boots < 1:
-        die("--boots must be at least 1")
+    if args.boots < 1 or args.bochs_boots < 1:
+        die("--boots and --bochs-boots must be at least 1")
     configs = plan(args)
     names = split_words(args.bench)
+    bochs_words = split_words(args.bochs_bench)
     if not args.keep:
         shutil.rmtree(RAW, ignore_errors=True)
     shutil.rmtree(ISOS, ignore_errors=True)    # one per configuration, with this run's command line
     for d in (RAW, LOGS, ISOS):
         os.makedirs(d, exist_ok=True)
-    total = len(configs) * args.boots
-    print("bench: %d configurations x %d boots (%s), budget %d s"
-          % (len(configs), args.boots, ", ".join(c.stem for c in configs), args.budget), flush=True)
+    def boots_of(c):
+        return args.bochs_boots if c.emulator == "bochs" else args.boots
+    total = sum(boots_of(c) for c in configs)
+    print("bench: %d configurations, %d boots (%s), budget %d s"
+          % (len(configs), total, ", ".join(c.stem for c in configs), args.budget), flush=True)
     start = time.monotonic()
     spent = {"qemu": [], "bochs": []}
     done, failures, skipped = 0, [], []
-    for index in range(1, args.boots + 1):
+    for index in range(1, max(args.boots, args.bochs_boots) + 1):
         for config in configs:
+            if index > boots_of(config):
+                continue
             took = spent[config.emulator]
             guess = sum(took) / len(took) if took else 0
             if time.monotonic() - start + guess > args.budget:
                 skipped.append("%s-b%d" % (config.stem, index))
                 continue
-            ok, seconds, problem = boot(config, names, index)
+            ok, seconds, problem = boot(config, names, index, bochs_words)
             took.append(seconds)
             done += 1
             print("bench: [%d/%d] %s boot %d: %s (%.0f s)"
