@@ -246,8 +246,41 @@ static void test_destroy_wakes_waiters(struct ktest *t)
     run_destroy_case(t, blocked_caller, true);
 }
 
+/* ---- a waiting receiver sleeps ----
+ * A thread in ipc_recv with nobody sending is BLOCKED and off its CPU, and
+ * nothing switches to it until a message comes: it sleeps, it does not
+ * spin through schedule().  Counted by its switches_in, not timed. */
+static void test_waiter_sleeps(struct ktest *t)
+{
+    int ep = ipc_endpoint_create("ktest-sleep", NULL);
+    ASSERT_GT(t, ep, 0);
+    atomic_store(&blocked_started, false);
+    atomic_store(&blocked_result, 1);
+    struct task *th = kthread_run(blocked_receiver, (void *)(uintptr_t)ep, "ipc_sleeper");
+    ASSERT_TRUE(t, th != NULL);
+    bool asleep = false;
+    for (int i = 0; i < 2000 && !asleep; i++) {
+        msleep(1);
+        asleep = atomic_load(&blocked_started) && atomic_load(&th->state) == TASK_BLOCKED &&
+                 !atomic_load(&th->on_cpu);
+    }
+    EXPECT_TRUE(t, asleep);
+    uint64_t switches = READ_ONCE(th->switches_in);
+    msleep(20);
+    uint64_t switches_after = READ_ONCE(th->switches_in);
+    int state_after = atomic_load(&th->state);
+    EXPECT_EQ(t, switches_after, switches);
+    EXPECT_EQ(t, state_after, TASK_BLOCKED);
+    struct sd_ipc_msg m = { .label = 5 };
+    EXPECT_EQ(t, ipc_send(ep, &m), 0);
+    kthread_join(th);
+    EXPECT_EQ(t, atomic_load(&blocked_result), 0);
+    EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(test_endpoint_names),
+    KTEST_CASE(test_waiter_sleeps),
     KTEST_CASE(test_send_recv),
     KTEST_CASE(test_call_reply),
     KTEST_CASE(test_destroy_wakes_waiters),
