@@ -99,9 +99,13 @@ static void run(struct ktest *t, enum spin_kind kind, bool irqsave)
     EXPECT_TRUE(t, SPIN_UNTIL_PROGRESS(atomic_load_explicit(&finished, memory_order_acquire) == n,
                                        READ_ONCE(counter)));
     WRITE_ONCE(spin_kind, booted);
-    spin_lock(&counter_lock);
+    /* Interrupts off: counter_lock is a LEAF lock, and the tick that
+     * lands while it is held takes the run queue's sleepers_lock, of a
+     * lower rank, on top of it (the hammers hold it only with interrupts
+     * off: in the call's IPI handler, or under smp_call's own save). */
+    uint64_t flags = spin_lock_irqsave(&counter_lock);
     EXPECT_EQ(t, counter, atomic_load(&rounds_done));
-    spin_unlock(&counter_lock);
+    spin_unlock_irqrestore(&counter_lock, flags);
     EXPECT_FALSE(t, spin_is_locked(&counter_lock));
     EXPECT_TRUE(t, atomic_load(&interleaved) >= interleavings_wanted);
     if (n < 2)
