@@ -192,6 +192,10 @@ MATRIX = [
     mode_row(8, "hazard", weight=2),
     mode_row(2, "mmput"),
     mode_row(4, "mmput"),
+    # Page tables freed after an RCU grace period (pt_free=rcu, docs/rcu.md):
+    # every suite, the lockless walkers keeping interrupts on.
+    tcg_bios(4, name="smp4-pt_rcu", description="QEMU TCG, BIOS, -cpu max, 4 CPUs, pt_free=rcu",
+             cmdline="pt_free=rcu", require=[r"^.*pt_free: mode rcu\b"]),
     Config("uefi", "QEMU TCG, UEFI (OVMF), -cpu max, 2 CPUs", smp=2, uefi=True,
            timeout=180, weight=3),
     # The oldest CPU model QEMU offers: no PCID, INVPCID, x2APIC, SMEP,
@@ -405,12 +409,12 @@ def find_config_in(rows, name):
 
 
 def inject(name, op, what, lazy_mm="refcount", cpu=r"\d+", addr=r"0x[0-9a-f]+",
-           suite="tlbcheck", **kw):
+           suite="tlbcheck", extra="", **kw):
     kw.setdefault("smp", 2)
-    kw.setdefault("description", "QEMU TCG, %d CPUs, tlb_inject=%s lazy_mm=%s: %s (must fail)"
-                  % (kw["smp"], name, lazy_mm, what))
+    kw.setdefault("description", "QEMU TCG, %d CPUs, tlb_inject=%s lazy_mm=%s%s: %s (must fail)"
+                  % (kw["smp"], name, lazy_mm, " " + extra if extra else "", what))
     return Config("inject-" + name, tests=suite,
-                  cmdline="tlbcheck=on tlb_inject=%s lazy_mm=%s" % (name, lazy_mm),
+                  cmdline="tlbcheck=on tlb_inject=%s lazy_mm=%s%s" % (name, lazy_mm, " " + extra if extra else ""),
                   expect_fail_pattern=tlbcheck_violation(op),
                   require=[tlbcheck_violation(op, cpu, addr),
                            r"KERNEL PANIC on cpu\d+: tlbcheck: %s: " % op] + VIOLATION_TRACE, **kw)
@@ -489,6 +493,12 @@ MATRIX += [
                  cpu="1"),
     bochs_inject("ctx_id_reuse", "cr3_noflush",
                  "mm_create recycles a freed mm's ctx_id: a poisoned PCID NOFLUSH-loaded", cpu="1"),
+    # Page tables freed by pt_free=rcu without the grace period
+    # (tests/test_pt_walk.c): the walker on cpu 1 is still inside the PT;
+    # the report's address is the table's (physical).
+    inject("pt_free_no_gp", "table_release",
+           "pt_free=rcu frees page tables without waiting for the grace period",
+           cpu="1", suite="pt_walk", extra="pt_free=rcu"),
     bochs_inject("kernel_invpcid3", "kernel_flush_end",
                  "the global full flush is INVPCID type 3: the kernel's global entries stay",
                  addr=r"0xffff[0-9a-f]+"),

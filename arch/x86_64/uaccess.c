@@ -29,6 +29,7 @@
 #include <arch/x86/cpufeatures.h>
 #include <arch/extable.h>
 #include <kernel/debug/tlbcheck.h>
+#include <kernel/pt_walk.h>
 #include <uapi/shootdown.h>
 
 static inline void user_access_begin(void)
@@ -73,18 +74,29 @@ static size_t copy_bytes(void *dst, const void *src, size_t len)
     return quads * 8 + tail;
 }
 
+/*
+ * Both copies try the lockless fast path first (kernel/mm/pt_walk.c: the
+ * frames found by walking the page tables without mm->lock, copied through
+ * the direct map), then copy what it left with the instructions above,
+ * which fault and retry.  copy_bytes runs even when nothing is left: its
+ * user_access_begin() is where the checker asserts that no stale
+ * translation could be used, and the fast path must not hide a stale TLB
+ * from it.
+ */
 int copy_from_user(void *dst, const void *user_src, size_t len)
 {
     if (!user_range_ok((uintptr_t)user_src, len))
         return -SD_EFAULT;
-    return copy_bytes(dst, user_src, len) ? -SD_EFAULT : 0;
+    size_t done = uaccess_fast_copy(dst, (uintptr_t)user_src, len, false);
+    return copy_bytes((char *)dst + done, (const char *)user_src + done, len - done) ? -SD_EFAULT : 0;
 }
 
 int copy_to_user(void *user_dst, const void *src, size_t len)
 {
     if (!user_range_ok((uintptr_t)user_dst, len))
         return -SD_EFAULT;
-    return copy_bytes(user_dst, src, len) ? -SD_EFAULT : 0;
+    size_t done = uaccess_fast_copy((void *)src, (uintptr_t)user_dst, len, true);
+    return copy_bytes((char *)user_dst + done, (const char *)src + done, len - done) ? -SD_EFAULT : 0;
 }
 
 /* One user byte into *out; false if it faulted. */

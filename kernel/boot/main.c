@@ -15,6 +15,7 @@
 #include <kernel/percpu.h>
 #include <kernel/printk.h>
 #include <kernel/rcu.h>
+#include <kernel/pt_walk.h>
 #include <kernel/smp.h>
 #include <kernel/tick.h>
 #include <kernel/time.h>
@@ -75,6 +76,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
     crash_if_requested();       /* crash= on the command line: fault on purpose */
     process_init();             /* the reaper of orphaned processes */
     rcu_init();                 /* the grace-period thread (kernel/rcu/rcu.c) */
+    pt_free_init();             /* pt_free=: how page tables are freed (kernel/mm/pt_free.c) */
 
     /* The rest happens in kernel threads: the tests (test=), one program
      * (run=) or the demo. */

@@ -11,6 +11,7 @@
  */
 #include "mmu_gather.h"
 #include "mm_internal.h"
+#include "pt_free.h"
 #include <kernel/panic.h>
 #include <kernel/debug/tlb_inject.h>
 #include <uapi/shootdown.h>
@@ -86,7 +87,9 @@ void mmu_gather_flush(struct mmu_gather *g)
      * other owners of a frame see its count fall.
      */
     release_pages(g);
-    arch_pte_free_tables(g->mm, &g->tables);
+    /* No CPU caches the tables now; pt_free=rcu also waits until no
+     * lockless walker can be inside one (pt_free.c). */
+    pt_free_tables(g->mm, &g->tables);
     mmu_gather_init(g, g->mm, g->cause);
 }
 

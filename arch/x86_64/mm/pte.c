@@ -177,7 +177,35 @@ void arch_pte_free_tables(struct mm *mm, struct pt_free_list *tables)
 {
     if (tables->count)
         tlbcheck_tables_free(mm);       /* asserts no CPU can walk them any more */
+    arch_pte_release_tables(tables);
+}
+
+void arch_pte_tables_flushed(struct mm *mm, struct pt_free_list *tables)
+{
+    if (tables->count)
+        tlbcheck_tables_free(mm);       /* no CPU caches them: the flush returned */
+}
+
+void arch_pte_release_tables(struct pt_free_list *tables)
+{
+    /* No lockless walker may be in one (docs/tlbcheck.md, "Lockless walkers"). */
+    if (tlbcheck_on())
+        for (pte_t *t = tables->head; t; t = *(pte_t **)t)
+            tlbcheck_table_release(virt_to_phys(t));
     pt_free_list_release(tables);
+}
+
+void arch_pte_tables_splice(struct pt_free_list *dst, struct pt_free_list *src)
+{
+    if (!src->head)
+        return;
+    pte_t *last = src->head;
+    while (*(pte_t **)last)
+        last = *(pte_t **)last;
+    *(pte_t **)last = dst->head;        /* a table's first word: its link */
+    dst->head = src->head;
+    dst->count += src->count;
+    *src = (struct pt_free_list)PT_FREE_LIST_INIT;
 }
 
 bool arch_pgd_alloc(struct mm *mm)

@@ -446,3 +446,10 @@ void tlbcheck_flush_everything(void)
     tc_flush_everything(&live, c);
     tc_cpu_unlock(c, flags);
 }
+
+/* A violation found on behalf of `cpu` by a check that keeps its own
+ * records (tlbcheck/walkers.c): the report shows that CPU's model. */
+void tc_live_report(unsigned cpu, uintptr_t addr, const char *op, const char *what)
+{
+    tc_violation(&live, &live_cpus[cpu], NULL, addr, op, what);
+}

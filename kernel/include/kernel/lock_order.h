@@ -45,6 +45,7 @@ enum lock_rank {
     LOCK_RANK_SLAB,             /* one object cache's lock */
     LOCK_RANK_BUDDY,            /* buddy_lock: the page allocator */
     LOCK_RANK_TC_FRAME,         /* the checker's records of unmapped frames */
+    LOCK_RANK_PT_FREE,          /* pt_free_lock: page tables waiting for a grace period */
     LOCK_RANK_RCU,              /* cb_lock: RCU callbacks waiting for their grace period */
     LOCK_RANK_LEAF,             /* a lock under which no other is taken (tests' own locks) */
     LOCK_RANK_CONSOLE,          /* console_lock: printk may be called under any lock */

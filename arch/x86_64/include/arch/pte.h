@@ -83,6 +83,42 @@ void arch_pte_collect_tables(struct mm *mm, struct pt_free_list *tables);
  * that covers them returned. */
 void arch_pte_free_tables(struct mm *mm, struct pt_free_list *tables);
 
+/* Tables whose flush with freed_tables returned, when they go back to the
+ * allocator only later, after an RCU grace period (pt_free=rcu,
+ * kernel/mm/pt_free.c): the checker's "no CPU can walk them" is asserted
+ * now, while mm is alive; arch_pte_release_tables() frees them. */
+void arch_pte_tables_flushed(struct mm *mm, struct pt_free_list *tables);
+/* Free tables whose flush returned and whose grace period ended (mm may be
+ * gone by then).  The checker asserts that no lockless walker is in one. */
+void arch_pte_release_tables(struct pt_free_list *tables);
+/* Move every table of src to dst (src is empty afterwards). */
+void arch_pte_tables_splice(struct pt_free_list *dst, struct pt_free_list *src);
+
+/* ---- the lockless walk (kernel/mm/pt_walk.c, docs/rcu.md) ------------------- */
+
+/* Where a lockless lookup found the leaf entry, and what it held. */
+struct arch_pte_ref {
+    const pte_t *slot;
+    pte_t entry;
+};
+
+/*
+ * Look up the user page at va in mm's tree WITHOUT mm->lock: only between
+ * pt_walk_begin() and pt_walk_end() (which keep every table it reads from
+ * being freed: interrupts off against the flush IPI with pt_free=ipi, an
+ * RCU reader with pt_free=rcu).  Each entry is read once.  True with
+ * *frame when va is mapped present, user accessible, writable if `write`,
+ * by a 4 KiB entry; false on anything else (the caller takes the slow,
+ * locked path).  *ref lets the caller check the entry again.
+ */
+bool arch_pte_lookup_lockless(struct mm *mm, uintptr_t va, bool write, struct arch_pte_ref *ref,
+                              phys_addr_t *frame);
+/* The entry ref found still holds the same value (inside the same walk). */
+bool arch_pte_ref_unchanged(const struct arch_pte_ref *ref);
+/* The walk of this CPU is over: it holds no pointer into any table now
+ * (pt_walk_end, before its read side ends; tells the checker). */
+void arch_pte_lockless_end(void);
+
 /* The top-level table of a new address space (mm->pml4, mm->pgd), its
  * kernel half filled in; false when out of memory.  Call it last in the
  * creation: the checker starts tracking mm here.  And its release, when

@@ -53,6 +53,18 @@ void tlbcheck_pte_change(struct mm *mm, uintptr_t va, uint64_t old, uint64_t new
 void tlbcheck_tables_unlinked(struct mm *mm);
 void tlbcheck_tables_free(struct mm *mm);
 
+/*
+ * Lockless walkers (docs/tlbcheck.md, "Lockless walkers"): this CPU's
+ * lockless page-table walk (arch_pte_lookup_lockless, inside pt_walk_begin/
+ * end) is about to read the table at `table` (called after reading the
+ * entry that points to it, before the first load from it) / is over.  And
+ * the table at `table` goes back to the allocator: the checker asserts that
+ * no CPU's walk that entered it is still going on.
+ */
+void tlbcheck_walk_enter(unsigned level, phys_addr_t table);
+void tlbcheck_walk_end(void);
+void tlbcheck_table_release(phys_addr_t table);
+
 /* flush_tlb_mm_range() brackets: begin returns a token (the change
  * sequence it covers); end asserts that every CPU running mm non-lazily is
  * clean up to it, and publishes it: from then on any CPU that touches mm's

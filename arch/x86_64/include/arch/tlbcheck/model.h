@@ -162,6 +162,8 @@ void tc_cpu_set_kernel(struct tc_cpu *c, struct tc_kernel *k, bool pge);
  */
 void tc_violation(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m, uintptr_t addr,
                   const char *op, const char *what);
+/* The same in the live model, on behalf of `cpu` (tlbcheck/hooks.c). */
+void tc_live_report(unsigned cpu, uintptr_t addr, const char *op, const char *what);
 
 /* What a MOV to CR3 loaded: the PML4 frame and PCID read back from CR3
  * (bits 11:0 are a PCID only with CR4.PCIDE; else cache-control bits),
