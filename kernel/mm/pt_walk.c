@@ -28,9 +28,11 @@ void pt_walk_begin(struct pt_walk *w)
 void pt_walk_end(struct pt_walk *w)
 {
     arch_pte_lockless_end();    /* before the bracket ends: walkers.c */
-    rcu_read_unlock();
+    /* Interrupts first: a reschedule asked for meanwhile then happens in
+     * rcu_read_unlock()'s preempt_enable(), not at the next interrupt. */
     if (pt_free_mode == PT_FREE_IPI)
         arch_irq_restore(w->irq_flags);
+    rcu_read_unlock();
 }
 
 /* A reference to an allocated frame that still has one (a mapping's):

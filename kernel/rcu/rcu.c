@@ -245,5 +245,8 @@ void rcu_init(void)
     wait_queue_init(&gp_wq, "rcu_gp");
     gp_thread = kthread_create(gp_thread_fn, NULL, "rcu_gp");
     BUG_ON(!gp_thread);
+    /* On the boot CPU, always online: a long reader elsewhere (which
+     * holds its CPU) must not also hold the thread that waits for it. */
+    kthread_bind(gp_thread, 0);
     kthread_start(gp_thread);
 }
