@@ -382,6 +382,10 @@ static void catchup_holder_fn(void *arg)
         arch_cpu_relax();
     flush_tlb_mm_range(c->mm, ADDR, ADDR + PAGE_SIZE, false, TLB_CAUSE_TEST);
     arch_irq_restore(flags);
+    /* F1's call is queued but its IPI may not be sent yet (smp_call queues,
+     * then sends): stay on the mm until it was served, or it would find
+     * the mm not loaded (an smp2 boot saw caught_up 0 that way). */
+    SPIN_UNTIL(!smp_call_pending());
     atomic_store(&c->done, true);
     unuse_mm(c->mm);
 }
