@@ -13,7 +13,7 @@
 #include <kernel/kstack.h>
 #include <kernel/sched.h>
 #include <kernel/lazy_mm.h>
-#include <kernel/rcu.h>
+#include <kernel/pt_walk.h>
 #include <lib/format.h>
 #include <lib/string.h>
 #include <kernel/time.h>
@@ -119,7 +119,7 @@ static bool run_suite(unsigned num, const struct ktest_suite *s)
      * hold references to exited processes' address spaces. */
     lazy_mm_drop_borrowers(NULL);
     kstack_cache_drain();
-    rcu_barrier();      /* frees waiting for a grace period (pt_free=rcu) are done */
+    pt_free_drain();    /* frees waiting for a grace period (pt_free=rcu) are done */
     size_t frames_before = page_free_frames();
     size_t heap_before = kmalloc_bytes_in_use();
     bool suite_failed = false;
@@ -140,7 +140,7 @@ static bool run_suite(unsigned num, const struct ktest_suite *s)
     struct ktest leak = { .name = "leak_check" };
     lazy_mm_drop_borrowers(NULL);
     kstack_cache_drain();
-    rcu_barrier();
+    pt_free_drain();
     size_t frames_after = page_free_frames();
     size_t heap_after = kmalloc_bytes_in_use();
     if (frames_after != frames_before)

@@ -167,7 +167,7 @@ static void test_walker_keeps_table(struct ktest *t)
     ASSERT_EQ(t, mm_map_anon(in.mm, LONE, PAGE_SIZE, RW), 0);
     uint64_t v = MAGIC;
     ASSERT_EQ(t, mm_write(in.mm, LONE, &v, sizeof(v)), 0);
-    rcu_barrier();      /* the tables earlier tests freed are gone: only ours count */
+    pt_free_drain();    /* the tables earlier tests freed are gone: only ours count */
     uint64_t freed0 = tables_freed();
 
     struct task *w = mm_thread_start(inside_walker, &in, "ptwalk-inside", in.mm, 1);
@@ -179,7 +179,7 @@ static void test_walker_keeps_table(struct ktest *t)
     EXPECT_TRUE(t, atomic_load(&in.gone_seen));
     EXPECT_FALSE(t, atomic_load(&in.freed_while_inside));
     EXPECT_TRUE(t, atomic_load(&in.slot_intact));
-    rcu_barrier();
+    pt_free_drain();
     EXPECT_EQ(t, tables_freed() - freed0, 3u);
     mmput(in.mm);
 }
@@ -247,7 +247,7 @@ static void test_walkers_vs_unmap(struct ktest *t)
         ASSERT_TRUE(t, th[n] != NULL);
         n++;
     }
-    rcu_barrier();      /* only this test's tables count */
+    pt_free_drain();    /* only this test's tables count */
     uint64_t freed0 = tables_freed(), fast0 = counter_sum(C(uaccess_fast_pages));
     for (unsigned r = 0; r < CHURN_ROUNDS; r++) {
         /* Gone: the tables with it; back: new tables, new frames. */
@@ -262,7 +262,7 @@ static void test_walkers_vs_unmap(struct ktest *t)
     atomic_store(&c.stop, true);
     for (unsigned i = 0; i < n; i++)
         kthread_join(th[i]);
-    rcu_barrier();
+    pt_free_drain();
     ktest_log("pt_free=%s, %u copiers: %llu copies, %llu faulted, %llu pages fast, %llu tables freed",
               pt_free_mode == PT_FREE_RCU ? "rcu" : "ipi", n,
               (unsigned long long)atomic_load(&c.copies_ok), (unsigned long long)atomic_load(&c.copies_fault),

@@ -66,6 +66,18 @@ void pt_free_init(void)
            pt_free_mode == PT_FREE_RCU ? " and an RCU grace period" : " IPIs; lockless walks keep interrupts off");
 }
 
+void pt_free_drain(void)
+{
+    for (;;) {
+        rcu_barrier();
+        uint64_t flags = spin_lock_irqsave(&pt_free_lock);
+        bool pending = armed;
+        spin_unlock_irqrestore(&pt_free_lock, flags);
+        if (!pending)
+            return;
+    }
+}
+
 static void batch_done(struct rcu_head *head)
 {
     (void)head;

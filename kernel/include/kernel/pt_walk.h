@@ -31,6 +31,12 @@ extern int pt_free_mode;        /* enum pt_free_mode, from the command line */
 /* Boot: say which mode is in force (the runner's pt_free rows require it). */
 void pt_free_init(void);
 
+/* Wait until every callback queued so far has run AND every page table
+ * waiting for a grace period is free again (rcu_barrier() alone is not
+ * enough: the tables that waited during one grace period are queued for
+ * the next by the callback of the first).  For leak checks. */
+void pt_free_drain(void);
+
 struct pt_walk {
     uint64_t irq_flags;
 };
