@@ -68,6 +68,11 @@ lazy-nt-hazard                   lazy_mm       -DNO_TEARDOWN_FLUSH,-DMODE=HAZARD
 lazy-nt-hazard-publish-late      lazy_mm       -DNO_TEARDOWN_FLUSH,-DMODE=HAZARD,-DHZ_PUBLISH_LATE        fail -O0
 lazy-nt-hazard-clear-early       lazy_mm       -DNO_TEARDOWN_FLUSH,-DMODE=HAZARD,-DHZ_CLEAR_EARLY         fail -O0
 lazy-nt-hazard-drop-no-leave     lazy_mm       -DNO_TEARDOWN_FLUSH,-DMODE=HAZARD,-DDROP_NO_LEAVE          fail -O0
+rcu                              rcu           -DROUNDS=2                                                 pass -O0
+rcu-no-qs-fence                  rcu           -DROUNDS=2,-DNO_QS_FENCE                                   fail -O0
+rcu-no-g1-fence                  rcu           -DROUNDS=2,-DNO_G1_FENCE                                   fail -O0
+rcu-no-wait                      rcu           -DROUNDS=2,-DNO_WAIT                                       fail -O0
+rcu-no-g4-fence                  rcu           -DROUNDS=2,-DNO_G4_FENCE                                   pass -O0
 '
 
 for tool in spin ${HOSTCC:-cc}; do
