@@ -18,6 +18,15 @@
 #define BASE    0x400000ul      /* a PML4/PDPT/PD-aligned spot in the user half */
 #define RW      (SD_PROT_READ | SD_PROT_WRITE)
 
+/* Free frames once every page table waiting for a grace period (pt_free=rcu)
+ * went back: an earlier unmap's tables must not come back in the middle of
+ * a count. */
+static size_t settled_free_frames(void)
+{
+    pt_free_drain();
+    return page_free_frames();
+}
+
 struct baseline {
     size_t frames, heap;
     unsigned mms;
@@ -25,15 +34,12 @@ struct baseline {
 
 static struct baseline baseline_now(void)
 {
-    return (struct baseline){ page_free_frames(), kmalloc_bytes_in_use(), mm_live_count() };
+    return (struct baseline){ settled_free_frames(), kmalloc_bytes_in_use(), mm_live_count() };
 }
 
-/* pt_free_drain(): with pt_free=rcu, freed page tables wait for a grace
- * period before they are free frames again. */
 #define EXPECT_BASELINE(t, b)                                                  \
     do {                                                                       \
-        pt_free_drain();                                                       \
-        EXPECT_EQ(t, page_free_frames(), (b).frames);                          \
+        EXPECT_EQ(t, settled_free_frames(), (b).frames);                       \
         EXPECT_EQ(t, kmalloc_bytes_in_use(), (b).heap);                        \
         EXPECT_EQ(t, mm_live_count(), (b).mms);                                \
     } while (0)
@@ -162,9 +168,9 @@ static void test_map_write_lookup(struct ktest *t)
     for (unsigned i = 0; i < sizeof(msg); i++)
         msg[i] = (char)('A' + i % 26);
     uintptr_t at = BASE + 2 * PAGE_SIZE - 20;
-    size_t frames = page_free_frames();
+    size_t frames = settled_free_frames();
     EXPECT_EQ(t, mm_write(mm, at, msg, sizeof(msg)), 0);
-    EXPECT_EQ(t, page_free_frames(), frames - 2 - 3);  /* 2 pages + PDPT, PD, PT */
+    EXPECT_EQ(t, settled_free_frames(), frames - 2 - 3);  /* 2 pages + PDPT, PD, PT */
     EXPECT_FALSE(t, mapped(mm, BASE, NULL, NULL));
     phys_addr_t pa1, pa2;
     uint64_t f1, f2;
@@ -199,16 +205,16 @@ static void test_demand_zero(struct ktest *t)
     struct baseline b = baseline_now();
     struct mm *mm = mm_create();
     ASSERT_TRUE(t, mm != NULL);
-    size_t frames = page_free_frames();
+    size_t frames = settled_free_frames();
     ASSERT_EQ(t, mm_map_anon(mm, BASE, 8 * PAGE_SIZE, RW), 0);
     EXPECT_FALSE(t, mapped(mm, BASE, NULL, NULL));     /* mmap allocates no page */
     EXPECT_EQ(t, mm->pml4[0], 0u);
-    frames = page_free_frames();
+    frames = settled_free_frames();
 
     uint64_t dz = atomic_load(&mm_stats.demand_zero_faults);
     EXPECT_EQ(t, mm_handle_fault(mm, BASE + 3 * PAGE_SIZE + 8, false, false, true), 0);
     EXPECT_EQ(t, atomic_load(&mm_stats.demand_zero_faults), dz + 1);
-    EXPECT_EQ(t, page_free_frames(), frames - 1 - 3);  /* the page, PDPT, PD, PT */
+    EXPECT_EQ(t, settled_free_frames(), frames - 1 - 3);  /* the page, PDPT, PD, PT */
     phys_addr_t pa;
     uint64_t f;
     ASSERT_TRUE(t, mapped(mm, BASE + 3 * PAGE_SIZE, &pa, &f));
@@ -248,7 +254,7 @@ static void test_protection_faults(struct ktest *t)
     ASSERT_EQ(t, mm_map_anon(mm, BASE + 2 * PAGE_SIZE, PAGE_SIZE, SD_PROT_NONE), 0);
     ASSERT_EQ(t, mm_map_anon(mm, BASE + 3 * PAGE_SIZE, PAGE_SIZE, SD_PROT_READ | SD_PROT_EXEC), 0);
     uint64_t dz = atomic_load(&mm_stats.demand_zero_faults);
-    size_t frames = page_free_frames();
+    size_t frames = settled_free_frames();
 
     EXPECT_EQ(t, mm_handle_fault(mm, BASE, true, false, true), -SD_EFAULT);      /* write to RO */
     EXPECT_EQ(t, mm_handle_fault(mm, BASE, false, true, true), -SD_EFAULT);      /* exec of non-X */
@@ -262,7 +268,7 @@ static void test_protection_faults(struct ktest *t)
     EXPECT_EQ(t, mm_handle_fault(&init_mm, BASE, false, false, false), -SD_EFAULT);
     EXPECT_EQ(t, mm_handle_fault(NULL, BASE, false, false, false), -SD_EFAULT);
     EXPECT_EQ(t, atomic_load(&mm_stats.demand_zero_faults), dz);
-    EXPECT_EQ(t, page_free_frames(), frames);          /* nothing allocated */
+    EXPECT_EQ(t, settled_free_frames(), frames);          /* nothing allocated */
 
     /* The allowed accesses work. */
     EXPECT_EQ(t, mm_handle_fault(mm, BASE, false, false, true), 0);
@@ -285,13 +291,13 @@ static void test_munmap_split(struct ktest *t)
     struct mm *mm = mm_create();
     ASSERT_TRUE(t, mm != NULL);
     ASSERT_EQ(t, mm_map_anon(mm, BASE, 8 * PAGE_SIZE, RW), 0);
-    size_t frames = page_free_frames();
+    size_t frames = settled_free_frames();
     phys_addr_t pages[8];
     for (unsigned i = 0; i < 8; i++) {
         ASSERT_EQ(t, mm_handle_fault(mm, BASE + i * PAGE_SIZE, true, false, true), 0);
         ASSERT_TRUE(t, mapped(mm, BASE + i * PAGE_SIZE, &pages[i], NULL));
     }
-    EXPECT_EQ(t, page_free_frames(), frames - 3 - 8);
+    EXPECT_EQ(t, settled_free_frames(), frames - 3 - 8);
 
     /* A hole in the middle: two VMAs, two pages freed, tables stay. */
     uint64_t gen = atomic_load(&mm->tlb_gen);
@@ -336,14 +342,13 @@ static void test_munmap_split(struct ktest *t)
 
     /* Many pages: more than one unmap batch. */
     ASSERT_EQ(t, mm_map_anon(mm, BASE, 200 * PAGE_SIZE, RW), 0);
-    frames = page_free_frames();
+    frames = settled_free_frames();
     uint64_t v = 7;
     for (unsigned i = 0; i < 200; i++)
         ASSERT_EQ(t, mm_write(mm, BASE + i * PAGE_SIZE, &v, sizeof(v)), 0);
-    EXPECT_EQ(t, page_free_frames(), frames - 3 - 200);
+    EXPECT_EQ(t, settled_free_frames(), frames - 3 - 200);
     EXPECT_EQ(t, mm_unmap(mm, BASE, 200 * PAGE_SIZE), 0);
-    pt_free_drain();    /* the tables, with pt_free=rcu */
-    EXPECT_GE(t, page_free_frames(), frames);
+    EXPECT_GE(t, settled_free_frames(), frames);
     EXPECT_EQ(t, mm->pml4[0], 0u);
 
     mmput(mm);
