@@ -48,6 +48,7 @@ PRIVATE_DIR = "arch/x86_64/include/arch/x86"
 TESTS_OF_X86 = {
     "tests/test_cpufeatures.c": "CPUID, CR0/CR4/EFER and RFLAGS.AC: checks the features the kernel turned on",
     "tests/test_exceptions.c": "the GDT's IST stacks and CR0.WP/EFER.NXE/CR4.SMEP: x86 exceptions and their stacks",
+    "tests/test_kflush_defer.c": "the per-CPU user/kernel/idle state of x86 entry and exit (arch/x86/kctx.h): deferred kernel flushes",
     "tests/test_paging.c": "CR3, the LAPIC's MMIO mapping and CPUID's NX/PGE/1G pages: x86 page tables",
     "tests/test_kernel_wx.c": "CPUID's NX and PGE: which x86 PTE bits the kernel mappings must carry",
     "tests/test_uentry.c": "SMAP (smap_enabled): ring-3 entry and user access under x86 SMAP",

@@ -196,6 +196,13 @@ MATRIX = [
     # every suite, the lockless walkers keeping interrupts on.
     tcg_bios(4, name="smp4-pt_rcu", description="QEMU TCG, BIOS, -cpu max, 4 CPUs, pt_free=rcu",
              cmdline="pt_free=rcu", require=[r"^.*pt_free: mode rcu\b"]),
+    # Deferred kernel flushes (kflush_defer, arch/x86_64/kctx.c) are on in
+    # every other row; this one boots the TLB suites with them off, for
+    # comparison, and requires the deferral test's line saying it saw "off".
+    tcg_bios(2, name="smp2-kflush-defer-off",
+             description="QEMU TCG, BIOS, -cpu max, 2 CPUs, TLB suites, kflush_defer=off",
+             tests=TLB_SUITES + ",kflush_defer", cmdline="kflush_defer=off",
+             require=[r"test_idle_cpus_deferred: kflush_defer=off, "]),
     Config("uefi", "QEMU TCG, UEFI (OVMF), -cpu max, 2 CPUs", smp=2, uefi=True,
            timeout=180, weight=3),
     # The oldest CPU model QEMU offers: no PCID, INVPCID, x2APIC, SMEP,
@@ -488,6 +495,12 @@ MATRIX += [
     inject("kernel_flush_skip_cpu", "kernel_flush_end",
            "flush_tlb_kernel_range leaves out the last CPU", cpu="1", addr=r"0xffff[0-9a-f]+",
            suite="tlbcheck_machine"),
+    # A CPU that was idle while a kernel flush was deferred for it wakes
+    # (kflush_defer suite: the test's call) and ignores its pending flush:
+    # caught at its entry flush point (no address: about the CPU).
+    inject("kdefer_skip_entry", "kernel_entry",
+           "a kernel entry ignores the kernel flush deferred for it", addr="0x0",
+           suite="kflush_defer"),
     # PCID and INVPCID exist only in Bochs.
     bochs_inject("cr3_pcid_lost", "cr3_write", "tlb_write_cr3 drops the PCID bits of NOFLUSH loads",
                  cpu="1"),

@@ -17,6 +17,7 @@
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/debug/tlbcheck.h>
+#include <arch/x86/kctx.h>
 #include <arch/x86/x86.h>
 #include <stdatomic.h>
 
@@ -99,6 +100,12 @@ void trap_register(unsigned vector, trap_handler_t fn)
 void trap_dispatch(struct trap_frame *tf)
 {
     unsigned v = (unsigned)tf->vector;
+
+    /* The entry flush point of deferred kernel flushes, before anything
+     * else (arch/x86_64/kctx.c); not for NMI, #DF, #MC, which may arrive
+     * anywhere, even inside it. */
+    if (v != 2 && v != 8 && v != 18)
+        kctx_enter();
 
     if (v < 32) {
         exception_handle(tf);

@@ -53,6 +53,7 @@ isr_stubs_start:
 %endrep
 
 extern trap_dispatch
+extern kctx_exit_to_user
 extern smap_enabled
 MSR_GS_BASE equ 0xC0000101
 
@@ -111,6 +112,7 @@ trap_dispatch_ret:
 ; (syscall_entry.asm).  Interrupts must be off.
 global trap_return_to_user
 trap_return_to_user:
+    call kctx_exit_to_user          ; kctx.c: "user" from here (X1); the frame holds every register
     POP_TRAP_REGS
     swapgs
     add rsp, 16                     ; vector and error code

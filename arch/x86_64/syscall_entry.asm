@@ -41,6 +41,7 @@ RFLAGS_RF               equ 1 << 16
 
 extern syscall_from_user
 extern trap_return_to_user
+extern kctx_exit_to_user
 
 global syscall_entry
 syscall_entry:
@@ -73,6 +74,7 @@ syscall_entry:
     ; Nothing may interrupt us between here and the return to ring 3: an
     ; interrupt after the swapgs below would find a kernel CS and not swap GS.
     cli
+    call kctx_exit_to_user          ; kctx.c: "user" from here (X1); RCX, R11 are reloaded below
 
     ; SYSRET restores RIP from RCX and RFLAGS from R11, and loads fixed
     ; selectors.  Use it only when that is exactly the frame: RCX and R11

@@ -22,6 +22,7 @@
 #include <kernel/sched.h>
 #include <kernel/syscall.h>
 #include <kernel/debug/tlbcheck.h>
+#include <arch/x86/kctx.h>
 #include <lib/string.h>
 
 #define MSR_STAR    0xC0000081
@@ -144,6 +145,7 @@ void syscall_from_user(struct trap_frame *tf);
  */
 void syscall_from_user(struct trap_frame *tf)
 {
+    kctx_enter();       /* before anything else: arch/x86_64/kctx.c */
     struct syscall_args args = {
         .nr = tf->rax,
         .a = { tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9 },

@@ -11,6 +11,16 @@
  * here: kernel/smp/smp_call.c) orders that flush before whatever the caller
  * does next - typically freeing the frames that were mapped.
  *
+ * Deferred (kflush_defer=on, the default; arch/x86_64/kctx.c): a CPU in
+ * user mode or idle gets no IPI.  It is marked instead, and at its next
+ * kernel entry it drops every global entry before anything that could use
+ * the range runs (docs/tlb.md "Kernel flushes deferred for user and idle
+ * CPUs").  Only a change in the kernel half whose page tables stay may be
+ * deferred: a CPU in user mode uses the user half of init_mm (test
+ * programs) without entering the kernel, and freed page tables must leave
+ * every paging-structure cache before the frames are reused, because the
+ * hardware may walk them speculatively at any time, in any mode.
+ *
  * Per CPU: INVLPG each page up to tlb_flush_ceiling pages (INVLPG drops a
  * global entry whatever PCID is current); above it - or, with PCID on, when
  * page tables are being freed or the range is in the user half (init_mm's
@@ -20,6 +30,7 @@
  * current one.
  */
 #include <arch/paging.h>
+#include <arch/x86/kctx.h>
 #include <arch/x86/tlbstate.h>
 #include <arch/tlbcheck/insn.h>
 #include <kernel/smp.h>
@@ -28,7 +39,7 @@
 #include <kernel/debug/tlb_trace.h>
 
 DEFINE_COUNTER(tlb, kernel_flush, "flush_tlb_kernel_range calls (each reaches every online CPU)");
-DEFINE_COUNTER(tlb, kernel_flush_ipis, "flush IPIs sent for kernel ranges (online CPUs but the caller)");
+DEFINE_COUNTER(tlb, kernel_flush_ipis, "flush IPIs sent for kernel ranges (online CPUs but the caller and the deferred)");
 
 struct kernel_flush {
     uintptr_t start, end;
@@ -60,16 +71,24 @@ void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tab
      * the ones every CPU must have dropped when the call returns. */
     uint64_t token = tlbcheck_kernel_flush_begin();
     count_event(tlb, kernel_flush);
-    count_event_n(tlb, kernel_flush_ipis, READ_ONCE(nr_cpus_online) - 1);
     tlb_trace(TLBT_KERNEL_FLUSH, start, end, 0, 0, 0);
+    struct cpumask targets = cpu_online_mask;
     if (tlb_inject(TLB_INJECT_KERNEL_FLUSH_SKIP_CPU) && nr_cpus_online > 1) {
-        /* kernel_flush_skip_cpu: "the last CPU is idle, it needs no IPI". */
-        struct cpumask some = cpu_online_mask;
-        cpumask_clear_cpu(&some, nr_cpus_online - 1);
-        smp_call_mask(&some, flush_on_this_cpu, &f, true);
-    } else {
-        smp_call_all(flush_on_this_cpu, &f, true);
+        /* kernel_flush_skip_cpu: "the last CPU is idle, it needs no IPI"
+         * - without marking it, so it never flushes. */
+        cpumask_clear_cpu(&targets, nr_cpus_online - 1);
+    } else if (kflush_defer && !freed_tables && start >= USER_TOP) {
+        /* The caller's own CPU runs kernel code: it always flushes. */
+        unsigned self = this_cpu_id(), cpu;
+        for_each_cpu(cpu, &cpu_online_mask)
+            if (cpu != self && kctx_defer_kernel_flush(cpu)) {
+                cpumask_clear_cpu(&targets, cpu);
+                tlbcheck_kernel_defer(cpu, token);
+            }
     }
+    count_event_n(tlb, kernel_flush_ipis,
+                  cpumask_weight(&targets) - cpumask_test_cpu(&targets, this_cpu_id()));
+    smp_call_mask(&targets, flush_on_this_cpu, &f, true);
     tlbcheck_kernel_flush_end(token, start, end);
 }
 

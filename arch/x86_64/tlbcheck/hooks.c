@@ -243,6 +243,18 @@ void tlbcheck_kernel_flush_end(uint64_t token, uintptr_t start, uintptr_t end)
         tc_check_kernel_flush_end(&live, &live_kernel, token, start, end);
 }
 
+void tlbcheck_kernel_defer(unsigned cpu, uint64_t token)
+{
+    if (tlbcheck_on() && cpu < MAX_CPUS)
+        tc_kernel_defer(&live_cpus[cpu], token);
+}
+
+void tlbcheck_kernel_entry(void)
+{
+    if (tlbcheck_on())
+        tc_check_kernel_entry(&live, &live_cpus[this_cpu_id()]);
+}
+
 uint64_t tlbcheck_kernel_tables_unlinked(uintptr_t va)
 {
     return tlbcheck_on() ? tc_kernel_tables_unlinked(&live_kernel, va) : 0;

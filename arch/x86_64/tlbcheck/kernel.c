@@ -139,6 +139,7 @@ void tc_check_kernel_flush_end(struct tc_model *md, struct tc_kernel *k, uint64_
                 (md->online && !bitmap_test_bit_atomic(md->online->bits, c->id)))
                 continue;       /* not a target of the flush's call */
             if (__atomic_load_n(&c->kfull_seq, __ATOMIC_SEQ_CST) >= seq ||
+                __atomic_load_n(&c->kdefer_seq, __ATOMIC_SEQ_CST) >= seq ||
                 cpu_bit(k->ring[i % TC_KRING].flushed, c->id))
                 continue;
             spin_unlock_irqrestore(&k->lock, flags);
@@ -178,4 +179,41 @@ void tc_check_kernel_tables_free(struct tc_model *md, struct tc_kernel *k, uint6
             }
         spin_unlock_irqrestore(&c->lock, flags);
     }
+}
+
+void tc_kernel_defer(struct tc_cpu *c, uint64_t token)
+{
+    uint64_t cur = __atomic_load_n(&c->kdefer_seq, __ATOMIC_SEQ_CST);
+    while (cur < token &&
+           !__atomic_compare_exchange_n(&c->kdefer_seq, &cur, token, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+        ;
+}
+
+/*
+ * CPU c passed its entry flush point (kctx_enter, arch/x86_64/kctx.c): every
+ * kernel flush deferred for it must be done, i.e. it dropped all global
+ * entries after the newest deferred token.  From here on it runs code that
+ * may touch any kernel mapping, and the flushers that skipped it have
+ * already returned and let their callers free the frames.
+ *
+ * No false positive: the flusher records the deferral (tc_kernel_defer)
+ * right after its compare-exchange D1 succeeded on the CPU's word, with the
+ * token it took before D1.  If this CPU's entry E1 came after D1, E1 read
+ * KCTX_PENDING and the CPU's full flush stored kfull_seq = the current
+ * number, which is >= the token; this holds even when the flusher records
+ * the token only after this check ran (the check then saw an older
+ * kdefer_seq, and the newer one is still <= kfull_seq for the next entry).
+ * If E1 came before D1, D1 failed (the state was kernel) and nothing was
+ * recorded.
+ */
+void tc_check_kernel_entry(struct tc_model *md, struct tc_cpu *c)
+{
+    if (!__atomic_load_n(&c->online, __ATOMIC_SEQ_CST) || !c->k)
+        return;
+    uint64_t owed = __atomic_load_n(&c->kdefer_seq, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&c->kfull_seq, __ATOMIC_SEQ_CST) >= owed)
+        return;
+    tc_violation(md, c, c->k->m, 0,
+                 "kernel_entry", "this CPU runs kernel code past its entry flush point with a deferred kernel flush pending");
 }

@@ -36,7 +36,9 @@ static inline void arch_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 /* Interrupts on and halt, as one step: sti takes effect after the next
  * instruction, so "sti; hlt" cannot lose an interrupt that arrives between
  * the two (the idle loop's check-then-sleep relies on it). */
-static inline void arch_safe_halt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
+/* It also publishes "idle" for deferred kernel flushes around the halt
+ * (arch/x86_64/kctx.c). */
+void arch_safe_halt(void);
 
 /* Are these CPUs virtual, so that a host may take a CPU's core away at any
  * moment (x86: the CPUID "hypervisor" bit)?  Spinlocks choose their kind by

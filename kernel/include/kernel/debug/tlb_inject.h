@@ -30,6 +30,7 @@ enum tlb_inject {
     TLB_INJECT_SKIP_MMPUT_DROP, /* skip_mmput_drop: mmput mode's teardown flush leaves the last CPU's borrow */
     TLB_INJECT_SHM_NO_GET,      /* shm_no_get: a shared page is mapped without its entry's frame reference */
     TLB_INJECT_PT_FREE_NO_GP,   /* pt_free_no_gp: pt_free=rcu frees page tables without the grace period */
+    TLB_INJECT_KDEFER_SKIP_ENTRY, /* kdefer_skip_entry: a kernel entry ignores its deferred kernel flush */
     TLB_INJECT_NR
 };
 

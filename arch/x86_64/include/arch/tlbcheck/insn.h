@@ -34,5 +34,11 @@ void tlbcheck_kernel_flush_end(uint64_t token, uintptr_t start, uintptr_t end);
 /* Kernel-half page tables were unhooked (returns a token for the free), and
  * are about to be freed after the flush: no online CPU may have
  * paging-structure caches from before the unhooking, in any PCID. */
+/* The flush of token was deferred for `cpu` (in user mode or idle,
+ * arch/x86_64/kctx.c): flush_tlb_kernel_range's end excuses it, and its
+ * next kernel entry must drop every global entry before it passes the
+ * entry flush point, where tlbcheck_kernel_entry() checks that it did. */
+void tlbcheck_kernel_defer(unsigned cpu, uint64_t token);
+void tlbcheck_kernel_entry(void);
 uint64_t tlbcheck_kernel_tables_unlinked(uintptr_t va);
 void tlbcheck_kernel_tables_free(uint64_t unlinked);

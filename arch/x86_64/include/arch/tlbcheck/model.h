@@ -106,6 +106,10 @@ struct tc_cpu {
      * 2, a CR4.PGE toggle; without PGE also a CR3 write with PCIDE clear
      * and INVPCID 3).  Single pages: INVLPG marks the ring's changes. */
     uint64_t kfull_seq;
+    /* The newest kernel-flush token deferred for this CPU (kctx.c): the
+     * CPU owes a drop of all global entries (kfull_seq >= it) by the time
+     * it passes its next entry flush point. */
+    uint64_t kdefer_seq;
 };
 
 /*
@@ -206,8 +210,13 @@ bool tc_kernel_pte_change(struct tc_kernel *k, uintptr_t va, uint64_t old, uint6
 /* Kernel page tables were unhooked: returns the unhooking's number. */
 uint64_t tc_kernel_tables_unlinked(struct tc_kernel *k, uintptr_t va);
 uint64_t tc_kernel_flush_begin(struct tc_kernel *k);
+/* The kernel flush of token was deferred for CPU c (it owes a drop of
+ * all global entries by its next entry flush point); c passed that point. */
+void tc_kernel_defer(struct tc_cpu *c, uint64_t token);
+void tc_check_kernel_entry(struct tc_model *md, struct tc_cpu *c);
 /* flush_tlb_kernel_range(start, end) returned for token: every online CPU
- * is clean of every kernel change numbered <= token inside [start, end). */
+ * is clean of every kernel change numbered <= token inside [start, end),
+ * or owes it at its next entry (deferred). */
 void tc_check_kernel_flush_end(struct tc_model *md, struct tc_kernel *k, uint64_t token,
                                uintptr_t start, uintptr_t end);
 /* Kernel page tables unhooked at `unlinked` are about to be freed: no

@@ -1,0 +1,237 @@
+/*
+ * tests/test_kflush_defer.c - kernel flushes deferred for CPUs in user
+ * mode or idle (arch/x86_64/kctx.c, docs/tlb.md "Kernel flushes deferred
+ * for user and idle CPUs"), by counts.
+ *
+ * The body runs bound to CPU 0 and flushes one kernel page (a page mapped
+ * in the guard slot of a kernel stack, as in test_paging.c) while the other
+ * CPUs are
+ *   - idle: with kflush_defer=on no IPI reaches them, each is counted as
+ *     skipped-idle, and each does exactly one deferred flush when it next
+ *     enters the kernel (we wake it with a cross-CPU call);
+ *   - spinning in a kernel thread: each gets its IPI, none is skipped;
+ *   - idle, but the range is in the user half (init_mm's, used in ring 3):
+ *     never deferred.
+ * With kflush_defer=off every case sends the IPIs.
+ *
+ * An idle CPU wakes for its timer tick now and then; a flush that falls
+ * inside the tick's handler finds the CPU in kernel mode and rightly sends
+ * the IPI.  So the idle case counts only a round in which no other CPU
+ * entered the kernel between "all idle" and the end of the flush (counter
+ * kctx_entries did not move): then every one of them was idle throughout.
+ */
+#include "ktest_suite.h"
+#include "smp_test_util.h"
+#include <kernel/debug/counters.h>
+#include <kernel/kstack.h>
+#include <kernel/page_alloc.h>
+#include <kernel/percpu.h>
+#include <kernel/sched.h>
+#include <arch/paging.h>
+#include <arch/x86/kctx.h>
+#include <stdatomic.h>
+
+DECLARE_COUNTER(tlb, kernel_flush_ipis);
+DECLARE_COUNTER(tlb, kernel_flush_skip_user);
+DECLARE_COUNTER(tlb, kernel_flush_skip_idle);
+DECLARE_COUNTER(tlb, kernel_flush_deferred);
+DECLARE_COUNTER(tlb, kctx_entries);
+
+#define IDLE_ATTEMPTS 200       /* rounds tried until one had every other CPU idle throughout */
+
+/* kctx_entries of every CPU but 0. */
+static uint64_t others_entries(void)
+{
+    uint64_t n = 0;
+    for (unsigned cpu = 1; cpu < nr_cpus_online; cpu++)
+        n += counter_read_cpu(COUNTER(tlb, kctx_entries), cpu);
+    return n;
+}
+
+static uint64_t others_deferred(void)
+{
+    uint64_t n = 0;
+    for (unsigned cpu = 1; cpu < nr_cpus_online; cpu++)
+        n += counter_read_cpu(COUNTER(tlb, kernel_flush_deferred), cpu);
+    return n;
+}
+
+static bool others_idle(void)
+{
+    for (unsigned cpu = 1; cpu < nr_cpus_online; cpu++)
+        if (kctx_state_of(cpu) != KCTX_IDLE)
+            return false;
+    return true;
+}
+
+/* A kernel page to unmap: the guard page below a fresh kernel stack. */
+struct kpage {
+    uintptr_t top, va;
+    phys_addr_t frame;
+};
+
+static bool kpage_map(struct ktest *t, struct kpage *p)
+{
+    p->top = kstack_alloc();
+    EXPECT_NE(t, p->top, 0u);
+    p->frame = page_alloc_zeroed(0);
+    EXPECT_NE(t, p->frame, 0u);
+    if (!p->top || !p->frame)
+        return false;
+    p->va = p->top - KSTACK_SIZE - PAGE_SIZE;
+    EXPECT_EQ(t, kernel_map_page(p->va, p->frame, PTE_KERNEL_RW), 0);
+    return true;
+}
+
+static void kpage_release(struct kpage *p)
+{
+    page_free(p->frame, 0);
+    kstack_free(p->top);
+}
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+static void idle_body(void *arg)
+{
+    struct ktest *t = arg;
+    unsigned k = nr_cpus_online - 1;
+    struct kpage p;
+    if (!kpage_map(t, &p))
+        return;
+    bool clean = false;
+    struct counter_snapshot s;
+    uint64_t deferred0 = 0;
+    for (unsigned i = 0; i < IDLE_ATTEMPTS && !clean; i++) {
+        EXPECT_TRUE(t, SPIN_UNTIL(others_idle()));
+        deferred0 = others_deferred();
+        uint64_t entries0 = others_entries();
+        counters_snapshot(&s);
+        if (!others_idle())
+            continue;
+        EXPECT_EQ(t, kernel_unmap_page(p.va), p.frame);
+        clean = others_entries() == entries0;
+        if (!clean) {       /* a tick came in between: map it again and retry */
+            smp_call_others(nothing, NULL, true);
+            EXPECT_EQ(t, kernel_map_page(p.va, p.frame, PTE_KERNEL_RW), 0);
+        }
+    }
+    ASSERT_TRUE(t, clean);
+    uint64_t ipis = counter_delta(&s, COUNTER(tlb, kernel_flush_ipis));
+    uint64_t idle = counter_delta(&s, COUNTER(tlb, kernel_flush_skip_idle));
+    uint64_t user = counter_delta(&s, COUNTER(tlb, kernel_flush_skip_user));
+    ktest_log("kflush_defer=%s, %u other CPUs idle: %llu IPIs, %llu skipped idle",
+              kflush_defer ? "on" : "off", k, (unsigned long long)ipis, (unsigned long long)idle);
+    EXPECT_EQ(t, user, 0u);
+    if (kflush_defer) {
+        EXPECT_EQ(t, ipis, 0u);
+        EXPECT_EQ(t, idle, (uint64_t)k);
+        /* Each owes one flush, done at its next entry: our call's IPI at
+         * the latest. */
+        smp_call_others(nothing, NULL, true);
+        EXPECT_EQ(t, others_deferred() - deferred0, (uint64_t)k);
+    } else {
+        EXPECT_EQ(t, ipis, (uint64_t)k);
+        EXPECT_EQ(t, idle, 0u);
+        smp_call_others(nothing, NULL, true);
+        EXPECT_EQ(t, others_deferred() - deferred0, 0u);
+    }
+    kpage_release(&p);
+}
+
+struct spinners {
+    atomic_uint running;
+    atomic_bool stop;
+};
+
+static void spin_fn(void *arg)
+{
+    struct spinners *sp = arg;
+    atomic_fetch_add(&sp->running, 1);
+    while (!atomic_load(&sp->stop))
+        arch_cpu_relax();       /* kernel mode, interrupts on */
+}
+
+static void kernel_body(void *arg)
+{
+    struct ktest *t = arg;
+    unsigned k = nr_cpus_online - 1;
+    struct spinners sp = {0};
+    struct task *th[MAX_CPUS] = {0};
+    for (unsigned cpu = 1; cpu < nr_cpus_online; cpu++) {
+        th[cpu] = kthread_create(spin_fn, &sp, "kdefer-spin");
+        ASSERT_TRUE(t, th[cpu] != NULL);
+        kthread_bind(th[cpu], cpu);
+        kthread_start(th[cpu]);
+    }
+    EXPECT_TRUE(t, SPIN_UNTIL(atomic_load(&sp.running) == k));
+    struct kpage p;
+    if (kpage_map(t, &p)) {
+        struct counter_snapshot s;
+        counters_snapshot(&s);
+        EXPECT_EQ(t, kernel_unmap_page(p.va), p.frame);
+        uint64_t ipis = counter_delta(&s, COUNTER(tlb, kernel_flush_ipis));
+        ktest_log("%u other CPUs spinning in the kernel: %llu IPIs", k, (unsigned long long)ipis);
+        EXPECT_EQ(t, ipis, (uint64_t)k);
+        EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_idle)), 0u);
+        EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_user)), 0u);
+        kpage_release(&p);
+    }
+    atomic_store(&sp.stop, true);
+    for (unsigned cpu = 1; cpu < nr_cpus_online; cpu++)
+        EXPECT_EQ(t, kthread_join(th[cpu]), 0);
+}
+
+/* The user half of init_mm is used in ring 3: a flush there never defers. */
+static void user_half_body(void *arg)
+{
+    struct ktest *t = arg;
+    unsigned k = nr_cpus_online - 1;
+    EXPECT_TRUE(t, SPIN_UNTIL(others_idle()));
+    struct counter_snapshot s;
+    counters_snapshot(&s);
+    flush_tlb_kernel_range(0x400000, 0x400000 + PAGE_SIZE);
+    EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_ipis)), (uint64_t)k);
+    EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_idle)), 0u);
+    EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_user)), 0u);
+}
+
+static void run_on_cpu0(struct ktest *t, void (*fn)(void *), const char *name)
+{
+    if (nr_cpus_online < 2)
+        KTEST_SKIP(t, "needs two CPUs");
+    size_t frames = page_free_frames();
+    struct task *body = kthread_create(fn, t, name);
+    ASSERT_TRUE(t, body != NULL);
+    kthread_bind(body, 0);
+    kthread_start(body);
+    EXPECT_EQ(t, kthread_join(body), 0);
+    kstack_cache_drain();
+    EXPECT_EQ(t, page_free_frames(), frames);
+}
+
+static void test_idle_cpus_deferred(struct ktest *t)
+{
+    run_on_cpu0(t, idle_body, "kdefer-idle");
+}
+
+static void test_kernel_cpus_get_ipi(struct ktest *t)
+{
+    run_on_cpu0(t, kernel_body, "kdefer-kernel");
+}
+
+static void test_user_half_never_deferred(struct ktest *t)
+{
+    run_on_cpu0(t, user_half_body, "kdefer-uhalf");
+}
+
+static const struct ktest_case kflush_defer_cases[] = {
+    KTEST_CASE(test_idle_cpus_deferred),
+    KTEST_CASE(test_kernel_cpus_get_ipi),
+    KTEST_CASE(test_user_half_never_deferred),
+    {0},
+};
+
+KTEST_SUITE(kflush_defer, kflush_defer_cases);
