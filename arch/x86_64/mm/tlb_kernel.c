@@ -5,8 +5,9 @@
  * Kernel mappings are global (PTE_G with CR4.PGE): one entry serves every
  * PCID and survives CR3 writes.  So no CPU is exempt - not an idle one,
  * not a lazy one, not one running some other mm - and no generation
- * tracking can help: every online CPU flushes, through a waiting
- * cross-CPU call.  When the call returns, each CPU has run its flush, and
+ * tracking can help: every online CPU flushes - through a waiting
+ * cross-CPU call, or (below) before it next runs kernel code.  When the
+ * call returns, each CPU it reached has run its flush, and
  * the call's completion (store-release R2 on the target, load-acquire A2
  * here: kernel/smp/smp_call.c) orders that flush before whatever the caller
  * does next - typically freeing the frames that were mapped.
@@ -38,7 +39,7 @@
 #include <kernel/debug/counters.h>
 #include <kernel/debug/tlb_trace.h>
 
-DEFINE_COUNTER(tlb, kernel_flush, "flush_tlb_kernel_range calls (each reaches every online CPU)");
+DEFINE_COUNTER(tlb, kernel_flush, "flush_tlb_kernel_range calls (each clears every online CPU: IPI or deferred)");
 DEFINE_COUNTER(tlb, kernel_flush_ipis, "flush IPIs sent for kernel ranges (online CPUs but the caller and the deferred)");
 
 struct kernel_flush {
