@@ -46,7 +46,9 @@
  *
  * INVARIANTS
  *   (I1) A CPU borrows at most one user mm: its current task's active_mm.
- *   (I2) shootdown: every CPU that borrows mm has its bit in mm->cpumask.
+ *   (I2) every CPU that borrows mm has its bit in mm->cpumask (in every
+ *        mode: the TLB core keeps it; shootdown's last mmdrop and a reap's
+ *        lazy_mm_drop_borrowers(mm) call only those CPUs).
  *        Why: a CPU starts borrowing mm only at a user -> kernel switch or
  *        exit_mm, i.e. right after running a user task of mm, and switch_mm
  *        set the bit before it loaded mm.  The TLB core clears a CPU's bit
@@ -385,11 +387,35 @@ static void drop_and_release(const struct cpumask *targets, struct drop_req *r)
             mmdrop(r->release[c]);
 }
 
+/* A copy of a mask other CPUs change with atomic bit operations. */
+static void cpumask_read_shared(struct cpumask *dst, const struct cpumask *src)
+{
+    for (unsigned i = 0; i < sizeof(dst->bits) / sizeof(dst->bits[0]); i++)
+        dst->bits[i] = __atomic_load_n(&src->bits[i], __ATOMIC_RELAXED);
+}
+
 void lazy_mm_drop_borrowers(struct mm *mm)
 {
     BUG_ON(mm == &init_mm);
     struct drop_req r = { .only = mm, .why = DROP_REQUESTED };
-    drop_and_release(&cpu_online_mask, &r);
+    if (!mm) {
+        drop_and_release(&cpu_online_mask, &r);
+        return;
+    }
+    /* One mm: only the CPUs of its cpumask can borrow it (I2), so only
+     * they are called - a process's reap in refcount mode (process_reap)
+     * no longer IPIs every online CPU, most of which never ran the
+     * process.  The caller must know no new borrow of mm can start (I4:
+     * mm_users is 0) and must come after the last decrement of mm_users
+     * in happens-before (process_reap: it joined every thread, and each
+     * thread's mmput is before its death); then, as for shootdown's
+     * cpumask read (ORDERING), the read below sees every borrower's bit
+     * or a later clear, made only by a CPU that borrows mm no longer. */
+    struct cpumask targets;
+    cpumask_read_shared(&targets, &mm->cpumask);
+    cpumask_and(&targets, &targets, &cpu_online_mask);
+    if (!cpumask_empty(&targets))
+        drop_and_release(&targets, &r);
 }
 
 /* ---- mmput: the last mmput's teardown flush ends every borrow ---- */
@@ -424,13 +450,6 @@ void lazy_mm_flush_end_borrow(struct mm *mm, unsigned from)
 }
 
 /* ---- before the last mmdrop frees an mm ---- */
-
-/* A copy of a mask other CPUs change with atomic bit operations. */
-static void cpumask_read_shared(struct cpumask *dst, const struct cpumask *src)
-{
-    for (unsigned i = 0; i < sizeof(dst->bits) / sizeof(dst->bits[0]); i++)
-        dst->bits[i] = __atomic_load_n(&src->bits[i], __ATOMIC_RELAXED);
-}
 
 /* shootdown: call every CPU in mm->cpumask (I2 says they include every
  * borrower). */

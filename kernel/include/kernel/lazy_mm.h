@@ -58,7 +58,8 @@ void lazy_mm_exit_mm(struct task *me);
  * let go (shootdown/hazard: the IPIs; refcount: nothing can borrow it). */
 void lazy_mm_before_free(struct mm *mm);
 /* Make every CPU that borrows mm (any user mm when NULL) switch to init_mm
- * and end its borrow now (reaper, leak checks).  Waits; thread context
+ * and end its borrow now (reaper, leak checks).  Calls the CPUs of
+ * mm->cpumask for one mm, every online CPU for NULL.  Waits; thread context
  * (refcount: the references come back and are dropped here, not in the
  * IPIs, so a last mmdrop never runs in interrupt context). */
 void lazy_mm_drop_borrowers(struct mm *mm);
