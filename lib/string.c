@@ -1,11 +1,32 @@
-/* lib/string.c - byte-at-a-time implementations: simple and obviously
- * correct, which matters more here than speed. */
+/* lib/string.c - simple implementations: obviously correct matters more
+ * here than speed.  The one exception: memcpy and memset go a word at a
+ * time when both ends are 8-byte aligned, because their big callers are
+ * whole pages - a copy-on-write copy, every zeroed frame and page table -
+ * and a byte loop made those the largest part of a fork (user/bench.c's
+ * fork benchmark: 4096 byte steps per page copied or zeroed). */
 #include <lib/string.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A word that may alias any object (the bytes of whatever is copied). */
+typedef uint64_t __attribute__((may_alias)) string_word_t;
+
+static bool both_aligned(const void *a, const void *b)
+{
+    return (((uintptr_t)a | (uintptr_t)b) & (sizeof(string_word_t) - 1)) == 0;
+}
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
+    if (both_aligned(d, s)) {
+        for (; n >= sizeof(string_word_t); n -= sizeof(string_word_t)) {
+            *(string_word_t *)d = *(const string_word_t *)s;
+            d += sizeof(string_word_t);
+            s += sizeof(string_word_t);
+        }
+    }
     while (n--)
         *d++ = *s++;
     return dst;
@@ -32,6 +53,13 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
+    if (both_aligned(d, d)) {
+        string_word_t w = 0x0101010101010101ull * (unsigned char)c;
+        for (; n >= sizeof(string_word_t); n -= sizeof(string_word_t)) {
+            *(string_word_t *)d = w;
+            d += sizeof(string_word_t);
+        }
+    }
     while (n--)
         *d++ = (unsigned char)c;
     return dst;
