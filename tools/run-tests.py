@@ -329,9 +329,9 @@ def bench_problems(lines, cpus, mode, pcid):
     """What is wrong with the BENCH lines of a whole user/bench.c run: a line
     that does not parse, a benchmark missing or doubled, percentiles out of
     order, a counter set that differs between lines, or a count the kernel
-    must give exactly (an IPI to each busy CPU and none to an idle one, an
-    INVLPG per page up to the flush ceiling, two switches per yield round
-    trip...)."""
+    must give (exactly: an IPI to each busy CPU and none to an idle one, an
+    INVLPG per page up to the flush ceiling, no reap IPIs; at least: two
+    switches per round trip)."""
     problems, seen = [], {}
     names = None
     for text in lines:
@@ -370,15 +370,23 @@ def bench_problems(lines, cpus, mode, pcid):
         if b["name"] == "munmap":       # alone on CPU 0, the default flush ceiling (33)
             pages = int(b["pages"])
             expect("tlb.ipi_sent", lambda v: v == 0, "0.00")
+            # A kernel-range flush meanwhile (a kernel stack's, the RCU
+            # thread's) adds INVLPGs of its own: exact only without one.
+            exact = c.get("tlb.kernel_flush") == 0
             if pages <= 33:
-                expect("tlb.invlpg", lambda v: v == pages, "%d.00" % pages)
+                expect("tlb.invlpg", lambda v: v == pages if exact else v >= pages,
+                       "%s%d.00" % ("" if exact else ">= ", pages))
+                expect("tlb.flush_full", lambda v: v == 0 or not exact, "0.00")
             else:
-                expect("tlb.invlpg", lambda v: v == 0, "0.00")
+                expect("tlb.invlpg", lambda v: v == 0 or not exact, "0.00")
                 expect("tlb.flush_full", lambda v: v >= 1, ">= 1.00")
+        # A round trip is at least two switches; a tick that ends a time
+        # slice in the middle of one adds two more (both sides are always
+        # runnable), so these are lower bounds.
         if b["name"] == "yield_thread":
-            expect("switch.same_mm", lambda v: v == 2, "2.00")
+            expect("switch.same_mm", lambda v: v >= 2, ">= 2.00")
         if b["name"] in ("yield_proc", "ipc_proc"):
-            expect("switch.mm", lambda v: v == 2, "2.00")
+            expect("switch.mm", lambda v: v >= 2, ">= 2.00")
         if b["name"] == "lazy_trip":
             expect("switch.enter_lazy", lambda v: v >= 1, ">= 1.00")
         if b["name"] == "fork" and b["mode"] == "refcount":
