@@ -52,6 +52,12 @@ enum lock_rank {
     LOCK_RANKS
 };
 
+/* The lowest rank an interrupt handler takes (the tick's sleepers_lock): a
+ * lock of this rank or above is always taken with interrupts off, which
+ * lock_order_check() verifies at every acquisition (docs/locking.md). */
+#define LOCK_RANK_FIRST_IN_IRQ LOCK_RANK_SLEEPERS
+
+
 struct spinlock;
 
 /* spinlock.c calls these; nothing else should. */
