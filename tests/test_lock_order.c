@@ -12,6 +12,7 @@
 #include <kernel/lock_order.h>
 #include <kernel/spinlock.h>
 #include <kernel/smp.h>
+#include <kernel/preempt.h>
 #include <kernel/percpu.h>
 #include <arch/cpu.h>
 #include <lib/string.h>
@@ -143,6 +144,32 @@ static void test_printk_under_a_lock(struct ktest *t)
     EXPECT_EQ(t, k.c.violations, 0u);
 }
 
+/* Rule 2, checked at the acquisition: a lock ranked at or above the tick's
+ * (inner_lock, buddy_lock's rank) taken with interrupts on is caught at once,
+ * whether or not an interrupt lands while it is held; one ranked below
+ * (outer_lock, process_lock's rank) is fine.  Preemption off keeps the catch
+ * on this CPU; an interrupt landing inside would be caught too and only add
+ * to the count. */
+static void test_irqs_on_above_the_tick_caught(struct ktest *t)
+{
+    struct lock_order_catch c;
+    preempt_disable();
+    unsigned depth = lock_order_depth();
+    lock_order_catch_begin(&c);
+    spin_lock(&outer_lock);
+    spin_unlock(&outer_lock);
+    unsigned below = c.violations;
+    spin_lock(&inner_lock);
+    spin_unlock(&inner_lock);
+    lock_order_catch_end();
+    preempt_enable();
+    EXPECT_EQ(t, lock_order_depth(), depth);
+    EXPECT_EQ(t, below, 0u);
+    EXPECT_GE(t, c.violations, 1u);
+    ASSERT_TRUE(t, c.taken != NULL);
+    EXPECT_STREQ(t, c.taken, "inner_lock");
+}
+
 static void nothing(void *arg) { (void)arg; }
 
 /* Rule 3: no spinlock held while waiting for other CPUs.  The call goes to
@@ -171,6 +198,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_out_of_order_release),
     KTEST_CASE(test_unranked_lock_caught),
     KTEST_CASE(test_printk_under_a_lock),
+    KTEST_CASE(test_irqs_on_above_the_tick_caught),
     KTEST_CASE(test_waiting_call_under_a_lock_caught),
     {0},
 };
