@@ -51,7 +51,12 @@ static inline void progress_note(uint64_t *noted, const char *what, uint64_t val
         ktest_log("still in progress: %s = %llu", what, (unsigned long long)value);
     }
 }
-#define SPIN_UNTIL_PROGRESS(cond, progress)                                    \
+#define SPIN_UNTIL_PROGRESS(cond, progress) \
+    WAIT_UNTIL_PROGRESS(cond, progress, arch_cpu_relax())
+
+/* The same wait with another pause between two looks (`step`: e.g. msleep(1)
+ * where the waiter must let other threads of its CPU run). */
+#define WAIT_UNTIL_PROGRESS(cond, progress, step)                              \
     ({                                                                         \
         uint64_t __t0 = ktime_ns(), __noted = __t0;                            \
         uint64_t __seen = (uint64_t)(progress);                                \
@@ -65,7 +70,7 @@ static inline void progress_note(uint64_t *noted, const char *what, uint64_t val
             } else if (ktime_ns() - __t0 >= SPIN_GUARD_NS) {                   \
                 break;                                                         \
             }                                                                  \
-            arch_cpu_relax();                                                       \
+            step;                                                              \
         }                                                                      \
         __ok;                                                                  \
     })

@@ -24,22 +24,7 @@ DECLARE_COUNTER(rcu, callbacks_run);
 
 /* Sleep-wait (the grace-period thread may need this CPU) until cond, for as
  * long as `progress` moves; see SPIN_UNTIL_PROGRESS. */
-#define SLEEP_UNTIL(cond, progress)                                            \
-    ({                                                                         \
-        uint64_t __t0 = ktime_ns(), __seen = (uint64_t)(progress);             \
-        bool __ok;                                                             \
-        while (!(__ok = (cond))) {                                             \
-            uint64_t __now = (uint64_t)(progress);                             \
-            if (__now != __seen) {                                             \
-                __seen = __now;                                                \
-                __t0 = ktime_ns();                                             \
-            } else if (ktime_ns() - __t0 >= SPIN_GUARD_NS) {                   \
-                break;                                                         \
-            }                                                                  \
-            msleep(1);                                                         \
-        }                                                                      \
-        __ok;                                                                  \
-    })
+#define SLEEP_UNTIL(cond, progress) WAIT_UNTIL_PROGRESS(cond, progress, msleep(1))
 
 static void test_read_side_is_preempt_off(struct ktest *t)
 {
