@@ -420,6 +420,11 @@ static void test_invpcid_types(struct ktest *t)
     counters_snapshot(&s);
     uintptr_t base = (uintptr_t)phys_to_virt(0);
     flush_tlb_kernel_range(base, base + (uintptr_t)(tlb_flush_ceiling + 1) * PAGE_SIZE);
+    /* A CPU that was idle or in user mode flushes at its next kernel entry
+     * (kflush_defer=on; its next tick at the latest), with the same
+     * primitive: wait for all n, then count. */
+    EXPECT_TRUE(t, SPIN_UNTIL(counter_delta(&s, COUNTER(tlb, invpcid_all_global)) +
+                              counter_delta(&s, COUNTER(tlb, pge_toggle)) >= n));
     uint64_t type2 = counter_delta(&s, COUNTER(tlb, invpcid_all_global));
     uint64_t pge = counter_delta(&s, COUNTER(tlb, pge_toggle));
     if (tlb_use_invpcid) {
