@@ -12,7 +12,10 @@
  *   - spinning in a kernel thread: each gets its IPI, none is skipped;
  *   - idle, but the range is in the user half (init_mm's, used in ring 3):
  *     never deferred.
- * With kflush_defer=off every case sends the IPIs.
+ * With kflush_defer=off every case sends the IPIs.  The TLB trace must
+ * tell the same story as the counters (docs/tlb.md, event kernel_flush):
+ * whom the flush called, whom it deferred and in which state, and each
+ * deferred CPU's kflush_entry once it entered the kernel.
  *
  * An idle CPU wakes for its timer tick now and then; a flush that falls
  * inside the tick's handler finds the CPU in kernel mode and rightly sends
@@ -25,6 +28,7 @@
 #include "ktest_suite.h"
 #include "smp_test_util.h"
 #include <kernel/debug/counters.h>
+#include <kernel/debug/tlb_trace.h>
 #include <kernel/kstack.h>
 #include <kernel/page_alloc.h>
 #include <kernel/percpu.h>
@@ -56,6 +60,42 @@ static uint64_t others_deferred(void)
     for (unsigned cpu = 1; cpu < nr_cpus_online; cpu++)
         n += counter_read_cpu(COUNTER(tlb, kernel_flush_deferred), cpu);
     return n;
+}
+
+/* Every online CPU but 0, as the trace's masks (CPUs 0..63) give them. */
+static uint64_t others_mask(void)
+{
+    return cpu_online_mask.bits[0] & ~1ull;
+}
+
+/* The events `ev` CPU `cpu` recorded since its trace count was `from`
+ * (the last one in *out).  Entries below the count are whole unless the
+ * ring wrapped, and these windows hold a handful of events. */
+static unsigned traced_since(unsigned cpu, uint64_t from, unsigned ev, struct tlb_trace_entry *out)
+{
+    unsigned n = 0;
+    struct tlb_trace_entry e;
+    for (uint64_t i = from; i < tlb_trace_count(cpu); i++)
+        if (tlb_trace_read(cpu, i, &e) && e.event == ev) {
+            n++;
+            if (out)
+                *out = e;
+        }
+    return n;
+}
+
+/* This CPU traced one kernel_flush of [va, va + PAGE_SIZE) since `from`,
+ * calling the CPUs of `called` and deferring those of `user` and `idle`. */
+static void expect_traced_flush(struct ktest *t, uint64_t from, uintptr_t va, uint64_t called,
+                                uint64_t user, uint64_t idle)
+{
+    struct tlb_trace_entry e = { 0 };
+    EXPECT_EQ(t, traced_since(this_cpu_id(), from, TLBT_KERNEL_FLUSH, &e), 1u);
+    EXPECT_EQ(t, e.a[0], (uint64_t)va);
+    EXPECT_EQ(t, e.a[1], (uint64_t)va + PAGE_SIZE);
+    EXPECT_EQ(t, e.a[2], called);
+    EXPECT_EQ(t, e.a[3], user);
+    EXPECT_EQ(t, e.a[4], idle);
 }
 
 static bool others_idle(void)
@@ -103,9 +143,11 @@ static void idle_body_off(struct ktest *t, struct kpage *p, unsigned k)
     uint64_t deferred0 = others_deferred();
     struct counter_snapshot s;
     counters_snapshot(&s);
+    uint64_t from = tlb_trace_count(0);
     EXPECT_EQ(t, kernel_unmap_page(p->va), p->frame);
     uint64_t ipis = counter_delta(&s, COUNTER(tlb, kernel_flush_ipis));
     ktest_log("kflush_defer=off, %u other CPUs idle: %llu IPIs", k, (unsigned long long)ipis);
+    expect_traced_flush(t, from, p->va, others_mask(), 0, 0);
     EXPECT_EQ(t, ipis, (uint64_t)k);
     EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_idle)), 0u);
     EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_user)), 0u);
@@ -127,7 +169,7 @@ static void idle_body(void *arg)
     }
     bool clean = false;
     struct counter_snapshot s;
-    uint64_t deferred0 = 0;
+    uint64_t deferred0 = 0, from[MAX_CPUS];
     for (unsigned i = 0; i < IDLE_ATTEMPTS && !clean; i++) {
         if (i > 0) {        /* a tick came in between: map it again and retry */
             smp_call_others(nothing, NULL, true);
@@ -137,6 +179,8 @@ static void idle_body(void *arg)
         deferred0 = others_deferred();
         uint64_t entries0 = others_entries();
         counters_snapshot(&s);
+        for (unsigned cpu = 0; cpu < nr_cpus_online; cpu++)
+            from[cpu] = tlb_trace_count(cpu);
         EXPECT_EQ(t, kernel_unmap_page(p.va), p.frame);
         clean = others_entries() == entries0;
     }
@@ -149,10 +193,13 @@ static void idle_body(void *arg)
         EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_user)), 0u);
         EXPECT_EQ(t, ipis, 0u);
         EXPECT_EQ(t, idle, (uint64_t)k);
+        expect_traced_flush(t, from[0], p.va, 0, 0, others_mask());
         /* Each owes one flush, done at its next entry: our call's IPI at
          * the latest. */
         smp_call_others(nothing, NULL, true);
         EXPECT_EQ(t, others_deferred() - deferred0, (uint64_t)k);
+        for (unsigned cpu = 1; cpu < nr_cpus_online; cpu++)
+            EXPECT_EQ(t, traced_since(cpu, from[cpu], TLBT_KFLUSH_ENTRY, NULL), 1u);
     }
     kpage_release(&p);
 }
@@ -187,10 +234,12 @@ static void kernel_body(void *arg)
     if (kpage_map(t, &p)) {
         struct counter_snapshot s;
         counters_snapshot(&s);
+        uint64_t from = tlb_trace_count(0);
         EXPECT_EQ(t, kernel_unmap_page(p.va), p.frame);
         uint64_t ipis = counter_delta(&s, COUNTER(tlb, kernel_flush_ipis));
         ktest_log("%u other CPUs spinning in the kernel: %llu IPIs", k, (unsigned long long)ipis);
         EXPECT_EQ(t, ipis, (uint64_t)k);
+        expect_traced_flush(t, from, p.va, others_mask(), 0, 0);
         EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_idle)), 0u);
         EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_user)), 0u);
         kpage_release(&p);

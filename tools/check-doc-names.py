@@ -66,6 +66,8 @@ NOT_OPTIONS = {
     "lazy": "a field of the trace's ipi_send lines: the CPUs skipped as lazy",
     "not_running": "a field of the trace's ipi_send lines: the CPUs skipped as not running the mm",
     "offline": "a field of the trace's ipi_send lines: the CPUs skipped as offline",
+    "user": "a field of the trace's kernel_flush lines: the CPUs deferred in user mode",
+    "idle": "a field of the trace's kernel_flush lines: the CPUs deferred while idle",
 }
 FILE_ENDINGS = {"c", "h", "md", "py", "asm", "inc", "pml", "ld", "sh", "mk", "gdb", "log", "txt", "elf", "iso"}
 

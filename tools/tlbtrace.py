@@ -15,8 +15,10 @@ violation), every CPU's ring of TLB events merged by time
 
 Each ctx (an address space) carries its owner - "(pid 79 faults)", a
 kernel thread's "(kthread ktest)" or "(kernel)" for init_mm; a flush its
-cause=; an IPI batch the CPUs it skipped, by reason.  Older dumps (times
-in TSC ticks, no owners, causes or skipped CPUs) still read.
+cause=; an IPI batch the CPUs it skipped, by reason; a kernel flush the
+CPUs it called and those it deferred to their next kernel entry (user=,
+idle=), each of which later shows a kflush_entry.  Older dumps (times in
+TSC ticks, no owners, causes or skipped CPUs) still read.
 
 This tool reads such a log and shows the dump in one of two forms:
 
@@ -61,6 +63,9 @@ FROZEN = re.compile(r"^tlbtrace:\s+the trace as cpu(?P<cpu>\d+) stopped it")
 # "ctx 5 (pid 3 hello)": the owner in parentheses after a ctx number.
 OWNER = re.compile(r"\bctx (\d+) \(([^()]*)\)")
 SKIP_REASONS = ("lazy", "not_running", "offline")
+# A kernel flush (kernel_flush) leaves out the CPUs it deferred to their
+# next kernel entry (kflush_defer), by the state they were in.
+DEFER_REASONS = ("user", "idle")
 EVENT = re.compile(r"^tlbtrace:\s+(?P<t>\d+(?:\.\d+)?)\s*(?:us|µs|ticks)?\s+cpu(?P<cpu>\d+)\s+"
                    r"(?P<kind>[a-z][a-z0-9_]*)(?:\s+(?P<rest>.*))?$")
 NUM = r"(?:0x[0-9a-fA-F]+|\d+)"
@@ -81,6 +86,7 @@ KINDS = {
     "ipi_recv": [CTX, r"\bfrom cpu\d+: \S"],
     "flush_local": [CTX, r"\bown part: \S"],
     "kernel_flush": [RANGE],
+    "kflush_entry": [r"\bdeferred kernel flush done\b"],
     "mm_free": [CTX],
     "cr3_load": [CTX, r"\bpcid \d+ (?:noflush|flush|init_mm)\b"],
     "lazy_catchup": [CTX, r"\bslot gen \d+ mm gen \d+: (?:full flush|nothing)"],
@@ -91,7 +97,7 @@ KINDS = {
 
 # How the page and the text view group the kinds (the legend's order).
 GROUPS = [
-    ("flush", ["flush", "flush_local", "kernel_flush", "lazy_catchup"]),
+    ("flush", ["flush", "flush_local", "kernel_flush", "kflush_entry", "lazy_catchup"]),
     ("ipi", ["ipi_send", "ipi_recv"]),
     ("cr3", ["cr3_load"]),
     ("switch", ["switch_mm", "lazy_enter", "lazy_handover", "lazy_leave", "leave_mm"]),
@@ -126,7 +132,7 @@ def parse_fields(kind, rest):
         if len(owners) > 1:
             f["next_owner"] = owners[1][1]
         rest = without_owners(rest)
-    for reason in SKIP_REASONS:
+    for reason in SKIP_REASONS + DEFER_REASONS:
         m = re.search(r"\b%s=\{([\d,]*)\}" % reason, rest)
         if m:
             f.setdefault("skipped", {})[reason] = [int(c) for c in m.group(1).split(",") if c]
@@ -301,8 +307,10 @@ def owners(events):
 def unaccounted(e, cpus):
     """The CPUs of the dump an IPI batch neither called nor gave a reason to
     skip: on a correct kernel none (each other CPU is called, lazy, not
-    running the mm or offline), so one here is a CPU that was forgotten."""
-    if e["kind"] != "ipi_send" or "skipped" not in e:
+    running the mm or offline; for a kernel flush: called, or deferred in
+    user mode or idle), so one here is a CPU that was forgotten.  A kernel
+    flush line of an older kernel names no deferred CPUs: not judged."""
+    if e["kind"] not in ("ipi_send", "kernel_flush") or "skipped" not in e:
         return []
     told = set(e.get("targets", [])) | {e["cpu"]}
     for cpus_skipped in e["skipped"].values():
@@ -316,9 +324,9 @@ def skips(events):
     cpus = cpus_of(events)
     out = []
     for e in events:
-        if e["kind"] != "ipi_send":
+        if e["kind"] not in ("ipi_send", "kernel_flush"):
             continue
-        for reason in SKIP_REASONS:
+        for reason in SKIP_REASONS + DEFER_REASONS:
             out += [(e["i"], cpu, reason) for cpu in e.get("skipped", {}).get(reason, [])]
         out += [(e["i"], cpu, "unaccounted") for cpu in unaccounted(e, cpus)]
     return out
@@ -429,7 +437,9 @@ def short(e):
     if k == "lazy_catchup":
         return "catchup %s %s" % (c, "FLUSH" if f.get("caught_up") == "full flush" else "none")
     if k == "kernel_flush":
-        return "KFLUSH"
+        return "KFLUSH to %s" % (",".join(str(t) for t in f.get("targets", [])) or "-")
+    if k == "kflush_entry":
+        return "KFLUSH deferred, done"
     if k == "lazy_enter":
         return "lazy %s" % c
     if k == "lazy_handover":
@@ -442,7 +452,7 @@ def fmt_time(t):
 
 
 SKIP_CELL = {"lazy": "skip:lazy", "not_running": "skip:not-run", "offline": "skip:offline",
-             "unaccounted": "SKIPPED?!"}
+             "user": "defer:user", "idle": "defer:idle", "unaccounted": "SKIPPED?!"}
 
 
 def window_note(d):
@@ -478,7 +488,7 @@ def text_view(d, ctx=None, kinds=None, width=24, out=sys.stdout):
     for e in shown:
         cells = [":" if is_lazy(c, e["t"]) else "" for c in cpus]
         # An IPI batch's row: the CPUs it left out say why.
-        for reason in SKIP_REASONS:
+        for reason in SKIP_REASONS + DEFER_REASONS:
             for c in e.get("skipped", {}).get(reason, []):
                 cells[c] = SKIP_CELL[reason]
         for c in unaccounted(e, cpus):
@@ -490,6 +500,7 @@ def text_view(d, ctx=None, kinds=None, width=24, out=sys.stdout):
         counts[e["kind"]] = counts.get(e["kind"], 0) + 1
     out.write("(':' in a cpu's column: that cpu is lazy, a kernel thread on a borrowed mm; 'skip:why' on an IPI row:\n"
               " the batch left that cpu out - lazy (catches up later), not-run (not running the mm), offline;\n"
+              " 'defer:user', 'defer:idle' on a KFLUSH row: that cpu flushes at its next kernel entry instead;\n"
               " 'SKIPPED?!': neither called nor given a reason - a forgotten cpu)\n")
     out.write("%d events shown of %d on %d cpus: %s\n"
               % (len(shown), len(events), len(cpus),
@@ -520,6 +531,7 @@ svg text { font: 11px sans-serif; }
 .skip.lazy { stroke: #e69500; }
 .skip.not_running { stroke: #aaa; }
 .skip.offline { stroke: #000; stroke-dasharray: 2 1; }
+.skip.user, .skip.idle { stroke: #8c1a1a; stroke-dasharray: 3 2; }
 .skip.unaccounted { stroke: #f00; stroke-width: 3; }
 #window { margin-bottom: 6px; }
 .hidden { display: none; }
@@ -548,7 +560,7 @@ window.addEventListener("error", function (e) {
 (function () {
   var D = JSON.parse(document.getElementById("trace-data").textContent);
   var NS = "http://www.w3.org/2000/svg";
-  var COLORS = {flush: "#d62728", kernel_flush: "#8c1a1a", lazy_catchup: "#ff9896",
+  var COLORS = {flush: "#d62728", kernel_flush: "#8c1a1a", kflush_entry: "#c46060", lazy_catchup: "#ff9896",
     flush_local: "#f4a582", ipi_send: "#1f77b4", ipi_recv: "#9ecae1", cr3_load: "#2ca02c", switch_mm: "#9467bd",
     lazy_enter: "#f0b400", lazy_handover: "#ffd966", lazy_leave: "#b38600", leave_mm: "#8c564b",
     lazy_drop: "#e377c2", lazy_free: "#7f7f7f", mm_free: "#000000"};
@@ -596,6 +608,10 @@ window.addEventListener("error", function (e) {
     s.appendChild(document.createTextNode("left out of an IPI batch: " + r[0].replace("_", " ")));
     legend.appendChild(s);
   });
+  var df = document.createElement("span");
+  df.innerHTML = "<i style='border-radius:6px;background:none;border:2px dashed #8c1a1a'></i>";
+  df.appendChild(document.createTextNode("kernel flush deferred to its next kernel entry (user mode, idle)"));
+  legend.appendChild(df);
   document.getElementById("window").textContent = D.notes.join("; ");
 
   function draw() {
@@ -668,8 +684,12 @@ window.addEventListener("error", function (e) {
       if (!L || !visible(e)) return;
       var c = el("circle", {"class": "skip " + s[2], "data-reason": s[2], "data-i": e.i,
         cx: x(e), cy: L.y + LANE / 2 - 3, r: R + 2}, L.g);
-      el("title", {}, c).textContent = "cpu" + s[1] + " left out of cpu" + e.cpu + "'s IPI batch for ctx " +
-        e.ctx + ": " + s[2].replace("_", " ") + "  (" + e.t + " " + D.unit + ", log line " + e.line + ")";
+      var why = e.kind === "kernel_flush" ?
+        (s[2] === "unaccounted" ? " left out of cpu" + e.cpu + "'s kernel flush: unaccounted" :
+         " not called by cpu" + e.cpu + "'s kernel flush: " + (s[2] === "user" ? "in user mode" : s[2]) +
+         ", it flushes at its next kernel entry") :
+        " left out of cpu" + e.cpu + "'s IPI batch for ctx " + e.ctx + ": " + s[2].replace("_", " ");
+      el("title", {}, c).textContent = "cpu" + s[1] + why + "  (" + e.t + " " + D.unit + ", log line " + e.line + ")";
       skipped++;
     });
     var drawn = 0;
@@ -677,7 +697,8 @@ window.addEventListener("error", function (e) {
       var L = lanes[e.cpu], cx = x(e), cy = L.y + LANE / 2 - 3;
       var m;
       var attrs = {"class": "mark", "data-kind": e.kind, "data-i": e.i, fill: color(e.kind)};
-      if (e.kind === "flush" || e.kind === "flush_local" || e.kind === "kernel_flush" || e.kind === "lazy_catchup") {
+      if (e.kind === "flush" || e.kind === "flush_local" || e.kind === "kernel_flush" || e.kind === "kflush_entry" ||
+          e.kind === "lazy_catchup") {
         attrs.x = cx - R; attrs.y = cy - R; attrs.width = 2 * R; attrs.height = 2 * R;
         m = el("rect", attrs, L.g);
       } else if (e.kind === "ipi_send" || e.kind === "ipi_recv") {

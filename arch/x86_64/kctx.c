@@ -48,6 +48,7 @@
 #include <kernel/smp.h>
 #include <kernel/debug/counters.h>
 #include <kernel/debug/tlb_inject.h>
+#include <kernel/debug/tlb_trace.h>
 
 bool kflush_defer = true;
 CMDLINE_BOOL(kflush_defer, kflush_defer,
@@ -90,8 +91,12 @@ void kctx_enter(void)
     if (old & KCTX_PENDING) {
         /* Every global entry: the deferred ranges were not recorded.
          * kdefer_skip_entry plants the bug of forgetting it. */
-        if (!tlb_inject(TLB_INJECT_KDEFER_SKIP_ENTRY))
+        if (!tlb_inject(TLB_INJECT_KDEFER_SKIP_ENTRY)) {
             local_flush_tlb_all();
+            /* The trace's other end of a kernel_flush that deferred this
+             * CPU: a student reads "deferred: idle={1}", then this line. */
+            tlb_trace(TLBT_KFLUSH_ENTRY, 0, 0, 0, 0, 0);
+        }
         count_event(tlb, kernel_flush_deferred);
         /* E2: no flusher sets PENDING while the state is kernel. */
         __atomic_fetch_and(w, ~KCTX_PENDING, __ATOMIC_SEQ_CST);
@@ -124,19 +129,20 @@ void arch_safe_halt(void)
     kctx_enter();
 }
 
-bool kctx_defer_kernel_flush(unsigned cpu)
+enum kctx_state kctx_defer_kernel_flush(unsigned cpu)
 {
     uint32_t *w = &kctx[cpu].word;
     uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
     do {
         if ((old & KCTX_STATE_MASK) == KCTX_KERNEL)
-            return false;
+            return KCTX_KERNEL;
         /* D1, pairs with E1 in kctx_enter. */
     } while (!__atomic_compare_exchange_n(w, &old, old | KCTX_PENDING, false,
                                           __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    if ((old & KCTX_STATE_MASK) == KCTX_USER)
+    if ((old & KCTX_STATE_MASK) == KCTX_USER) {
         count_event(tlb, kernel_flush_skip_user);
-    else
-        count_event(tlb, kernel_flush_skip_idle);
-    return true;
+        return KCTX_USER;
+    }
+    count_event(tlb, kernel_flush_skip_idle);
+    return KCTX_IDLE;
 }

@@ -177,6 +177,7 @@ static const char *const event_names[TLBT_NR_EVENTS] = {
     [TLBT_LAZY_DROP] = "lazy_drop",
     [TLBT_LAZY_FREE] = "lazy_free",
     [TLBT_FLUSH_LOCAL] = "flush_local",
+    [TLBT_KFLUSH_ENTRY] = "kflush_entry",
 };
 
 static const char *const work_names[TLBT_WORK_NR] = {
@@ -316,7 +317,13 @@ static void print_event(const struct tlb_trace_entry *e)
             a[3] ? "full flush" : "nothing");
         break;
     case TLBT_KERNEL_FLUSH:
-        put(&l, "[%#llx, %#llx)", (unsigned long long)a[0], (unsigned long long)a[1]);
+        put(&l, "[%#llx, %#llx) to %u cpus (mask %#llx) deferred:", (unsigned long long)a[0],
+            (unsigned long long)a[1], ncpus_in(a[2]), (unsigned long long)a[2]);
+        put_cpus(&l, "user", a[3]);
+        put_cpus(&l, "idle", a[4]);
+        break;
+    case TLBT_KFLUSH_ENTRY:
+        put(&l, "deferred kernel flush done at kernel entry (every global entry dropped)");
         break;
     case TLBT_LAZY_DROP:
         put_ctx(&l, a[0]);

@@ -124,7 +124,8 @@ static bool ours(const struct tlb_narrator *n, const struct tlb_trace_entry *e)
     case TLBT_SWITCH_MM:
         return e->a[0] == n->ctx || e->a[1] == n->ctx;
     case TLBT_KERNEL_FLUSH:
-        return false;
+    case TLBT_KFLUSH_ENTRY:
+        return false;       /* the kernel's half: no user mm */
     default:
         return e->a[0] == n->ctx;
     }

@@ -114,7 +114,7 @@ Usage: sd-tlbstate"""
 
 _EVENTS = ["switch_mm", "lazy_enter", "lazy_handover", "lazy_leave", "flush", "ipi_send",
            "ipi_recv", "kernel_flush", "mm_free", "cr3_load", "lazy_catchup", "leave_mm",
-           "lazy_drop", "lazy_free", "flush_local"]
+           "lazy_drop", "lazy_free", "flush_local", "kflush_entry"]
 
 
 def _event_names():
@@ -157,7 +157,9 @@ _FORMAT = {
         a[0], bin(a[1]).count("1"), a[1], _cpus(a[2]), _cpus(a[3]), _cpus(a[4])),
     "ipi_recv": lambda a: "ctx %d from cpu%d: %s" % (a[0], a[1], _pick(_WORK, a[2])),
     "flush_local": lambda a: "ctx %d own part: %s" % (a[0], _pick(_WORK, a[1])),
-    "kernel_flush": lambda a: "[%#x, %#x)" % (a[0], a[1]),
+    "kernel_flush": lambda a: "[%#x, %#x) to %d cpus (mask %#x) deferred: user=%s idle=%s" % (
+        a[0], a[1], bin(a[2]).count("1"), a[2], _cpus(a[3]), _cpus(a[4])),
+    "kflush_entry": lambda a: "deferred kernel flush done at kernel entry (every global entry dropped)",
     "cr3_load": lambda a: "ctx %d pcid %d %s" % (a[0], a[1], _pick(_CR3, a[3])),
     "lazy_catchup": lambda a: "ctx %d slot gen %d mm gen %d: %s" % (a[0], a[1], a[2],
                                                                    "full flush" if a[3] else "nothing"),

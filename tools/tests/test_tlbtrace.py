@@ -336,6 +336,40 @@ def test_explained():
           text)
 
 
+def test_kernel_flush_deferred(d_sample):
+    """A kernel flush names whom it called and whom it deferred (kflush_defer),
+    and a deferred cpu's entry flush is its own event."""
+    d, w, _ = load_text(
+        "tlbtrace: last 128 events per CPU, merged by time (microseconds since boot)\n"
+        "tlbtrace: 1.000 us cpu0 kernel_flush  [0xffffc0000002b000, 0xffffc0000002c000) to 1 cpus (mask 0x2) "
+        "deferred: user={2} idle={3}\n"
+        "tlbtrace: 2.000 us cpu3 kflush_entry  deferred kernel flush done at kernel entry (every global entry dropped)\n"
+        "tlbtrace: 3.000 us cpu0 kernel_flush  [0xffffc0000002b000, 0xffffc0000002c000) to 1 cpus (mask 0x2) "
+        "deferred: user={} idle={}\n"
+        "tlbtrace: end (3 lines, 0 older dropped)\n")
+    ok = d is not None and not w
+    if ok:
+        kf, entry, forgot = d.events
+        ok = (kf["targets"] == [1] and kf["skipped"] == {"user": [2], "idle": [3]}
+              and tlbtrace.unaccounted(kf, [0, 1, 2, 3]) == [] and entry["kind"] == "kflush_entry"
+              and tlbtrace.unaccounted(forgot, [0, 1, 2, 3]) == [2, 3]
+              and {(0, 2, "user"), (0, 3, "idle"), (2, 2, "unaccounted"), (2, 3, "unaccounted")}
+              <= set(tlbtrace.skips(d.events)))
+    check("kernel_flush: the cpus called, deferred by state, and a forgotten one", ok,
+          "%s %s" % (w, d and d.events))
+    out = io.StringIO()
+    if d:
+        tlbtrace.text_view(d, width=22, out=out)
+    rows = out.getvalue().splitlines()[3:6]
+    cell = lambda row, c: row[10 + c * 23: 10 + c * 23 + 22].strip()
+    check("text: a kernel flush's row shows the deferred cpus, the entry flush on its cpu",
+          len(rows) == 3 and [cell(rows[0], c) for c in range(4)] == ["KFLUSH to 1", "", "defer:user", "defer:idle"]
+          and cell(rows[1], 3) == "KFLUSH deferred, done" and cell(rows[2], 2) == "SKIPPED?!", "\n".join(rows))
+    old = find(d_sample, "kernel_flush")
+    check("an older kernel_flush line (no deferred cpus) is not judged",
+          old and all(tlbtrace.unaccounted(e, [0, 1, 2, 3]) == [] for e in old))
+
+
 def main():
     d = test_sample()
     test_fields(d)
@@ -345,6 +379,7 @@ def main():
     test_bad_input()
     test_tolerant()
     test_explained()
+    test_kernel_flush_deferred(d)
     test_page(d)
     return check.summary("tlbtrace")
 

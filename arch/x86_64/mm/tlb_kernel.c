@@ -72,8 +72,8 @@ void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tab
      * the ones every CPU must have dropped when the call returns. */
     uint64_t token = tlbcheck_kernel_flush_begin();
     count_event(tlb, kernel_flush);
-    tlb_trace(TLBT_KERNEL_FLUSH, start, end, 0, 0, 0);
     struct cpumask targets = cpu_online_mask;
+    uint64_t deferred_user = 0, deferred_idle = 0;     /* CPUs 0..63, for the trace */
     if (tlb_inject(TLB_INJECT_KERNEL_FLUSH_SKIP_CPU) && nr_cpus_online > 1) {
         /* kernel_flush_skip_cpu: "the last CPU is idle, it needs no IPI"
          * - without marking it, so it never flushes. */
@@ -81,14 +81,24 @@ void flush_tlb_kernel_range_freed(uintptr_t start, uintptr_t end, bool freed_tab
     } else if (kflush_defer && !freed_tables && start >= USER_TOP) {
         /* The caller's own CPU runs kernel code: it always flushes. */
         unsigned self = this_cpu_id(), cpu;
-        for_each_cpu(cpu, &cpu_online_mask)
-            if (cpu != self && kctx_defer_kernel_flush(cpu)) {
-                cpumask_clear_cpu(&targets, cpu);
-                tlbcheck_kernel_defer(cpu, token);
-            }
+        for_each_cpu(cpu, &cpu_online_mask) {
+            if (cpu == self)
+                continue;
+            enum kctx_state was = kctx_defer_kernel_flush(cpu);
+            if (was == KCTX_KERNEL)
+                continue;
+            cpumask_clear_cpu(&targets, cpu);
+            tlbcheck_kernel_defer(cpu, token);
+            if (cpu < 64)
+                *(was == KCTX_USER ? &deferred_user : &deferred_idle) |= 1ull << cpu;
+        }
     }
     count_event_n(tlb, kernel_flush_ipis,
                   cpumask_weight(&targets) - cpumask_test_cpu(&targets, this_cpu_id()));
+    /* The batch as the trace shows it: who gets the IPI (not us: we flush
+     * in the call too) and who was deferred, by the state it was in. */
+    uint64_t ipi = targets.bits[0] & ~(this_cpu_id() < 64 ? 1ull << this_cpu_id() : 0);
+    tlb_trace(TLBT_KERNEL_FLUSH, start, end, ipi, deferred_user, deferred_idle);
     smp_call_mask(&targets, flush_on_this_cpu, &f, true);
     tlbcheck_kernel_flush_end(token, start, end);
 }

@@ -28,7 +28,9 @@ enum tlb_trace_event {
                          *                               skipped: a2 lazy, a3 not running the mm, a4 offline
                          *                               (masks of CPUs 0..63; recorded even when none is called) */
     TLBT_IPI_RECV,      /* flush IPI handled:            a0 ctx, a1 sender, a2 what it did (enum tlb_trace_work) */
-    TLBT_KERNEL_FLUSH,  /* flush_tlb_kernel_range:       [a0, a1) */
+    TLBT_KERNEL_FLUSH,  /* flush_tlb_kernel_range:       [a0, a1), a2 mask of the CPUs called (not
+                         *                               this one); deferred to their next kernel entry
+                         *                               (kflush_defer): a3 in user mode, a4 idle */
     TLBT_MM_FREE,       /* last mmdrop frees an mm:      a0 ctx */
     TLBT_CR3_LOAD,      /* switch_mm wrote CR3:          a0 ctx, a1 pcid, a2 noflush, a3 enum tlb_trace_cr3 */
     TLBT_LAZY_CATCHUP,  /* lazy -> non-lazy on same mm:  a0 ctx, a1 slot gen, a2 mm gen, a3 flushed */
@@ -36,6 +38,7 @@ enum tlb_trace_event {
     TLBT_LAZY_DROP,     /* a borrow dropped (kernel/mm/lazy_mm.c): a0 ctx, a1 why (0 asked, 1 shootdown, 2 hazard, 3 mmput teardown) */
     TLBT_LAZY_FREE,     /* before the last mmdrop frees: a0 ctx, a1 lazy_mm mode, a2 remote CPUs called, a3 mask of CPUs 0..63 */
     TLBT_FLUSH_LOCAL,   /* the initiator's own part of its flush: a0 ctx, a1 what it did (enum tlb_trace_work) */
+    TLBT_KFLUSH_ENTRY,  /* a deferred kernel flush done at this CPU's kernel entry (arch/x86_64/kctx.c) */
     TLBT_NR_EVENTS
 };
 

@@ -31,7 +31,8 @@ void kctx_exit_to_user(void);
 void kctx_enter_idle(void);
 
 /* Flusher side: if `cpu` is in user mode or idle, mark it to flush at its
- * next entry and return true (no IPI needed); false if it runs kernel code. */
-bool kctx_defer_kernel_flush(unsigned cpu);
+ * next entry and return that state, KCTX_USER or KCTX_IDLE (no IPI needed:
+ * the trace records which); KCTX_KERNEL if it runs kernel code (IPI it). */
+enum kctx_state kctx_defer_kernel_flush(unsigned cpu);
 /* cpu's state as last published (tests). */
 enum kctx_state kctx_state_of(unsigned cpu);
