@@ -88,7 +88,7 @@ ANY_MARK = re.compile(r"LAB\(")
 
 # What a part's boot may say (grade.json "boot"), with its default.
 BOOT_KEYS = {"smp": 4, "mode": None, "tests": None, "cmdline": "", "mem": "256M", "emulator": "qemu"}
-MODES = ("refcount", "shootdown", "hazard")
+MODES = ("refcount", "shootdown", "hazard", "mmput")     # lazy_mm= (kernel/mm/lazy_mm.c)
 # qemu: TCG with SeaBIOS, as `run-tests.py --smp N` boots it.  bochs: the
 # runner's Bochs CPU model, the only machine here with PCID and INVPCID.
 EMULATORS = ("qemu", "bochs")
