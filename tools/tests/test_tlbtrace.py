@@ -370,6 +370,21 @@ def test_kernel_flush_deferred(d_sample):
           old and all(tlbtrace.unaccounted(e, [0, 1, 2, 3]) == [] for e in old))
 
 
+def test_kinds_are_the_kernels():
+    """The viewer knows exactly the events the kernel prints (event_names[]
+    in kernel/debug/tlb_trace.c): a new event it did not learn would be a
+    warning on every dump, and one it knows that the kernel dropped is dead."""
+    with open(os.path.join(os.path.dirname(TOOLS), "kernel", "debug", "tlb_trace.c")) as f:
+        text = f.read()
+    m = re.search(r"event_names\[[^]]*\]\s*=\s*\{(.*?)\};", text, re.S)
+    kernel = set(re.findall(r'=\s*"(\w+)"', m.group(1))) if m else set()
+    grouped = {k for _, ks in tlbtrace.GROUPS for k in ks}
+    check("the viewer's event kinds are the kernel's event_names[], each in a legend group",
+          kernel and set(tlbtrace.KINDS) == kernel and grouped == kernel,
+          "kernel only: %s; viewer only: %s; not grouped: %s"
+          % (sorted(kernel - set(tlbtrace.KINDS)), sorted(set(tlbtrace.KINDS) - kernel), sorted(kernel - grouped)))
+
+
 def main():
     d = test_sample()
     test_fields(d)
@@ -380,6 +395,7 @@ def main():
     test_tolerant()
     test_explained()
     test_kernel_flush_deferred(d)
+    test_kinds_are_the_kernels()
     test_page(d)
     return check.summary("tlbtrace")
 
