@@ -88,8 +88,12 @@ def checks(out, smp):
     yield "sd-tlbstate and sd-trace read plausible ctx ids and generations", \
         bool(numbers) and max(numbers) < 1000000, \
         "largest ctx/gen read: %s" % (max(numbers) if numbers else "none")
-    yield "sd-trace merges events", re.search(r"^\s+\d+ cpu\d+ #\d+\s+[a-z_]+ ", trace, re.M) is not None, \
+    yield "sd-trace merges events", re.search(r"^\s+\d+(?:\.\d+ us)? cpu\d+ #\d+\s+[a-z_]+ ", trace, re.M) is not None, \
         "no event lines"
+    # After the demo the clock is calibrated: times as the kernel's dump
+    # gives them, microseconds since boot.
+    yield "sd-trace times in microseconds since boot", "times: microseconds since boot" in trace \
+        and re.search(r"^\s+\d+\.\d{3} us cpu\d+ #", trace, re.M) is not None, "no 'N.NNN us' times"
     yield "no Python error", "Python Exception" not in out and "Error occurred" not in out, \
         "a Python error in the session"
 

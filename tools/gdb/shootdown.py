@@ -175,10 +175,26 @@ def _describe(name, a):
     return f(a) if f else " ".join("%#x" % x for x in a)
 
 
+def _us_since_boot():
+    """A function TSC -> microseconds since boot, as the kernel's dump and
+    log lines count them (arch_cycles_to_ns in arch/x86_64/time/tsc.c), or
+    None before the clock was calibrated (then the times are ticks)."""
+    try:
+        khz = int(gdb.parse_and_eval("tsc_khz"))
+        boot = int(_static("tsc_boot", "arch/x86_64/time/tsc.c"))
+    except gdb.error:
+        return None
+    if not khz:
+        return None
+    return lambda tsc: max(tsc - boot, 0) * 1000.0 / khz
+
+
 class SdTrace(gdb.Command):
     """The TLB trace rings (kernel/debug/tlb_trace.c): the last N events
-    (default 20) of each CPU, merged by TSC, times in TSC ticks since the
-    first shown; the arguments as the kernel's own dump prints them.
+    (default 20) of each CPU, merged by TSC, times in microseconds since
+    boot as in the kernel's dump (in TSC ticks since the first shown before
+    the clock is calibrated); the arguments as the kernel's own dump prints
+    them.
 Usage: sd-trace [N]"""
 
     def __init__(self):
@@ -207,9 +223,12 @@ Usage: sd-trace [N]"""
                 events.append((int(e["tsc"]), cpu, idx, names[ev] if ev < len(names) else "?",
                                [int(e["a"][i]) for i in range(nargs)]))
         events.sort()
+        us = _us_since_boot()
         t0 = events[0][0] if events else 0
+        print("times: %s" % ("microseconds since boot" if us else "TSC ticks since the first shown"))
         for tsc, cpu, idx, name, a in events:
-            print("%12d cpu%d #%-6d %-13s %s" % (tsc - t0, cpu, idx, name, _describe(name, a)))
+            t = "%12.3f us" % us(tsc) if us else "%12d" % (tsc - t0)
+            print("%s cpu%d #%-6d %-13s %s" % (t, cpu, idx, name, _describe(name, a)))
 
 
 SdTlbState()
