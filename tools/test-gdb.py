@@ -94,6 +94,11 @@ def checks(out, smp):
     # gives them, microseconds since boot.
     yield "sd-trace times in microseconds since boot", "times: microseconds since boot" in trace \
         and re.search(r"^\s+\d+\.\d{3} us cpu\d+ #", trace, re.M) is not None, "no 'N.NNN us' times"
+    # Each ctx with its owner, as the kernel's dump names it (the demo's
+    # tlbscene process, its kernel threads, init_mm).
+    ctxs = re.findall(r"\bctx \d+( \((?:kernel|pid \d+ [\w-]+|kthread [\w-]+|\?)\))?", trace)
+    yield "sd-trace names each ctx's owner", bool(ctxs) and all(ctxs) and any(c != " (?)" for c in ctxs), \
+        "ctx lines without an owner: %d of %d" % (sum(1 for c in ctxs if not c), len(ctxs))
     yield "no Python error", "Python Exception" not in out and "Error occurred" not in out, \
         "a Python error in the session"
 

@@ -15,6 +15,7 @@
 # switch_mm shows loaded_mm "switching").
 
 import gdb
+import re
 
 
 def _static(name, file_hint):
@@ -175,6 +176,33 @@ def _describe(name, a):
     return f(a) if f else " ".join("%#x" % x for x in a)
 
 
+def _owners():
+    """ctx -> "(pid 3 hello)", "(kthread ktest)", "(kernel)": the owners the
+    kernel keeps for its dump (owners[] in kernel/debug/tlb_trace.c; a slot
+    whose ctx does not match was reused or is being written: no name)."""
+    try:
+        tab = _static("owners", "kernel/debug/tlb_trace.c")
+    except gdb.error:
+        return lambda ctx: ""
+    n = tab.type.sizeof // tab[0].type.sizeof
+
+    def owner(ctx):
+        if ctx == 0:
+            return "(kernel)"
+        o = tab[ctx % n]
+        if int(o["ctx"]) != ctx:
+            return "(?)"
+        who = o["name"].string(length=int(o["name"].type.sizeof)).split("\0")[0]
+        pid = int(o["pid"])
+        return "(pid %d %s)" % (pid, who) if pid > 0 else "(kthread %s)" % who
+    return owner
+
+
+def _with_owners(text, owner):
+    """Each "ctx N" of a described event with its owner, as the dump prints it."""
+    return re.sub(r"\bctx (\d+)", lambda m: "ctx %s %s" % (m.group(1), owner(int(m.group(1)))), text)
+
+
 def _us_since_boot():
     """A function TSC -> microseconds since boot, as the kernel's dump and
     log lines count them (arch_cycles_to_ns in arch/x86_64/time/tsc.c), or
@@ -194,7 +222,7 @@ class SdTrace(gdb.Command):
     (default 20) of each CPU, merged by TSC, times in microseconds since
     boot as in the kernel's dump (in TSC ticks since the first shown before
     the clock is calibrated); the arguments as the kernel's own dump prints
-    them.
+    them, each ctx with its owner.
 Usage: sd-trace [N]"""
 
     def __init__(self):
@@ -224,11 +252,12 @@ Usage: sd-trace [N]"""
                                [int(e["a"][i]) for i in range(nargs)]))
         events.sort()
         us = _us_since_boot()
+        owner = _owners()
         t0 = events[0][0] if events else 0
         print("times: %s" % ("microseconds since boot" if us else "TSC ticks since the first shown"))
         for tsc, cpu, idx, name, a in events:
             t = "%12.3f us" % us(tsc) if us else "%12d" % (tsc - t0)
-            print("%s cpu%d #%-6d %-13s %s" % (t, cpu, idx, name, _describe(name, a)))
+            print("%s cpu%d #%-6d %-13s %s" % (t, cpu, idx, name, _with_owners(_describe(name, a), owner)))
 
 
 SdTlbState()
