@@ -3,12 +3,12 @@
 counters, trace events and tlb_inject= values are the code's (run by
 tools/run-tests.py, i.e. `make test`).
 
-A student types what README.md and docs/ show: a boot option that was
+A student types what README.md, docs/ and the labs' pages show: a boot option that was
 renamed, a counter that no longer exists or a fault that cannot be injected
 costs them an hour.  And a name the code gained but its reference list did
 not is a mechanism nobody can find.  Two kinds of test:
 
-  - one per Markdown file (README.md, docs/*.md): every name it shows in
+  - one per Markdown file (README.md, docs/*.md, labs/*.md, labs/*/*.md): every name it shows in
     `backticks` exists in the code:
       * a boot option, `name=...` (also inside a longer span such as
         `CMDLINE="lazy_mm=shootdown pcid=off"`): registered with
@@ -326,6 +326,9 @@ def main(argv):
         sys.exit("usage: tools/check-doc-names.py (no arguments)")
     options, counters, events, injects = code_names()
     rels = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    # The labs' pages: a student types what a handout shows, too.
+    rels += sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "labs", "*.md"))
+                   + glob.glob(os.path.join(ROOT, "labs", "*", "*.md")))
     docs = {rel: read(rel) for rel in rels}
     tests = [("names in %s exist" % rel, check_doc(rel, docs[rel], options, counters, events, injects)) for rel in rels]
     tests += check_lists(docs, options, counters, events, injects)
