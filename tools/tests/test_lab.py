@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -282,6 +283,18 @@ def part(name, tests, pass_tests, **boot):
     return {"name": name, "points": 10, "boot": b, "pass": {"tests": pass_tests}}
 
 
+def test_modes_are_the_kernels():
+    """grade.json's boot "mode" takes exactly the kernel's lazy_mm= choices
+    (kernel/mm/lazy_mm.c): a mode added to the kernel and not here could not
+    be graded (mmput was missing once)."""
+    src = os.path.join(ROOT, "kernel", "mm", "lazy_mm.c")
+    with open(src) as f:
+        m = re.search(r"lazy_mm_choices\[\]\s*=\s*\{(.*?)\};", f.read(), re.S)
+    kernel = re.findall(r'"(\w+)"', m.group(1)) if m else []
+    ok("grade.json's boot modes are the kernel's lazy_mm= choices", kernel and list(lab.MODES) == kernel,
+       "kernel %s, tools/lab.py %s" % (kernel, list(lab.MODES)))
+
+
 def test_grouping():
     L = grade_json("alpha", [
         part("a", ["s1"], ["s1/t1"]),
@@ -354,6 +367,7 @@ def main():
     test_start_hidden()
     test_bad_regions()
     test_grade_json()
+    test_modes_are_the_kernels()
     test_grouping()
     test_scoring()
     test_repo()
