@@ -118,20 +118,34 @@ _EVENTS = ["switch_mm", "lazy_enter", "lazy_handover", "lazy_leave", "flush", "i
            "lazy_drop", "lazy_free", "flush_local", "kflush_entry"]
 
 
-def _event_names():
-    """The names from the kernel's own table, so that a new event needs no
-    change here (falls back to the list above)."""
+def _kernel_names(table, fallback):
+    """The strings of one of the dump's name tables in kernel/debug/tlb_trace.c
+    (event_names, work_names, cause_names, cr3_names), read from the kernel
+    itself so that a name it gains needs no change here; the list given
+    when gdb cannot read it."""
     try:
-        tab = _static("event_names", "kernel/debug/tlb_trace.c")
+        tab = _static(table, "kernel/debug/tlb_trace.c")
         n = tab.type.sizeof // tab[0].type.sizeof
         return [tab[i].string() if int(tab[i]) else "?" for i in range(n)]
     except gdb.error:
-        return _EVENTS
+        return fallback
+
+
+def _event_names():
+    return _kernel_names("event_names", _EVENTS)
 
 
 _WORK = ["nothing", "pages", "full", "not loaded", "lazy: later", "lazy: leave_mm", "caught up"]
 _CR3 = ["noflush", "flush", "init_mm"]
 _CAUSE = ["munmap", "mprotect", "cow_fault", "fork_wrprotect", "teardown", "test"]
+
+
+def _load_names():
+    """The argument names of the dump, from the kernel when it has them."""
+    global _WORK, _CR3, _CAUSE
+    _WORK = _kernel_names("work_names", _WORK)
+    _CR3 = _kernel_names("cr3_names", _CR3)
+    _CAUSE = _kernel_names("cause_names", _CAUSE)
 
 
 def _cpus(mask):
@@ -235,6 +249,7 @@ Usage: sd-trace [N]"""
             raise gdb.GdbError("sd-trace: N must be a number, not %r" % arg)
         ring_var = _static("tlb_trace_ring", "kernel/debug/tlb_trace.c")
         names = _event_names()
+        _load_names()
         events = []
         for cpu, base in _percpu_bases():
             ring = _per_cpu(ring_var, base)
