@@ -162,6 +162,29 @@ def main():
               and dom.body.get("data-shown") == str(len(want)),
               "shown %s, want %s" % (shown, want))
 
+        # A kernel flush's deferred cpus (kflush_defer) and a forgotten one
+        # get their rings too, and a deferred cpu's entry flush its mark.
+        kf = os.path.join(tmp, "kflush.log")
+        with open(kf, "w") as f:
+            f.write("tlbtrace: last 128 events per CPU, merged by time (microseconds since boot)\n"
+                    "tlbtrace: 1.000 us cpu0 kernel_flush  [0xffffc0000002b000, 0xffffc0000002c000) to 1 cpus "
+                    "(mask 0x2) deferred: user={2} idle={3}\n"
+                    "tlbtrace: 2.000 us cpu3 kflush_entry  deferred kernel flush done at kernel entry "
+                    "(every global entry dropped)\n"
+                    "tlbtrace: 3.000 us cpu0 kernel_flush  [0xffffc0000002b000, 0xffffc0000002c000) to 1 cpus "
+                    "(mask 0x2) deferred: user={} idle={3}\n"
+                    "tlbtrace: end (3 lines, 0 older dropped)\n")
+        dk, _ = tlbtrace.load(kf)
+        kpage = os.path.join(tmp, "kflush.html")
+        with open(kpage, "w") as f:
+            f.write(tlbtrace.html_page(dk, "kflush"))
+        dom = dump_dom(chromium, kpage)
+        check("a kernel flush's deferred and forgotten cpus: a ring each, on its lane, with its reason",
+              dom.body.get("data-ok") == "1"
+              and sorted(dom.skips) == [(0, 2, "user"), (0, 3, "idle"), (2, 2, "unaccounted"), (2, 3, "idle")]
+              and (3, "kflush_entry", 1, False) in dom.marks,
+              "rings %s, marks %s" % (sorted(dom.skips), dom.marks))
+
         # The detector must see a page that fails: one that throws.
         bad = os.path.join(tmp, "throws.html")
         with open(bad, "w") as f:
