@@ -2,7 +2,7 @@
 """tools/demo-modes.py - `make demo-modes`: the TLB scene of the boot demo
 (kernel/demo/tlb_scene.c, docs/demo.md) once per lazy-mm mode, side by side.
 
-Boots `demo=tlb lazy_mm=MODE` for MODE in refcount, shootdown, hazard, mmput (QEMU
+Boots `demo=tlb lazy_mm=MODE` for each mode of the kernel (refcount, shootdown, hazard, mmput: QEMU
 TCG, --smp CPUs, default 4), waits for the demo's last line, stops QEMU, and
 prints one table: a row per event counter of the groups tlb, switch and
 lazy that the scene moved in any mode, a column per mode.  The scene is the
@@ -29,7 +29,22 @@ sys.dont_write_bytecode = True    # no __pycache__ in tools/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmlib  # noqa: E402
 
-MODES = ("refcount", "shootdown", "hazard", "mmput")
+
+
+def kernel_modes():
+    """The lazy-mm modes, in the kernel's order: the names of lazy_mm_choices[]
+    in kernel/mm/lazy_mm.c, so that a mode added there shows up in the table
+    without a change here (tools/bench.py reads them the same way)."""
+    src = os.path.join(vmlib.ROOT, "kernel", "mm", "lazy_mm.c")
+    with open(src) as f:
+        m = re.search(r"lazy_mm_choices\[\]\s*=\s*\{([^}]*)\}", f.read())
+    names = tuple(re.findall(r'"([a-z_0-9]+)"', m.group(1))) if m else ()
+    if not names:
+        sys.exit("demo-modes: no lazy_mm_choices[] in kernel/mm/lazy_mm.c: cannot tell the lazy-mm modes")
+    return names
+
+
+MODES = kernel_modes()
 OUT = os.path.join(vmlib.BUILD, "demo-modes")
 # The scene's counter lines (kernel/demo/tlb_scene.c, print_counters):
 #   "tlb:   lazy.borrow_start            15  borrows of a user mm started ..."
