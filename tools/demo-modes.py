@@ -4,8 +4,9 @@
 
 Boots `demo=tlb lazy_mm=MODE` for each mode of the kernel (refcount, shootdown, hazard, mmput: QEMU
 TCG, --smp CPUs, default 4), waits for the demo's last line, stops QEMU, and
-prints one table: a row per event counter of the groups tlb, switch and
-lazy that the scene moved in any mode, a column per mode.  The scene is the
+prints one table: a row per event counter the scene printed in any mode
+(those of the groups tlb and switch that it moved, every lazy and mm
+counter), a column per mode.  The scene is the
 same in every mode; what differs is how a borrowed mm is kept alive and
 freed (docs/lazy-mm.md): refcount pays mm_count atomics on every borrow,
 shootdown IPIs the mm's CPUs when it is freed, hazard scans per-CPU slots
