@@ -34,8 +34,10 @@
 
 static inline void user_access_begin(void)
 {
-    /* The shadow-TLB checker: no stale user translation may be used here. */
-    tlbcheck_user_access();
+    /* The shadow-TLB checker: no stale user translation may be used here.
+     * (The test is inline: a call per copy is a tenth of a small copy.) */
+    if (tlbcheck_on())
+        tlbcheck_user_access();
     if (smap_enabled)
         __asm__ volatile("stac" ::: "memory");
 }
@@ -75,9 +77,10 @@ static size_t copy_bytes(void *dst, const void *src, size_t len)
 }
 
 /*
- * Both copies try the lockless fast path first (kernel/mm/pt_walk.c: the
- * frames found by walking the page tables without mm->lock, copied through
- * the direct map), then copy what it left with the instructions above,
+ * Copies of UACCESS_FAST_MIN bytes or more try the lockless fast path first
+ * (kernel/mm/pt_walk.c: the frames found by walking the page tables without
+ * mm->lock, copied through the direct map; kernel/pt_walk.h says why small
+ * copies skip it), then copy what it left with the instructions above,
  * which fault and retry.  copy_bytes runs even when nothing is left: its
  * user_access_begin() is where the checker asserts that no stale
  * translation could be used, and the fast path must not hide a stale TLB
@@ -87,7 +90,7 @@ int copy_from_user(void *dst, const void *user_src, size_t len)
 {
     if (!user_range_ok((uintptr_t)user_src, len))
         return -SD_EFAULT;
-    size_t done = uaccess_fast_copy(dst, (uintptr_t)user_src, len, false);
+    size_t done = len >= UACCESS_FAST_MIN ? uaccess_fast_copy(dst, (uintptr_t)user_src, len, false) : 0;
     return copy_bytes((char *)dst + done, (const char *)user_src + done, len - done) ? -SD_EFAULT : 0;
 }
 
@@ -95,7 +98,7 @@ int copy_to_user(void *user_dst, const void *src, size_t len)
 {
     if (!user_range_ok((uintptr_t)user_dst, len))
         return -SD_EFAULT;
-    size_t done = uaccess_fast_copy((void *)src, (uintptr_t)user_dst, len, true);
+    size_t done = len >= UACCESS_FAST_MIN ? uaccess_fast_copy((void *)src, (uintptr_t)user_dst, len, true) : 0;
     return copy_bytes((char *)user_dst + done, (const char *)src + done, len - done) ? -SD_EFAULT : 0;
 }
 

@@ -74,7 +74,7 @@ size_t uaccess_fast_copy(void *kbuf, uintptr_t uaddr, size_t len, bool to_user)
 {
     struct task *t = current_task();
     struct mm *mm = t->mm;
-    if (!mm || t->active_mm != mm)
+    if (len < UACCESS_FAST_MIN || !mm || t->active_mm != mm)
         return 0;
     size_t done = 0;
     while (done < len) {

@@ -51,5 +51,14 @@ void pt_walk_end(struct pt_walk *w);
  * Linux's GUP-fast).  Returns how many bytes were copied from the start;
  * the caller copies the rest the slow way (faults, copy-on-write, errors).
  * The range must have passed the user range check.
+ *
+ * Only copies of UACCESS_FAST_MIN bytes or more take it (the rest copy
+ * nothing here and return 0).  A walk and a frame reference per page cost
+ * more than the copy instructions' own walk by the MMU, and the reference
+ * is an atomic on the frame's shared count: on the small copies of every
+ * system call (arguments, an IPC message, a futex word) that tripled an IPC
+ * round trip (docs/rcu.md, "The lockless walker").  Large transfers are
+ * where a GUP-fast-like walk belongs.
  */
+#define UACCESS_FAST_MIN 1024
 size_t uaccess_fast_copy(void *kbuf, uintptr_t uaddr, size_t len, bool to_user);
