@@ -117,6 +117,16 @@ static void test_send_recv(struct ktest *t)
 #define CALL_ROUNDS 200
 #define LABEL_STOP 0xdead
 
+/* The reply: names the caller and echoes the words reversed. */
+static struct sd_ipc_msg answer(const struct sd_ipc_msg *m)
+{
+    struct sd_ipc_msg r = { .label = m->label + 1 };
+    for (int w = 0; w < 6; w++)
+        r.words[w] = m->words[5 - w];
+    r.words[0] ^= (uint64_t)m->sender << 32;
+    return r;
+}
+
 static void server(void *arg)
 {
     int ep = (int)(uintptr_t)arg;
@@ -124,16 +134,35 @@ static void server(void *arg)
         struct sd_ipc_msg m;
         if (ipc_recv(ep, &m) != 0)
             kthread_exit(1);
-        struct sd_ipc_msg r = { .label = m.label + 1 };
-        /* The reply names the caller and echoes the words reversed. */
-        for (int w = 0; w < 6; w++)
-            r.words[w] = m.words[5 - w];
-        r.words[0] ^= (uint64_t)m.sender << 32;
+        struct sd_ipc_msg r = answer(&m);
         if (ipc_reply(&r) != 0)
             kthread_exit(2);
         if (m.label == LABEL_STOP)
             kthread_exit(0);
     }
+}
+
+/* The same server as one loop of ipc_reply_recv.  Its first call has
+ * nobody to answer (the reply is dropped, the receive goes on); on the
+ * first message a reply_recv on a bad endpoint must fail and leave the
+ * call unanswered, so that the next one answers it. */
+static void server_reply_recv(void *arg)
+{
+    int ep = (int)(uintptr_t)arg;
+    struct sd_ipc_msg m, r = { .label = 0 };
+    if (ipc_reply_recv(ep, &r, &m) != 0)
+        kthread_exit(1);
+    r = answer(&m);
+    struct sd_ipc_msg none;
+    if (ipc_reply_recv(0, &r, &none) != -SD_EINVAL)
+        kthread_exit(3);
+    while (m.label != LABEL_STOP) {
+        r = answer(&m);
+        if (ipc_reply_recv(ep, &r, &m) != 0)
+            kthread_exit(2);
+    }
+    r = answer(&m);
+    kthread_exit(ipc_reply(&r) == 0 ? 0 : 4);
 }
 
 struct client_arg {
@@ -162,11 +191,11 @@ static void client(void *arg)
     }
 }
 
-static void test_call_reply(struct ktest *t)
+static void run_call_reply(struct ktest *t, void (*serve)(void *))
 {
     int ep = ipc_endpoint_create("ktest-call", NULL);
     ASSERT_GT(t, ep, 0);
-    struct task *srv = kthread_create(server, (void *)(uintptr_t)ep, "ipc_server");
+    struct task *srv = kthread_create(serve, (void *)(uintptr_t)ep, "ipc_server");
     ASSERT_TRUE(t, srv != NULL);
     kthread_bind(srv, 0);
     kthread_start(srv);
@@ -193,6 +222,18 @@ static void test_call_reply(struct ktest *t)
     EXPECT_EQ(t, kthread_join(srv), 0);
     EXPECT_EQ(t, atomic_load(&bad), 0u);
     EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
+}
+
+static void test_call_reply(struct ktest *t)
+{
+    run_call_reply(t, server);
+}
+
+/* A server looping on ipc_reply_recv answers every call exactly like one
+ * that receives and replies in two steps. */
+static void test_call_reply_recv(struct ktest *t)
+{
+    run_call_reply(t, server_reply_recv);
 }
 
 /* ---- waiters on a destroyed endpoint are released ---- */
@@ -283,6 +324,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_waiter_sleeps),
     KTEST_CASE(test_send_recv),
     KTEST_CASE(test_call_reply),
+    KTEST_CASE(test_call_reply_recv),
     KTEST_CASE(test_destroy_wakes_waiters),
     {0},
 };

@@ -312,21 +312,21 @@ static void bench_futex_thread(void)
 #define IPC_STOP 0x5709
 static int ipc_ep;
 
-/* Answers calls on ipc_ep until one is labelled IPC_STOP (answered too). */
+/* Answers calls on ipc_ep until one is labelled IPC_STOP (answered too):
+ * a server's loop, each answer and the next receive in one system call. */
 static int ipc_server(void *arg)
 {
     (void)arg;
-    for (;;) {
-        struct sd_ipc_msg m;
-        if (sys_ipc_recv(ipc_ep, &m) < 0)
-            return 1;
-        uint64_t label = m.label;
+    struct sd_ipc_msg m;
+    if (sys_ipc_recv(ipc_ep, &m) < 0)
+        return 1;
+    while (m.label != IPC_STOP) {
         m.label++;
-        if (sys_ipc_reply(&m) < 0)
+        if (sys_ipc_reply_recv(ipc_ep, &m, &m) < 0)
             return 2;
-        if (label == IPC_STOP)
-            return 0;
     }
+    m.label++;
+    return sys_ipc_reply(&m) < 0 ? 3 : 0;
 }
 
 static void ipc_call(uint64_t label)

@@ -16,22 +16,29 @@
  *                server_tid is the thread that owes the reply
  *   DONE         on no list; result (and msg) are final
  *
- * Whoever completes a waiter (moves it to DONE) does so under ipc_lock and
- * wakes its task (wake_up_task) before dropping the lock; the waiter reads
- * its state only under ipc_lock.  So once the waiter sees DONE, nobody
- * touches it again and its stack frame may go away.  So wake_up_task takes
- * the task's run-queue lock under ipc_lock (the whole order:
- * docs/locking.md).
+ * Whoever completes a waiter (moves it to DONE) does so under ipc_lock, and
+ * in this order: result (and msg) written, the task woken, and last the
+ * store-release of DONE (C1).  DONE is the completer's last touch of the
+ * waiter: a waiter that sees it has its answer, and nobody will read its
+ * stack frame or wake its task again, so it may return and even exit.
  *
  * Sleeping: a waiter has exactly one sleeper, its own task, so it needs no
- * wait queue: the sleeper marks itself BLOCKED under ipc_lock, checks its
- * state, and calls schedule() once the lock is dropped; the completer's
- * wake_up_task makes it runnable again.  Each IPC operation that waits
- * queues itself and goes to sleep in one hold of ipc_lock.  This is the
- * round trip's cost: a call and its reply take ipc_lock five times and a
- * run-queue lock twice besides the two switches (a wait queue per waiter
- * cost four more lock holds per sleep, and an IPC round trip four times
- * the cost of two yields).
+ * wait queue.  The sleeper queues itself and marks itself BLOCKED under
+ * ipc_lock, checks its state, and calls schedule() once the lock is
+ * dropped; the completer's wake_up_task makes it runnable again.  Woken, it
+ * first looks at its state without the lock (W1, a load-acquire that pairs
+ * with C1): DONE means done, without touching ipc_lock.  Anything else (a
+ * wake-up that came before C1, or from kthread_stop) takes the lock and
+ * looks again, and under the lock the state is final or the waiter sleeps
+ * once more - nobody is between a wake and its DONE while we hold it.
+ *
+ * This is the round trip's cost: with ipc_call on one side and
+ * ipc_reply_recv on the other, a call and its reply are two system calls,
+ * two holds of ipc_lock and two run-queue locks (the wake-ups) besides the
+ * two switches.  Earlier shapes measured (make bench, Bochs): a wait queue
+ * per waiter cost four more lock holds per sleep and made a round trip four
+ * times two yields; reply and recv as two system calls, and the woken
+ * waiter taking ipc_lock to read its state, made it about three times.
  */
 #include <kernel/ipc.h>
 #include <kernel/list.h>
@@ -51,7 +58,7 @@ struct ipc_waiter {
     bool is_call;
     int server_tid;                 /* AWAIT_REPLY: who owes the reply */
     struct process *server_process; /* ... and its process (compared, never followed) */
-    int state;                      /* enum waiter_state */
+    _Atomic int state;              /* enum waiter_state; written under ipc_lock */
     int result;                     /* DONE: 0 or -SD_E* */
 };
 
@@ -96,16 +103,18 @@ static void waiter_init(struct ipc_waiter *w)
     w->is_call = false;
     w->server_tid = 0;
     w->server_process = NULL;
-    w->state = W_QUEUED;
+    atomic_init(&w->state, W_QUEUED);
     w->result = 0;
 }
 
-/* Under ipc_lock: finish w with result and wake it.  w must be off every list. */
+/* Under ipc_lock: finish w with result and wake it.  w must be off every
+ * list.  The order is the one at the top: DONE last (C1). */
 static void waiter_complete(struct ipc_waiter *w, int result)
 {
-    w->state = W_DONE;
+    struct task *t = w->task;
     w->result = result;
-    wake_up_task(w->task);      /* before ipc_lock is dropped: see the top */
+    wake_up_task(t);
+    atomic_store_explicit(&w->state, W_DONE, memory_order_release);    /* C1 */
 }
 
 /* Under ipc_lock: server received caller's message and now owes it a
@@ -121,7 +130,7 @@ static void take_reply_duty(struct ipc_waiter *caller, struct task *server)
             waiter_complete(old, -SD_EIO);
         }
     }
-    caller->state = W_AWAIT_REPLY;
+    atomic_store_explicit(&caller->state, W_AWAIT_REPLY, memory_order_relaxed);
     caller->server_tid = server->id;
     caller->server_process = server->process;
     list_add_tail(&caller->link, &pending_replies);
@@ -133,32 +142,39 @@ static void take_reply_duty(struct ipc_waiter *caller, struct task *server)
  * to stop (its process is exiting) gives up its place and returns
  * -SD_ESRCH.
  *
- * Lost wake-ups: the task is BLOCKED before it looks at w->state and at
- * should_stop.  A completer changes w->state under ipc_lock, which we hold
- * from the look until we are BLOCKED and the lock is dropped: it runs
- * before the look (we see DONE) or after it (its wake_up_task finds us
- * BLOCKED).  kthread_stop() stores should_stop and then wakes the task
- * without ipc_lock: our sequentially consistent BLOCKED store before the
- * load of should_stop pairs with its store before the load of our state in
- * wake_up_task(), so at least one of the two sees the other.
+ * Lost wake-ups: the task is BLOCKED before it looks at w->state (under
+ * ipc_lock) and at should_stop.  A completer finishes w under ipc_lock,
+ * which we hold from the look until we are BLOCKED and the lock is
+ * dropped: it runs before the look (we see DONE) or after it (its
+ * wake_up_task finds us BLOCKED).  kthread_stop() stores should_stop and
+ * then wakes the task without ipc_lock: our sequentially consistent
+ * BLOCKED store before the load of should_stop pairs with its store before
+ * the load of our state in wake_up_task(), so at least one of the two sees
+ * the other.  The look without the lock after schedule() (W1) only ends
+ * the wait early: what it misses, the look under the lock sees.
  */
 static int waiter_sleep(struct ipc_waiter *w)
 {
     int result;
     for (;;) {
         set_current_state(TASK_BLOCKED);
-        if (w->state == W_DONE) {
+        if (atomic_load_explicit(&w->state, memory_order_relaxed) == W_DONE) {
             result = w->result;
             break;
         }
         if (kthread_should_stop()) {
             list_del(&w->link);
-            w->state = W_DONE;
+            atomic_store_explicit(&w->state, W_DONE, memory_order_relaxed);
             result = -SD_ESRCH;
             break;
         }
         spin_unlock(&ipc_lock);
         schedule();
+        /* W1: pairs with C1 in waiter_complete(). */
+        if (atomic_load_explicit(&w->state, memory_order_acquire) == W_DONE) {
+            set_current_state(TASK_RUNNABLE);
+            return w->result;
+        }
         spin_lock(&ipc_lock);
     }
     spin_unlock(&ipc_lock);
@@ -319,12 +335,12 @@ int ipc_call(int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply)
     return do_send(ep, req, true, reply);
 }
 
-int ipc_recv(int id, struct sd_ipc_msg *out)
+/*
+ * Under ipc_lock, which it drops: take a waiting sender's message, or queue
+ * w as a receiver of endpoint id and sleep until one arrives.
+ */
+static int recv_locked(int id, struct ipc_waiter *w, struct sd_ipc_msg *out)
 {
-    struct ipc_waiter w;
-    waiter_init(&w);
-
-    spin_lock(&ipc_lock);
     struct endpoint *ep = ep_get(id);
     if (!ep) {
         spin_unlock(&ipc_lock);
@@ -342,17 +358,26 @@ int ipc_recv(int id, struct sd_ipc_msg *out)
         spin_unlock(&ipc_lock);
         return 0;
     }
-    list_add_tail(&w.link, &ep->receivers);
-    int result = waiter_sleep(&w);      /* drops ipc_lock */
+    list_add_tail(&w->link, &ep->receivers);
+    int result = waiter_sleep(w);       /* drops ipc_lock */
     if (result == 0)
-        *out = w.msg;
+        *out = w->msg;
     return result;
 }
 
-int ipc_reply(const struct sd_ipc_msg *reply)
+int ipc_recv(int id, struct sd_ipc_msg *out)
+{
+    struct ipc_waiter w;
+    waiter_init(&w);
+    spin_lock(&ipc_lock);
+    return recv_locked(id, &w, out);
+}
+
+/* Under ipc_lock: answer the call this thread received last; false if no
+ * caller waits for its reply (none received, or it gave up). */
+static bool reply_locked(const struct sd_ipc_msg *reply)
 {
     struct task *me = current_task();
-    spin_lock(&ipc_lock);
     struct list_head *pos;
     list_for_each(pos, &pending_replies) {
         struct ipc_waiter *w = list_entry(pos, struct ipc_waiter, link);
@@ -362,12 +387,39 @@ int ipc_reply(const struct sd_ipc_msg *reply)
             w->msg.sender = me->id;
             w->msg.reserved = 0;
             waiter_complete(w, 0);
-            spin_unlock(&ipc_lock);
-            return 0;
+            return true;
         }
     }
+    return false;
+}
+
+int ipc_reply(const struct sd_ipc_msg *reply)
+{
+    spin_lock(&ipc_lock);
+    bool answered = reply_locked(reply);
     spin_unlock(&ipc_lock);
-    return -SD_ENOENT;
+    return answered ? 0 : -SD_ENOENT;
+}
+
+/*
+ * A server's loop in one step, like seL4's ReplyRecv: answer the last call
+ * and wait for the next message, in one kernel entry and one hold of
+ * ipc_lock.  A reply nobody waits for any more is dropped (its caller gave
+ * up: it was asked to stop) and the receive goes on; ipc_reply() is the one
+ * that says whether a reply was taken.  With ipc_call on the other side, a
+ * round trip is two system calls and two switches, like two yields.
+ */
+int ipc_reply_recv(int id, const struct sd_ipc_msg *reply, struct sd_ipc_msg *out)
+{
+    struct ipc_waiter w;
+    waiter_init(&w);
+    spin_lock(&ipc_lock);
+    if (!ep_get(id)) {
+        spin_unlock(&ipc_lock);
+        return -SD_EINVAL;      /* before the reply: a bad call changes nothing */
+    }
+    reply_locked(reply);
+    return recv_locked(id, &w, out);
 }
 
 /* ---- system calls: copy the messages across the user boundary ---- */
@@ -457,3 +509,15 @@ static long sys_ipc_reply(const struct syscall_args *a)
     return ipc_reply(&m);
 }
 DEFINE_SYSCALL(SYS_ipc_reply, sys_ipc_reply);
+
+static long sys_ipc_reply_recv(const struct syscall_args *a)
+{
+    struct sd_ipc_msg reply, m;
+    if (copy_from_user(&reply, (const void *)a->a[1], sizeof(reply)) || probe_out(a->a[2]))
+        return -SD_EFAULT;
+    int r = ipc_reply_recv(ep_arg(a->a[0]), &reply, &m);
+    if (r < 0)
+        return r;
+    return copy_to_user((void *)a->a[2], &m, sizeof(m)) ? -SD_EFAULT : 0;
+}
+DEFINE_SYSCALL(SYS_ipc_reply_recv, sys_ipc_reply_recv);

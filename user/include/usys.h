@@ -94,6 +94,8 @@ static inline int sys_ipc_call(int ep, const struct sd_ipc_msg *req, struct sd_i
 { return (int)__sc(SYS_ipc_call, ep, req, reply, 0, 0, 0); }
 static inline int sys_ipc_reply(const struct sd_ipc_msg *reply)
 { return (int)__sc(SYS_ipc_reply, reply, 0, 0, 0, 0, 0); }
+static inline int sys_ipc_reply_recv(int ep, const struct sd_ipc_msg *reply, struct sd_ipc_msg *msg)
+{ return (int)__sc(SYS_ipc_reply_recv, ep, reply, msg, 0, 0, 0); }
 
 static inline int sys_clock(struct sd_clock *out)
 { return (int)__sc(SYS_clock, out, 0, 0, 0, 0, 0); }

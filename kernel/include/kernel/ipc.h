@@ -45,3 +45,7 @@ int ipc_recv(int ep, struct sd_ipc_msg *msg);
 int ipc_call(int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply);
 /* 0 or -SD_ENOENT: no call waiting for a reply from this thread. */
 int ipc_reply(const struct sd_ipc_msg *reply);
+/* ipc_reply() then ipc_recv(ep, msg), in one step (a server's loop); a
+ * reply whose caller gave up is dropped.  -SD_EINVAL (bad ep) replies to
+ * nobody. */
+int ipc_reply_recv(int ep, const struct sd_ipc_msg *reply, struct sd_ipc_msg *msg);

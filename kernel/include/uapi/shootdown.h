@@ -48,6 +48,7 @@ enum {
     SYS_shm_create = 29,    /* (const char *name, size_t len) -> 0: a named shared memory object */
     SYS_shm_map = 30,       /* (const char *name, int prot) -> address of a shared mapping of all of it */
     SYS_shm_unlink = 31,    /* (const char *name) -> 0: the name goes; the memory when its last mapping does */
+    SYS_ipc_reply_recv = 36, /* (int ep, const struct sd_ipc_msg *reply, struct sd_ipc_msg *msg) -> 0: reply, then recv */
     SYS_COUNT
 };
 
