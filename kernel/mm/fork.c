@@ -28,14 +28,15 @@ static int share_vma_pages(struct mm *parent, struct mm *child, const struct vma
 {
     for (uintptr_t va = arch_pte_next(parent, v->start, v->end); va < v->end;
          va = arch_pte_next(parent, va + PAGE_SIZE, v->end)) {
-        pte_t e = arch_pte_get(parent, va);
-        if (!arch_pte_present(e))
+        phys_addr_t pa;
+        bool wrprotected;
+        int err = arch_pte_share_cow(parent, child, va, v->prot, &pa, &wrprotected);
+        if (err == -SD_ENOENT)
             continue;
-        phys_addr_t pa = arch_pte_frame(e);
-        if (arch_pte_map(child, va, pa, v->prot | PROT_COW) != 0)
-            return -SD_ENOMEM;
+        if (err)
+            return err;
         frame_get(pa);      /* the child's mapping */
-        if (arch_pte_wrprotect(parent, va, NULL)) {
+        if (wrprotected) {
             if (va < *wp_start)
                 *wp_start = va;
             /* LAB(findbug) BEGIN: the planted bug: the range's end is exclusive (one past the last page) */

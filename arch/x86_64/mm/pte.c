@@ -74,7 +74,8 @@ int arch_pte_map(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot)
     if (err == PT_EEXIST)
         return -SD_EEXIST;
     BUG_ON(err != 0);
-    tlbcheck_pte_change(mm, va, 0, arch_pte_get(mm, va));
+    if (tlbcheck_on())          /* the entry as written: a walk, so only when asked */
+        tlbcheck_pte_change(mm, va, 0, arch_pte_get(mm, va));
     return 0;
 }
 
@@ -105,19 +106,29 @@ bool arch_pte_protect(struct mm *mm, uintptr_t va, unsigned prot)
     return ((old ^ new) & ~(PTE_A | PTE_D)) != 0;
 }
 
-bool arch_pte_wrprotect(struct mm *mm, uintptr_t va, phys_addr_t *frame)
+int arch_pte_share_cow(struct mm *parent, struct mm *child, uintptr_t va, unsigned prot,
+                       phys_addr_t *frame, bool *wrprotected)
 {
-    pte_t *pte = leaf(mm, va);
-    if (!pte)
-        return false;
-    pte_t old = *pte;
-    if (frame)
-        *frame = old & PTE_ADDR;
-    if (!(old & PTE_W))
-        return false;
-    WRITE_ONCE(*pte, old & ~PTE_W);
-    tlbcheck_pte_change(mm, va, old, old & ~PTE_W);
-    return true;
+    /* One walk of each tree: fork calls this for every present page, and
+     * a map, a look-up and a write-protect of their own walked six times. */
+    pte_t *src = leaf(parent, va);
+    if (!src)
+        return -SD_ENOENT;
+    pte_t old = *src;
+    pte_t *dst = paging_walk(child->pml4, va, true);
+    if (!dst)
+        return -SD_ENOMEM;
+    BUG_ON(*dst & PTE_P);
+    pte_t shared = make_entry(old & PTE_ADDR, prot | PROT_COW);
+    WRITE_ONCE(*dst, shared);
+    tlbcheck_pte_change(child, va, 0, shared);
+    *frame = old & PTE_ADDR;
+    *wrprotected = (old & PTE_W) != 0;
+    if (*wrprotected) {
+        WRITE_ONCE(*src, old & ~PTE_W);
+        tlbcheck_pte_change(parent, va, old, old & ~PTE_W);
+    }
+    return 0;
 }
 
 phys_addr_t arch_pte_replace(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot)

@@ -63,10 +63,14 @@ bool arch_pte_unmap(struct mm *mm, uintptr_t va, phys_addr_t *frame, struct pt_f
  * flush is owed if rights were lowered.  False also if va is not mapped. */
 bool arch_pte_protect(struct mm *mm, uintptr_t va, unsigned prot);
 
-/* Fork: take write permission away from the entry for va, if it has it.
- * Returns true if it had (a flush is owed).  *frame (may be NULL) gets the
- * frame mapped there; false too when nothing is mapped. */
-bool arch_pte_wrprotect(struct mm *mm, uintptr_t va, phys_addr_t *frame);
+/* Fork: share the parent's present page at va with the child (whose entry
+ * for va is empty): the child maps the same frame with prot | PROT_COW, and
+ * the parent's entry loses write permission if it had it (*wrprotected:
+ * then a flush of the parent is owed).  *frame is the frame; the caller
+ * takes the child's reference.  Returns 0, -SD_ENOENT if the parent maps
+ * nothing at va, or -SD_ENOMEM (a child table; nothing changed). */
+int arch_pte_share_cow(struct mm *parent, struct mm *child, uintptr_t va, unsigned prot,
+                       phys_addr_t *frame, bool *wrprotected);
 
 /* Copy-on-write: point the present entry for va at `pa` with `prot`, in
  * one store (a CPU sees the old frame or the new one, never a hole).
