@@ -306,8 +306,8 @@ BENCH_LINE = re.compile(
     r" p90=(?P<p90>\d+)(?P<counters>(?: [a-z_]+\.[a-z_0-9]+=\d+\.\d\d)+)$")
 # The configurations user/bench.c prints with no arguments, by name: how many
 # lines each gives on a machine of `cpus` CPUs.
-BENCH_LINES = {"getpid": 1, "yield_thread": 1, "yield_proc": 1, "futex_thread": 1, "ipc_thread": 1,
-               "ipc_proc": 1, "munmap_k": None, "munmap": 6, "mprotect": 1, "fork": 1, "thread": 1,
+BENCH_LINES = {"getpid": 1, "yield_thread": 1, "yield_proc": 1, "futex_thread": 1, "futex_proc": 1,
+               "ipc_thread": 1, "ipc_proc": 1, "munmap_k": None, "munmap": 6, "mprotect": 1, "fork": 1, "thread": 1,
                "lazy_trip": 1}
 
 

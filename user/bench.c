@@ -49,6 +49,7 @@ static inline uint64_t tsc_end(void)
 }
 
 #define MAX_ITERS 4096
+#define PAGE 4096ul
 static uint64_t samples[MAX_ITERS];
 static long iters_override;         /* ITERS=N, or 0 */
 
@@ -264,49 +265,83 @@ static void bench_yield_proc(void)
     wait_child(pid);
 }
 
-static volatile uint32_t turn;      /* 0: the measuring thread's, 1: the partner's */
+/* The futex ping-pong's word, and the partner's stop flag: in the data of
+ * the process for two threads, in a shared mapping for two processes. */
+struct futex_pair {
+    volatile uint32_t turn;     /* 0: the measuring side's, 1: the partner's */
+    volatile uint32_t stop;
+};
 
-static int futex_partner(void *arg)
+static void futex_partner_loop(struct futex_pair *fp)
 {
-    (void)arg;
     for (;;) {
-        while (turn != 1)
-            sys_futex_wait(&turn, 0, 0);
-        if (partner_stop)
-            return 0;
-        turn = 0;
-        sys_futex_wake(&turn, 1);
+        while (fp->turn != 1)
+            sys_futex_wait(&fp->turn, 0, 0);
+        if (fp->stop)
+            return;
+        fp->turn = 0;
+        sys_futex_wake(&fp->turn, 1);
     }
 }
 
-static void futex_round_trip(void)
+static int futex_partner(void *arg)
 {
-    turn = 1;
-    sys_futex_wake(&turn, 1);
-    while (turn != 0)
-        sys_futex_wait(&turn, 1, 0);
+    futex_partner_loop(arg);
+    return 0;
+}
+
+static void futex_round_trip(struct futex_pair *fp)
+{
+    fp->turn = 1;
+    sys_futex_wake(&fp->turn, 1);
+    while (fp->turn != 0)
+        sys_futex_wait(&fp->turn, 1, 0);
+}
+
+static void futex_measure(struct futex_pair *fp, const char *name)
+{
+    unsigned n = iters_for(1000), w = warmup_for(n);
+    for (unsigned i = 0; i < w; i++)
+        futex_round_trip(fp);
+    measure_start();
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t t0 = tsc_begin();
+        futex_round_trip(fp);
+        samples[i] = tsc_end() - t0;
+    }
+    report(name, &plain, n);
+    fp->stop = 1;
+    fp->turn = 1;
+    sys_futex_wake(&fp->turn, 1);
 }
 
 static void bench_futex_thread(void)
 {
+    static struct futex_pair fp;
+    fp.turn = 0;
+    fp.stop = 0;
     struct uthread t;
-    partner_stop = 0;
-    turn = 0;
-    start_thread(&t, 0, futex_partner, NULL);
-    unsigned n = iters_for(1000), w = warmup_for(n);
-    for (unsigned i = 0; i < w; i++)
-        futex_round_trip();
-    measure_start();
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t t0 = tsc_begin();
-        futex_round_trip();
-        samples[i] = tsc_end() - t0;
-    }
-    report("futex_thread", &plain, n);
-    partner_stop = 1;
-    turn = 1;
-    sys_futex_wake(&turn, 1);
+    start_thread(&t, 0, futex_partner, &fp);
+    futex_measure(&fp, "futex_thread");
     join_thread(&t, "futex_thread");
+}
+
+/* Two processes: the word is in an anonymous shared mapping that the child
+ * inherits over fork, so a wait in one is woken by a wake in the other. */
+static void bench_futex_proc(void)
+{
+    struct futex_pair *fp = mmap_shared(PAGE);
+    if (!fp)
+        die("futex_proc: mmap_shared failed");
+    int pid = sys_fork();
+    check(pid, "fork");
+    if (pid == 0) {
+        futex_partner_loop(fp);
+        sys_exit(0);
+    }
+    futex_measure(fp, "futex_proc");
+    wait_child(pid);
+    check(sys_munmap(fp, PAGE), "munmap");
 }
 
 #define IPC_STOP 0x5709
@@ -388,7 +423,6 @@ static void bench_ipc_proc(void)
  * measured is clearing PTEs and the TLB shootdown, never a table's free
  * (which sends IPIs to lazy CPUs too, docs/tlb.md). */
 
-#define PAGE 4096ul
 #define MUNMAP_BASE 0x300000000000ul        /* 2 MiB aligned: one page table's span */
 #define RW (SD_PROT_READ | SD_PROT_WRITE)
 
@@ -616,6 +650,7 @@ static const struct {
     { "yield_thread", bench_yield_thread },
     { "yield_proc", bench_yield_proc },
     { "futex_thread", bench_futex_thread },
+    { "futex_proc", bench_futex_proc },
     { "ipc_thread", bench_ipc_thread },
     { "ipc_proc", bench_ipc_proc },
     { "munmap_k", bench_munmap_k },
