@@ -11,7 +11,12 @@
  *     enters the kernel (we wake it with a cross-CPU call);
  *   - spinning in a kernel thread: each gets its IPI, none is skipped;
  *   - idle, but the range is in the user half (init_mm's, used in ring 3):
- *     never deferred.
+ *     never deferred;
+ *   - CPU 1 running a user program in ring 3 (user/kflush_user.c): no IPI
+ *     reaches it, it is counted as skipped-user, and it flushes at its next
+ *     entry (the program's next system call).  A flush that finds CPU 1 in
+ *     the kernel (a tick, the program's own calls) rightly sends the IPI,
+ *     so rounds are tried until one finds it in user mode.
  * With kflush_defer=off every case sends the IPIs.  The TLB trace must
  * tell the same story as the counters (docs/tlb.md, event kernel_flush):
  * whom the flush called, whom it deferred and in which state, and each
@@ -27,6 +32,7 @@
  */
 #include "ktest_suite.h"
 #include "smp_test_util.h"
+#include "user_test_util.h"
 #include <kernel/debug/counters.h>
 #include <kernel/debug/tlb_trace.h>
 #include <kernel/kstack.h>
@@ -267,6 +273,54 @@ static void user_half_body(void *arg)
     EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush_skip_user)), 0u);
 }
 
+#define USER_ATTEMPTS 200         /* flushes tried until one found CPU 1 in user mode */
+#define USER_ROUNDS "20000"     /* the program's spins before it gives up */
+
+static void user_body(void *arg)
+{
+    struct ktest *t = arg;
+    struct user_baseline b;
+    user_baseline_take(&b);
+    struct kpage p;
+    if (!kpage_map(t, &p))
+        return;
+    const char *const argv[] = { "kflush_user", "1", USER_ROUNDS, NULL };
+    int pid = process_spawn(argv[0], argv);
+    EXPECT_GT(t, pid, 0);
+    uint64_t skipped = 0, deferred0 = 0, from0 = 0, from1 = 0;
+    struct counter_snapshot s;
+    for (unsigned i = 0; pid > 0 && i < USER_ATTEMPTS && !skipped; i++) {
+        if (i > 0)          /* it was in the kernel: map it again and retry */
+            EXPECT_EQ(t, kernel_map_page(p.va, p.frame, PTE_KERNEL_RW), 0);
+        EXPECT_TRUE(t, SPIN_UNTIL(kctx_state_of(1) == KCTX_USER));
+        deferred0 = counter_read_cpu(COUNTER(tlb, kernel_flush_deferred), 1);
+        from0 = tlb_trace_count(0);
+        from1 = tlb_trace_count(1);
+        counters_snapshot(&s);
+        EXPECT_EQ(t, kernel_unmap_page(p.va), p.frame);
+        skipped = counter_delta(&s, COUNTER(tlb, kernel_flush_skip_user));
+    }
+    ktest_log("CPU 1 in user mode: %llu skipped", (unsigned long long)skipped);
+    EXPECT_EQ(t, skipped, 1u);
+    if (skipped) {
+        /* Called or not, CPU 1 is in the flush's user set, no other CPU. */
+        struct tlb_trace_entry e = { 0 };
+        EXPECT_EQ(t, traced_since(0, from0, TLBT_KERNEL_FLUSH, p.va, &e), 1u);
+        EXPECT_EQ(t, e.a[3], 1ull << 1);
+        EXPECT_EQ(t, e.a[2] & (1ull << 1), 0u);
+    }
+    /* The program saw the skip and ended; its next entry flushed. */
+    int status = -1;
+    EXPECT_EQ(t, process_wait(pid, &status), pid);
+    EXPECT_EQ(t, status, 0);
+    if (skipped) {
+        EXPECT_GE(t, counter_read_cpu(COUNTER(tlb, kernel_flush_deferred), 1) - deferred0, 1u);
+        EXPECT_GE(t, traced_since(1, from1, TLBT_KFLUSH_ENTRY, 0, NULL), 1u);
+    }
+    kpage_release(&p);
+    user_baseline_check(t, &b);
+}
+
 static void run_on_cpu0(struct ktest *t, void (*fn)(void *), const char *name)
 {
     if (nr_cpus_online < 2)
@@ -296,10 +350,18 @@ static void test_user_half_never_deferred(struct ktest *t)
     run_on_cpu0(t, user_half_body, "kdefer-uhalf");
 }
 
+static void test_user_cpu_deferred(struct ktest *t)
+{
+    if (!kflush_defer)
+        KTEST_SKIP(t, "kflush_defer=off defers nothing (test_idle_cpus_deferred covers off)");
+    run_on_cpu0(t, user_body, "kdefer-user");
+}
+
 static const struct ktest_case kflush_defer_cases[] = {
     KTEST_CASE(test_idle_cpus_deferred),
     KTEST_CASE(test_kernel_cpus_get_ipi),
     KTEST_CASE(test_user_half_never_deferred),
+    KTEST_CASE(test_user_cpu_deferred),
     {0},
 };
 
