@@ -73,6 +73,11 @@ rcu-no-qs-fence                  rcu           -DROUNDS=2,-DNO_QS_FENCE         
 rcu-no-g1-fence                  rcu           -DROUNDS=2,-DNO_G1_FENCE                                   fail -O0
 rcu-no-wait                      rcu           -DROUNDS=2,-DNO_WAIT                                       fail -O0
 rcu-no-g4-fence                  rcu           -DROUNDS=2,-DNO_G4_FENCE                                   pass -O0
+kflush-defer                     kflush_defer  -DROUNDS=3                                                 pass -O0
+kflush-defer-d1-split            kflush_defer  -DROUNDS=2,-DD1_SPLIT                                      fail -O0
+kflush-defer-d1-skip-if-pending  kflush_defer  -DROUNDS=2,-DD1_SKIP_IF_PENDING                            fail -O0
+kflush-defer-e1-split            kflush_defer  -DROUNDS=2,-DE1_SPLIT                                      fail -O0
+kflush-defer-no-entry-flush      kflush_defer  -DROUNDS=2,-DNO_ENTRY_FLUSH                                fail -O0
 '
 
 for tool in spin ${HOSTCC:-cc}; do
