@@ -18,18 +18,23 @@ static unsigned char *pattern(size_t n, unsigned seed)
     return p;
 }
 
+/* Every length up to a few 64-byte blocks (the eight-word steps, then
+ * words, then bytes), both ends aligned or not. */
 static void test_memcpy_memset(void)
 {
-    for (size_t n = 0; n < 70; n++) {
-        unsigned char *src = pattern(n, 1), *a = pattern(n, 2), *b = pattern(n, 2);
-        CHECK(klib_memcpy(a, src, n) == a);
-        memcpy(b, src, n);
-        CHECK(!memcmp(a, b, n));
-        CHECK(klib_memset(a, 0x1a5, n) == a);     /* only the low byte counts */
-        memset(b, 0xa5, n);
-        CHECK(!memcmp(a, b, n));
-        free(src), free(a), free(b);
-    }
+    static const size_t offsets[] = { 0, 1, 8 };
+    for (size_t n = 0; n < 200; n++)
+        for (size_t o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++) {
+            size_t off = offsets[o];
+            unsigned char *src = pattern(n + off, 1), *a = pattern(n + off, 2), *b = pattern(n + off, 2);
+            CHECK(klib_memcpy(a + off, src, n) == a + off);
+            memcpy(b + off, src, n);
+            CHECK(!memcmp(a, b, n + off));
+            CHECK(klib_memset(a + off, 0x1a5, n) == a + off);     /* only the low byte counts */
+            memset(b + off, 0xa5, n);
+            CHECK(!memcmp(a, b, n + off));
+            free(src), free(a), free(b);
+        }
 }
 
 static void test_memmove(void)
