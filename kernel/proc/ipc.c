@@ -489,15 +489,23 @@ static long sys_ipc_recv(const struct syscall_args *a)
 }
 DEFINE_SYSCALL(SYS_ipc_recv, sys_ipc_recv);
 
-static long sys_ipc_call(const struct syscall_args *a)
+/* A message in, an operation that may wait, a message out: ipc_call and
+ * ipc_reply_recv.  The output buffer is checked before the wait. */
+static long message_in_out(int ep, uint64_t uin, uint64_t uout,
+                           int (*op)(int, const struct sd_ipc_msg *, struct sd_ipc_msg *))
 {
-    struct sd_ipc_msg req, reply;
-    if (copy_from_user(&req, (const void *)a->a[1], sizeof(req)) || probe_out(a->a[2]))
+    struct sd_ipc_msg in, out;
+    if (copy_from_user(&in, (const void *)uin, sizeof(in)) || probe_out(uout))
         return -SD_EFAULT;
-    int r = ipc_call(ep_arg(a->a[0]), &req, &reply);
+    int r = op(ep, &in, &out);
     if (r < 0)
         return r;
-    return copy_to_user((void *)a->a[2], &reply, sizeof(reply)) ? -SD_EFAULT : 0;
+    return copy_to_user((void *)uout, &out, sizeof(out)) ? -SD_EFAULT : 0;
+}
+
+static long sys_ipc_call(const struct syscall_args *a)
+{
+    return message_in_out(ep_arg(a->a[0]), a->a[1], a->a[2], ipc_call);
 }
 DEFINE_SYSCALL(SYS_ipc_call, sys_ipc_call);
 
@@ -512,12 +520,6 @@ DEFINE_SYSCALL(SYS_ipc_reply, sys_ipc_reply);
 
 static long sys_ipc_reply_recv(const struct syscall_args *a)
 {
-    struct sd_ipc_msg reply, m;
-    if (copy_from_user(&reply, (const void *)a->a[1], sizeof(reply)) || probe_out(a->a[2]))
-        return -SD_EFAULT;
-    int r = ipc_reply_recv(ep_arg(a->a[0]), &reply, &m);
-    if (r < 0)
-        return r;
-    return copy_to_user((void *)a->a[2], &m, sizeof(m)) ? -SD_EFAULT : 0;
+    return message_in_out(ep_arg(a->a[0]), a->a[1], a->a[2], ipc_reply_recv);
 }
 DEFINE_SYSCALL(SYS_ipc_reply_recv, sys_ipc_reply_recv);
