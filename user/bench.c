@@ -186,14 +186,6 @@ static void join_thread(struct uthread *t, const char *what)
         die("%s: thread ended with %d", what, code);
 }
 
-static void wait_child(int pid)
-{
-    int status;
-    int r = sys_wait(pid, &status);
-    if (r != pid || status != 0)
-        die("wait(%d) = %d, status %#x", pid, r, status);
-}
-
 /* ---- getpid: one system call's round trip -------------------------------- */
 
 static void bench_getpid(void)
@@ -262,7 +254,7 @@ static void bench_yield_proc(void)
         sys_exit(0);
     }
     yield_measure("yield_proc");
-    wait_child(pid);
+    wait_ok(pid, "child");
 }
 
 /* The futex ping-pong's word, and the partner's stop flag: in the data of
@@ -340,7 +332,7 @@ static void bench_futex_proc(void)
         sys_exit(0);
     }
     futex_measure(fp, "futex_proc");
-    wait_child(pid);
+    wait_ok(pid, "child");
     check(sys_munmap(fp, PAGE), "munmap");
 }
 
@@ -414,7 +406,7 @@ static void bench_ipc_proc(void)
     if (pid == 0)
         sys_exit(ipc_server(NULL));
     ipc_measure("ipc_proc");
-    wait_child(pid);
+    wait_ok(pid, "child");
 }
 
 /* ---- munmap --------------------------------------------------------------
@@ -594,7 +586,7 @@ static void bench_fork(void)
             sys_exit(0);
         }
         check(pid, "fork");
-        wait_child(pid);
+        wait_ok(pid, "child");
         uint64_t t = tsc_end() - t0;
         if (i >= w)
             samples[i - w] = t;

@@ -41,17 +41,6 @@ static int check(const uint64_t *p, size_t n, uint64_t seed, const char *what)
     return check_range(p, 0, n, seed, what);
 }
 
-static void wait_ok(int pid, const char *what)
-{
-    int status;
-    int r = sys_wait(pid, &status);
-    if (r != pid)
-        die("wait(%d) for %s = %d", pid, what, r);
-    if (status != 0)
-        die("%s: status %#x (faulted %d vector %d code %d)", what, status,
-            SD_WIFFAULTED(status), SD_WFAULTVEC(status), SD_WEXITCODE(status));
-}
-
 static void test_basic(void)
 {
     uint64_t stack[512];

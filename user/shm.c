@@ -55,17 +55,6 @@ static void expect(long got, long want, const char *what)
         die("%s = %ld, want %ld", what, got, want);
 }
 
-static void wait_ok(int pid, const char *what)
-{
-    int status;
-    int r = sys_wait(pid, &status);
-    if (r != pid)
-        die("wait(%d) for %s = %d", pid, what, r);
-    if (status != 0)
-        die("%s: status %#x (faulted %d vector %d code %d)", what, status,
-            SD_WIFFAULTED(status), SD_WFAULTVEC(status), SD_WEXITCODE(status));
-}
-
 /* Play `me` in the turn game for ROUNDS rounds; returns lost wake-ups. */
 static unsigned play(volatile uint32_t *turn, uint32_t me)
 {

@@ -19,6 +19,9 @@ int puts(const char *s);                /* s and a newline */
 
 /* Print "NAME: message" and exit(1): how test programs report a failure. */
 __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
+/* Wait for child `pid` and die unless it exited with status 0 (`what`
+ * names it in the message, with how it ended). */
+void wait_ok(int pid, const char *what);
 /* The program's name (argv[0]), for messages; set by check_init(). */
 extern const char *prog_name;
 

@@ -32,6 +32,17 @@ void die(const char *fmt, ...)
     sys_exit(1);
 }
 
+void wait_ok(int pid, const char *what)
+{
+    int status;
+    int r = sys_wait(pid, &status);
+    if (r != pid)
+        die("wait(%d) for %s = %d", pid, what, r);
+    if (status != 0)
+        die("%s: status %#x (faulted %d vector %d code %d)", what, status,
+            SD_WIFFAULTED(status), SD_WFAULTVEC(status), SD_WEXITCODE(status));
+}
+
 long atol(const char *s)
 {
     long sign = 1, v = 0;
