@@ -32,7 +32,7 @@ static struct mm *test_mm(void)
         standin_mm.pgd = init_mm.pgd;
         standin_mm.pml4 = init_mm.pml4;
         atomic_store(&standin_mm.mm_count, 1);
-        mutex_init(&standin_mm.lock, "standin_mm.lock");
+        rwsem_init(&standin_mm.lock, "standin_mm.lock");
         list_init(&standin_mm.vmas);
         standin_mm.name = "standin_mm";
     }

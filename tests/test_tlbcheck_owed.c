@@ -80,30 +80,35 @@ static bool env_init(struct owed_env *e)
     }
 
 /* What the tlbcheck_pte_change hook does: count the entries mapping each
- * frame, number the change, note its author, and record the frame it took
+ * frame, number the change with its author, and record the frame it took
  * out of the mapping. */
+static const void *last_author;
+
 static uint64_t change(struct owed_env *e, struct tc_mm *m, const void *task, uintptr_t va,
                        uint64_t old, uint64_t new)
 {
     tc_frame_map_change(e->f, old, new);
-    uint64_t seq = tc_pte_change(m, va, old, new);
+    uint64_t seq = tc_pte_change_by(m, va, old, new, task);
     if (seq)
-        tc_owed_note(m, task, seq);
+        last_author = task;
     if (seq && tc_pte_change_removes_frame(old, new))
-        tc_frame_unmapped(e->f, m, va, old & PTE_ADDR, seq);
+        tc_frame_unmapped_by(e->f, m, va, old & PTE_ADDR, seq, task);
     return seq;
 }
 
 /* flush_tlb_mm_range() of m, from tlbcheck_flush_begin to
  * tlbcheck_flush_end: both CPUs flush PCID 0 (the one the tests load), or
- * only CPU `only` when it is 0 or 1 (the other one being lazy or away). */
+ * only CPU `only` when it is 0 or 1 (the other one being lazy or away).
+ * Made by the author of m's open changes (each test's changes of one mm
+ * between two flushes are one "thread"'s), as the kernel's flushes are. */
 static void flush(struct owed_env *e, struct tc_mm *m, int only)
 {
     uint64_t tok = tc_flush_begin(m);
     for (unsigned c = 0; c < 2; c++)
         if (only < 0 || (unsigned)only == c)
             tc_invpcid(&e->md, &e->cpu[c], 1, 0, 0);
-    tc_check_flush_end(&e->md, m, tok);
+    const void *author = m->open.n ? m->open.e[0].task : last_author;
+    tc_check_flush_end_by(&e->md, m, tok, author);
     tc_frames_flushed(e->f, m, tok);
 }
 
@@ -309,6 +314,67 @@ static void model_flush_owed_at_unlock(struct ktest *t)
     flush(&e, e.a, 0);                          /* cpu 1 skipped */
     EXPECT_EQ(t, mm_unlock_check(&e, e.a), 0u);
     EXPECT_EQ(t, e.md.violations, 3u);
+    env_free(&e);
+}
+
+/*
+ * Two threads change one mm at once (copy-on-write faults under the read
+ * side, docs/tlbcheck.md "Concurrent changes"): A's change is numbered
+ * first, B bumps tlb_gen first.  CPU 1 serves B's request by INVLPG of B's
+ * page only - rightly: A's request has not reached it.  B's flush_end must
+ * not ask for A's open change, done_seq must stay below it, A's frame must
+ * stay pending, and each thread's read-side release answers for its own
+ * change only.  Then A's flush, with CPU 1 flushing A's page, closes it;
+ * and A's flush that forgets CPU 1 is caught.
+ */
+static void model_concurrent_authors(struct ktest *t)
+{
+    ENV(t, e);
+    for (unsigned c = 0; c < 2; c++)
+        tc_cr3_write(&e.md, &e.cpu[c], e.a, 2001, 0, false, false);
+    change(&e, e.a, TASK_A, VA(1), PTE(FRAME(1), PTE_W), PTE(FRAME(2), PTE_W));   /* A: COW copy */
+    change(&e, e.a, TASK_B, VA(2), PTE(FRAME(3), PTE_W), PTE(FRAME(4), PTE_W));   /* B: COW copy */
+    /* B's flush: both CPUs INVLPG B's page. */
+    uint64_t tok = tc_flush_begin(e.a);
+    for (unsigned c = 0; c < 2; c++)
+        tc_invlpg(&e.md, &e.cpu[c], VA(2));
+    tc_check_flush_end_by(&e.md, e.a, tok, TASK_B);
+    tc_frames_flushed(e.f, e.a, tok);
+    EXPECT_EQ(t, e.md.violations, 0u);
+    EXPECT_EQ(t, e.a->done_seq, 0ul);                 /* below A's open change */
+    EXPECT_EQ(t, frame_free(&e, 3), 0u);              /* B's old frame: flushed */
+    EXPECT_EQ(t, frame_free(&e, 1), 1u);              /* A's: its flush is pending */
+    EXPECT_STREQ(t, e.md.last_op, "frame_free");
+    /* Releases of the read side: B owes nothing, A its own change. */
+    tc_check_mm_read_unlock(&e.md, &e.cpu[0], e.a, TASK_B);
+    EXPECT_EQ(t, e.md.violations, 1u);
+    tc_check_mm_read_unlock(&e.md, &e.cpu[0], e.a, TASK_A);
+    EXPECT_EQ(t, e.md.violations, 2u);
+    EXPECT_STREQ(t, e.md.last_op, "mm_unlock");
+    EXPECT_EQ(t, user_return(&e, 1, TASK_B), 0u);
+    EXPECT_EQ(t, user_return(&e, 0, TASK_A), 1u);
+    /* A's flush, both CPUs INVLPG A's page: everything closed and clean. */
+    tok = tc_flush_begin(e.a);
+    for (unsigned c = 0; c < 2; c++)
+        tc_invlpg(&e.md, &e.cpu[c], VA(1));
+    tc_check_flush_end_by(&e.md, e.a, tok, TASK_A);
+    EXPECT_EQ(t, e.md.violations, 3u);
+    EXPECT_EQ(t, e.a->done_seq, 2ul);
+    tc_check_mm_read_unlock(&e.md, &e.cpu[0], e.a, TASK_A);
+    EXPECT_EQ(t, mm_unlock_check(&e, e.a), 0u);
+    tc_check_user_access(&e.md, &e.cpu[1], "user_access");
+    EXPECT_EQ(t, e.md.violations, 3u);
+    /* A's next change, whose flush forgets CPU 1: caught at its end,
+     * although B's change of the same round is exempt. */
+    change(&e, e.a, TASK_A, VA(5), PTE(FRAME(5), PTE_W), PTE(FRAME(6), PTE_W));
+    change(&e, e.a, TASK_B, VA(7), PTE(FRAME(7), PTE_W), PTE(FRAME(8), PTE_W));
+    tok = tc_flush_begin(e.a);
+    tc_invlpg(&e.md, &e.cpu[0], VA(5));
+    tc_check_flush_end_by(&e.md, e.a, tok, TASK_A);
+    EXPECT_EQ(t, e.md.violations, 4u);
+    EXPECT_STREQ(t, e.md.last_op, "flush_end");
+    EXPECT_EQ(t, e.md.last_cpu, 1u);
+    EXPECT_EQ(t, e.md.last_addr, VA(5));
     env_free(&e);
 }
 
@@ -527,6 +593,7 @@ static const struct ktest_case tlbcheck_owed_cases[] = {
     KTEST_CASE(model_frame_reused),
     KTEST_CASE(model_flush_owed_at_unlock),
     KTEST_CASE(model_flush_owed_at_user_return),
+    KTEST_CASE(model_concurrent_authors),
     KTEST_CASE(scenario_unmap_frees_after_flush),
     KTEST_CASE(scenario_mprotect_flushes),
     KTEST_CASE(scenario_fork_unmap_both),

@@ -63,6 +63,7 @@ ALLOWED_HOOKS = {
     ("kernel/mm/lazy_mm.c", "tlb_ev_borrow_protected"),     # tlbcheck_borrow(mm)
     ("kernel/mm/lazy_mm.c", "tlb_ev_borrow_releasing"),     # tlbcheck_borrow(NULL)
     ("kernel/mm/mm_internal.h", "tlbcheck_mm_unlock"),
+    ("kernel/mm/mm_internal.h", "tlbcheck_mm_read_unlock"),
     ("kernel/mm/page_alloc.c", "tlbcheck_frame_free"),
     ("kernel/boot/main.c", "tlbcheck_init"),
 }

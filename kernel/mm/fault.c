@@ -12,8 +12,14 @@
  *     writable.
  *   - a shared mapping's first touch in this mm maps the shared object's
  *     page (kernel/shm.h); shared pages are never copied on write.
- * Faults sleep on mm->lock (a mutex): never call mm_handle_fault() with a
- * spinlock held or interrupts off.
+ * Faults take mm->lock for READING (kernel/mm/mm_internal.h): the threads
+ * of one process fault at the same time on several CPUs, and their
+ * copy-on-write flushes of one mm overlap (docs/tlb.md, "Generations under
+ * concurrent flushes").  An entry is read without a lock, then tested again
+ * and changed under the lock of its page table (arch_pte_lock): when
+ * another faulter changed it first, nothing is done and the access is
+ * retried, finding the other's result.  mm->lock may sleep: never call
+ * mm_handle_fault() with a spinlock held or interrupts off.
  */
 #include "mm_internal.h"
 #include "mmu_gather.h"
@@ -34,40 +40,73 @@ static bool vma_allows(const struct vma *v, bool write, bool exec)
     return (v->prot & (SD_PROT_READ | SD_PROT_WRITE | SD_PROT_EXEC)) != 0;
 }
 
+/* The entry for va still maps what `old` mapped, with the same rights (the
+ * accessed bit, which the CPU may set meanwhile, does not count).  Caller
+ * holds va's page-table lock. */
+static bool entry_unchanged(struct mm *mm, uintptr_t va, pte_t old)
+{
+    pte_t now = arch_pte_get(mm, va);
+    return arch_pte_present(now) && arch_pte_frame(now) == arch_pte_frame(old) &&
+           arch_pte_writable(now) == arch_pte_writable(old);
+}
+
 int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t old)
 {
     phys_addr_t old_pa = arch_pte_frame(old);
-
+    /* Present, so its table exists; it stays while we hold mm->lock. */
+    struct pte_lock ptl;
+    bool locked = arch_pte_lock(mm, va, &ptl);
+    BUG_ON(!locked);
+    if (!entry_unchanged(mm, va, old)) {
+        /* Another thread of this mm broke it first: retry the access. */
+        arch_pte_unlock(&ptl);
+        return 0;
+    }
     /*
      * Last owner: nobody else maps the frame and nobody can start to (only
-     * fork of this mm adds owners, and it holds mm->lock, as we do; an
-     * unmapping owner keeps its reference until its flush returned,
-     * mmu_gather.h), so the page is ours to write.  Raising rights needs no
-     * remote flush: a CPU with the old read-only translation takes a
-     * spurious fault that finds the entry writable.
+     * fork of this mm adds owners, and it holds mm->lock for writing, which
+     * excludes us; an unmapping owner keeps its reference until its flush
+     * returned, mmu_gather.h), so the page is ours to write.  Raising
+     * rights needs no remote flush: a CPU with the old read-only
+     * translation takes a spurious fault that finds the entry writable.
      */
     if (frame_refcount(old_pa) == 1) {
         arch_pte_protect(mm, va, vma->prot);
+        arch_pte_unlock(&ptl);
         local_flush_tlb_page(va);
         atomic_fetch_add(&mm_stats.cow_reuses, 1);
         return 0;
     }
+    arch_pte_unlock(&ptl);
 
-    phys_addr_t copy = page_alloc(0);
+    phys_addr_t copy = page_alloc(0);       /* not under the page table's lock */
     if (!copy)
         return -SD_ENOMEM;
+    locked = arch_pte_lock(mm, va, &ptl);
+    BUG_ON(!locked);
+    if (!entry_unchanged(mm, va, old)) {
+        arch_pte_unlock(&ptl);
+        page_free(copy, 0);                 /* never mapped */
+        return 0;
+    }
+    /* Under the lock the entry still maps old_pa, and its reference keeps
+     * the frame: copy it now. */
     memcpy(phys_to_virt(copy), phys_to_virt(old_pa), PAGE_SIZE);
     /* Point the entry at the copy in one store: a CPU sees either the old
      * shared frame read-only or the private copy. */
     struct mmu_gather g;
     mmu_gather_init(&g, mm, TLB_CAUSE_COW);
     BUG_ON(arch_pte_replace(mm, va, copy, vma->prot) != old_pa);
+    mmu_gather_page(&g, va, old_pa);
+    arch_pte_unlock(&ptl);
     /* Threads of this mm on other CPUs may hold the old translation and
      * would go on reading the shared frame while we write the copy; and our
      * reference to it must outlive that translation (mmu_gather.h): the
      * other owners hold their own mm's lock, not ours, and whoever drops
-     * the last reference frees. */
-    mmu_gather_page(&g, va, old_pa);
+     * the last reference frees.  The flush waits for other CPUs: after the
+     * page-table lock (docs/locking.md, rule 3), still under mm->lock -
+     * our own change is flushed before the fault returns, while other
+     * faulters' flushes of this mm may overlap it (docs/tlb.md). */
     mmu_gather_finish(&g);
     atomic_fetch_add(&mm_stats.cow_copies, 1);
     return 0;
@@ -91,12 +130,15 @@ int map_new_page_locked(struct mm *mm, struct vma *v, uintptr_t va)
         if (!pa)
             return -SD_ENOMEM;
     }
-    if (arch_pte_map(mm, va, pa, v->prot) != 0) {
+    int err = arch_pte_map(mm, va, pa, v->prot);
+    if (err) {
         /* Never mapped, so never in a TLB: our reference goes at once
-         * (the last one only for a private page). */
+         * (the last one only for a private page).  -SD_EEXIST: another
+         * faulter of this mm mapped the page first - the access retries
+         * and finds its page. */
         if (frame_put_is_last(pa))
             page_free(pa, 0);
-        return -SD_ENOMEM;
+        return err == -SD_EEXIST ? 0 : -SD_ENOMEM;
     }
     atomic_fetch_add(v->shm ? &mm_stats.shared_faults : &mm_stats.demand_zero_faults, 1);
     return 0;
@@ -110,7 +152,7 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
     uintptr_t page = ALIGN_DOWN(addr, PAGE_SIZE);
     int ret = 0;
 
-    mm_lock(mm);
+    mm_read_lock(mm);
     struct vma *v = vma_find(mm, page);
     if (!v || !vma_allows(v, write, exec)) {
         ret = -SD_EFAULT;
@@ -125,8 +167,13 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
     if (write && !arch_pte_writable(e) && v->shm) {
         /* A shared page is never copied: its entry follows the VMA's rights
          * (mprotect sets both), so only raise them.  No remote flush, as
-         * for any raise of rights. */
+         * for any raise of rights.  Under the page table's lock: another
+         * faulter may be raising them too. */
+        struct pte_lock ptl;
+        bool locked = arch_pte_lock(mm, page, &ptl);    /* present: its table exists */
+        BUG_ON(!locked);
         arch_pte_protect(mm, page, v->prot);
+        arch_pte_unlock(&ptl);
         local_flush_tlb_page(page);
         goto out;
     }
@@ -142,6 +189,6 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
      */
     local_flush_tlb_page(page);
 out:
-    mm_unlock(mm);
+    mm_read_unlock(mm);
     return ret;
 }

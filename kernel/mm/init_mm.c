@@ -11,6 +11,6 @@ void init_mm_setup(void)
     /* Called once the kernel's final page tables are loaded on the boot CPU. */
     init_mm.pgd = arch_loaded_pgd();
     init_mm.pml4 = phys_to_virt(init_mm.pgd);
-    mutex_init(&init_mm.lock, "init_mm.lock");
+    rwsem_init(&init_mm.lock, "init_mm.lock");
     list_init(&init_mm.vmas);
 }

@@ -51,7 +51,7 @@ struct mm *mm_create(void)
         return NULL;
     atomic_init(&mm->mm_users, 1);
     atomic_init(&mm->mm_count, 1);
-    mutex_init(&mm->lock, "mm.lock");
+    rwsem_init(&mm->lock, "mm.lock");
     list_init(&mm->vmas);
     mm->ctx_id = atomic_fetch_add(&next_ctx_id, 1);
     /* ctx_id_reuse: "recycle ids to keep them small" - breaks the ASID

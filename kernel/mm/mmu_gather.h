@@ -21,7 +21,8 @@
  * copy instead.  Linux's mmu_gather (mm/mmu_gather.c) keeps the same
  * contract.
  *
- * Usage, all under mm->lock:
+ * Usage, all under mm->lock (the write side; a copy-on-write fault gathers
+ * its one replaced page under the read side, kernel/mm/fault.c):
  *     struct mmu_gather g;
  *     mmu_gather_init(&g, mm, TLB_CAUSE_MUNMAP);
  *     mmu_gather_unmap(&g, va, true);          (any number of times)

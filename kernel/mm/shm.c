@@ -80,13 +80,13 @@ phys_addr_t shm_frame(struct shm *s, size_t idx)
 struct shm *mm_shm_at(struct mm *mm, uintptr_t addr, uint64_t *offset)
 {
     struct shm *s = NULL;
-    mm_lock(mm);
+    mm_read_lock(mm);
     struct vma *v = vma_find(mm, addr);
     if (v && v->shm) {
         s = v->shm;
         shm_get(s);
         *offset = v->shm_pgoff * PAGE_SIZE + (addr - v->start);
     }
-    mm_unlock(mm);
+    mm_read_unlock(mm);
     return s;
 }

@@ -4,7 +4,8 @@
  * range, and writing into an address space from the kernel.
  *
  * mm->vmas is sorted by start and the VMAs never overlap; all of it is
- * guarded by mm->lock, as are the user half's page tables.  Pages are not
+ * guarded by mm->lock, as are the user half's page tables: every change
+ * here takes it for writing (mm_internal.h); mm_find_free only reads.  Pages are not
  * allocated by mmap: the first touch faults them in (fault.c).  A shared
  * VMA (v->shm) maps the pages of a shared memory object (kernel/shm.h).
  */
@@ -146,7 +147,7 @@ uintptr_t mm_find_free(struct mm *mm, uintptr_t hint, size_t len)
     if (len == 0 || hint < PAGE_SIZE || hint >= SD_USER_TOP || len > SD_USER_TOP - hint)
         return 0;
     uintptr_t found = 0, cand = hint;
-    mm_lock(mm);
+    mm_read_lock(mm);
     struct list_head *p;
     list_for_each(p, &mm->vmas) {
         struct vma *v = list_entry(p, struct vma, link);
@@ -162,7 +163,7 @@ uintptr_t mm_find_free(struct mm *mm, uintptr_t hint, size_t len)
     }
     if (cand && len <= SD_USER_TOP - cand)
         found = cand;
-    mm_unlock(mm);
+    mm_read_unlock(mm);
     return found;
 }
 

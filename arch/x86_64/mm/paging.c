@@ -15,6 +15,15 @@
  * that follows every unmap, and it needs no per-table counter to keep right.
  * Only in the user half: kernel-half tables are never unhooked (kva.c says
  * why).
+ *
+ * Page-table locks (docs/locking.md, "Page-table locks"; pt_lock.c).  Page
+ * faults run under the read side of mm->lock, several at once: they change
+ * leaf entries only under the lock of the PT that holds them.  Missing
+ * tables are installed with a compare-exchange on the parent entry
+ * (next_level): two faulters that both find a hole both allocate, one
+ * wins, the other frees its table, which nobody could have seen.  Tables
+ * are unhooked and freed only under the write side, so a table a reader
+ * found stays.
  */
 #include <arch/paging.h>
 #include <arch/x86/cpufeatures.h>
@@ -70,29 +79,40 @@ static bool table_empty(const pte_t *t)
 
 /*
  * The entry pointing to the next level below `table` for va, allocating
- * the next table if `alloc`.  Returns the next table, or NULL if it is
- * missing (and not allocated) or the entry is a large-page leaf (*large).
+ * the next table if `alloc`.  Returns the next table, or NULL if it is missing (and not
+ * allocated) or the entry is a large-page leaf (*large).
+ *
+ * Installing is a compare-exchange of the empty entry: page faults under
+ * the read side of mm->lock may both find the hole.  The loser frees its
+ * table - never reachable, so no flush is owed for it - and goes on with
+ * the winner's.  The table is zeroed before the exchange publishes it (a
+ * locked RMW: a walker that sees the entry sees the zeroes behind it).
  */
 static pte_t *next_level(pte_t *table, unsigned index, uintptr_t va, bool alloc, bool *large)
 {
-    pte_t e = table[index];
-    if (e & PTE_P) {
-        if (e & PTE_PS) {
-            *large = true;
+    pte_t e = READ_ONCE(table[index]);
+    if (!(e & PTE_P)) {
+        if (!alloc)
             return NULL;
-        }
-        return table_at(e);
+        pte_t *t = alloc_table();
+        if (!t)
+            return NULL;
+        pte_t flags = PTE_P | PTE_W | (va_is_user(va) ? PTE_U : 0);
+        pte_t want = virt_to_phys(t) | flags;
+        pte_t expected = 0;
+        if (__atomic_compare_exchange_n(&table[index], &expected, want, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+            return t;
+        page_free(virt_to_phys(t), 0);  /* another faulter installed one first */
+        e = expected;
+        if (!(e & PTE_P))
+            return NULL;        /* not a table entry: nothing else stores one here */
     }
-    if (!alloc)
+    if (e & PTE_PS) {
+        *large = true;
         return NULL;
-    pte_t *t = alloc_table();
-    if (!t)
-        return NULL;
-    pte_t flags = PTE_P | PTE_W | (va_is_user(va) ? PTE_U : 0);
-    /* The table is zeroed before it becomes reachable; x86 keeps stores in
-     * order, so a walker that sees the entry sees zeroes behind it. */
-    WRITE_ONCE(table[index], virt_to_phys(t) | flags);
-    return t;
+    }
+    return table_at(e);
 }
 
 pte_t *paging_walk(pte_t *pml4, uintptr_t va, bool alloc)

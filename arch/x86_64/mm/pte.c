@@ -3,6 +3,13 @@
  * (arch/pte.h): every store to an entry of an mm's tree, each reported to
  * the shadow-TLB checker by the function that makes it.
  *
+ * Locking (docs/locking.md): the caller holds mm->lock.  Under its write
+ * side nothing else changes the tree.  Under its read side (page faults)
+ * other faulters may change entries of the same tables at the same time:
+ * arch_pte_map takes the PT's lock itself, and a caller that reads an entry
+ * and then changes it (copy-on-write, raising rights) holds the PT's lock
+ * (arch_pte_lock, pt_lock.c) across both.
+ *
  * The hook is called right after the store, with the old and the new
  * entry, under mm->lock and before the caller's flush takes its token:
  * the ordering fact (b) of docs/tlbcheck.md ("a change is recorded before
@@ -67,16 +74,25 @@ uintptr_t arch_pte_next(struct mm *mm, uintptr_t va, uintptr_t end)
 
 int arch_pte_map(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot)
 {
-    BUG_ON(va >= SD_USER_TOP);
-    int err = paging_map(mm->pml4, va, pa, prot_flags(prot));
-    if (err == PT_ENOMEM)
+    BUG_ON(va >= SD_USER_TOP || (va & (PAGE_SIZE - 1)) || (pa & ~PTE_ADDR));
+    /* The tables on the way are installed race-free (paging.c); the leaf
+     * is tested and stored under its PT's lock: two faulters of one page
+     * map it once. */
+    pte_t *pte = paging_walk(mm->pml4, va, true);
+    if (!pte)
         return -SD_ENOMEM;
-    if (err == PT_EEXIST)
-        return -SD_EEXIST;
-    BUG_ON(err != 0);
-    if (tlbcheck_on())          /* the entry as written: a walk, so only when asked */
-        tlbcheck_pte_change(mm, va, 0, arch_pte_get(mm, va));
-    return 0;
+    struct pte_lock l;
+    pt_lock_entry_table(pte, &l);
+    int err = 0;
+    if (READ_ONCE(*pte) & PTE_P) {
+        err = -SD_EEXIST;
+    } else {
+        pte_t new = make_entry(pa, prot);
+        WRITE_ONCE(*pte, new);
+        tlbcheck_pte_change(mm, va, 0, new);
+    }
+    arch_pte_unlock(&l);
+    return err;
 }
 
 bool arch_pte_unmap(struct mm *mm, uintptr_t va, phys_addr_t *frame, struct pt_free_list *tables)

@@ -12,8 +12,10 @@
  * changes were all flushed from that PCID (or were made before the
  * flushing CR3 load that filled it).
  *
- * THE PROTOCOL (initiator: thread context, usually holding mm->lock,
- * after changing the page tables):
+ * THE PROTOCOL (initiator: thread context, usually holding mm->lock -
+ * for writing, or for reading in a copy-on-write fault, so requests of one
+ * mm overlap and reach a CPU out of order - after changing the page
+ * tables):
  *   1. token = tlb_ev_flush_begin(mm)             (the checker's bracket)
  *   2. F1: new_gen = ++mm->tlb_gen   seq_cst RMW: a full barrier that
  *      orders the page-table stores before it and the reads of step 3
@@ -83,6 +85,14 @@
 unsigned tlb_flush_ceiling = 33;
 CMDLINE_UINT(tlb_flush_ceiling, tlb_flush_ceiling, 1, 512,
              "pages flushed one by one (INVLPG) before a full flush instead");
+
+/* A full flush because the request was not exactly one generation ahead of
+ * the slot: it arrived before an earlier request (concurrent flushes of one
+ * mm, out of order), or the slot missed one.  Partial flushes and requests
+ * found caught up are counted by tlb_ev_flush_work (tlb.flush_partial,
+ * tlb.flush_caught_up); tests/test_mm_concurrent.c makes all three happen. */
+DEFINE_COUNTER(tlb, flush_full_gen_skip,
+               "full flushes taken because a request skipped a generation (arrived out of order)");
 
 struct flush_request {
     struct mm *mm;
@@ -165,6 +175,8 @@ static int flush_on_this_cpu(const struct flush_request *f)
         slot->tlb_gen = f->new_gen;
         return TLBT_WORK_PAGES;
     }
+    if (f->new_gen != local + 1)
+        count_event(tlb, flush_full_gen_skip);
     uint64_t gen = atomic_load_explicit(&mm->tlb_gen, memory_order_relaxed);
     slot->tlb_gen = gen;
     tlb_write_cr3(mm, tlb_use_pcid ? asid_to_pcid(ts->loaded_asid) : 0, false);

@@ -126,6 +126,20 @@ static void stale_report(struct tc_model *md, struct tc_cpu *c, struct tc_mm *m,
  */
 void tc_check_flush_end(struct tc_model *md, struct tc_mm *m, uint64_t token)
 {
+    tc_check_flush_end_by(md, m, token, NULL);
+}
+
+/*
+ * Concurrent flushes (page faults under the read side of mm->lock,
+ * arch/tlbcheck/open.h): a flush answers for its author's changes, and
+ * for every change already closed - not for another author's change that
+ * is still open.  That author may be between its change and its own flush
+ * (its F1 comes after ours): a CPU that served our request with INVLPG of
+ * our page (exactly one generation behind) rightly still holds the other
+ * page's old translation.  The other's own flush_end asks for it.
+ */
+void tc_check_flush_end_by(struct tc_model *md, struct tc_mm *m, uint64_t token, const void *author)
+{
     for (unsigned i = 0; i < md->ncpus; i++) {
         struct tc_cpu *c = &md->cpus[i];
         /* A first look without the CPU's lock (it is that CPU's own, taken
@@ -138,14 +152,13 @@ void tc_check_flush_end(struct tc_model *md, struct tc_mm *m, uint64_t token)
         if (c->cur == m && !c->lazy) {
             uintptr_t va = 0;
             uint64_t seq = 0;
-            if (!tc_slot_clean(&c->slot[c->cur_pcid], token, &va, &seq))
+            if (!tc_slot_clean_for(&c->slot[c->cur_pcid], token, author, &va, &seq))
                 stale_report(md, c, m, va, seq, token, "flush_end");
         }
         spin_unlock_irqrestore(&c->lock, flags);
     }
     uint64_t flags = spin_lock_irqsave(&m->lock);
-    if (token > m->done_seq)
-        __atomic_store_n(&m->done_seq, token, __ATOMIC_SEQ_CST);
+    tc_open_close(m, author, token);
     spin_unlock_irqrestore(&m->lock, flags);
 }
 
@@ -189,8 +202,9 @@ void tc_check_user_access(struct tc_model *md, struct tc_cpu *c, const char *op)
  * after the flusher's cpumask read starts walking from the current PML4,
  * where the tables are already unhooked, and its load flushes (its
  * generation is stale) - or NOFLUSH-loads a slot flushed after the bump.
- * The unhooking, the flush and the free all happen under mm->lock, so no
- * newer unhooking sneaks in between.
+ * The unhooking, the flush and the free all happen under the write side of
+ * mm->lock (page faults, under the read side, never unhook or free a
+ * table), so no newer unhooking sneaks in between.
  * The model fields read (c): cur (the CR3 hook runs right after the write,
  * interrupts off, before the CPU can serve the flush IPI or publish
  * anything) and the PCID's paging-structure state (recorded by the flush

@@ -68,6 +68,12 @@ void tc_frame_map_change(struct tc_frames *f, uint64_t old, uint64_t new)
 void tc_frame_unmapped(struct tc_frames *f, struct tc_mm *m, uintptr_t va, uint64_t pa,
                        uint64_t seq)
 {
+    tc_frame_unmapped_by(f, m, va, pa, seq, NULL);
+}
+
+void tc_frame_unmapped_by(struct tc_frames *f, struct tc_mm *m, uintptr_t va, uint64_t pa,
+                          uint64_t seq, const void *author)
+{
     uint64_t pfn = pa >> PAGE_SHIFT;
     struct tc_frame *fr = frame_of(f, pfn);
     if (!fr || !seq)
@@ -84,6 +90,7 @@ void tc_frame_unmapped(struct tc_frames *f, struct tc_mm *m, uintptr_t va, uint6
     mf->pending[mf->npending].pa = pa & ~(uint64_t)(PAGE_SIZE - 1);
     mf->pending[mf->npending].va = ALIGN_DOWN(va, PAGE_SIZE);
     mf->pending[mf->npending].seq = seq;
+    mf->pending[mf->npending].author = author;
     mf->npending++;
     struct spinlock *l = lock_of(f, pfn);
     spin_lock(l);
@@ -117,13 +124,15 @@ static void frame_drop(struct tc_frame *fr, struct tc_mm *m, uint64_t seq)
         __atomic_store_n(&fr->rec[k].mm, NULL, __ATOMIC_RELAXED);
 }
 
-/* Drop m's pending records up to `upto` (m->lock held). */
-static void drop_pending(struct tc_frames *f, struct tc_mm *m, uint64_t upto)
+/* Drop m's pending records up to `upto` whose change is closed (all of
+ * them when `all`: m is freed).  m->lock held. */
+static void drop_pending(struct tc_frames *f, struct tc_mm *m, uint64_t upto, bool all)
 {
     struct tc_mm_frames *mf = &m->frames;
     unsigned k = 0;
     for (unsigned i = 0; i < mf->npending; i++) {
-        if (mf->pending[i].seq > upto) {
+        if (mf->pending[i].seq > upto ||
+            (!all && tc_open_has(m, mf->pending[i].author, mf->pending[i].seq))) {
             mf->pending[k++] = mf->pending[i];
             continue;
         }
@@ -142,14 +151,14 @@ void tc_frames_flushed(struct tc_frames *f, struct tc_mm *m, uint64_t token)
     if (!__atomic_load_n(&m->frames.npending, __ATOMIC_RELAXED))
         return;     /* our own records were made by this thread: visible */
     uint64_t flags = spin_lock_irqsave(&m->lock);
-    drop_pending(f, m, token);
+    drop_pending(f, m, token, false);
     spin_unlock_irqrestore(&m->lock, flags);
 }
 
 void tc_frames_mm_free(struct tc_frames *f, struct tc_mm *m)
 {
     uint64_t flags = spin_lock_irqsave(&m->lock);
-    drop_pending(f, m, UINT64_MAX);
+    drop_pending(f, m, UINT64_MAX, true);
     spin_unlock_irqrestore(&m->lock, flags);
 }
 

@@ -185,12 +185,11 @@ void tlbcheck_pte_change(struct mm *mm, uintptr_t va, uint64_t old, uint64_t new
     struct tc_mm *m = record(mm);
     if (!m)
         return;
-    uint64_t seq = tc_pte_change(m, va, old, new);
+    uint64_t seq = tc_pte_change_by(m, va, old, new, current_task());
     if (!seq)
         return;
-    tc_owed_note(m, current_task(), seq);
     if (tc_pte_change_removes_frame(old, new))
-        tc_frame_unmapped(&live_frames, m, va, old & PTE_ADDR, seq);
+        tc_frame_unmapped_by(&live_frames, m, va, old & PTE_ADDR, seq, current_task());
 }
 
 void tlbcheck_tables_unlinked(struct mm *mm)
@@ -199,7 +198,7 @@ void tlbcheck_tables_unlinked(struct mm *mm)
         return;
     struct tc_mm *m = record(mm);
     if (m)
-        tc_owed_note(m, current_task(), tc_tables_unlinked(m));
+        tc_tables_unlinked_by(m, current_task());
 }
 
 void tlbcheck_tables_free(struct mm *mm)
@@ -226,7 +225,9 @@ void tlbcheck_flush_end(struct mm *mm, uint64_t token)
     struct tc_mm *m = record(mm);
     if (!m)
         return;
-    tc_check_flush_end(&live, m, token);
+    /* The flush's author is the thread that made the changes it covers
+     * (every kernel path flushes its own changes: arch/tlbcheck/open.h). */
+    tc_check_flush_end_by(&live, m, token, current_task());
     /* Before flush_tlb_mm_range() returns: its caller may release the
      * frames right after (tc_check_frame_free). */
     tc_frames_flushed(&live_frames, m, token);
@@ -338,6 +339,18 @@ void tlbcheck_mm_unlock(struct mm *mm)
     /* Interrupts off only so that the report names this CPU. */
     uint64_t flags = arch_irq_save();
     tc_check_mm_unlock(&live, &live_cpus[this_cpu_id()], m);
+    arch_irq_restore(flags);
+}
+
+void tlbcheck_mm_read_unlock(struct mm *mm)
+{
+    if (!tlbcheck_on())
+        return;
+    struct tc_mm *m = record(mm);
+    if (!m)
+        return;
+    uint64_t flags = arch_irq_save();
+    tc_check_mm_read_unlock(&live, &live_cpus[this_cpu_id()], m, current_task());
     arch_irq_restore(flags);
 }
 

@@ -78,6 +78,7 @@ static void slot_fresh(struct tc_cpu *c, struct tc_slot *s, struct tc_mm *m, uin
     s->clean_seq = s->psc_clean_seq = m ? mm_seq(m) : 0;
     s->kpsc_clean_seq = tc_kernel_seq(c->k);
     s->nflush = 0;
+    s->blind = false;
 }
 
 static void slot_empty(struct tc_cpu *c, struct tc_slot *s)
@@ -90,13 +91,31 @@ static void slot_empty(struct tc_cpu *c, struct tc_slot *s)
  * flush done after it?  Returns the first one not covered (*seq = 0 and
  * *va = 0 when some changes were pushed out of the ring: their addresses are
  * unknown, so only a full flush can cover them).  Caller holds m->lock.
+ *
+ * With `ex` (a flush_end of author ex->author): changes of OTHER authors
+ * that are still open (open.h) are not asked for - their own flush has not
+ * returned, and this CPU may rightly hold their old translations until it
+ * does - and ex->skipped says whether one was passed over uncovered.
  */
+struct exempt {
+    const void *author;
+    bool skipped;
+    bool none;                  /* exempt nothing: only report the first one's author */
+    bool lost;                  /* the change returned fell out of the ring: author unknown */
+    const void *first_author;   /* the author of the change returned */
+};
+
 static bool first_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
-                            uintptr_t *va, uint64_t *seq)
+                            uintptr_t *va, uint64_t *seq, struct exempt *ex)
 {
     if (s->clean_seq >= target)
         return false;
-    if (m->lost_seq > s->clean_seq) {
+    /* Changes pushed out of the ring while others were open may lie above
+     * a slot's clean_seq only because an open change held the slot back
+     * (open.h): those are not asked for (a blind spot, never a report). */
+    if (m->lost_seq > s->clean_seq && m->lost_seq > m->lost_lax_seq) {
+        if (ex)
+            ex->lost = true;
         *va = 0;
         *seq = m->lost_seq < target ? m->lost_seq : target;
         return true;
@@ -113,11 +132,18 @@ static bool first_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
         bool covered = false;
         for (unsigned f = 0; f < s->nflush && !covered; f++)
             covered = s->flush[f].va == cva && s->flush[f].seq >= cseq;
-        if (!covered) {
-            *va = cva;
-            *seq = cseq;
-            return true;
+        if (covered)
+            continue;
+        const void *author = m->ring[i % TC_RING].author;
+        if (ex && !ex->none && author != ex->author && tc_open_has(m, author, cseq)) {
+            ex->skipped = true;
+            continue;
         }
+        if (ex)
+            ex->first_author = author;
+        *va = cva;
+        *seq = cseq;
+        return true;
     }
     return false;
 }
@@ -126,40 +152,64 @@ static bool first_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
  * Fold the single-page flushes into clean_seq as far as they cover every
  * change, and drop the ones that became redundant.  Caller holds m->lock.
  */
-static void slot_compact(struct tc_slot *s, struct tc_mm *m)
+static bool slot_compact(struct tc_slot *s, struct tc_mm *m)
 {
     uintptr_t va;
     uint64_t seq;
     uint64_t upto = m->seq;
-    if (first_uncovered(s, m, upto, &va, &seq))
+    struct exempt ex = { .none = true };
+    bool blocked = first_uncovered(s, m, upto, &va, &seq, &ex);
+    /* Returns whether the change that stops the folding is still open. */
+    bool open = blocked && !ex.lost && tc_open_has(m, ex.first_author, seq);
+    if (blocked)
         upto = seq - 1;
     if (upto <= s->clean_seq)
-        return;
+        return open;
     s->clean_seq = upto;
     unsigned k = 0;
     for (unsigned f = 0; f < s->nflush; f++)
         if (s->flush[f].seq > upto)
             s->flush[k++] = s->flush[f];
     s->nflush = k;
+    return open;
+}
+
+/* Clean up to target: the page flushes that only covered changes up to it
+ * are not needed any more.  Caller holds m->lock. */
+static void slot_clean_to(struct tc_slot *s, uint64_t target)
+{
+    s->clean_seq = target;
+    unsigned k = 0;
+    for (unsigned f = 0; f < s->nflush; f++)
+        if (s->flush[f].seq > target)
+            s->flush[k++] = s->flush[f];
+    s->nflush = k;
 }
 
 bool tc_slot_clean(struct tc_slot *s, uint64_t target, uintptr_t *va, uint64_t *seq)
 {
-    if (!s->ctx_id || !s->mm || s->clean_seq >= target)
+    if (!s->ctx_id || !s->mm || s->blind || s->clean_seq >= target)
         return true;            /* the common case: no lock, no walk */
     struct tc_mm *m = s->mm;
     uint64_t flags = spin_lock_irqsave(&m->lock);
-    bool stale = first_uncovered(s, m, target, va, seq);
-    if (!stale) {
-        /* Clean up to target by definition now; the page flushes that
-         * only covered changes up to it are not needed any more. */
-        s->clean_seq = target;
-        unsigned k = 0;
-        for (unsigned f = 0; f < s->nflush; f++)
-            if (s->flush[f].seq > target)
-                s->flush[k++] = s->flush[f];
-        s->nflush = k;
-    }
+    bool stale = first_uncovered(s, m, target, va, seq, NULL);
+    if (!stale)
+        slot_clean_to(s, target);
+    spin_unlock_irqrestore(&m->lock, flags);
+    return !stale;
+}
+
+bool tc_slot_clean_for(struct tc_slot *s, uint64_t token, const void *author, uintptr_t *va,
+                       uint64_t *seq)
+{
+    if (!s->ctx_id || !s->mm || s->blind || s->clean_seq >= token)
+        return true;
+    struct tc_mm *m = s->mm;
+    uint64_t flags = spin_lock_irqsave(&m->lock);
+    struct exempt ex = { .author = author, .skipped = false };
+    bool stale = first_uncovered(s, m, token, va, seq, &ex);
+    if (!stale && !ex.skipped)
+        slot_clean_to(s, token);
     spin_unlock_irqrestore(&m->lock, flags);
     return !stale;
 }
@@ -167,8 +217,8 @@ bool tc_slot_clean(struct tc_slot *s, uint64_t target, uintptr_t *va, uint64_t *
 /* A single-page flush of va in slot s. */
 static void slot_flush_page(struct tc_slot *s, uintptr_t va)
 {
-    if (!s->ctx_id || !s->mm || va >= USER_TOP)
-        return;                 /* no user translations / a kernel address */
+    if (!s->ctx_id || !s->mm || s->blind || va >= USER_TOP)
+        return;                 /* no user translations / a kernel address / not checked */
     struct tc_mm *m = s->mm;
     va = ALIGN_DOWN(va, PAGE_SIZE);
     uint64_t now = mm_seq(m);
@@ -178,14 +228,29 @@ static void slot_flush_page(struct tc_slot *s, uintptr_t va)
             s->flush[f].seq = now;
             return;
         }
+    bool blocked_by_open = false;
     if (s->nflush == TC_FLUSH_SLOTS) {
         flags = spin_lock_irqsave(&m->lock);
-        slot_compact(s, m);
+        blocked_by_open = slot_compact(s, m);
         spin_unlock_irqrestore(&m->lock, flags);
     }
+    if (s->nflush == TC_FLUSH_SLOTS && blocked_by_open) {
+        /* Still full, and the change that stops the folding is an open
+         * one (perhaps another author's, whose flush has not reached this
+         * CPU yet: open.h).  Forgetting a record would then make a change
+         * this CPU DID flush look stale once that change closes - a false
+         * report.  The slot goes blind until its next full flush instead. */
+        s->blind = true;
+        s->nflush = 0;
+        return;
+    }
     if (s->nflush == TC_FLUSH_SLOTS) {
-        /* Still full: forget the oldest record.  This only makes the model
-         * think MORE may be stale (strict), never less. */
+        /* Still full, stopped by a closed change: forget the oldest
+         * record.  This only makes the model think MORE may be stale
+         * (strict), never less: a closed change was covered on every CPU
+         * on the mm that is not lazy when its flush returned, so a CPU
+         * that is checked has it covered, and no open change waits below
+         * it for the folding to pass. */
         unsigned oldest = 0;
         for (unsigned f = 1; f < s->nflush; f++)
             if (s->flush[f].seq < s->flush[oldest].seq)
@@ -361,15 +426,29 @@ bool tc_pte_change_needs_flush(uint64_t old, uint64_t new)
 
 uint64_t tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new)
 {
+    return tc_pte_change_by(m, va, old, new, NULL);
+}
+
+uint64_t tc_pte_change_by(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new,
+                          const void *author)
+{
     if (!tc_pte_change_needs_flush(old, new))
         return 0;
     uint64_t flags = spin_lock_irqsave(&m->lock);
     uint64_t i = m->nchanges++ % TC_RING;
-    if (m->nchanges > TC_RING && m->ring[i].seq > m->lost_seq)
+    if (m->nchanges > TC_RING && m->ring[i].seq > m->lost_seq) {
         m->lost_seq = m->ring[i].seq;
+        /* Another author's open change may hold some CPU's clean_seq below
+         * this one (open.h): do not ask for it from there on. */
+        for (unsigned k = 0; k < m->open.n; k++)
+            if (m->open.e[k].task != author)
+                m->lost_lax_seq = m->ring[i].seq;
+    }
     m->ring[i].va = ALIGN_DOWN(va, PAGE_SIZE);
     m->ring[i].seq = m->seq + 1;
+    m->ring[i].author = author;
     uint64_t seq = m->seq + 1;
+    tc_open_add(m, author, seq);
     __atomic_store_n(&m->seq, seq, __ATOMIC_SEQ_CST);
     spin_unlock_irqrestore(&m->lock, flags);
     return seq;
@@ -377,8 +456,14 @@ uint64_t tc_pte_change(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t new
 
 uint64_t tc_tables_unlinked(struct tc_mm *m)
 {
+    return tc_tables_unlinked_by(m, NULL);
+}
+
+uint64_t tc_tables_unlinked_by(struct tc_mm *m, const void *author)
+{
     uint64_t flags = spin_lock_irqsave(&m->lock);
     uint64_t seq = m->unlink_seq = m->seq + 1;
+    tc_open_add(m, author, seq);
     __atomic_store_n(&m->seq, seq, __ATOMIC_SEQ_CST);
     /* For the report: the page whose unmapping emptied the table(s). */
     m->unlink_va = m->nchanges ? m->ring[(m->nchanges - 1) % TC_RING].va : 0;

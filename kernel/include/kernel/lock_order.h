@@ -35,6 +35,7 @@ enum lock_rank {
     LOCK_RANK_KSTACK,           /* kstack_lock: kernel stack slots and cache */
     LOCK_RANK_IOREMAP,          /* ioremap_lock: the device-mapping window */
     LOCK_RANK_KERNEL_PT,        /* kernel_pt_lock: the kernel half's page tables */
+    LOCK_RANK_PTL,              /* one user page table's lock (its entries, under mm->lock) */
     LOCK_RANK_TC_CPU,           /* the checker's model of one CPU's TLB */
     LOCK_RANK_TC_MM,            /* the checker's record of one mm */
     LOCK_RANK_TC_KERNEL,        /* the checker's record of the kernel half */

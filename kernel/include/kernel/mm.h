@@ -17,15 +17,19 @@
  *              running on it) hold their own.  The last mmdrop() frees the
  *              PML4 and the struct.
  *
- * Locking: mm->lock (a mutex) protects the VMA list and the page tables of
- * the user half; page faults, mmap/munmap/mprotect and fork take it.  The
- * counts, tlb_gen and cpumask are atomics.
+ * Locking: mm->lock (a read/write semaphore, kernel/rwsem.h) protects the
+ * VMA list and the page tables of the user half: mmap/munmap/mprotect, fork
+ * and the teardown take it for writing, page faults for reading - and then
+ * each page table's own lock (arch_pte_lock, arch/pte.h) orders the
+ * faults that change entries of one table (docs/locking.md).  The counts,
+ * tlb_gen and cpumask are atomics.
  */
 #pragma once
 #include <kernel/compiler.h>
 #include <kernel/cpumask.h>
 #include <kernel/list.h>
 #include <kernel/wait.h>
+#include <kernel/rwsem.h>
 #include <arch/memlayout.h>
 #include <stdatomic.h>
 
@@ -49,7 +53,7 @@ struct mm {
     uint64_t *pml4;             /* the same, through the direct map */
     _Atomic int mm_users;
     _Atomic int mm_count;
-    struct mutex lock;          /* VMAs and user page tables */
+    struct rwsem lock;          /* VMAs and user page tables (kernel/mm/mm_internal.h) */
     struct list_head vmas;
     uint64_t ctx_id;            /* never reused; 0 for init_mm */
     _Atomic uint64_t tlb_gen;   /* bumped (full barrier) after each page-table change */

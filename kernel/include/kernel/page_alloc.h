@@ -50,7 +50,8 @@ struct page {
     _Atomic uint32_t refcount;  /* 1 while allocated; users may count more */
     uint8_t order;              /* order of the block this frame heads */
     uint8_t flags;              /* PG_* below */
-    uint16_t owner_data;        /* free for the owner of an allocated frame */
+    uint16_t owner_data;        /* free for the owner of an allocated frame (0 at allocation);
+                                 * a page table's: its lock (arch/x86_64/mm/pt_lock.c) */
     uint32_t next, prev;        /* free-list links (frame numbers), buddy_lock */
 };
 

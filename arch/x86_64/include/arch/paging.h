@@ -100,6 +100,17 @@ int paging_map(pte_t *pml4, uintptr_t va, phys_addr_t pa, uint64_t flags);
  */
 int paging_unmap(pte_t *pml4, uintptr_t va, pte_t *old, struct pt_free_list *freed);
 
+/* A page table's lock, held (arch/x86_64/mm/pt_lock.c, docs/locking.md
+ * "Page-table locks"): where its word is and the interrupt state to
+ * restore.  Generic code takes it through arch_pte_lock (arch/pte.h). */
+struct pte_lock {
+    uint16_t *word;
+    uint64_t flags;
+};
+/* Lock the table that holds *entry (interrupts off until the unlock:
+ * arch_pte_unlock). */
+void pt_lock_entry_table(const pte_t *entry, struct pte_lock *l);
+
 /* Give the tables on the list back to the page allocator.  Only after every
  * CPU that may have walked them has flushed its TLB. */
 void pt_free_list_release(struct pt_free_list *freed);

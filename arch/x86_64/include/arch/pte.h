@@ -16,8 +16,9 @@
  * (uapi/shootdown.h), plus PROT_COW for a page shared copy-on-write
  * (readable, never writable until the fault that copies it).
  *
- * What the functions do NOT do: lock (the caller holds mm->lock, which
- * guards the user half of mm's tree) or flush (the caller knows the range
+ * What the functions do NOT do: take mm->lock (the caller holds it, which
+ * guards the user half of mm's tree; arch_pte_map alone takes the page
+ * table's lock, for faults under the read side) or flush (the caller knows the range
  * and flushes with flush_tlb_mm_range(); an unmapped frame or an unhooked
  * table is released only after that, kernel/mm/mmu_gather.h).
  */
@@ -48,9 +49,24 @@ static inline phys_addr_t arch_pte_frame(pte_t e) { return e & PTE_ADDR; }
 
 /* ---- changing entries (mm->lock held; the caller flushes) ------------------ */
 
+/*
+ * The lock of the page table that holds va's leaf entry (docs/locking.md,
+ * "Page-table locks"): false, and nothing locked, when there is no such
+ * table (nothing mapped near va).  Under the read side of mm->lock (page
+ * faults), hold it around reading an entry and changing it by
+ * arch_pte_protect/arch_pte_replace, so that another faulter's change of
+ * the same entry cannot come in between.  The table stays while mm->lock
+ * is held: tables are freed only under the write side.  Interrupts are
+ * off while it is held; never wait for a flush with it (rule 3).
+ */
+bool arch_pte_lock(struct mm *mm, uintptr_t va, struct pte_lock *l);
+void arch_pte_unlock(struct pte_lock *l);
+
 /* Map the empty entry for va to pa with `prot`, allocating tables as
- * needed.  Returns 0, -SD_ENOMEM, or -SD_EEXIST if va is mapped already.
- * Not present -> present: no flush owed. */
+ * needed.  Returns 0, -SD_ENOMEM, or -SD_EEXIST if va is mapped already
+ * (another faulter may have mapped it first: tested under the PT's lock,
+ * which it takes itself - do not hold it).  Not present -> present: no
+ * flush owed. */
 int arch_pte_map(struct mm *mm, uintptr_t va, phys_addr_t pa, unsigned prot);
 
 /* Clear the entry for va.  Returns false if nothing was mapped there; else

@@ -52,6 +52,7 @@ DECLARE_COUNTER(tlb, ipi_skipped_lazy);
 DECLARE_COUNTER(tlb, ipi_not_running);
 DECLARE_COUNTER(tlb, cpumask_cleared);
 DECLARE_COUNTER(tlb, flush_caught_up);
+DECLARE_COUNTER(tlb, flush_partial);
 DECLARE_COUNTER(tlb, flush_full);
 DECLARE_COUNTER(tlb, asid_hit);
 DECLARE_COUNTER(tlb, asid_miss);
@@ -82,12 +83,25 @@ static inline uint64_t tlb_ev_flush_begin(struct mm *mm)
     return tlbcheck_flush_begin(mm);
 }
 
+/*
+ * A test's stretch of the window between F1 and the IPIs (NULL but in
+ * tests/test_mm_concurrent.c).  Concurrent flushes of one mm reach a CPU
+ * out of order when one initiator bumps tlb_gen first but sends its IPIs
+ * after another initiator ran its own handler: on QEMU TCG a descheduled
+ * vCPU opens that window often, on Bochs (CPUs in lock-step) almost never.
+ * The test pauses some CPUs here to make it happen on purpose.
+ */
+extern void (*tlb_flush_made_test_hook)(void);
+
 /* After F1: the flush request [start, end) of generation new_gen is made,
- * for `cause`.  Trace. */
+ * for `cause`.  Trace; the test's pause. */
 static inline void tlb_ev_flush_made(struct mm *mm, uintptr_t start, uintptr_t end,
                                      uint64_t new_gen, bool freed_tables, enum tlb_flush_cause cause)
 {
     tlb_trace(TLBT_FLUSH, mm->ctx_id, start, end, new_gen << 1 | freed_tables, cause);
+    void (*hook)(void) = READ_ONCE(tlb_flush_made_test_hook);
+    if (__builtin_expect(hook != NULL, 0))
+        hook();
 }
 
 /* The CPUs other than the initiator that F2 leaves out of a flush's IPI
@@ -150,6 +164,8 @@ static inline void tlb_ev_flush_work(struct mm *mm, unsigned from, int work)
         count_event(tlb, flush_caught_up);
     else if (work == TLBT_WORK_FULL)
         count_event(tlb, flush_full);
+    else if (work == TLBT_WORK_PAGES)
+        count_event(tlb, flush_partial);
     if (remote)
         tlb_trace(TLBT_IPI_RECV, mm->ctx_id, from, (uint64_t)work, 0, 0);
     else

@@ -89,10 +89,14 @@ void tlbcheck_user_return(void);
 
 /*
  * Flush owed (docs/tlbcheck.md): the mm's lock is about to be released
- * (kernel/mm's mm_unlock, by the thread that holds it).  Asserts that every
- * change of mm that lowered rights was covered by a completed flush.
+ * for writing (kernel/mm's mm_unlock, by the thread that holds it).
+ * Asserts that every change of mm that lowered rights was covered by a
+ * completed flush.
  */
 void tlbcheck_mm_unlock(struct mm *mm);
+/* The same for the read side (mm_read_unlock): only the changes the
+ * calling thread made must be covered - other readers flush their own. */
+void tlbcheck_mm_read_unlock(struct mm *mm);
 
 /*
  * Frame lifetime (docs/tlbcheck.md): the block of 2^order frames at pa

@@ -70,7 +70,7 @@ struct tc_frame {
 /* Inside struct tc_mm: the frames this mm removed whose flush is pending. */
 struct tc_mm_frames {
     unsigned npending;
-    struct { uint64_t pa; uintptr_t va; uint64_t seq; } pending[TC_MM_PENDING];
+    struct { uint64_t pa; uintptr_t va; uint64_t seq; const void *author; } pending[TC_MM_PENDING];
 };
 
 /* The per-frame records of a range of physical memory [0, nframes pages). */
@@ -95,10 +95,15 @@ bool tc_pte_change_removes_frame(uint64_t old, uint64_t new);
 void tc_frame_map_change(struct tc_frames *f, uint64_t old, uint64_t new);
 
 /* Change `seq` of m (a PTE store, recorded by tc_pte_change) removed frame
- * pa from the mapping of va. */
+ * pa from the mapping of va.  The _by form names the change's author
+ * (arch/tlbcheck/open.h); the plain form is author NULL. */
 void tc_frame_unmapped(struct tc_frames *f, struct tc_mm *m, uintptr_t va, uint64_t pa,
                        uint64_t seq);
-/* A flush of m with `token` returned: its removals up to token are done. */
+void tc_frame_unmapped_by(struct tc_frames *f, struct tc_mm *m, uintptr_t va, uint64_t pa,
+                          uint64_t seq, const void *author);
+/* A flush of m with `token` returned (tc_check_flush_end_by closed its
+ * author's changes): the removals up to token whose change is no longer
+ * open are done.  Removals of other authors' open changes stay pending. */
 void tc_frames_flushed(struct tc_frames *f, struct tc_mm *m, uint64_t token);
 /* m is about to be freed: forget every record it still has. */
 void tc_frames_mm_free(struct tc_frames *f, struct tc_mm *m);
