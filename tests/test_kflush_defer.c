@@ -287,6 +287,9 @@ static void user_body(void *arg)
     const char *const argv[] = { "kflush_user", "1", USER_ROUNDS, NULL };
     int pid = process_spawn(argv[0], argv);
     EXPECT_GT(t, pid, 0);
+    /* No flush before the program took its starting count (a skip before
+     * that it would never see): it makes this endpoint right after. */
+    EXPECT_TRUE(t, pid <= 0 || SPIN_UNTIL(ipc_endpoint_lookup("kflush_user-ready") > 0));
     uint64_t skipped = 0, deferred0 = 0, from0 = 0, from1 = 0;
     struct counter_snapshot s;
     for (unsigned i = 0; pid > 0 && i < USER_ATTEMPTS && !skipped; i++) {

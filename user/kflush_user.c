@@ -7,7 +7,9 @@
  * owing a deferred kernel flush does it before anything else (docs/tlb.md,
  * "Kernel flushes deferred for user and idle CPUs").  We exit 0 as soon as
  * tlb.kernel_flush_skip_user moved (the test's flush found us in user
- * mode), 2 if it never did in ROUNDS rounds.
+ * mode), 2 if it never did in ROUNDS rounds.  The endpoint
+ * "kflush_user-ready" (gone with the process) tells the test that our
+ * starting count is taken.
  */
 #include <ulib.h>
 
@@ -29,9 +31,12 @@ int main(int argc, char **argv)
     if (argc != 3)
         die("usage: kflush_user CPU ROUNDS");
     long rounds = atol(argv[2]);
-    /* Before we go to CPU: the test flushes as soon as it sees that CPU in
-     * user mode, which can be right after the move. */
+    /* The count before any flush the test makes: it flushes only once the
+     * endpoint "kflush_user-ready" exists (we may have been started on CPU
+     * already, in user mode, where a flush would skip us uncounted). */
     uint64_t start = skip_user();
+    if (sys_ipc_create("kflush_user-ready") < 0)
+        die("ipc_create failed");
     if (pin_to_cpu((int)atol(argv[1])) != 0)
         die("cannot run on CPU %s", argv[1]);
     for (long r = 0; r < rounds; r++) {
