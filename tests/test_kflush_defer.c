@@ -37,6 +37,7 @@
 #include <kernel/debug/tlb_trace.h>
 #include <kernel/kstack.h>
 #include <kernel/page_alloc.h>
+#include <kernel/pt_walk.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <arch/paging.h>
@@ -335,6 +336,9 @@ static void run_on_cpu0(struct ktest *t, void (*fn)(void *), const char *name)
     kthread_start(body);
     EXPECT_EQ(t, kthread_join(body), 0);
     kstack_cache_drain();
+    /* With pt_free=rcu the tables of kflush_user's mm come back only after
+     * a grace period. */
+    pt_free_drain();
     EXPECT_EQ(t, page_free_frames(), frames);
 }
 
