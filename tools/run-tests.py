@@ -171,7 +171,7 @@ def mode_row(smp, mode, **kw):
 
 
 # ---- the TLB suites, for the Bochs rows that vary PCID and INVPCID ----
-TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,tlbcheck_owed,tlbcheck_machine,lazy_mm,mm_smp,mmu_gather"
+TLB_SUITES = "tlb_counters,tlb_pcid,tlb_stale,tlbcheck,tlbcheck_owed,tlbcheck_machine,lazy_mm,mm_smp,mmu_gather,tlb_gen_window"
 BOCHS_CPU = "corei7_haswell_4770"
 
 

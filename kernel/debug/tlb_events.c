@@ -15,6 +15,8 @@ DEFINE_COUNTER(tlb, cpumask_cleared, "bits a CPU cleared from an mm's cpumask (l
 DEFINE_COUNTER(tlb, flush_caught_up, "flush requests that found the CPU's ASID already caught up (no work)");
 /* tlb_events.h: a test's pause after F1 (tests/test_mm_concurrent.c). */
 void (*tlb_flush_made_test_hook)(void);
+/* tlb_events.h: a test's pause after a flushing CR3 write (tests/test_tlb_gen_window.c). */
+void (*tlb_cr3_flushed_test_hook)(struct mm *mm);
 
 DEFINE_COUNTER(tlb, flush_partial, "flush requests served by INVLPG per page (exactly one generation behind, within the ceiling)");
 

@@ -21,6 +21,7 @@
 #include <kernel/panic.h>
 #include <kernel/debug/race_window.h>
 #include <kernel/debug/tlb_inject.h>
+#include <kernel/debug/tlb_events.h>
 
 DEFINE_COUNTER(tlb, cr3_write_flush, "CR3 writes that flush the new PCID (every CR3 write without PCID)");
 DEFINE_COUNTER(tlb, cr3_write_noflush, "CR3 writes with NOFLUSH (PCID on, cached ASID up to date)");
@@ -55,6 +56,8 @@ void tlb_write_cr3(struct mm *mm, unsigned pcid, bool noflush)
      * handler of ours runs in between.  tlb_race_delay=N widens it. */
     race_window(RACE_CR3_WRITE);
     tlbcheck_cr3_write(mm, pcid, noflush, cr3);
+    if (!noflush && mm != &init_mm)
+        tlb_ev_cr3_flushed(mm);         /* a test's pause: the generation's window */
     arch_irq_restore(flags);
     if (noflush)
         count_event(tlb, cr3_write_noflush);

@@ -104,6 +104,27 @@ static inline void tlb_ev_flush_made(struct mm *mm, uintptr_t start, uintptr_t e
         hook();
 }
 
+/*
+ * A test's stretch of the window right after a flushing CR3 write of a user
+ * mm (its checker record made, interrupts still off), before the caller
+ * records in the ASID slot which generation the flush covered (NULL but in
+ * tests/test_tlb_gen_window.c).  Invariant G (tlb.c) says that generation
+ * must be read BEFORE the flush: a tlb_gen bump landing in this window is
+ * not covered.  The flush handler's full flush, the lazy catch-up and
+ * switch_mm all record a generation around such a write; a version that
+ * reads it after the write is wrong only when another CPU's bump lands
+ * here, a few instructions - the test holds the CPU here until one does.
+ */
+extern void (*tlb_cr3_flushed_test_hook)(struct mm *mm);
+
+/* After a flushing CR3 write of mm and its checker record (tlb_ops.c). */
+static inline void tlb_ev_cr3_flushed(struct mm *mm)
+{
+    void (*hook)(struct mm *) = READ_ONCE(tlb_cr3_flushed_test_hook);
+    if (__builtin_expect(hook != NULL, 0))
+        hook(mm);
+}
+
 /* The CPUs other than the initiator that F2 leaves out of a flush's IPI
  * batch, by reason. */
 struct flush_skipped {
