@@ -41,6 +41,7 @@
 #include "mm_test_util.h"
 #include <kernel/debug/counters.h>
 #include <kernel/debug/tlb_events.h>
+#include <kernel/debug/mm_events.h>
 #include <kernel/percpu.h>
 #include <kernel/time.h>
 #include <kernel/mm.h>
@@ -342,9 +343,168 @@ static void test_same_page_races(struct ktest *t)
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 
+/*
+ * Two writers breaking copy-on-write of ONE page at once.  The fault
+ * checks the entry under the page-table lock, drops the lock to allocate
+ * the copy (page_alloc may not run under it), and must check the entry
+ * AGAIN when it takes the lock back: another thread may have broken the
+ * page meanwhile, and replacing its copy would throw away that thread's
+ * write (here the BUG_ON of arch_pte_replace stops it first).  The loser
+ * frees its unused copy (mm_stats.cow_copy_raced) and retries the write,
+ * which then lands in the winner's copy.
+ *
+ * Each round forks the mm (every page shared again), and a thread per CPU
+ * writes the same pages at the same moment.  That alone makes the race
+ * now and then (1 to 32 rounds in the boots tried); to make it every
+ * round, the first faulter of page 0 to allocate its copy is held there
+ * (cow_copy_allocated_test_hook, kernel/debug/mm_events.h) until another
+ * writer has mapped its own copy of page 0.  Exactly one copy per page and
+ * round is kept, and at least one per round is made and freed unused.
+ */
+#define COW_RACE_ROUNDS 4
+
+struct cow_race {
+    struct mm *mm;
+    unsigned nthreads;
+    _Atomic int round;                  /* the round the threads may run; -1: leave */
+    _Atomic uint64_t arrived, done;
+    _Atomic unsigned write_errors;
+    _Atomic bool hold;                  /* the next copier of page 0 waits */
+    phys_addr_t shared;                 /* page 0's frame, shared with the child */
+    _Atomic unsigned held, not_won;
+};
+
+static struct cow_race cow_race;
+
+static void hold_first_copier(uintptr_t va)
+{
+    struct cow_race *c = &cow_race;
+    if (va != page_va(0) || current_task()->mm != c->mm || !atomic_exchange(&c->hold, false))
+        return;
+    atomic_fetch_add(&c->held, 1);
+    /* Until another writer's copy replaced the shared frame (interrupts
+     * on: its flush reaches this CPU). */
+    bool won = SPIN_UNTIL(({
+        phys_addr_t pa = 0;
+        paging_lookup(c->mm->pml4, va, &pa, NULL, NULL) && pa != c->shared;
+    }));
+    if (!won)
+        atomic_fetch_add(&c->not_won, 1);
+}
+
+struct cow_racer {
+    struct cow_race *c;
+    unsigned index;
+};
+
+static void cow_racer_fn(void *arg)
+{
+    struct cow_racer *w = arg;
+    struct cow_race *c = w->c;
+    uint64_t step = 0;
+    for (int r = 1;; r++) {
+        WAIT_UNTIL_PROGRESS(atomic_load(&c->round) >= r || atomic_load(&c->round) < 0,
+                            atomic_load(&c->done), yield());
+        if (atomic_load(&c->round) < 0)
+            break;
+        for (unsigned p = 0; p < SAME_PAGES; p++) {
+            /* Everyone at this page at once. */
+            uint64_t target = ++step * c->nthreads;
+            atomic_fetch_add(&c->arrived, 1);
+            SPIN_UNTIL(atomic_load(&c->arrived) >= target);
+            uint64_t v = tag(r, w->index);
+            if (copy_to_user((void *)page_va(p), &v, sizeof(v)) != 0)
+                atomic_fetch_add(&c->write_errors, 1);
+        }
+        atomic_fetch_add(&c->done, 1);
+    }
+    unuse_mm(c->mm);
+}
+
+static void test_same_page_cow_races(struct ktest *t)
+{
+    if (nr_cpus_online < 2)
+        KTEST_SKIP(t, "needs two CPUs");
+    unsigned mms = mm_live_count();
+    struct cow_race *c = &cow_race;
+    static struct cow_racer w[MAX_CPUS];
+    struct task *th[MAX_CPUS];
+    *c = (struct cow_race){ 0 };
+    c->mm = mm_create();
+    ASSERT_TRUE(t, c->mm != NULL);
+    ASSERT_EQ(t, mm_map_anon(c->mm, BASE, SAME_PAGES * PAGE_SIZE, RW), 0);
+    for (unsigned p = 0; p < SAME_PAGES; p++) {
+        uint64_t v = tag(0, p);
+        ASSERT_EQ(t, mm_write(c->mm, page_va(p), &v, sizeof(v)), 0);
+    }
+    unsigned n = 0, cpu;
+    for_each_online_cpu(cpu) {
+        w[n] = (struct cow_racer){ .c = c, .index = n };
+        th[n] = mm_thread_start(cow_racer_fn, &w[n], "mm-cow-race", c->mm, cpu);
+        ASSERT_TRUE(t, th[n] != NULL);
+        n++;
+    }
+    c->nthreads = n;
+
+    uint64_t copies0 = atomic_load(&mm_stats.cow_copies);
+    uint64_t raced0 = atomic_load(&mm_stats.cow_copy_raced);
+    unsigned wrong = 0, child_wrong = 0;
+    int r;
+    cow_copy_allocated_test_hook = hold_first_copier;
+    for (r = 1; r <= COW_RACE_ROUNDS; r++) {
+        struct mm *child = mm_fork(c->mm);
+        EXPECT_TRUE(t, child != NULL);
+        if (!child)
+            break;
+        EXPECT_TRUE(t, paging_lookup(c->mm->pml4, page_va(0), &c->shared, NULL, NULL));
+        atomic_store(&c->hold, true);
+        atomic_store(&c->round, r);
+        bool done = WAIT_UNTIL_PROGRESS(atomic_load(&c->done) >= (uint64_t)r * n,
+                                        atomic_load(&c->arrived), msleep(1));
+        for (unsigned p = 0; p < SAME_PAGES; p++) {
+            /* The parent's page holds one writer's value of this round;
+             * the child's still holds the last round's winner (or round 0). */
+            phys_addr_t pa;
+            uint64_t v = 0;
+            if (!paging_lookup(c->mm->pml4, page_va(p), &pa, NULL, NULL) ||
+                ((v = *(uint64_t *)phys_to_virt(pa)) >> 32) != (uint64_t)r ||
+                (v & 0xffffffff) >= n)
+                wrong++;
+            if (!paging_lookup(child->pml4, page_va(p), &pa, NULL, NULL) ||
+                (*(uint64_t *)phys_to_virt(pa) >> 32) != (uint64_t)(r - 1))
+                child_wrong++;
+        }
+        mmput(child);
+        if (!done) {
+            ktest_log("round %d: the writers made no progress", r);
+            break;
+        }
+    }
+    cow_copy_allocated_test_hook = NULL;
+    int rounds = r > COW_RACE_ROUNDS ? COW_RACE_ROUNDS : r;
+    atomic_store(&c->round, -1);
+    for (unsigned i = 0; i < n; i++)
+        kthread_join(th[i]);
+    uint64_t copies = atomic_load(&mm_stats.cow_copies) - copies0;
+    uint64_t raced = atomic_load(&mm_stats.cow_copy_raced) - raced0;
+    ktest_log("%u writers, %u pages, %d rounds: %llu copies kept, %llu made and freed unused "
+              "(another writer won; %u held on purpose)", n, SAME_PAGES, rounds,
+              (unsigned long long)copies, (unsigned long long)raced, atomic_load(&c->held));
+    EXPECT_EQ(t, atomic_load(&c->write_errors), 0u);
+    EXPECT_EQ(t, atomic_load(&c->not_won), 0u);
+    EXPECT_EQ(t, atomic_load(&c->held), (unsigned)rounds);
+    EXPECT_EQ(t, wrong, 0u);
+    EXPECT_EQ(t, child_wrong, 0u);
+    EXPECT_EQ(t, copies, (uint64_t)rounds * SAME_PAGES);
+    EXPECT_GE(t, raced, (uint64_t)rounds);
+    mmput(c->mm);
+    EXPECT_EQ(t, mm_live_count(), mms);
+}
+
 static const struct ktest_case mm_concurrent_cases[] = {
     KTEST_CASE(test_concurrent_cow_generations),
     KTEST_CASE(test_same_page_races),
+    KTEST_CASE(test_same_page_cow_races),
     {0},
 };
 KTEST_SUITE(mm_concurrent, mm_concurrent_cases);

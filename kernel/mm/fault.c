@@ -26,6 +26,7 @@
 #include <kernel/panic.h>
 #include <kernel/shm.h>
 #include <kernel/debug/tlb_inject.h>
+#include <kernel/debug/mm_events.h>
 #include <uapi/shootdown.h>
 #include <lib/string.h>
 
@@ -82,11 +83,15 @@ int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t old)
     phys_addr_t copy = page_alloc(0);       /* not under the page table's lock */
     if (!copy)
         return -SD_ENOMEM;
+    mm_ev_cow_copy_allocated(va);           /* a test's pause before the test below */
     locked = arch_pte_lock(mm, va, &ptl);
     BUG_ON(!locked);
     if (!entry_unchanged(mm, va, old)) {
+        /* Another thread broke it while we allocated (the lock was not
+         * held across page_alloc): its copy is mapped; ours goes. */
         arch_pte_unlock(&ptl);
         page_free(copy, 0);                 /* never mapped */
+        atomic_fetch_add(&mm_stats.cow_copy_raced, 1);
         return 0;
     }
     /* Under the lock the entry still maps old_pa, and its reference keeps

@@ -134,6 +134,7 @@ struct mm_stats {
     _Atomic uint64_t demand_zero_faults;
     _Atomic uint64_t cow_copies;        /* pages copied on a write after fork */
     _Atomic uint64_t cow_reuses;        /* write faults on a page no longer shared: no copy */
+    _Atomic uint64_t cow_copy_raced;    /* copies made for a break another thread won first: freed unused */
     _Atomic uint64_t shared_faults;     /* first touches in an mm of a shared object's page */
 };
 extern struct mm_stats mm_stats;
