@@ -1,8 +1,10 @@
 /*
  * tests/test_ipc.c - the IPC core (kernel/ipc.h) driven by kernel threads:
  * endpoint names and ids, send/receive rendezvous, call/reply with exact
- * contents from several clients on every CPU, and waiters failed when their
- * endpoint goes away.  Ring 3 and the system-call copies are covered by the
+ * contents from several clients on every CPU, waiters failed when their
+ * endpoint goes away, and the hand-off (a call and a reply on one CPU
+ * switch straight to the other side, and the pair still yields the CPU to
+ * others).  Ring 3 and the system-call copies are covered by the
  * user programs (tests/test_user_ipc.c).
  */
 #include "ktest_suite.h"
@@ -319,6 +321,115 @@ static void test_waiter_sleeps(struct ktest *t)
     EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
 }
 
+/* ---- the hand-off (sched_handoff_*, docs/scheduler.md) ---- */
+
+static uint64_t handoffs_on(unsigned cpu)
+{
+    struct sched_stats s;
+    sched_stats_get(cpu, &s);
+    return s.handoffs;
+}
+
+/* A client and a server bound to one CPU: a call finds the server asleep
+ * in ipc_reply_recv and a reply finds the client asleep in ipc_call, both
+ * on this CPU, so each can switch straight to the other - two hand-offs a
+ * round trip.  One is refused only when a reschedule is pending (the tick
+ * ended the pair's slice, the balancer pulled a task) or the other side was
+ * preempted before it slept; at least one a round is a wide margin. */
+static void test_handoff_one_cpu(struct ktest *t)
+{
+    unsigned cpu = last_cpu();
+    int ep = ipc_endpoint_create("ktest-handoff", NULL);
+    ASSERT_GT(t, ep, 0);
+    struct task *srv = kthread_create(server_reply_recv, (void *)(uintptr_t)ep, "ipc_server");
+    ASSERT_TRUE(t, srv != NULL);
+    kthread_bind(srv, cpu);
+    static struct client_arg arg;
+    _Atomic unsigned bad = 0;
+    arg = (struct client_arg){ .ep = ep, .index = 0, .bad = &bad };
+    struct task *cl = kthread_create(client, &arg, "ipc_client");
+    ASSERT_TRUE(t, cl != NULL);
+    kthread_bind(cl, cpu);
+    uint64_t before = handoffs_on(cpu);
+    kthread_start(srv);
+    kthread_start(cl);
+    kthread_join(cl);
+    uint64_t handoffs = handoffs_on(cpu) - before;
+    struct sd_ipc_msg stop = { .label = LABEL_STOP }, r;
+    EXPECT_EQ(t, ipc_call(ep, &stop, &r), 0);
+    EXPECT_EQ(t, kthread_join(srv), 0);
+    EXPECT_EQ(t, atomic_load(&bad), 0u);
+    ktest_log("%llu hand-offs in %u round trips on cpu%u", (unsigned long long)handoffs,
+              CALL_ROUNDS, cpu);
+    EXPECT_GE(t, handoffs, (uint64_t)CALL_ROUNDS);
+    EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
+}
+
+/*
+ * The woken side jumps the queue, so it must not get a fresh time slice:
+ * then a pair handing the CPU back and forth would never use one up and
+ * would keep a third task of that CPU off it for as long as it talks.  With
+ * the slice handed on, the pair's shared slice ends after 1 + priority
+ * ticks and the tick preempts it.  The client calls until a task started on
+ * its CPU has run; FAIR_LIMIT round trips are many slices' worth (a few
+ * hundred to a few thousand fit in one, under QEMU and Bochs alike).
+ */
+#define FAIR_LIMIT 200000u
+
+static _Atomic bool third_ran;
+static _Atomic unsigned fair_rounds;
+
+static void third_task(void *arg)
+{
+    (void)arg;
+    atomic_store(&third_ran, true);
+}
+
+static void fair_client(void *arg)
+{
+    int ep = (int)(uintptr_t)arg;
+    unsigned i = 0;
+    while (i < FAIR_LIMIT && !atomic_load(&third_ran)) {
+        struct sd_ipc_msg q = { .label = (uint64_t)1 << 32 | i }, r;     /* never LABEL_STOP */
+        if (ipc_call(ep, &q, &r) != 0 || r.label != q.label + 1)
+            kthread_exit(1);
+        atomic_store(&fair_rounds, ++i);
+    }
+    kthread_exit(0);
+}
+
+static void test_handoff_is_fair(struct ktest *t)
+{
+    unsigned cpu = last_cpu();
+    int ep = ipc_endpoint_create("ktest-fair", NULL);
+    ASSERT_GT(t, ep, 0);
+    atomic_store(&third_ran, false);
+    atomic_store(&fair_rounds, 0);
+    struct task *srv = kthread_create(server_reply_recv, (void *)(uintptr_t)ep, "ipc_server");
+    struct task *cl = kthread_create(fair_client, (void *)(uintptr_t)ep, "ipc_client");
+    struct task *third = kthread_create(third_task, NULL, "third");
+    ASSERT_TRUE(t, srv && cl && third);
+    kthread_bind(srv, cpu);
+    kthread_bind(cl, cpu);
+    kthread_bind(third, cpu);
+    kthread_start(srv);
+    kthread_start(cl);
+    /* The pair is talking (and handing off) before the third task comes. */
+    for (int ms = 0; ms < 5000 && atomic_load(&fair_rounds) < 100; ms++)
+        msleep(1);
+    kthread_start(third);
+    EXPECT_EQ(t, kthread_join(cl), 0);
+    unsigned rounds = atomic_load(&fair_rounds);
+    EXPECT_EQ(t, kthread_join(third), 0);
+    struct sd_ipc_msg stop = { .label = LABEL_STOP }, r;
+    EXPECT_EQ(t, ipc_call(ep, &stop, &r), 0);
+    EXPECT_EQ(t, kthread_join(srv), 0);
+    ktest_log("the third task ran after %u round trips on cpu%u", rounds, cpu);
+    EXPECT_TRUE(t, atomic_load(&third_ran));
+    EXPECT_LT(t, rounds, FAIR_LIMIT);
+    EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(test_endpoint_names),
     KTEST_CASE(test_waiter_sleeps),
@@ -326,6 +437,8 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_call_reply),
     KTEST_CASE(test_call_reply_recv),
     KTEST_CASE(test_destroy_wakes_waiters),
+    KTEST_CASE(test_handoff_one_cpu),
+    KTEST_CASE(test_handoff_is_fair),
     {0},
 };
 KTEST_SUITE(ipc, cases);

@@ -32,13 +32,23 @@
  * looks again, and under the lock the state is final or the waiter sleeps
  * once more - nobody is between a wake and its DONE while we hold it.
  *
+ * Hand-off: a thread that completes a waiter and then sleeps itself (the
+ * caller whose message a waiting server took, the server that answered a
+ * waiting caller and waits for the next message) completes it on its way
+ * to sleep (waiter_sleep's `wake`), and when the woken task sleeps on this
+ * CPU it switches straight to it in the same run-queue lock hold
+ * (complete_and_sleep; docs/scheduler.md, "Hand-off").
+ *
  * This is the round trip's cost: with ipc_call on one side and
  * ipc_reply_recv on the other, a call and its reply are two system calls,
- * two holds of ipc_lock and two run-queue locks (the wake-ups) besides the
- * two switches.  Earlier shapes measured (make bench, Bochs): a wait queue
- * per waiter cost four more lock holds per sleep and made a round trip four
- * times two yields; reply and recv as two system calls, and the woken
- * waiter taking ipc_lock to read its state, made it about three times.
+ * two holds of ipc_lock and, on one CPU, two run-queue lock holds (each a
+ * wake-up and a switch) - as many switches and run-queue holds as two
+ * yields.  Earlier shapes measured (make bench, Bochs; docs/syscalls.md has
+ * the table): a wait queue per waiter cost four more lock holds per sleep
+ * and made a round trip four times two yields; reply and recv as two
+ * system calls, and the woken waiter taking ipc_lock to read its state,
+ * made it about three times; a wake-up and a schedule() for each side, two
+ * run-queue lock holds each, 2.3 times.
  */
 #include <kernel/ipc.h>
 #include <kernel/list.h>
@@ -117,6 +127,34 @@ static void waiter_complete(struct ipc_waiter *w, int result)
     atomic_store_explicit(&w->state, W_DONE, memory_order_release);    /* C1 */
 }
 
+/*
+ * Under ipc_lock, which it drops, with the current task BLOCKED on a
+ * waiter of its own: complete `wake` (result 0; NULL: nobody) and sleep.
+ * When wake's task sleeps on this CPU, the two become one switch
+ * (sched_handoff_prepare, kernel/sched/handoff.c): its task is made
+ * runnable and reserved to run next here, then DONE (C1, the same order
+ * as waiter_complete: result, wake-up, DONE last), then the switch goes
+ * straight to it - one run-queue lock hold instead of one for the wake-up
+ * and one for schedule().  After C1 only wake's task is touched, which the
+ * reservation keeps from running (or exiting) anywhere until the switch.
+ */
+static void complete_and_sleep(struct ipc_waiter *wake)
+{
+    uint64_t flags;
+    struct task *t = wake ? wake->task : NULL;
+    if (t && sched_handoff_prepare(t, &flags)) {
+        wake->result = 0;
+        atomic_store_explicit(&wake->state, W_DONE, memory_order_release);    /* C1 */
+        spin_unlock(&ipc_lock);
+        sched_handoff_switch(t, flags);
+        return;
+    }
+    if (wake)
+        waiter_complete(wake, 0);
+    spin_unlock(&ipc_lock);
+    schedule();
+}
+
 /* Under ipc_lock: server received caller's message and now owes it a
  * reply.  A thread answers only its latest call: an older caller still
  * waiting on it is failed rather than left waiting forever. */
@@ -140,7 +178,10 @@ static void take_reply_duty(struct ipc_waiter *caller, struct task *server)
  * Called with ipc_lock held and w queued (or already DONE); sleeps until w
  * is DONE and returns its result, with ipc_lock released.  A thread asked
  * to stop (its process is exiting) gives up its place and returns
- * -SD_ESRCH.
+ * -SD_ESRCH.  `wake` (or NULL) is a waiter this thread has taken off its
+ * list and filled in but not completed: it is completed (result 0) on the
+ * way, before the first sleep or the return, and its task is switched to
+ * directly when it can be (complete_and_sleep).
  *
  * Lost wake-ups: the task is BLOCKED before it looks at w->state (under
  * ipc_lock) and at should_stop.  A completer finishes w under ipc_lock,
@@ -153,7 +194,7 @@ static void take_reply_duty(struct ipc_waiter *caller, struct task *server)
  * the other.  The look without the lock after schedule() (W1) only ends
  * the wait early: what it misses, the look under the lock sees.
  */
-static int waiter_sleep(struct ipc_waiter *w)
+static int waiter_sleep(struct ipc_waiter *w, struct ipc_waiter *wake)
 {
     int result;
     for (;;) {
@@ -168,15 +209,17 @@ static int waiter_sleep(struct ipc_waiter *w)
             result = -SD_ESRCH;
             break;
         }
-        spin_unlock(&ipc_lock);
-        schedule();
-        /* W1: pairs with C1 in waiter_complete(). */
+        complete_and_sleep(wake);       /* drops ipc_lock */
+        wake = NULL;
+        /* W1: pairs with C1 in waiter_complete() and complete_and_sleep(). */
         if (atomic_load_explicit(&w->state, memory_order_acquire) == W_DONE) {
             set_current_state(TASK_RUNNABLE);
             return w->result;
         }
         spin_lock(&ipc_lock);
     }
+    if (wake)
+        waiter_complete(wake, 0);
     spin_unlock(&ipc_lock);
     set_current_state(TASK_RUNNABLE);
     return result;
@@ -297,6 +340,7 @@ static int do_send(int id, const struct sd_ipc_msg *msg, bool call, struct sd_ip
     w.msg.sender = w.task->id;
     w.msg.reserved = 0;
     w.is_call = call;
+    struct ipc_waiter *wake = NULL;
 
     spin_lock(&ipc_lock);
     struct endpoint *ep = ep_get(id);
@@ -309,17 +353,17 @@ static int do_send(int id, const struct sd_ipc_msg *msg, bool call, struct sd_ip
         struct ipc_waiter *r = list_first_entry(&ep->receivers, struct ipc_waiter, link);
         list_del(&r->link);
         r->msg = w.msg;
-        if (call)
-            take_reply_duty(&w, r->task);     /* r owes us the reply */
-        waiter_complete(r, 0);
         if (!call) {
+            waiter_complete(r, 0);
             spin_unlock(&ipc_lock);
             return 0;
         }
+        take_reply_duty(&w, r->task);   /* r owes us the reply */
+        wake = r;                       /* completed by waiter_sleep, ... */
     } else {
         list_add_tail(&w.link, &ep->senders);
     }
-    int result = waiter_sleep(&w);      /* drops ipc_lock */
+    int result = waiter_sleep(&w, wake);        /* ... which drops ipc_lock */
     if (result == 0 && call)
         *reply = w.msg;
     return result;
@@ -337,12 +381,17 @@ int ipc_call(int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply)
 
 /*
  * Under ipc_lock, which it drops: take a waiting sender's message, or queue
- * w as a receiver of endpoint id and sleep until one arrives.
+ * w as a receiver of endpoint id and sleep until one arrives.  `wake` (or
+ * NULL): a caller just answered, completed here - on the way to sleep, so
+ * that the switch can go straight to it (waiter_sleep).
  */
-static int recv_locked(int id, struct ipc_waiter *w, struct sd_ipc_msg *out)
+static int recv_locked(int id, struct ipc_waiter *w, struct sd_ipc_msg *out,
+                       struct ipc_waiter *wake)
 {
     struct endpoint *ep = ep_get(id);
     if (!ep) {
+        if (wake)
+            waiter_complete(wake, 0);
         spin_unlock(&ipc_lock);
         return -SD_EINVAL;
     }
@@ -355,11 +404,13 @@ static int recv_locked(int id, struct ipc_waiter *w, struct sd_ipc_msg *out)
             take_reply_duty(s, current_task());  /* s sleeps on until ipc_reply() */
         else
             waiter_complete(s, 0);
+        if (wake)
+            waiter_complete(wake, 0);
         spin_unlock(&ipc_lock);
         return 0;
     }
     list_add_tail(&w->link, &ep->receivers);
-    int result = waiter_sleep(w);       /* drops ipc_lock */
+    int result = waiter_sleep(w, wake);         /* drops ipc_lock */
     if (result == 0)
         *out = w->msg;
     return result;
@@ -370,12 +421,14 @@ int ipc_recv(int id, struct sd_ipc_msg *out)
     struct ipc_waiter w;
     waiter_init(&w);
     spin_lock(&ipc_lock);
-    return recv_locked(id, &w, out);
+    return recv_locked(id, &w, out, NULL);
 }
 
-/* Under ipc_lock: answer the call this thread received last; false if no
- * caller waits for its reply (none received, or it gave up). */
-static bool reply_locked(const struct sd_ipc_msg *reply)
+/* Under ipc_lock: answer the call this thread received last - its waiter,
+ * off the list with the reply in it, for the caller to complete (result
+ * 0); NULL if no caller waits for its reply (none received, or it gave
+ * up). */
+static struct ipc_waiter *reply_locked(const struct sd_ipc_msg *reply)
 {
     struct task *me = current_task();
     struct list_head *pos;
@@ -386,19 +439,20 @@ static bool reply_locked(const struct sd_ipc_msg *reply)
             w->msg = *reply;
             w->msg.sender = me->id;
             w->msg.reserved = 0;
-            waiter_complete(w, 0);
-            return true;
+            return w;
         }
     }
-    return false;
+    return NULL;
 }
 
 int ipc_reply(const struct sd_ipc_msg *reply)
 {
     spin_lock(&ipc_lock);
-    bool answered = reply_locked(reply);
+    struct ipc_waiter *w = reply_locked(reply);
+    if (w)
+        waiter_complete(w, 0);
     spin_unlock(&ipc_lock);
-    return answered ? 0 : -SD_ENOENT;
+    return w ? 0 : -SD_ENOENT;
 }
 
 /*
@@ -418,8 +472,7 @@ int ipc_reply_recv(int id, const struct sd_ipc_msg *reply, struct sd_ipc_msg *ou
         spin_unlock(&ipc_lock);
         return -SD_EINVAL;      /* before the reply: a bad call changes nothing */
     }
-    reply_locked(reply);
-    return recv_locked(id, &w, out);
+    return recv_locked(id, &w, out, reply_locked(reply));
 }
 
 /* ---- system calls: copy the messages across the user boundary ---- */

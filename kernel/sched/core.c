@@ -176,14 +176,14 @@ void finish_task_switch(struct task *prev)
         sched_push_task(push);
 }
 
-static void context_switch(struct runqueue *rq, struct task *prev, struct task *next)
+static __always_inline void context_switch(struct runqueue *rq, struct task *prev, struct task *next)
 {
-    /* Step 1: prepare. */
+    /* Step 1: prepare.  (next->slice_left is the caller's: a fresh slice
+     * from __schedule, the rest of prev's from a hand-off.) */
     BUG_ON(atomic_load_explicit(&next->on_cpu, memory_order_acquire));
     atomic_store_explicit(&next->on_cpu, true, memory_order_relaxed);
     rq->curr = next;
     *this_cpu_ptr(&current_task_ptr) = next;
-    next->slice_left = 1 + next->priority;
     next->switches_in++;
     next->last_cpu_seen = rq->cpu;
     rq->stats.switches++;
@@ -225,6 +225,29 @@ static struct task *pick_next(struct runqueue *rq)
     return t;
 }
 
+/*
+ * With rq->lock held, before a switch away from prev: put prev back on its
+ * queue if it stays runnable.
+ *
+ * A preempted task stays runnable whatever its state says: it may have set
+ * BLOCKED and be about to check its wake-up condition, or have found the
+ * condition true and be about to set RUNNABLE again.  Taking it off the
+ * queue here would put it to sleep with nobody left to wake it - the lost
+ * wake-up.  Only a task that calls schedule() itself sleeps.
+ */
+static __always_inline void put_prev_task(struct runqueue *rq, struct task *prev, bool preempted)
+{
+    int state = atomic_load_explicit(&prev->state, memory_order_relaxed);
+    if (prev != rq->idle && (state == TASK_RUNNABLE || preempted)) {
+        /* A runnable task no longer allowed here (sched_set_affinity) is
+         * pushed to an allowed CPU once it is off this one. */
+        if (state == TASK_RUNNABLE && !cpumask_test_cpu(&prev->allowed, rq->cpu))
+            rq->push_task = prev;
+        else
+            rq_enqueue(rq, prev);       /* to the back: round robin */
+    }
+}
+
 static void __schedule(bool preempted)
 {
     struct runqueue *rq = this_rq();
@@ -240,22 +263,7 @@ static void __schedule(bool preempted)
     raw_spin_lock(&rq->lock);
     this_cpu_ptr(&preempt_state)->need_resched = false;
 
-    /*
-     * A preempted task stays runnable whatever its state says: it may have
-     * set BLOCKED and be about to check its wake-up condition, or have found
-     * the condition true and be about to set RUNNABLE again.  Taking it off
-     * the queue here would put it to sleep with nobody left to wake it - the
-     * lost wake-up.  Only a task that calls schedule() itself sleeps.
-     */
-    int state = atomic_load_explicit(&prev->state, memory_order_relaxed);
-    if (prev != rq->idle && (state == TASK_RUNNABLE || preempted)) {
-        /* A runnable task no longer allowed here (sched_set_affinity) is
-         * pushed to an allowed CPU once it is off this one. */
-        if (state == TASK_RUNNABLE && !cpumask_test_cpu(&prev->allowed, rq->cpu))
-            rq->push_task = prev;
-        else
-            rq_enqueue(rq, prev);       /* to the back: round robin */
-    }
+    put_prev_task(rq, prev, preempted);
     struct task *next = pick_next(rq);
     BUG_ON(next->on_rq);
 
@@ -266,6 +274,7 @@ static void __schedule(bool preempted)
     }
     if (preempted)
         rq->stats.preemptions++;
+    next->slice_left = 1 + next->priority;
     context_switch(rq, prev, next);
 }
 
@@ -354,6 +363,81 @@ bool wake_up_task(struct task *t)
     }
     task_rq_unlock(rq, flags);
     return true;
+}
+
+/*
+ * The hand-off: a synchronous wake-up that wakes a task and switches to it
+ * in one hold of the run-queue lock (docs/scheduler.md, "Hand-off").
+ *
+ * A wake-up followed at once by the waker's own sleep, as in every IPC
+ * round trip (the caller wakes the server and waits for the reply, the
+ * server wakes the caller and waits for the next call), costs through the
+ * ordinary path two holds of the run-queue lock: wake_up_task() queues the
+ * woken task at the back, then schedule() takes the lock again and picks
+ * the first queued task.  When both tasks are on this CPU, the hand-off
+ * does both in one hold and runs the woken task next, as L4's and seL4's
+ * IPC fast paths and Linux's synchronous wake-ups (WF_SYNC) do.
+ *
+ * Between prepare and switch the woken task is RUNNABLE on no queue and
+ * on no CPU, like a task being pushed (affinity.c): wake_up_task() ignores
+ * a RUNNABLE task and the balancer looks only at queues, and everything
+ * else that looks at it takes this run-queue lock, which we hold until the
+ * switch is done (finish_task_switch on its stack releases it).  So nobody
+ * can queue, move or run it in between, and it cannot exit.
+ *
+ * Fairness: the woken task jumps the queue, so it gets only the rest of
+ * the waker's time slice, not a fresh one; a pair of tasks handing the CPU
+ * back and forth shares one slice and is preempted when it ends (the tick,
+ * when others are queued), like any task.  A pending reschedule refuses
+ * the hand-off: the ordinary path then queues the woken task at the back.
+ */
+bool sched_handoff_prepare(struct task *t, uint64_t *flags)
+{
+    struct runqueue *rq = this_rq();
+    /* Cheap refusals first, without the lock; t->cpu is read again under
+     * it (it changes only under the lock of t's queue, this one). */
+    if (need_resched() || READ_ONCE(t->cpu) != rq->cpu)
+        return false;
+    *flags = arch_irq_save();
+    preempt_disable();
+    raw_spin_lock(&rq->lock);
+    if (t->cpu != rq->cpu || t == rq->curr || t->on_rq || need_resched() ||
+        atomic_load(&t->state) != TASK_BLOCKED || !cpumask_test_cpu(&t->allowed, rq->cpu)) {
+        raw_spin_unlock(&rq->lock);
+        preempt_enable_no_resched();    /* the caller's own spinlock keeps the count above 0 */
+        arch_irq_restore(*flags);
+        return false;
+    }
+    /* Not queued, not curr, on this queue: off every CPU (its last switch
+     * cleared on_cpu before releasing the lock we hold). */
+    BUG_ON(atomic_load_explicit(&t->on_cpu, memory_order_acquire));
+    /* As in wake_up_task(): sequentially consistent, after the waker's
+     * condition stores (pairs with the sleeper's set_current_state). */
+    atomic_store(&t->state, TASK_RUNNABLE);
+    return true;
+}
+
+void sched_handoff_switch(struct task *t, uint64_t flags)
+{
+    struct runqueue *rq = this_rq();
+    struct task *prev = rq->curr;
+
+    BUG_ON(arch_irqs_enabled() || !spin_held_by_me(&rq->lock));
+    /* Only the run-queue lock's count is left: the caller holds nothing
+     * else, so this is a quiescent state as in __schedule(). */
+    if (preempt_count() != 1)
+        panic("sched_handoff_switch() while atomic: preempt_count %d in task '%s'",
+              preempt_count(), prev->name);
+    rcu_qs();
+    this_cpu_ptr(&preempt_state)->need_resched = false;
+    put_prev_task(rq, prev, false);     /* prev sleeps if it is BLOCKED */
+    t->slice_left = prev->slice_left;   /* the rest of the slice, not a new one */
+    rq->stats.handoffs++;
+    context_switch(rq, prev, t);
+    /* Running again: the rest of schedule(). */
+    while (need_resched())
+        __schedule(false);
+    arch_irq_restore(flags);
 }
 
 /* Called from the timer interrupt on every CPU. */

@@ -11,6 +11,9 @@
 #define __section(s)    __attribute__((section(s)))
 #define __used          __attribute__((used))
 #define __noinline      __attribute__((noinline))
+#ifndef __always_inline                 /* glibc's, in the host tests */
+#define __always_inline inline __attribute__((always_inline))
+#endif
 #define __printf(a, b)  __attribute__((format(printf, a, b)))
 #define likely(x)       __builtin_expect(!!(x), 1)
 #define unlikely(x)     __builtin_expect(!!(x), 0)

@@ -117,6 +117,25 @@ void sched_tick(void);                  /* from the timer interrupt */
 bool wake_up_task(struct task *t);
 /* Set the current task's state before sleeping (see kernel/wait.h). */
 void set_current_state(enum task_state s);
+
+/*
+ * A synchronous wake-up that switches straight to the woken task
+ * (kernel/sched/core.c; docs/scheduler.md, "Hand-off"): for a waker
+ * that is about to sleep itself, as an IPC caller after its message was
+ * taken, or a server after its reply.  sched_handoff_prepare(t) succeeds
+ * when t is BLOCKED on this CPU's queue's side (not queued, not running,
+ * allowed here) and no reschedule is pending: then t is RUNNABLE but on no
+ * queue, reserved to run next here, and the caller holds this CPU's
+ * run-queue lock with interrupts off (saved in *flags).  The caller may
+ * then finish its own business (release its own spinlocks; it takes no
+ * other lock) and must call sched_handoff_switch(t, flags), which switches
+ * to t as schedule() would - current sleeps if it is BLOCKED - and returns
+ * when current runs again.  On false nothing changed: wake t the usual
+ * way.  The caller holds one spinlock (preempt_count 1) when it prepares
+ * and none of its own when it switches.
+ */
+bool sched_handoff_prepare(struct task *t, uint64_t *flags);
+void sched_handoff_switch(struct task *t, uint64_t flags);
 /* Called at the return of every interrupt from a preemptible context. */
 void preempt_on_irq_return(void);
 /* Ask `cpu` to go through schedule() at its next chance (an IPI unless it
@@ -164,6 +183,7 @@ void sched_print_tasks(void);
 /* ---- per-CPU statistics ---- */
 struct sched_stats {
     uint64_t switches;
+    uint64_t handoffs;              /* of the switches: sched_handoff_switch() */
     uint64_t preemptions;
     uint64_t migrations_in;
     uint64_t idle_ticks;
