@@ -378,6 +378,180 @@ static void model_concurrent_authors(struct ktest *t)
     env_free(&e);
 }
 
+/*
+ * Holes (docs/tlbcheck.md, "Concurrent changes"): the folding of a slot
+ * passes another author's open change that this CPU has not flushed yet
+ * as a hole, instead of stopping there.  A numbered change of one page
+ * (the frame replaced, as a copy-on-write copy does), and `task`'s flush
+ * of n pages from `first`: each CPU INVLPGs each page, except CPU
+ * `skip_cpu` page `skip_va` (skip_cpu -1: none), then its flush_end.
+ */
+static uint64_t numbered(struct tc_mm *m, const void *task, uintptr_t va)
+{
+    return tc_pte_change_by(m, va, PTE(FRAME(1), PTE_W), PTE(FRAME(2), PTE_W), task);
+}
+
+static void flush_pages(struct owed_env *e, struct tc_mm *m, const void *task, uintptr_t first,
+                        unsigned n, int skip_cpu, uintptr_t skip_va)
+{
+    uint64_t tok = tc_flush_begin(m);
+    for (unsigned c = 0; c < 2; c++)
+        for (unsigned i = 0; i < n; i++)
+            if ((int)c != skip_cpu || first + i * PAGE_SIZE != skip_va)
+                tc_invlpg(&e->md, &e->cpu[c], first + i * PAGE_SIZE);
+    tc_check_flush_end_by(&e->md, m, tok, task);
+}
+
+static unsigned user_access(struct owed_env *e, unsigned c)
+{
+    unsigned before = e->md.violations;
+    tc_check_user_access(&e->md, &e->cpu[c], "user_access");
+    return e->md.violations - before;
+}
+
+#define NB  (TC_FLUSH_SLOTS + 5)        /* B's pages: more than the flush list holds */
+
+/*
+ * The page-flush list fills up (B's flush of NB pages) while A's change is
+ * open and not flushed on either CPU.  Before holes the slots went blind
+ * there.  (a) A's own flush then reaching both CPUs clears it, and nothing
+ * is reported for the changes they did flush; (b) in a second round, a
+ * page of B's flush that CPU 1 skips, and A's next change that its flush
+ * never brings to CPU 1, are both reported.
+ */
+static void model_holes_page_flushes(struct ktest *t)
+{
+    ENV(t, e);
+    for (unsigned c = 0; c < 2; c++)
+        tc_cr3_write(&e.md, &e.cpu[c], e.a, 2001, 0, false, false);
+    struct tc_slot *s1 = &e.cpu[1].slot[0];
+    /* (a) */
+    EXPECT_TRUE(t, numbered(e.a, TASK_A, VA(1)) != 0);
+    for (unsigned i = 0; i < NB; i++)
+        numbered(e.a, TASK_B, VA(16 + i));
+    flush_pages(&e, e.a, TASK_B, VA(16), NB, -1, 0);
+    EXPECT_EQ(t, e.md.violations, 0u);          /* A's change: open, another author's */
+    EXPECT_FALSE(t, s1->blind);
+    EXPECT_EQ(t, s1->nholes, 1u);
+    EXPECT_EQ(t, s1->hole[0].va, VA(1));
+    flush_pages(&e, e.a, TASK_A, VA(1), 1, -1, 0);
+    EXPECT_EQ(t, e.md.violations, 0u);
+    EXPECT_EQ(t, s1->nholes, 0u);
+    EXPECT_EQ(t, user_access(&e, 0), 0u);
+    EXPECT_EQ(t, user_access(&e, 1), 0u);
+    /* (b) */
+    numbered(e.a, TASK_A, VA(2));
+    for (unsigned i = 0; i < NB; i++)
+        numbered(e.a, TASK_B, VA(16 + i));
+    flush_pages(&e, e.a, TASK_B, VA(16), NB, 1, VA(16 + NB - 1));
+    EXPECT_EQ(t, e.md.violations, 1u);
+    EXPECT_STREQ(t, e.md.last_op, "flush_end");
+    EXPECT_EQ(t, e.md.last_cpu, 1u);
+    EXPECT_EQ(t, e.md.last_addr, VA(16 + NB - 1));
+    flush_pages(&e, e.a, TASK_A, VA(2), 1, 1, VA(2));   /* never reaches CPU 1 */
+    EXPECT_EQ(t, e.md.violations, 2u);
+    EXPECT_EQ(t, e.md.last_cpu, 1u);
+    EXPECT_EQ(t, e.md.last_addr, VA(2));
+    EXPECT_EQ(t, user_access(&e, 0), 0u);
+    EXPECT_EQ(t, user_access(&e, 1), 1u);       /* closed now: below done_seq */
+    EXPECT_EQ(t, e.md.last_addr, VA(2));
+    env_free(&e);
+}
+
+/*
+ * The INVLPG that finds the list full is the one of the open change that
+ * stops the folding: B's flush of TC_FLUSH_SLOTS pages has filled both
+ * CPUs' lists (its end has not come yet), and then A's own flush reaches
+ * them.  The folding makes A's change a hole just before that INVLPG is
+ * recorded - which covers it.  Neither end reports anything.
+ */
+static void model_holes_flush_fills_list(struct ktest *t)
+{
+    ENV(t, e);
+    for (unsigned c = 0; c < 2; c++)
+        tc_cr3_write(&e.md, &e.cpu[c], e.a, 2001, 0, false, false);
+    numbered(e.a, TASK_A, VA(1));
+    for (unsigned i = 0; i < TC_FLUSH_SLOTS; i++)
+        numbered(e.a, TASK_B, VA(16 + i));
+    uint64_t tok_b = tc_flush_begin(e.a);
+    for (unsigned c = 0; c < 2; c++)
+        for (unsigned i = 0; i < TC_FLUSH_SLOTS; i++)
+            tc_invlpg(&e.md, &e.cpu[c], VA(16 + i));
+    EXPECT_EQ(t, e.cpu[1].slot[0].nflush, (unsigned)TC_FLUSH_SLOTS);
+    flush_pages(&e, e.a, TASK_A, VA(1), 1, -1, 0);
+    EXPECT_EQ(t, e.md.violations, 0u);
+    EXPECT_EQ(t, e.cpu[1].slot[0].nholes, 0u);
+    tc_check_flush_end_by(&e.md, e.a, tok_b, TASK_B);
+    EXPECT_EQ(t, e.md.violations, 0u);
+    EXPECT_EQ(t, user_access(&e, 0), 0u);
+    EXPECT_EQ(t, user_access(&e, 1), 0u);
+    env_free(&e);
+}
+
+/*
+ * One author's flush of more pages than the flush list and the holes hold
+ * (a tlb_flush_ceiling above 40; under the write side of mm->lock): while
+ * its INVLPGs run, its changes not flushed yet are open, and each time the
+ * list fills, the folding stops at the next of them.  The records of the
+ * pages before cover nothing above it any more and are dropped - no hole
+ * is needed, the slot stays checked, and a page CPU 1 skips is reported.
+ */
+static void model_holes_one_author_long_flush(struct ktest *t)
+{
+    ENV(t, e);
+    for (unsigned c = 0; c < 2; c++)
+        tc_cr3_write(&e.md, &e.cpu[c], e.a, 2001, 0, false, false);
+    unsigned n = TC_FLUSH_SLOTS + TC_HOLES + 8;
+    for (unsigned i = 0; i < n; i++)
+        numbered(e.a, TASK_A, VA(16 + i));
+    flush_pages(&e, e.a, TASK_A, VA(16), n, 1, VA(16 + n - 1));
+    EXPECT_FALSE(t, e.cpu[1].slot[0].blind);
+    EXPECT_EQ(t, e.md.violations, 1u);
+    EXPECT_STREQ(t, e.md.last_op, "flush_end");
+    EXPECT_EQ(t, e.md.last_cpu, 1u);
+    EXPECT_EQ(t, e.md.last_addr, VA(16 + n - 1));
+    EXPECT_EQ(t, user_access(&e, 0), 0u);
+    env_free(&e);
+}
+
+/*
+ * More than TC_RING changes while A's change is open.  CPU 1 is lazy while
+ * B changes page 3 and then page 4 again and again (its flushes skip CPU 1),
+ * and comes back without the catch-up flush it owes; it then flushes page
+ * 4 (one INVLPG covers every change of it so far), so the only change it
+ * missed is page 3's - pushed out of the ring.  CPU 0 flushed everything:
+ * its clean_seq went past A's open change (a hole), so it is not asked for
+ * the changes that fell out of the ring.  At A's flush, CPU 1 is reported
+ * (before holes, changes pushed out while A was open were never asked
+ * for), CPU 0 is not.
+ */
+static void model_holes_ring(struct ktest *t)
+{
+    ENV(t, e);
+    for (unsigned c = 0; c < 2; c++)
+        tc_cr3_write(&e.md, &e.cpu[c], e.a, 2001, 0, false, false);
+    numbered(e.a, TASK_A, VA(1));
+    e.cpu[1].lazy = true;
+    numbered(e.a, TASK_B, VA(3));
+    flush_pages(&e, e.a, TASK_B, VA(3), 1, 1, VA(3));
+    for (unsigned i = 0; i < TC_RING + 10; i++) {
+        numbered(e.a, TASK_B, VA(4));
+        flush_pages(&e, e.a, TASK_B, VA(4), 1, 1, VA(4));
+    }
+    EXPECT_EQ(t, e.md.violations, 0u);
+    EXPECT_TRUE(t, e.a->lost_seq > 2);          /* page 3's change is out of the ring */
+    e.cpu[1].lazy = false;                      /* no catch-up flush */
+    tc_invlpg(&e.md, &e.cpu[1], VA(4));
+    flush_pages(&e, e.a, TASK_A, VA(1), 1, -1, 0);
+    EXPECT_EQ(t, e.md.violations, 1u);
+    EXPECT_STREQ(t, e.md.last_op, "flush_end");
+    EXPECT_EQ(t, e.md.last_cpu, 1u);
+    EXPECT_EQ(t, e.md.last_addr, 0ul);          /* its address fell out of the ring */
+    EXPECT_EQ(t, user_access(&e, 0), 0u);
+    EXPECT_EQ(t, user_access(&e, 1), 1u);
+    env_free(&e);
+}
+
 /* The return to user mode: only the thread that made the mm's latest
  * change owes its flush; another thread of the mm returning meanwhile
  * (the change's author is still between the change and its flush, on
@@ -594,6 +768,10 @@ static const struct ktest_case tlbcheck_owed_cases[] = {
     KTEST_CASE(model_flush_owed_at_unlock),
     KTEST_CASE(model_flush_owed_at_user_return),
     KTEST_CASE(model_concurrent_authors),
+    KTEST_CASE(model_holes_page_flushes),
+    KTEST_CASE(model_holes_flush_fills_list),
+    KTEST_CASE(model_holes_one_author_long_flush),
+    KTEST_CASE(model_holes_ring),
     KTEST_CASE(scenario_unmap_frees_after_flush),
     KTEST_CASE(scenario_mprotect_flushes),
     KTEST_CASE(scenario_fork_unmap_both),

@@ -42,9 +42,13 @@ static void dump_cpu(struct tc_cpu *c)
         struct tc_slot *s = &c->slot[p];
         if (!s->ctx_id)
             continue;
-        printk("tlbcheck:     pcid %u: ctx %llu%s clean to %llu, psc clean to %llu, %u page flushes after\n",
-               p, (unsigned long long)s->ctx_id, s->mm ? "" : " (freed: poisoned)",
-               (unsigned long long)s->clean_seq, (unsigned long long)s->psc_clean_seq, s->nflush);
+        printk("tlbcheck:     pcid %u: ctx %llu%s clean to %llu, psc clean to %llu, %u page flushes after, "
+               "%u holes%s\n", p, (unsigned long long)s->ctx_id, s->mm ? "" : " (freed: poisoned)",
+               (unsigned long long)s->clean_seq, (unsigned long long)s->psc_clean_seq, s->nflush,
+               s->nholes, s->blind ? " (blind)" : "");
+        for (unsigned h = 0; h < s->nholes; h++)
+            printk("tlbcheck:       hole: change seq %llu at 0x%lx\n",
+                   (unsigned long long)s->hole[h].seq, s->hole[h].va);
     }
 }
 

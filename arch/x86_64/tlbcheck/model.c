@@ -78,6 +78,7 @@ static void slot_fresh(struct tc_cpu *c, struct tc_slot *s, struct tc_mm *m, uin
     s->clean_seq = s->psc_clean_seq = m ? mm_seq(m) : 0;
     s->kpsc_clean_seq = tc_kernel_seq(c->k);
     s->nflush = 0;
+    s->nholes = 0;
     s->blind = false;
 }
 
@@ -87,33 +88,74 @@ static void slot_empty(struct tc_cpu *c, struct tc_slot *s)
 }
 
 /*
- * Is every leaf change in (s->clean_seq, target] covered by a single-page
- * flush done after it?  Returns the first one not covered (*seq = 0 and
- * *va = 0 when some changes were pushed out of the ring: their addresses are
- * unknown, so only a full flush can cover them).  Caller holds m->lock.
- *
- * With `ex` (a flush_end of author ex->author): changes of OTHER authors
- * that are still open (open.h) are not asked for - their own flush has not
- * returned, and this CPU may rightly hold their old translations until it
- * does - and ex->skipped says whether one was passed over uncovered.
+ * Is a change of author `author`, numbered seq, still open (open.h)?  When
+ * the open set overflowed, an author may have open changes it has no entry
+ * for: every change then counts as possibly open (lax: never a report).
+ * Caller holds m->lock.
+ */
+static bool still_open(const struct tc_mm *m, const void *author, uint64_t seq)
+{
+    return m->open.overflow || tc_open_has(m, author, seq);
+}
+
+/*
+ * What a check may leave out: with `ex` (a flush_end of author ex->author),
+ * changes of OTHER authors that are still open (open.h) are not asked for -
+ * their own flush has not returned, and this CPU may rightly hold their old
+ * translations until it does.
  */
 struct exempt {
     const void *author;
-    bool skipped;
     bool none;                  /* exempt nothing: only report the first one's author */
     bool lost;                  /* the change returned fell out of the ring: author unknown */
     const void *first_author;   /* the author of the change returned */
 };
 
-static bool first_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
-                            uintptr_t *va, uint64_t *seq, struct exempt *ex)
+static bool exempted(const struct exempt *ex, const struct tc_mm *m, const void *author,
+                     uint64_t seq)
+{
+    return ex && !ex->none && author != ex->author && still_open(m, author, seq);
+}
+
+/*
+ * The slot's first hole numbered <= target that `ex` does not exempt (the
+ * lowest such).  Caller holds the cpu lock, and m->lock when ex exempts.
+ */
+static bool hole_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target, uintptr_t *va,
+                           uint64_t *seq, struct exempt *ex)
+{
+    bool found = false;
+    for (unsigned h = 0; h < s->nholes; h++) {
+        if (s->hole[h].seq > target || exempted(ex, m, s->hole[h].author, s->hole[h].seq))
+            continue;
+        if (found && s->hole[h].seq >= *seq)
+            continue;
+        found = true;
+        *va = s->hole[h].va;
+        *seq = s->hole[h].seq;
+        if (ex)
+            ex->first_author = s->hole[h].author;
+    }
+    return found;
+}
+
+/*
+ * Is every leaf change in (s->clean_seq, target] covered by a single-page
+ * flush done after it (or exempted by ex)?  Returns the first one not
+ * covered (*seq = 0 and *va = 0 when some changes were pushed out of the
+ * ring: their addresses are unknown, so only a full flush can cover them).
+ * The holes are not looked at.  Caller holds m->lock.
+ */
+static bool ring_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
+                           uintptr_t *va, uint64_t *seq, struct exempt *ex)
 {
     if (s->clean_seq >= target)
         return false;
-    /* Changes pushed out of the ring while others were open may lie above
-     * a slot's clean_seq only because an open change held the slot back
-     * (open.h): those are not asked for (a blind spot, never a report). */
-    if (m->lost_seq > s->clean_seq && m->lost_seq > m->lost_lax_seq) {
+    /* Strict: clean_seq never stays behind a change only because an open
+     * change held the folding back (the fold passes it as a hole), so a
+     * change pushed out of the ring above clean_seq was never covered by
+     * a full flush (docs/tlbcheck.md, "Concurrent changes"). */
+    if (m->lost_seq > s->clean_seq) {
         if (ex)
             ex->lost = true;
         *va = 0;
@@ -135,10 +177,8 @@ static bool first_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
         if (covered)
             continue;
         const void *author = m->ring[i % TC_RING].author;
-        if (ex && !ex->none && author != ex->author && tc_open_has(m, author, cseq)) {
-            ex->skipped = true;
+        if (exempted(ex, m, author, cseq))
             continue;
-        }
         if (ex)
             ex->first_author = author;
         *va = cva;
@@ -148,30 +188,12 @@ static bool first_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
     return false;
 }
 
-/*
- * Fold the single-page flushes into clean_seq as far as they cover every
- * change, and drop the ones that became redundant.  Caller holds m->lock.
- */
-static bool slot_compact(struct tc_slot *s, struct tc_mm *m)
+/* Any change up to target this PCID has not covered: a hole, or a change
+ * above clean_seq.  Caller holds m->lock. */
+static bool first_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
+                            uintptr_t *va, uint64_t *seq, struct exempt *ex)
 {
-    uintptr_t va;
-    uint64_t seq;
-    uint64_t upto = m->seq;
-    struct exempt ex = { .none = true };
-    bool blocked = first_uncovered(s, m, upto, &va, &seq, &ex);
-    /* Returns whether the change that stops the folding is still open. */
-    bool open = blocked && !ex.lost && tc_open_has(m, ex.first_author, seq);
-    if (blocked)
-        upto = seq - 1;
-    if (upto <= s->clean_seq)
-        return open;
-    s->clean_seq = upto;
-    unsigned k = 0;
-    for (unsigned f = 0; f < s->nflush; f++)
-        if (s->flush[f].seq > upto)
-            s->flush[k++] = s->flush[f];
-    s->nflush = k;
-    return open;
+    return hole_uncovered(s, m, target, va, seq, ex) || ring_uncovered(s, m, target, va, seq, ex);
 }
 
 /* Clean up to target: the page flushes that only covered changes up to it
@@ -186,10 +208,123 @@ static void slot_clean_to(struct tc_slot *s, uint64_t target)
     s->nflush = k;
 }
 
+/* The slot cannot say exactly what it covers any more: it is not checked
+ * until its next full flush (slot_fresh).  Only when more open changes
+ * must be passed than there is room for holes (docs/tlbcheck.md, "Blind
+ * spots"). */
+static void slot_go_blind(struct tc_slot *s)
+{
+    s->blind = true;
+    s->nflush = 0;
+    s->nholes = 0;
+}
+
+/*
+ * Fold the slot up to target, passing every change in (clean_seq, target]
+ * that no page flush covers as a hole.  The caller has made sure each of
+ * them is an open change (an exempted one) and none fell out of the ring.
+ * False (nothing changed) when the holes have no room for them.  Caller
+ * holds m->lock.
+ */
+static bool slot_fold_with_holes(struct tc_slot *s, struct tc_mm *m, uint64_t target)
+{
+    uint64_t n = m->nchanges < TC_RING ? m->nchanges : TC_RING;
+    /* Two passes: count, then add - nothing changes when there is no room. */
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned need = 0;
+        for (uint64_t i = m->nchanges - n; i < m->nchanges; i++) {
+            uint64_t cseq = m->ring[i % TC_RING].seq;
+            uintptr_t cva = m->ring[i % TC_RING].va;
+            if (cseq <= s->clean_seq)
+                continue;
+            if (cseq > target)
+                break;
+            bool covered = false;
+            for (unsigned f = 0; f < s->nflush && !covered; f++)
+                covered = s->flush[f].va == cva && s->flush[f].seq >= cseq;
+            if (covered)
+                continue;
+            need++;
+            if (pass == 1) {
+                s->hole[s->nholes].va = cva;
+                s->hole[s->nholes].seq = cseq;
+                s->hole[s->nholes].author = m->ring[i % TC_RING].author;
+                s->nholes++;
+            }
+        }
+        if (pass == 0 && s->nholes + need > TC_HOLES)
+            return false;
+    }
+    slot_clean_to(s, target);
+    return true;
+}
+
+/*
+ * A page flush that covers no change above clean_seq is not needed: every
+ * change it could cover is numbered at most its seq, so it exists already
+ * (it is in the ring: the caller checked that none above clean_seq fell
+ * out).  Caller holds m->lock.
+ */
+static void slot_drop_needless(struct tc_slot *s, struct tc_mm *m)
+{
+    uint64_t n = m->nchanges < TC_RING ? m->nchanges : TC_RING;
+    unsigned k = 0;
+    for (unsigned f = 0; f < s->nflush; f++) {
+        bool needed = false;
+        for (uint64_t i = m->nchanges - n; i < m->nchanges && !needed; i++) {
+            uint64_t cseq = m->ring[i % TC_RING].seq;
+            needed = cseq > s->clean_seq && cseq <= s->flush[f].seq &&
+                     m->ring[i % TC_RING].va == s->flush[f].va;
+        }
+        if (needed)
+            s->flush[k++] = s->flush[f];
+    }
+    s->nflush = k;
+}
+
+/*
+ * The page-flush list is full: fold it into clean_seq as far as it covers
+ * every change, drop the records that became needless, and while the list
+ * is still full and an OPEN change (of any author) stops the folding, pass
+ * that change as a hole and go on.  Returns whether the list is still full
+ * because such a change found no room among the holes.  Caller holds
+ * m->lock.
+ */
+static bool slot_compact(struct tc_slot *s, struct tc_mm *m)
+{
+    for (;;) {
+        uintptr_t va;
+        uint64_t seq;
+        struct exempt ex = { .none = true };
+        bool blocked = ring_uncovered(s, m, m->seq, &va, &seq, &ex);
+        uint64_t upto = blocked ? seq - 1 : m->seq;
+        if (upto > s->clean_seq)
+            slot_clean_to(s, upto);
+        if (blocked && ex.lost)
+            return false;       /* stopped by a change out of the ring: see slot_flush_page */
+        slot_drop_needless(s, m);
+        if (!blocked || s->nflush < TC_FLUSH_SLOTS)
+            return false;
+        if (!still_open(m, ex.first_author, seq))
+            return false;       /* stopped by a closed change: see slot_flush_page */
+        if (s->nholes == TC_HOLES)
+            return true;
+        s->hole[s->nholes].va = va;
+        s->hole[s->nholes].seq = seq;
+        s->hole[s->nholes].author = ex.first_author;
+        s->nholes++;
+        slot_clean_to(s, seq);
+    }
+}
+
 bool tc_slot_clean(struct tc_slot *s, uint64_t target, uintptr_t *va, uint64_t *seq)
 {
-    if (!s->ctx_id || !s->mm || s->blind || s->clean_seq >= target)
-        return true;            /* the common case: no lock, no walk */
+    if (!s->ctx_id || !s->mm || s->blind)
+        return true;
+    if (s->clean_seq >= target)
+        /* The common case: no lock, no walk - the holes are this CPU's
+         * own, and with nothing exempt no open set is read. */
+        return !s->nholes || !hole_uncovered(s, s->mm, target, va, seq, NULL);
     struct tc_mm *m = s->mm;
     uint64_t flags = spin_lock_irqsave(&m->lock);
     bool stale = first_uncovered(s, m, target, va, seq, NULL);
@@ -202,16 +337,29 @@ bool tc_slot_clean(struct tc_slot *s, uint64_t target, uintptr_t *va, uint64_t *
 bool tc_slot_clean_for(struct tc_slot *s, uint64_t token, const void *author, uintptr_t *va,
                        uint64_t *seq)
 {
-    if (!s->ctx_id || !s->mm || s->blind || s->clean_seq >= token)
+    if (!s->ctx_id || !s->mm || s->blind || (s->clean_seq >= token && !s->nholes))
         return true;
     struct tc_mm *m = s->mm;
     uint64_t flags = spin_lock_irqsave(&m->lock);
-    struct exempt ex = { .author = author, .skipped = false };
+    struct exempt ex = { .author = author };
     bool stale = first_uncovered(s, m, token, va, seq, &ex);
-    if (!stale && !ex.skipped)
-        slot_clean_to(s, token);
+    /* Clean up to the token but for other authors' open changes, which
+     * become holes: clean_seq does not stay behind because of them. */
+    if (!stale && s->clean_seq < token && !slot_fold_with_holes(s, m, token))
+        slot_go_blind(s);
     spin_unlock_irqrestore(&m->lock, flags);
     return !stale;
+}
+
+/* An INVLPG of va covers the holes of va: each is numbered <= clean_seq <=
+ * the mm's number now. */
+static void slot_cover_holes(struct tc_slot *s, uintptr_t va)
+{
+    unsigned k = 0;
+    for (unsigned h = 0; h < s->nholes; h++)
+        if (s->hole[h].va != va)
+            s->hole[k++] = s->hole[h];
+    s->nholes = k;
 }
 
 /* A single-page flush of va in slot s. */
@@ -222,35 +370,34 @@ static void slot_flush_page(struct tc_slot *s, uintptr_t va)
     struct tc_mm *m = s->mm;
     va = ALIGN_DOWN(va, PAGE_SIZE);
     uint64_t now = mm_seq(m);
-    uint64_t flags;
     for (unsigned f = 0; f < s->nflush; f++)
         if (s->flush[f].va == va) {
             s->flush[f].seq = now;
+            slot_cover_holes(s, va);
             return;
         }
-    bool blocked_by_open = false;
+    bool no_room = false;
     if (s->nflush == TC_FLUSH_SLOTS) {
-        flags = spin_lock_irqsave(&m->lock);
-        blocked_by_open = slot_compact(s, m);
+        uint64_t flags = spin_lock_irqsave(&m->lock);
+        no_room = slot_compact(s, m);
         spin_unlock_irqrestore(&m->lock, flags);
     }
-    if (s->nflush == TC_FLUSH_SLOTS && blocked_by_open) {
-        /* Still full, and the change that stops the folding is an open
-         * one (perhaps another author's, whose flush has not reached this
-         * CPU yet: open.h).  Forgetting a record would then make a change
-         * this CPU DID flush look stale once that change closes - a false
-         * report.  The slot goes blind until its next full flush instead. */
-        s->blind = true;
-        s->nflush = 0;
+    if (no_room) {
+        /* Still full, stopped by an open change that found no room among
+         * the holes (more open changes than the open set has authors:
+         * open.h's overflow).  Forgetting a record would make a change
+         * this CPU DID flush look stale once the open one closes. */
+        slot_go_blind(s);
         return;
     }
     if (s->nflush == TC_FLUSH_SLOTS) {
-        /* Still full, stopped by a closed change: forget the oldest
-         * record.  This only makes the model think MORE may be stale
-         * (strict), never less: a closed change was covered on every CPU
-         * on the mm that is not lazy when its flush returned, so a CPU
-         * that is checked has it covered, and no open change waits below
-         * it for the folding to pass. */
+        /* Still full, stopped by a closed change (or one pushed out of the
+         * ring): forget the oldest record.  This only makes the model
+         * think MORE may be stale (strict), never less: a closed change
+         * was covered on every CPU on the mm that is not lazy when its
+         * flush returned, so a CPU that is checked has it covered (and
+         * clean_seq passed every change pushed out of the ring), and the
+         * open changes below it are holes already. */
         unsigned oldest = 0;
         for (unsigned f = 1; f < s->nflush; f++)
             if (s->flush[f].seq < s->flush[oldest].seq)
@@ -260,6 +407,8 @@ static void slot_flush_page(struct tc_slot *s, uintptr_t va)
     s->flush[s->nflush].va = va;
     s->flush[s->nflush].seq = now;
     s->nflush++;
+    /* Last: the folding above may just have made a hole of va itself. */
+    slot_cover_holes(s, va);
 }
 
 /* All non-global entries of PCID p dropped. */
@@ -436,14 +585,8 @@ uint64_t tc_pte_change_by(struct tc_mm *m, uintptr_t va, uint64_t old, uint64_t 
         return 0;
     uint64_t flags = spin_lock_irqsave(&m->lock);
     uint64_t i = m->nchanges++ % TC_RING;
-    if (m->nchanges > TC_RING && m->ring[i].seq > m->lost_seq) {
+    if (m->nchanges > TC_RING && m->ring[i].seq > m->lost_seq)
         m->lost_seq = m->ring[i].seq;
-        /* Another author's open change may hold some CPU's clean_seq below
-         * this one (open.h): do not ask for it from there on. */
-        for (unsigned k = 0; k < m->open.n; k++)
-            if (m->open.e[k].task != author)
-                m->lost_lax_seq = m->ring[i].seq;
-    }
     m->ring[i].va = ALIGN_DOWN(va, PAGE_SIZE);
     m->ring[i].seq = m->seq + 1;
     m->ring[i].author = author;

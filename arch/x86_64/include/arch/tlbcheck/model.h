@@ -13,7 +13,8 @@
  *     the lazy flag, the mm its kernel thread borrows, one slot per PCID
  *     saying what that PCID may still cache: which mm (the checker's own
  *     id for it), "clean up to" a change sequence number, single-page
- *     flushes done since, and up to which change its paging-structure
+ *     flushes done since, the changes up to it it has NOT covered (holes:
+ *     open changes the folding passed), and up to which change its paging-structure
  *     caches were flushed (the mm's and the kernel half's); and when the
  *     kernel half's global entries were last all dropped.
  *   per mm: the checker's own id and change sequence (every user-PTE
@@ -23,8 +24,8 @@
  *   the kernel half (struct tc_kernel): its changes, each with the CPUs
  *     whose flush covered it.
  *
- * "Slot clean up to S" means: for every leaf change with seq <= S, this PCID
- * holds no translation older than that change.
+ * "Slot clean up to S" means: for every leaf change with seq <= S but its
+ * holes, this PCID holds no translation older than that change.
  *
  * Locking: each struct tc_cpu, each struct tc_mm and the tc_kernel have
  * their own spinlock (irqsave), taken cpu lock first, then mm or kernel
@@ -50,6 +51,7 @@ struct tc_kernel;
 #define TC_NR_PCIDS     16      /* PCIDs modeled: 0..15 (the kernel uses 0..TLB_NR_ASIDS) */
 #define TC_FLUSH_SLOTS  40      /* single-page flushes remembered per PCID (ceiling 33 + slack) */
 #define TC_RING         240     /* recent leaf changes remembered per mm */
+#define TC_HOLES        TC_OPEN /* changes passed uncovered per PCID: one open change per author */
 
 /*
  * The checker's record of one address space: a user mm, or the kernel's
@@ -66,7 +68,6 @@ struct tc_mm {
     bool kernel;                /* the kernel tree (init_mm) */
     uint64_t seq;               /* last change sequence number handed out */
     uint64_t lost_seq;          /* highest seq of a leaf change pushed out of the ring */
-    uint64_t lost_lax_seq;      /* ... pushed out while some change was open (open.h): not asked for */
     uint64_t unlink_seq;        /* seq of the last unhooking of page tables */
     uintptr_t unlink_va;        /* the page whose unmapping emptied them (for reports) */
     uint64_t freed_seq;         /* unlink_seq at the last free of tables */
@@ -88,9 +89,15 @@ struct tc_slot {
     uint64_t kpsc_clean_seq;    /* ... and of the kernel half: up to this tc_kernel change */
     unsigned nflush;
     struct { uintptr_t va; uint64_t seq; } flush[TC_FLUSH_SLOTS];
-    /* The page-flush list filled up while changes were open (open.h): what
-     * the slot covers is not known exactly any more, so it is not checked
-     * until its next full flush (a blind spot, never a false report). */
+    /* HOLES: changes numbered <= clean_seq that this PCID has NOT covered -
+     * open changes (open.h) the folding passed instead of stopping there.
+     * A hole goes at an INVLPG of its page in this PCID or a full flush. */
+    unsigned nholes;
+    struct { uintptr_t va; uint64_t seq; const void *author; } hole[TC_HOLES];
+    /* More open changes to pass than there is room for holes (more than
+     * TC_OPEN authors: open.h's overflow): what the slot covers is not
+     * known exactly any more, so it is not checked until its next full
+     * flush (a blind spot, never a false report). */
     bool blind;
 };
 
@@ -257,9 +264,11 @@ void tc_check_mm_free(struct tc_model *md, struct tc_mm *m);
 
 /* Is slot s clean up to target?  On false, *va = the first change not
  * covered (0 when unknown: it fell out of the ring).  Caller holds the cpu
- * lock; takes s->mm->lock. */
+ * lock; takes s->mm->lock unless clean_seq >= target (then only the
+ * slot's holes are looked at). */
 bool tc_slot_clean(struct tc_slot *s, uint64_t target, uintptr_t *va, uint64_t *seq);
 /* The same at the end of author's flush with token: other authors' changes
- * that are still open are not asked for (arch/tlbcheck/open.h). */
+ * that are still open are not asked for (arch/tlbcheck/open.h); the fold
+ * passes them as holes. */
 bool tc_slot_clean_for(struct tc_slot *s, uint64_t token, const void *author, uintptr_t *va,
                        uint64_t *seq);

@@ -27,7 +27,8 @@ struct tc_mm;
 
 struct tc_open_set {
     unsigned n;
-    bool overflow;              /* an author found no place: done_seq stops for good */
+    bool overflow;              /* an author found no place: done_seq stops for good, and
+                                 * every change counts as possibly open (model.c still_open) */
     struct { const void *task; uint64_t lo, hi; } e[TC_OPEN];
 };
 
