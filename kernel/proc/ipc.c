@@ -14,10 +14,10 @@
  *                ep->receivers (a receive nobody sent to yet)
  *   AWAIT_REPLY  on pending_replies: a call whose message was received;
  *                server_tid is the thread that owes the reply
- *   DONE         on no list; result (and msg) are final
+ *   DONE         on no list; result (and *dst) are final
  *
  * Whoever completes a waiter (moves it to DONE) does so under ipc_lock, and
- * in this order: result (and msg) written, the task woken, and last the
+ * in this order: result (and *dst) written, the task woken, and last the
  * store-release of DONE (C1).  DONE is the completer's last touch of the
  * waiter: a waiter that sees it has its answer, and nobody will read its
  * stack frame or wake its task again, so it may return and even exit.
@@ -64,7 +64,12 @@ enum waiter_state { W_QUEUED, W_AWAIT_REPLY, W_DONE };
 struct ipc_waiter {
     struct task *task;
     struct list_head link;          /* see the states above; guarded by ipc_lock */
-    struct sd_ipc_msg msg;          /* sent message / received message / reply */
+    /* The messages stay in the buffers of the sleeping side's caller (on
+     * its stack, alive until it returns, so until DONE): a completer reads
+     * a queued sender's from src and writes a receiver's message or a
+     * caller's reply into dst - one copy from sender to receiver. */
+    const struct sd_ipc_msg *src;   /* QUEUED sender: its message */
+    struct sd_ipc_msg *dst;         /* receiver: its message; caller: the reply */
     bool is_call;
     int server_tid;                 /* AWAIT_REPLY: who owes the reply */
     struct process *server_process; /* ... and its process (compared, never followed) */
@@ -106,9 +111,19 @@ static struct endpoint *ep_get(long id)
     return ep;
 }
 
-static void waiter_init(struct ipc_waiter *w)
+/* A message as delivered: the kernel stamps the sender. */
+static void deliver(struct sd_ipc_msg *dst, const struct sd_ipc_msg *src, int sender)
+{
+    *dst = *src;
+    dst->sender = sender;
+    dst->reserved = 0;
+}
+
+static void waiter_init(struct ipc_waiter *w, const struct sd_ipc_msg *src, struct sd_ipc_msg *dst)
 {
     w->task = current_task();
+    w->src = src;
+    w->dst = dst;
     list_init(&w->link);
     w->is_call = false;
     w->server_tid = 0;
@@ -335,10 +350,7 @@ unsigned ipc_endpoint_count(void)
 static int do_send(int id, const struct sd_ipc_msg *msg, bool call, struct sd_ipc_msg *reply)
 {
     struct ipc_waiter w;
-    waiter_init(&w);
-    w.msg = *msg;
-    w.msg.sender = w.task->id;
-    w.msg.reserved = 0;
+    waiter_init(&w, msg, reply);
     w.is_call = call;
     struct ipc_waiter *wake = NULL;
 
@@ -352,7 +364,7 @@ static int do_send(int id, const struct sd_ipc_msg *msg, bool call, struct sd_ip
         /* A receiver is waiting: hand the message over directly. */
         struct ipc_waiter *r = list_first_entry(&ep->receivers, struct ipc_waiter, link);
         list_del(&r->link);
-        r->msg = w.msg;
+        deliver(r->dst, msg, w.task->id);
         if (!call) {
             waiter_complete(r, 0);
             spin_unlock(&ipc_lock);
@@ -363,10 +375,7 @@ static int do_send(int id, const struct sd_ipc_msg *msg, bool call, struct sd_ip
     } else {
         list_add_tail(&w.link, &ep->senders);
     }
-    int result = waiter_sleep(&w, wake);        /* ... which drops ipc_lock */
-    if (result == 0 && call)
-        *reply = w.msg;
-    return result;
+    return waiter_sleep(&w, wake);              /* ... which drops ipc_lock */
 }
 
 int ipc_send(int ep, const struct sd_ipc_msg *msg)
@@ -381,25 +390,18 @@ int ipc_call(int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply)
 
 /*
  * Under ipc_lock, which it drops: take a waiting sender's message, or queue
- * w as a receiver of endpoint id and sleep until one arrives.  `wake` (or
- * NULL): a caller just answered, completed here - on the way to sleep, so
- * that the switch can go straight to it (waiter_sleep).
+ * w (a receiver of ep, its dst the buffer for the message) and sleep until
+ * one arrives.  `wake` (or NULL): a caller just answered, completed here -
+ * on the way to sleep, so that the switch can go straight to it
+ * (waiter_sleep).
  */
-static int recv_locked(int id, struct ipc_waiter *w, struct sd_ipc_msg *out,
-                       struct ipc_waiter *wake)
+static int recv_locked(struct endpoint *ep, struct ipc_waiter *w, struct ipc_waiter *wake)
 {
-    struct endpoint *ep = ep_get(id);
-    if (!ep) {
-        if (wake)
-            waiter_complete(wake, 0);
-        spin_unlock(&ipc_lock);
-        return -SD_EINVAL;
-    }
     if (!list_empty(&ep->senders)) {
         /* A sender is waiting: take its message. */
         struct ipc_waiter *s = list_first_entry(&ep->senders, struct ipc_waiter, link);
         list_del(&s->link);
-        *out = s->msg;
+        deliver(w->dst, s->src, s->task->id);
         if (s->is_call)
             take_reply_duty(s, current_task());  /* s sleeps on until ipc_reply() */
         else
@@ -410,18 +412,20 @@ static int recv_locked(int id, struct ipc_waiter *w, struct sd_ipc_msg *out,
         return 0;
     }
     list_add_tail(&w->link, &ep->receivers);
-    int result = waiter_sleep(w, wake);         /* drops ipc_lock */
-    if (result == 0)
-        *out = w->msg;
-    return result;
+    return waiter_sleep(w, wake);               /* drops ipc_lock */
 }
 
 int ipc_recv(int id, struct sd_ipc_msg *out)
 {
     struct ipc_waiter w;
-    waiter_init(&w);
+    waiter_init(&w, NULL, out);
     spin_lock(&ipc_lock);
-    return recv_locked(id, &w, out, NULL);
+    struct endpoint *ep = ep_get(id);
+    if (!ep) {
+        spin_unlock(&ipc_lock);
+        return -SD_EINVAL;
+    }
+    return recv_locked(ep, &w, NULL);
 }
 
 /* Under ipc_lock: answer the call this thread received last - its waiter,
@@ -436,9 +440,7 @@ static struct ipc_waiter *reply_locked(const struct sd_ipc_msg *reply)
         struct ipc_waiter *w = list_entry(pos, struct ipc_waiter, link);
         if (w->server_tid == me->id) {
             list_del(&w->link);
-            w->msg = *reply;
-            w->msg.sender = me->id;
-            w->msg.reserved = 0;
+            deliver(w->dst, reply, me->id);
             return w;
         }
     }
@@ -466,13 +468,14 @@ int ipc_reply(const struct sd_ipc_msg *reply)
 int ipc_reply_recv(int id, const struct sd_ipc_msg *reply, struct sd_ipc_msg *out)
 {
     struct ipc_waiter w;
-    waiter_init(&w);
+    waiter_init(&w, NULL, out);
     spin_lock(&ipc_lock);
-    if (!ep_get(id)) {
+    struct endpoint *ep = ep_get(id);
+    if (!ep) {
         spin_unlock(&ipc_lock);
         return -SD_EINVAL;      /* before the reply: a bad call changes nothing */
     }
-    return recv_locked(id, &w, out, reply_locked(reply));
+    return recv_locked(ep, &w, reply_locked(reply));
 }
 
 /* ---- system calls: copy the messages across the user boundary ---- */
