@@ -146,7 +146,7 @@ static void waiter_complete(struct ipc_waiter *w, int result)
  * Under ipc_lock, which it drops, with the current task BLOCKED on a
  * waiter of its own: complete `wake` (result 0; NULL: nobody) and sleep.
  * When wake's task sleeps on this CPU, the two become one switch
- * (sched_handoff_prepare, kernel/sched/handoff.c): its task is made
+ * (sched_handoff_prepare, kernel/sched/core.c): its task is made
  * runnable and reserved to run next here, then DONE (C1, the same order
  * as waiter_complete: result, wake-up, DONE last), then the switch goes
  * straight to it - one run-queue lock hold instead of one for the wake-up
