@@ -12,6 +12,7 @@
 #include <kernel/wait.h>
 #include <kernel/sched.h>
 #include <kernel/cpumask.h>
+#include <kernel/debug/counters.h>
 #include <lib/string.h>
 #include <stdatomic.h>
 
@@ -323,11 +324,11 @@ static void test_waiter_sleeps(struct ktest *t)
 
 /* ---- the hand-off (sched_handoff_*, docs/scheduler.md) ---- */
 
+DECLARE_COUNTER(switch, handoff);
+
 static uint64_t handoffs_on(unsigned cpu)
 {
-    struct sched_stats s;
-    sched_stats_get(cpu, &s);
-    return s.handoffs;
+    return counter_read_cpu(&counter_desc__switch__handoff, cpu);
 }
 
 /* A client and a server bound to one CPU: a call finds the server asleep

@@ -37,6 +37,7 @@
 #include <kernel/printk.h>
 #include <kernel/time.h>
 #include <kernel/debug/console_keys.h>
+#include <kernel/debug/counters.h>
 #include <kernel/debug/tlb_events.h>
 #include <kernel/lazy_mm.h>
 #include <kernel/rcu.h>
@@ -391,6 +392,8 @@ bool wake_up_task(struct task *t)
  * when others are queued), like any task.  A pending reschedule refuses
  * the hand-off: the ordinary path then queues the woken task at the back.
  */
+DEFINE_COUNTER(switch, handoff, "of the switches, hand-offs: a wake-up and the switch to the woken task in one run-queue lock hold");
+
 bool sched_handoff_prepare(struct task *t, uint64_t *flags)
 {
     struct runqueue *rq = this_rq();
@@ -432,7 +435,7 @@ void sched_handoff_switch(struct task *t, uint64_t flags)
     this_cpu_ptr(&preempt_state)->need_resched = false;
     put_prev_task(rq, prev, false);     /* prev sleeps if it is BLOCKED */
     t->slice_left = prev->slice_left;   /* the rest of the slice, not a new one */
-    rq->stats.handoffs++;
+    count_event(switch, handoff);
     context_switch(rq, prev, t);
     /* Running again: the rest of schedule(). */
     while (need_resched())

@@ -183,7 +183,6 @@ void sched_print_tasks(void);
 /* ---- per-CPU statistics ---- */
 struct sched_stats {
     uint64_t switches;
-    uint64_t handoffs;              /* of the switches: sched_handoff_switch() */
     uint64_t preemptions;
     uint64_t migrations_in;
     uint64_t idle_ticks;
