@@ -425,7 +425,9 @@ void sched_handoff_switch(struct task *t, uint64_t flags)
     struct runqueue *rq = this_rq();
     struct task *prev = rq->curr;
 
-    BUG_ON(arch_irqs_enabled() || !spin_held_by_me(&rq->lock));
+    /* sched_handoff_prepare() left this CPU holding rq->lock (its owner
+     * field, read inline: this runs twice a round trip). */
+    BUG_ON(arch_irqs_enabled() || READ_ONCE(rq->lock.owner_cpu) != (int)rq->cpu);
     /* Only the run-queue lock's count is left: the caller holds nothing
      * else, so this is a quiescent state as in __schedule(). */
     if (preempt_count() != 1)
