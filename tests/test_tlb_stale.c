@@ -14,8 +14,10 @@
  *
  * One mm, three regions, each word 0 of each page holding the region's
  * generation (see gen_word):
- *   P  one page in a page table that stays (a pin page shares it): remapped
- *      to a new frame (INVLPG path), and made read-only (mprotect);
+ *   P  P_PAGES pages in a page table that stays (a pin page shares it):
+ *      remapped to new frames (the INVLPG path, one per page), and made
+ *      read-only (mprotect) - several pages, so that a flush whose range
+ *      stops short of the last one shows;
  *   R  STALE_RANGE_PAGES pages, more than the flush ceiling (33), in a page
  *      table that stays: remapped (the full-flush path);
  *   F  one page alone in its 1 GiB: remapping it frees its page table and
@@ -77,6 +79,8 @@
 #define RW      (SD_PROT_READ | SD_PROT_WRITE)
 
 #define P_ADDR          0x400000ul      /* P and its pin share one page table */
+#define P_PAGES         4               /* within the flush ceiling: INVLPG each */
+#define P_MARK_PAGE     (P_ADDR + (P_PAGES - 1) * PAGE_SIZE)    /* the readers' writes: P's last page */
 #define P_PIN           0x5ff000ul
 #define R_ADDR          0x600000ul      /* R and its pin share another */
 #define R_PIN           0x7ff000ul
@@ -90,7 +94,7 @@ enum mode { MODE_BUSY, MODE_LAZY, MODE_SWITCH, NR_MODES };
 static const char *const mode_names[NR_MODES] = { "busy", "lazy", "switch" };
 
 static const uintptr_t reg_addr[NR_REGIONS] = { P_ADDR, R_ADDR, F_ADDR };
-static const unsigned reg_pages[NR_REGIONS] = { 1, STALE_RANGE_PAGES, 1 };
+static const unsigned reg_pages[NR_REGIONS] = { P_PAGES, STALE_RANGE_PAGES, 1 };
 
 /*
  * What word 0 of page i of a region holds at generation gen (both < 256):
@@ -196,11 +200,11 @@ static void read_pass(struct reader *rd, uint64_t round)
                 note_failure(rd, &rd->stale, va, v, gen_word(want, i), round);
         }
     }
-    /* Keep a writable, dirty translation of P cached (word 1+cpu: the
-     * generation word is the flusher's).  Its outcome is judged only in
+    /* Keep a writable, dirty translation of P's last page cached (word
+     * 1+cpu: the generation word is the flusher's).  Its outcome is judged only in
      * the acknowledging pass of a read-only round (below). */
     uint64_t mark = rd->passes;
-    (void)copy_to_user((void *)(P_ADDR + 8 * (1 + rd->cpu)), &mark, sizeof(mark));
+    (void)copy_to_user((void *)(P_MARK_PAGE + 8 * (1 + rd->cpu)), &mark, sizeof(mark));
 }
 
 static void reader_fn(void *arg)
@@ -224,8 +228,8 @@ static void reader_fn(void *arg)
              */
             if (round_kind(round) == KIND_PROTECT_P) {
                 uint64_t mark = ~0ull;
-                if (copy_to_user((void *)(P_ADDR + 8 * (1 + rd->cpu)), &mark, sizeof(mark)) == 0)
-                    note_failure(rd, &rd->bad_writes, P_ADDR, 0, 0, round);
+                if (copy_to_user((void *)(P_MARK_PAGE + 8 * (1 + rd->cpu)), &mark, sizeof(mark)) == 0)
+                    note_failure(rd, &rd->bad_writes, P_MARK_PAGE, 0, 0, round);
             }
             if (rd->mode == MODE_SWITCH) {
                 /* The partner acknowledges once its mm is loaded here. */
@@ -347,7 +351,7 @@ static void flusher_fn(void *arg)
         unsigned nheld = 0;
         int err = 0;
         if (k == KIND_PROTECT_P) {
-            err = mm_protect(mm, P_ADDR, PAGE_SIZE, SD_PROT_READ);
+            err = mm_protect(mm, P_ADDR, P_PAGES * PAGE_SIZE, SD_PROT_READ);
         } else {
             nheld = frames_hold(mm, r, held);
             gen[r]++;
