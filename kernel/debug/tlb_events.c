@@ -13,6 +13,8 @@ DEFINE_COUNTER(tlb, ipi_skipped_lazy, "CPUs in the mm's cpumask not sent a flush
 DEFINE_COUNTER(tlb, ipi_not_running, "flush IPIs that found the mm not loaded on the target (no work)");
 DEFINE_COUNTER(tlb, cpumask_cleared, "bits a CPU cleared from an mm's cpumask (lazily, in a flush)");
 DEFINE_COUNTER(tlb, flush_caught_up, "flush requests that found the CPU's ASID already caught up (no work)");
+/* tlb_events.h: a test's pause before F1 (tests/test_tlbcheck_owed.c). */
+void (*tlb_flush_begin_test_hook)(void);
 /* tlb_events.h: a test's pause after F1 (tests/test_mm_concurrent.c). */
 void (*tlb_flush_made_test_hook)(void);
 /* tlb_events.h: a test's pause after a flushing CR3 write (tests/test_tlb_gen_window.c). */

@@ -33,6 +33,9 @@
 #include <kernel/panic.h>
 #include <kernel/mm.h>
 #include <lib/string.h>
+#include <kernel/debug/counters.h>
+
+DEFINE_COUNTER(tlbcheck, holes, "checker: open changes a slot's folding passed as holes (docs/tlbcheck.md)");
 
 void tc_cpu_init(struct tc_cpu *c, unsigned id)
 {
@@ -246,6 +249,7 @@ static bool slot_fold_with_holes(struct tc_slot *s, struct tc_mm *m, uint64_t ta
                 continue;
             need++;
             if (pass == 1) {
+                count_event(tlbcheck, holes);
                 s->hole[s->nholes].va = cva;
                 s->hole[s->nholes].seq = cseq;
                 s->hole[s->nholes].author = m->ring[i % TC_RING].author;
@@ -309,6 +313,7 @@ static bool slot_compact(struct tc_slot *s, struct tc_mm *m)
             return false;       /* stopped by a closed change: see slot_flush_page */
         if (s->nholes == TC_HOLES)
             return true;
+        count_event(tlbcheck, holes);
         s->hole[s->nholes].va = va;
         s->hole[s->nholes].seq = seq;
         s->hole[s->nholes].author = ex.first_author;

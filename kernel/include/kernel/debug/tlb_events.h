@@ -76,11 +76,24 @@ DECLARE_COUNTER(lazy, drop_ipis);
 
 /* ---- flush_tlb_mm_range (arch/x86_64/mm/tlb.c) ---- */
 
+/*
+ * A test's stretch of the window between the checker's token and F1 (NULL
+ * but in tests/test_tlbcheck_owed.c): a copy-on-write fault's change is
+ * recorded and its flush not made yet, while another fault's flush bumps
+ * tlb_gen first and reaches CPUs one generation behind, which INVLPG only
+ * its page - the checker's holes (docs/tlbcheck.md, "Concurrent changes").
+ */
+extern void (*tlb_flush_begin_test_hook)(void);
+
 /* Before F1: the checker's bracket opens.  Returns its token (the change
- * sequence the flush covers).  Checker. */
+ * sequence the flush covers).  Checker; the test's pause. */
 static inline uint64_t tlb_ev_flush_begin(struct mm *mm)
 {
-    return tlbcheck_flush_begin(mm);
+    uint64_t token = tlbcheck_flush_begin(mm);
+    void (*hook)(void) = READ_ONCE(tlb_flush_begin_test_hook);
+    if (__builtin_expect(hook != NULL, 0))
+        hook();
+    return token;
 }
 
 /*
