@@ -5,7 +5,8 @@
  * is 1.193182 MHz) with its gate driven by port 0x61, and we read the TSC at
  * both ends.  The measurement is repeated and the smallest result kept:
  * under emulation a vCPU may be descheduled in the middle of one run, which
- * only ever makes that run longer.
+ * only ever makes that run longer - because the start TSC is read before
+ * the PIT can start counting (measure_once).
  */
 #include <kernel/time.h>
 #include <kernel/printk.h>
@@ -26,17 +27,23 @@ static uint64_t measure_once(void)
 {
     uint16_t count = PIT_HZ / 1000 * CAL_MS;
 
-    /* Gate on, speaker off; channel 2, mode 0 (count down once), binary. */
-    outb(PORT_B, (inb(PORT_B) & ~0x02) | 0x01);
+    /* Gate off, speaker off; channel 2, mode 0 (count down once), binary. */
+    uint8_t b = inb(PORT_B) & ~0x03;
+    outb(PORT_B, b);
     outb(PIT_CMD, 0xb0);
     outb(PIT_CH2, count & 0xff);
-    outb(PIT_CH2, count >> 8);
-    /* Restart the count by toggling the gate. */
-    uint8_t b = inb(PORT_B) & ~0x01;
-    outb(PORT_B, b);
-    outb(PORT_B, b | 0x01);
-
+    /*
+     * The TSC is read BEFORE the count can start: a PIT that honours the
+     * gate (real ones, Bochs) starts when the gate goes high, one that
+     * ignores it in mode 0 (QEMU) when the count's high byte is written.
+     * Either way the start comes after t0, so a vCPU descheduled anywhere
+     * in between only makes this run longer, and the smallest of the runs
+     * is right.  (Read after the start, a deschedule there made one boot's
+     * clock 240 times too fast: 10.865 MHz.)
+     */
     uint64_t t0 = rdtsc();
+    outb(PIT_CH2, count >> 8);
+    outb(PORT_B, b | 0x01);
     /* Bit 5 of port 0x61 is channel 2's output: high when the count ends. */
     for (uint64_t i = 0; !(inb(PORT_B) & 0x20); i++)
         if (i > 100000000)
