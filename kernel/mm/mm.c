@@ -101,17 +101,16 @@ static void mm_teardown(struct mm *mm)
     struct mmu_gather g;
     mmu_gather_init(&g, mm, TLB_CAUSE_TEARDOWN);
     mm_lock(mm);
+    /* Every page and every table of the user half (munmap's empty tables,
+     * and those an allocation that failed half-way may have left), in one
+     * pass over the tables; the flush covers the whole user half, with
+     * freed_tables. */
+    mmu_gather_unmap_all(&g);
     while (!list_empty(&mm->vmas)) {
         struct vma *v = list_first_entry(&mm->vmas, struct vma, link);
-        for (uintptr_t va = arch_pte_next(mm, v->start, v->end); va < v->end;
-             va = arch_pte_next(mm, va + PAGE_SIZE, v->end))
-            mmu_gather_unmap(&g, va, false);
         list_del(&v->link);
         vma_free(v);        /* a shared object keeps its frames until the batch's flush */
     }
-    /* Leaves are all clear; unlink every table left (munmap's, and those an
-     * allocation that failed half-way may have left). */
-    mmu_gather_all_tables(&g);     /* the whole user half, freed_tables */
     mmu_gather_finish(&g);
     mm_unlock(mm);
 }

@@ -55,9 +55,19 @@ void mmu_gather_unmap(struct mmu_gather *g, uintptr_t va, bool free_tables)
     mmu_gather_page(g, va, pa);
 }
 
-void mmu_gather_all_tables(struct mmu_gather *g)
+/* arch_pte_unmap_all's gather: the tables it unhooked so far are in
+ * g->tables, so an early flush of a full batch must free them too. */
+static void gather_unmapped(void *ctx, uintptr_t va, phys_addr_t pa)
 {
-    arch_pte_collect_tables(g->mm, &g->tables);
+    struct mmu_gather *g = ctx;
+    if (g->tables.count)
+        g->freed_tables = true;
+    mmu_gather_page(g, va, pa);
+}
+
+void mmu_gather_unmap_all(struct mmu_gather *g)
+{
+    arch_pte_unmap_all(g->mm, gather_unmapped, g, &g->tables);
     g->start = 0;
     g->end = SD_USER_TOP;
     g->freed_tables = true;

@@ -58,10 +58,11 @@ void mmu_gather_unmap(struct mmu_gather *g, uintptr_t va, bool free_tables);
  * by a copy-on-write copy): gather pa with the reference that entry held. */
 void mmu_gather_page(struct mmu_gather *g, uintptr_t va, phys_addr_t pa);
 
-/* Teardown: every entry is clear; unhook every table of the user half
- * into the batch and make the flush cover the whole user half, with
- * freed_tables. */
-void mmu_gather_all_tables(struct mmu_gather *g);
+/* Teardown: clear every entry of the user half and gather its frame,
+ * unhook every table into the batch, and make the flush cover the whole
+ * user half, with freed_tables.  One pass over the tables that exist: the
+ * cost follows what is mapped, not the size of the VMAs. */
+void mmu_gather_unmap_all(struct mmu_gather *g);
 
 /* Flush what was gathered, then drop the pages' references (freeing the
  * frames whose last reference went) and free the tables.  The batch is

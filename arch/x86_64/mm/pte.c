@@ -165,10 +165,37 @@ static void collect(struct pt_free_list *tables, pte_t *table)
     tables->count++;
 }
 
-void arch_pte_collect_tables(struct mm *mm, struct pt_free_list *tables)
+/* Unhook the table an entry of its parent points to, onto the list.  The
+ * checker learns of it before any flush can free it: the gather callback
+ * may flush (and free what was unhooked so far) at any leaf. */
+static void unhook(struct mm *mm, pte_t *entry, pte_t *table, struct pt_free_list *tables)
 {
+    WRITE_ONCE(*entry, 0);
+    collect(tables, table);
+    tlbcheck_tables_unlinked(mm);
+}
+
+/* Clear every present entry of one page table (the 2 MiB at base). */
+static void clear_pt(struct mm *mm, pte_t *pt, uintptr_t base, arch_pte_gather_fn gather, void *ctx)
+{
+    for (unsigned l = 0; l < PTES_PER_TABLE; l++) {
+        pte_t old = pt[l];
+        if (!old)
+            continue;
+        uintptr_t va = base + (uintptr_t)l * PAGE_SIZE;
+        WRITE_ONCE(pt[l], 0);
+        tlbcheck_pte_change(mm, va, old, 0);
+        if (old & PTE_P)
+            gather(ctx, va, old & PTE_ADDR);
+    }
+}
+
+void arch_pte_unmap_all(struct mm *mm, arch_pte_gather_fn gather, void *ctx, struct pt_free_list *tables)
+{
+    /* One pass over the tables that exist, each read once: the walk from
+     * the root per page it replaces read four entries for every page, and
+     * then every table again to unhook it. */
     pte_t *pml4 = mm->pml4;
-    unsigned before = tables->count;
     for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++) {
         if (!(pml4[i] & PTE_P))
             continue;
@@ -183,21 +210,14 @@ void arch_pte_collect_tables(struct mm *mm, struct pt_free_list *tables)
                     continue;
                 BUG_ON(pd[k] & PTE_PS);
                 pte_t *pt = phys_to_virt(pd[k] & PTE_ADDR);
-                for (unsigned l = 0; l < PTES_PER_TABLE; l++)
-                    if (pt[l])
-                        panic("mm teardown: a user page is still mapped at entry %u/%u/%u/%u",
-                              i, j, k, l);
-                WRITE_ONCE(pd[k], 0);
-                collect(tables, pt);
+                uintptr_t base = (uintptr_t)i << 39 | (uintptr_t)j << 30 | (uintptr_t)k << 21;
+                clear_pt(mm, pt, base, gather, ctx);
+                unhook(mm, &pd[k], pt, tables);
             }
-            WRITE_ONCE(pdpt[j], 0);
-            collect(tables, pd);
+            unhook(mm, &pdpt[j], pd, tables);
         }
-        WRITE_ONCE(pml4[i], 0);
-        collect(tables, pdpt);
+        unhook(mm, &pml4[i], pdpt, tables);
     }
-    if (tables->count != before)
-        tlbcheck_tables_unlinked(mm);
 }
 
 void arch_pte_free_tables(struct mm *mm, struct pt_free_list *tables)

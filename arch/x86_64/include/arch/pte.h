@@ -95,9 +95,13 @@ phys_addr_t arch_pte_replace(struct mm *mm, uintptr_t va, phys_addr_t pa, unsign
 
 /* ---- page tables ------------------------------------------------------------ */
 
-/* Teardown: unhook every table of mm's user half onto `tables` (every leaf
- * must be clear already). */
-void arch_pte_collect_tables(struct mm *mm, struct pt_free_list *tables);
+/* Teardown: clear every entry of mm's user half and unhook every table
+ * onto `tables`, in one pass over the tables that exist.  Each present
+ * entry's frame goes to gather(ctx, va, frame), which takes over the
+ * mapping's reference; it may flush and free the tables unhooked so far
+ * (each is reported unlinked before the next entry is looked at). */
+typedef void (*arch_pte_gather_fn)(void *ctx, uintptr_t va, phys_addr_t frame);
+void arch_pte_unmap_all(struct mm *mm, arch_pte_gather_fn gather, void *ctx, struct pt_free_list *tables);
 
 /* Free tables unhooked from mm - only after the flush with freed_tables
  * that covers them returned. */
