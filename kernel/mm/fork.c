@@ -21,13 +21,15 @@
 #include <kernel/shm.h>
 #include <uapi/shootdown.h>
 
-/* Share the parent's pages of v with the child.  Returns 0 or -SD_ENOMEM;
- * wp_start..wp_end grows to cover the parent pages write-protected. */
-static int share_vma_pages(struct mm *parent, struct mm *child, const struct vma *v,
+/* Share the parent's pages of v with the child (cursors on both: the
+ * VMAs come in address order, so one PT serves many pages, and neighbour
+ * VMAs often share it).  Returns 0 or -SD_ENOMEM; wp_start..wp_end grows
+ * to cover the parent pages write-protected. */
+static int share_vma_pages(struct pte_cursor *parent, struct pte_cursor *child, const struct vma *v,
                            uintptr_t *wp_start, uintptr_t *wp_end)
 {
-    for (uintptr_t va = arch_pte_next(parent, v->start, v->end); va < v->end;
-         va = arch_pte_next(parent, va + PAGE_SIZE, v->end)) {
+    for (uintptr_t va = arch_pte_cursor_next(parent, v->start, v->end); va < v->end;
+         va = arch_pte_cursor_next(parent, va + PAGE_SIZE, v->end)) {
         phys_addr_t pa;
         bool wrprotected;
         int err = arch_pte_share_cow(parent, child, va, v->prot, &pa, &wrprotected);
@@ -56,6 +58,9 @@ struct mm *mm_fork(struct mm *parent)
         return NULL;
     uintptr_t wp_start = UINTPTR_MAX, wp_end = 0;
     int err = 0;
+    struct pte_cursor pc, cc;
+    arch_pte_cursor_init(&pc, parent);
+    arch_pte_cursor_init(&cc, child);
 
     /* The parent's lock only: the child is not visible to anyone else yet,
      * so it needs no lock until we hand it out (docs/locking.md). */
@@ -78,7 +83,7 @@ struct mm *mm_fork(struct mm *parent)
             shm_get(n->shm);
             continue;
         }
-        err = share_vma_pages(parent, child, v, &wp_start, &wp_end);
+        err = share_vma_pages(&pc, &cc, v, &wp_start, &wp_end);
         if (err)
             break;
     }

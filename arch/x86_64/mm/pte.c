@@ -122,27 +122,76 @@ bool arch_pte_protect(struct mm *mm, uintptr_t va, unsigned prot)
     return ((old ^ new) & ~(PTE_A | PTE_D)) != 0;
 }
 
-int arch_pte_share_cow(struct mm *parent, struct mm *child, uintptr_t va, unsigned prot,
+/* What one PT maps. */
+#define PT_SPAN ((uintptr_t)PTES_PER_TABLE * PAGE_SIZE)
+
+void arch_pte_cursor_init(struct pte_cursor *c, struct mm *mm)
+{
+    c->mm = mm;
+    c->base = 0;
+    c->pt = NULL;
+}
+
+/* The PT that holds va's entry (allocating the tables on the way if
+ * `alloc`), remembered for the next call; NULL if there is none. */
+static pte_t *cursor_pt(struct pte_cursor *c, uintptr_t va, bool alloc)
+{
+    uintptr_t base = va & ~(PT_SPAN - 1);
+    if (c->pt && c->base == base)
+        return c->pt;
+    pte_t *pte = paging_walk(c->mm->pml4, va, alloc);
+    if (!pte)
+        return NULL;
+    c->base = base;
+    c->pt = pte - PT_INDEX(va);
+    return c->pt;
+}
+
+uintptr_t arch_pte_cursor_next(struct pte_cursor *c, uintptr_t va, uintptr_t end)
+{
+    if (end > SD_USER_TOP)
+        end = SD_USER_TOP;
+    while (va < end) {
+        uintptr_t base = va & ~(PT_SPAN - 1);
+        if (!c->pt || c->base != base) {
+            /* Skips missing tables whole, as arch_pte_next. */
+            va = paging_next_present(c->mm->pml4, va, end);
+            if (va < end)
+                cursor_pt(c, va, false);    /* NULL only for a large page */
+            return va;
+        }
+        uintptr_t stop = end - base > PT_SPAN ? base + PT_SPAN : end;
+        for (; va < stop; va += PAGE_SIZE)
+            if (c->pt[PT_INDEX(va)] & PTE_P)
+                return va;
+    }
+    return end;
+}
+
+int arch_pte_share_cow(struct pte_cursor *parent, struct pte_cursor *child, uintptr_t va, unsigned prot,
                        phys_addr_t *frame, bool *wrprotected)
 {
-    /* One walk of each tree: fork calls this for every present page, and
-     * a map, a look-up and a write-protect of their own walked six times. */
-    pte_t *src = leaf(parent, va);
-    if (!src)
+    /* One entry of each tree, through the cursors: fork calls this for
+     * every present page, mostly for neighbours in one PT. */
+    BUG_ON(va >= SD_USER_TOP);
+    pte_t *ppt = cursor_pt(parent, va, false);
+    if (!ppt || !(ppt[PT_INDEX(va)] & PTE_P))
         return -SD_ENOENT;
+    pte_t *src = &ppt[PT_INDEX(va)];
     pte_t old = *src;
-    pte_t *dst = paging_walk(child->pml4, va, true);
-    if (!dst)
+    pte_t *cpt = cursor_pt(child, va, true);
+    if (!cpt)
         return -SD_ENOMEM;
+    pte_t *dst = &cpt[PT_INDEX(va)];
     BUG_ON(*dst & PTE_P);
     pte_t shared = make_entry(old & PTE_ADDR, prot | PROT_COW);
     WRITE_ONCE(*dst, shared);
-    tlbcheck_pte_change(child, va, 0, shared);
+    tlbcheck_pte_change(child->mm, va, 0, shared);
     *frame = old & PTE_ADDR;
     *wrprotected = (old & PTE_W) != 0;
     if (*wrprotected) {
         WRITE_ONCE(*src, old & ~PTE_W);
-        tlbcheck_pte_change(parent, va, old, old & ~PTE_W);
+        tlbcheck_pte_change(parent->mm, va, old, old & ~PTE_W);
     }
     return 0;
 }
