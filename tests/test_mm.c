@@ -409,6 +409,47 @@ static void test_huge_region_walk(struct ktest *t)
     EXPECT_BASELINE(t, b);
 }
 
+/*
+ * Fork's cursors keep the page table (PT: one 2 MiB) they used last
+ * (arch_pte_cursor_next, arch_pte_share_cow): pages on both sides of 2 MiB
+ * boundaries inside one 1 GiB, a PT reached after skipped ranges, and the
+ * last page before a 1 GiB boundary must reach the child at their own
+ * address with their own frame, each once, whichever PT the cursors held
+ * before.  Then the teardown, which goes once over the tables, gives every
+ * frame and table back (the baseline).
+ */
+static void test_fork_pt_boundaries(struct ktest *t)
+{
+    struct baseline b = baseline_now();
+    const uintptr_t gib = 1ul << 30, mib2 = 2ul << 20;
+    const uintptr_t base = 4 * gib;
+    const uintptr_t touch[7] = { base, base + mib2 - PAGE_SIZE, base + mib2, base + mib2 + PAGE_SIZE,
+                                 base + 3 * mib2 + 5 * PAGE_SIZE, base + gib - PAGE_SIZE, base + gib };
+    struct mm *parent = mm_create();
+    ASSERT_TRUE(t, parent != NULL);
+    ASSERT_EQ(t, mm_map_anon(parent, base, gib + mib2, RW), 0);
+    for (uint64_t i = 0; i < 7; i++)
+        ASSERT_EQ(t, mm_write(parent, touch[i], &i, sizeof(i)), 0);
+    struct mm *child = mm_fork(parent);
+    ASSERT_TRUE(t, child != NULL);
+    uintptr_t at[8];
+    ASSERT_EQ(t, next_stops(child, base, base + gib + mib2, at, 8), 7u);
+    for (unsigned i = 0; i < 7; i++) {
+        phys_addr_t pp, pc;
+        EXPECT_EQ(t, at[i], touch[i]);
+        ASSERT_TRUE(t, mapped(parent, touch[i], &pp, NULL));
+        ASSERT_TRUE(t, mapped(child, touch[i], &pc, NULL));
+        EXPECT_EQ(t, pc, pp);
+        EXPECT_EQ(t, refcount_at(parent, touch[i]), 2u);
+        EXPECT_EQ(t, read_u64(child, touch[i]), (uint64_t)i);
+    }
+    mmput(child);
+    for (unsigned i = 0; i < 7; i++)
+        EXPECT_EQ(t, refcount_at(parent, touch[i]), 1u);
+    mmput(parent);
+    EXPECT_BASELINE(t, b);
+}
+
 static void test_mprotect(struct ktest *t)
 {
     struct baseline b = baseline_now();
@@ -579,6 +620,7 @@ static const struct ktest_case mm_cases[] = {
     KTEST_CASE(test_munmap_split),
     KTEST_CASE(test_mprotect),
     KTEST_CASE(test_huge_region_walk),
+    KTEST_CASE(test_fork_pt_boundaries),
     KTEST_CASE(test_fork_cow),
     KTEST_CASE(test_fork_parent_exits_first),
     {0},
