@@ -9,7 +9,9 @@
  * until those CPUs flush, they could write through their old writable
  * translation into a frame the child now sees.  So fork flushes the parent
  * on every CPU in its cpumask before it returns, still under the parent's
- * lock (no fault of the parent can be resolved before the flush).
+ * lock (no fault of the parent can be resolved before the flush): one flush
+ * per VMA it write-protected pages of when the parent has no other thread,
+ * one flush over all of them otherwise (mm_fork says why).
  *
  * A shared VMA (kernel/shm.h) is not copied on write: the child's VMA maps
  * the same object, and its pages reach the child's page tables on first
@@ -56,7 +58,7 @@ struct mm *mm_fork(struct mm *parent)
     struct mm *child = mm_create();
     if (!child)
         return NULL;
-    uintptr_t wp_start = UINTPTR_MAX, wp_end = 0;
+    uintptr_t all_start = UINTPTR_MAX, all_end = 0;
     int err = 0;
     struct pte_cursor pc, cc;
     arch_pte_cursor_init(&pc, parent);
@@ -65,6 +67,20 @@ struct mm *mm_fork(struct mm *parent)
     /* The parent's lock only: the child is not visible to anyone else yet,
      * so it needs no lock until we hand it out (docs/locking.md). */
     mm_lock(parent);
+    /*
+     * The flush of the parent's write-protected pages.  They lie far apart
+     * (the data pages near the program, the stack at the top of the user
+     * half), so one range over them all is a full flush: every translation
+     * of the parent dropped and walked again (on an emulator, the CPU's whole
+     * software TLB) for a handful of pages.  A parent whose mm has no other
+     * user (a single-threaded process: the forking thread is its only one,
+     * so none can start meanwhile) has no other CPU to call, so it flushes
+     * each VMA's pages right after write-protecting them: INVLPGs only, and
+     * each flush covers every change made before it, as its generation says
+     * (invariant G, arch/x86_64/mm/tlb.c).  With other users, an IPI round
+     * per VMA would cost more: one flush over everything at the end.
+     */
+    bool per_vma = atomic_load(&parent->mm_users) == 1;
     struct list_head *p;
     list_for_each(p, &parent->vmas) {
         const struct vma *v = list_entry(p, struct vma, link);
@@ -83,14 +99,22 @@ struct mm *mm_fork(struct mm *parent)
             shm_get(n->shm);
             continue;
         }
+        uintptr_t wp_start = UINTPTR_MAX, wp_end = 0;
         err = share_vma_pages(&pc, &cc, v, &wp_start, &wp_end);
+        /* Even on failure: parent pages already write-protected must be
+         * flushed (they stay read-only; their next write is a cheap COW
+         * reuse). */
+        if (per_vma && wp_start < wp_end)
+            flush_tlb_mm_range(parent, wp_start, wp_end, false, TLB_CAUSE_FORK);
+        if (!per_vma && wp_start < all_start)
+            all_start = wp_start;
+        if (!per_vma && wp_end > all_end)
+            all_end = wp_end;
         if (err)
             break;
     }
-    /* Even on failure: parent pages already write-protected must be flushed
-     * (they stay read-only; their next write is a cheap COW reuse). */
-    if (wp_start < wp_end)
-        flush_tlb_mm_range(parent, wp_start, wp_end, false, TLB_CAUSE_FORK);
+    if (all_start < all_end)
+        flush_tlb_mm_range(parent, all_start, all_end, false, TLB_CAUSE_FORK);
     mm_unlock(parent);
 
     if (err) {
