@@ -83,7 +83,7 @@
 /* INVLPG each page up to this many; past it one full flush is cheaper.
  * Linux's default; every INVLPG is a serializing few hundred cycles. */
 unsigned tlb_flush_ceiling = 33;
-CMDLINE_UINT(tlb_flush_ceiling, tlb_flush_ceiling, 1, 512,
+CMDLINE_UINT(tlb_flush_ceiling, tlb_flush_ceiling, 1, TLB_FLUSH_CEILING_MAX,
              "pages flushed one by one (INVLPG) before a full flush instead");
 
 /* A full flush because the request was not exactly one generation ahead of

@@ -34,6 +34,14 @@
 #include <kernel/mm.h>
 #include <lib/string.h>
 #include <kernel/debug/counters.h>
+#include <arch/x86/tlbstate.h>
+
+/* A partial flush under the write side covers up to tlb_flush_ceiling
+ * changes of one author; were more than the ring holds, the first would be
+ * pushed out before the flush returns and asked for strictly (lost_seq) -
+ * a report of a correct kernel.  The option's range keeps them in. */
+_Static_assert(TLB_FLUSH_CEILING_MAX <= TC_RING,
+               "the checker's ring must hold every change one partial flush covers");
 
 DEFINE_COUNTER(tlbcheck, holes, "checker: open changes a slot's folding passed as holes (docs/tlbcheck.md)");
 

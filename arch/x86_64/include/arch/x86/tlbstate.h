@@ -76,6 +76,11 @@ static inline struct cpu_tlbstate_shared *tlbstate_shared(unsigned cpu)
 extern bool tlb_use_pcid;       /* CR4.PCIDE on every CPU; ASIDs in use */
 extern bool tlb_use_invpcid;    /* INVPCID instead of the fallbacks */
 extern unsigned tlb_flush_ceiling;  /* pages flushed one by one at most */
+/* Its largest value (tlb_flush_ceiling=): the shadow-TLB checker must be
+ * able to remember every change one partial flush covers (its ring, TC_RING,
+ * is checked against this at compile time in tlbcheck/model.c); past a few
+ * dozen pages a full flush is cheaper anyway. */
+#define TLB_FLUSH_CEILING_MAX 128
 
 /* The PCID of ASID slot a (user mms); init_mm always runs with PCID 0. */
 static inline unsigned asid_to_pcid(unsigned asid) { return asid + 1; }
