@@ -65,6 +65,22 @@ static inline void unuse_mm(struct mm *mm)
     mmput(mm);
 }
 
+/*
+ * A barrier that n threads meet at again and again, each counting its own
+ * meetings in *step: returns once all n arrived at this one (or *round went
+ * negative: the test is ending).  The writer suites use it to make their
+ * faults - and flushes - of one mm happen at the same moment on purpose
+ * (tests/test_mm_concurrent.c, the holes scenario of test_tlbcheck_owed.c).
+ */
+static inline void meet_all(_Atomic uint64_t *arrived, uint64_t *step, unsigned n,
+                            _Atomic int *round)
+{
+    uint64_t target = ++*step * n;
+    atomic_fetch_add(arrived, 1);
+    WAIT_UNTIL_PROGRESS(atomic_load(arrived) >= target || atomic_load(round) < 0,
+                        atomic_load(arrived), yield());
+}
+
 /* A thread that keeps an mm loaded on its CPU until told to leave. */
 struct holder {
     struct mm *mm;

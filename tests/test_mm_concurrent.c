@@ -103,10 +103,7 @@ static uint64_t tag(int r, unsigned page)
  */
 static void page_barrier(struct ctl *c, uint64_t *step)
 {
-    uint64_t target = ++*step * c->nthreads;
-    atomic_fetch_add(&c->arrived, 1);
-    WAIT_UNTIL_PROGRESS(atomic_load(&c->arrived) >= target || atomic_load(&c->round) < 0,
-                        atomic_load(&c->arrived), yield());
+    meet_all(&c->arrived, step, c->nthreads, &c->round);
 }
 
 static void writer_fn(void *arg)
@@ -408,10 +405,7 @@ static void cow_racer_fn(void *arg)
         if (atomic_load(&c->round) < 0)
             break;
         for (unsigned p = 0; p < SAME_PAGES; p++) {
-            /* Everyone at this page at once. */
-            uint64_t target = ++step * c->nthreads;
-            atomic_fetch_add(&c->arrived, 1);
-            SPIN_UNTIL(atomic_load(&c->arrived) >= target);
+            meet_all(&c->arrived, &step, c->nthreads, &c->round);   /* everyone at this page at once */
             uint64_t v = tag(r, w->index);
             if (copy_to_user((void *)page_va(p), &v, sizeof(v)) != 0)
                 atomic_fetch_add(&c->write_errors, 1);

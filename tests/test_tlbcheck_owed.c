@@ -820,10 +820,7 @@ static void live_writer_fn(void *arg)
         if (atomic_load(&c->round) < 0)
             break;
         for (unsigned p = 0; p < LIVE_PAGES; p++) {
-            uint64_t target = ++step * c->nthreads;
-            atomic_fetch_add(&c->arrived, 1);
-            WAIT_UNTIL_PROGRESS(atomic_load(&c->arrived) >= target || atomic_load(&c->round) < 0,
-                                atomic_load(&c->arrived), yield());
+            meet_all(&c->arrived, &step, c->nthreads, &c->round);
             uint64_t v = (uint64_t)r;
             if (copy_to_user((void *)live_va(w->index, p), &v, sizeof(v)) != 0)
                 atomic_fetch_add(&c->errors, 1);

@@ -128,6 +128,15 @@ static bool exempted(const struct exempt *ex, const struct tc_mm *m, const void 
     return ex && !ex->none && author != ex->author && still_open(m, author, seq);
 }
 
+/* A single-page flush of va in the slot, done after change seq of it. */
+static bool page_flushed(const struct tc_slot *s, uintptr_t va, uint64_t seq)
+{
+    for (unsigned f = 0; f < s->nflush; f++)
+        if (s->flush[f].va == va && s->flush[f].seq >= seq)
+            return true;
+    return false;
+}
+
 /*
  * The slot's first hole numbered <= target that `ex` does not exempt (the
  * lowest such).  Caller holds the cpu lock, and m->lock when ex exempts.
@@ -182,10 +191,7 @@ static bool ring_uncovered(struct tc_slot *s, struct tc_mm *m, uint64_t target,
             continue;
         if (cseq > target)
             break;
-        bool covered = false;
-        for (unsigned f = 0; f < s->nflush && !covered; f++)
-            covered = s->flush[f].va == cva && s->flush[f].seq >= cseq;
-        if (covered)
+        if (page_flushed(s, cva, cseq))
             continue;
         const void *author = m->ring[i % TC_RING].author;
         if (exempted(ex, m, author, cseq))
@@ -250,10 +256,7 @@ static bool slot_fold_with_holes(struct tc_slot *s, struct tc_mm *m, uint64_t ta
                 continue;
             if (cseq > target)
                 break;
-            bool covered = false;
-            for (unsigned f = 0; f < s->nflush && !covered; f++)
-                covered = s->flush[f].va == cva && s->flush[f].seq >= cseq;
-            if (covered)
+            if (page_flushed(s, cva, cseq))
                 continue;
             need++;
             if (pass == 1) {
