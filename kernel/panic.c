@@ -45,7 +45,7 @@
 #include <stdatomic.h>
 
 /* The CPU that owns the panic, or -1.  Written once (compare-and-swap). */
-static _Atomic int panic_cpu = -1;
+_Atomic int panic_cpu = -1;
 /* CPUs parked by panic_nmi_stop() or by losing the race. */
 static _Atomic unsigned cpus_stopped;
 /* How many nested panics the panicking CPU has run into. */
@@ -55,11 +55,6 @@ static DEFINE_PER_CPU(bool, parked);
 /* Polls of the stopped count before the report goes ahead without the
  * CPUs that did not answer (an NMI normally lands within microseconds). */
 #define STOP_WAIT_POLLS 50000000u
-
-bool panic_in_progress(void)
-{
-    return atomic_load(&panic_cpu) != -1;
-}
 
 /* Halt this CPU for good.  Interrupts stay off; an NMI that still arrives
  * (a second stop IPI) finds `parked` set and returns to the hlt. */

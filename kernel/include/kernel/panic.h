@@ -7,14 +7,21 @@
  */
 #pragma once
 #include <kernel/compiler.h>
+#include <stdatomic.h>
 
 struct trap_frame;
 
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 /* The same, for the exception handler: the registers come from the trap. */
 __noreturn void panic_with_frame(const struct trap_frame *tf, const char *fmt, ...) __printf(2, 3);
-/* True once any CPU has entered panic. */
-bool panic_in_progress(void);
+/* The CPU that entered panic first, -1 before (kernel/panic.c). */
+extern _Atomic int panic_cpu;
+/* True once any CPU has entered panic.  Inline: every spinlock asks
+ * (lock_order_check), so a call here cost each system call's locks. */
+static inline bool panic_in_progress(void)
+{
+    return atomic_load(&panic_cpu) != -1;
+}
 /* Register the NMI handler that stops the other CPUs during a panic (called
  * by idt_init(), before any CPU can receive NMIs). */
 void panic_init(void);
