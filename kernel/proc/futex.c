@@ -43,7 +43,18 @@
 
 #define FUTEX_BUCKETS 64
 
-static struct wait_queue buckets[FUTEX_BUCKETS];
+/*
+ * One cache line (or more) per bucket: a wait queue is 56 bytes, so an array
+ * of them put two buckets on one line, and futexes of unrelated processes
+ * hashed to neighbouring buckets bounced that line between their CPUs at
+ * every wait and wake.  Now two futexes share a line only when they share
+ * a bucket (a hash collision) - the system-call path shares nothing with
+ * threads that are not parties of the futex (docs/syscalls.md, "What the
+ * system-call path shares").
+ */
+static struct futex_bucket {
+    struct wait_queue q;
+} __cacheline_aligned buckets[FUTEX_BUCKETS];
 static bool buckets_ready;
 
 /* What a futex word is: (mm, address) or (shared object, offset).  The two
@@ -64,7 +75,7 @@ static struct wait_queue *bucket_of(const struct futex_key *k)
 {
     uint64_t h = ((uintptr_t)k->space >> 6) ^ (k->offset >> 2);
     h *= 0x9e3779b97f4a7c15ull;
-    return &buckets[h >> 58];   /* the top 6 bits: 64 buckets */
+    return &buckets[h >> 58].q; /* the top 6 bits: 64 buckets */
 }
 
 static bool key_eq(const struct futex_key *a, const struct futex_key *b)
@@ -102,7 +113,7 @@ static void futex_init_once(void)
     uint64_t flags = spin_lock_irqsave(&init_lock);
     if (!buckets_ready) {
         for (unsigned i = 0; i < FUTEX_BUCKETS; i++)
-            wait_queue_init(&buckets[i], "futex.bucket");
+            wait_queue_init(&buckets[i].q, "futex.bucket");
         __atomic_store_n(&buckets_ready, true, __ATOMIC_RELEASE);
     }
     spin_unlock_irqrestore(&init_lock, flags);
