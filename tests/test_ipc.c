@@ -322,6 +322,97 @@ static void test_waiter_sleeps(struct ktest *t)
     EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
 }
 
+/* ---- a thread answers only its latest call ---- */
+
+/* One call, its result and reply kept for the test. */
+struct one_call {
+    int ep;
+    uint64_t label;
+    _Atomic int result;
+    _Atomic uint64_t reply_label;
+};
+
+static void one_caller(void *arg)
+{
+    struct one_call *c = arg;
+    struct sd_ipc_msg q = { .label = c->label }, r = { .label = 0 };
+    int res = ipc_call(c->ep, &q, &r);
+    atomic_store(&c->reply_label, r.label);
+    atomic_store(&c->result, res);
+}
+
+static struct task *start_caller(struct one_call *c, int ep, uint64_t label)
+{
+    c->ep = ep;
+    c->label = label;
+    atomic_store(&c->result, 1);        /* not a result: still waiting */
+    atomic_store(&c->reply_label, 0);
+    struct task *th = kthread_create(one_caller, c, "ipc_caller");
+    if (th) {
+        kthread_bind(th, last_cpu());
+        kthread_start(th);
+    }
+    return th;
+}
+
+/*
+ * The test thread serves.  A call received makes the older unanswered one
+ * fail with -SD_EIO - through the same endpoint (failed under its lock as
+ * the new call is queued) and through another one (failed by the server
+ * itself once its receive returns: the two endpoint locks never nest).
+ * ipc_reply_recv then answers a call of another endpoint before it
+ * receives (the slow path, without a hand-off).
+ */
+static void test_latest_call_only(struct ktest *t)
+{
+    int e1 = ipc_endpoint_create("ktest-latest-1", NULL);
+    int e2 = ipc_endpoint_create("ktest-latest-2", NULL);
+    ASSERT_GT(t, e1, 0);
+    ASSERT_GT(t, e2, 0);
+    static struct one_call a, b, c, d;
+    struct sd_ipc_msg m, r;
+
+    /* Another endpoint: a (through e1) fails when b (through e2) is taken. */
+    struct task *ta = start_caller(&a, e1, 0xa0);
+    ASSERT_TRUE(t, ta != NULL);
+    ASSERT_EQ(t, ipc_recv(e1, &m), 0);
+    EXPECT_EQ(t, m.label, 0xa0u);
+    struct task *tb = start_caller(&b, e2, 0xb0);
+    ASSERT_TRUE(t, tb != NULL);
+    ASSERT_EQ(t, ipc_recv(e2, &m), 0);
+    EXPECT_EQ(t, m.label, 0xb0u);
+    kthread_join(ta);
+    EXPECT_EQ(t, atomic_load(&a.result), -SD_EIO);
+
+    /* The same endpoint: b fails when c (through e2 too) is taken. */
+    struct task *tc = start_caller(&c, e2, 0xc0);
+    ASSERT_TRUE(t, tc != NULL);
+    ASSERT_EQ(t, ipc_recv(e2, &m), 0);
+    EXPECT_EQ(t, m.label, 0xc0u);
+    kthread_join(tb);
+    EXPECT_EQ(t, atomic_load(&b.result), -SD_EIO);
+
+    /* reply_recv on e1 answers c (a call of e2), then receives d on e1. */
+    struct task *td = start_caller(&d, e1, 0xd0);
+    ASSERT_TRUE(t, td != NULL);
+    r = (struct sd_ipc_msg){ .label = 0xc1 };
+    ASSERT_EQ(t, ipc_reply_recv(e1, &r, &m), 0);
+    EXPECT_EQ(t, m.label, 0xd0u);
+    kthread_join(tc);
+    EXPECT_EQ(t, atomic_load(&c.result), 0);
+    EXPECT_EQ(t, atomic_load(&c.reply_label), 0xc1u);
+
+    /* d is the one owed now; answered once. */
+    r = (struct sd_ipc_msg){ .label = 0xd1 };
+    EXPECT_EQ(t, ipc_reply(&r), 0);
+    kthread_join(td);
+    EXPECT_EQ(t, atomic_load(&d.result), 0);
+    EXPECT_EQ(t, atomic_load(&d.reply_label), 0xd1u);
+    EXPECT_EQ(t, ipc_reply(&r), -SD_ENOENT);
+    EXPECT_EQ(t, ipc_endpoint_destroy(e1), 0);
+    EXPECT_EQ(t, ipc_endpoint_destroy(e2), 0);
+}
+
 /* ---- the hand-off (sched_handoff_*, docs/scheduler.md) ---- */
 
 DECLARE_COUNTER(switch, handoff);
@@ -438,6 +529,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_call_reply),
     KTEST_CASE(test_call_reply_recv),
     KTEST_CASE(test_destroy_wakes_waiters),
+    KTEST_CASE(test_latest_call_only),
     KTEST_CASE(test_handoff_one_cpu),
     KTEST_CASE(test_handoff_is_fair),
     {0},

@@ -97,6 +97,15 @@ void trap_register(unsigned vector, trap_handler_t fn)
     handlers[vector] = fn;
 }
 
+/* Interrupt handlers running on this CPU (they do not nest: interrupt
+ * gates keep IF off, so this is 0 or 1).  Written only by its own CPU. */
+static DEFINE_PER_CPU(unsigned, irq_depth);
+
+bool arch_in_interrupt(void)
+{
+    return READ_ONCE(*this_cpu_ptr(&irq_depth)) != 0;
+}
+
 void trap_dispatch(struct trap_frame *tf)
 {
     unsigned v = (unsigned)tf->vector;
@@ -123,7 +132,11 @@ void trap_dispatch(struct trap_frame *tf)
     if (v >= PIC_VECTOR_BASE + 16)
         lapic_eoi();
     if (handlers[v]) {
+        /* Only around the handler: preempt_on_irq_return() below may
+         * switch to another task, which must not inherit the count. */
+        (*this_cpu_ptr(&irq_depth))++;
         handlers[v](tf);
+        (*this_cpu_ptr(&irq_depth))--;
         /*
          * The interrupted code had interrupts on, so it may be preempted
          * here if the handler (the tick, a wake-up IPI) asked for it and it

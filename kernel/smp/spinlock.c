@@ -84,11 +84,16 @@ static bool take_if_free(struct spinlock *l)
                                                    memory_order_acquire, memory_order_relaxed);
 }
 
+void (*spin_lock_taken_test_hook)(struct spinlock *l);
+
 static void set_owner(struct spinlock *l, uintptr_t pc)
 {
     l->owner_cpu = (int)this_cpu_id();
     l->owner_pc = pc;
     lock_order_acquired(l);
+    void (*hook)(struct spinlock *) = READ_ONCE(spin_lock_taken_test_hook);
+    if (__builtin_expect(hook != NULL, 0))
+        hook(l);
 }
 
 /* Test-and-set: take_if_free until it works; no ticket is drawn, so a

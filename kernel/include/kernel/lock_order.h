@@ -26,7 +26,9 @@ enum lock_rank {
     LOCK_RANK_NONE = 0,         /* never a valid rank: a lock must be given one */
     LOCK_RANK_AFFINITY,         /* affinity_lock: one affinity change at a time */
     LOCK_RANK_PROCESS,          /* process_lock: the process tree */
-    LOCK_RANK_IPC,              /* ipc_lock: endpoints, their queues, pending replies */
+    LOCK_RANK_IPC_TABLE,        /* ipc_table_lock: the endpoint table (create, lookup,
+                                 * destroy; never a message) */
+    LOCK_RANK_IPC_ENDPOINT,     /* one endpoint's lock: its queues, its pending replies */
     LOCK_RANK_SLEEP,            /* a wait queue's lock, a mutex's, semaphore's or
                                  * completion's own lock (kernel/wait.h) */
     LOCK_RANK_TASKS,            /* all_tasks_lock: the list of tasks */

@@ -95,6 +95,10 @@ struct task {
     /* A user word the thread's exit sets to 0 and futex-wakes (the joiner
      * sleeps on it: user/lib/thread.c), or 0; set before it starts. */
     uintptr_t clear_word;
+    /* IPC (kernel/proc/ipc.c): the endpoint slot + 1 whose call this thread
+     * received last and may still owe a reply, 0 for none.  Only the thread
+     * itself reads or writes it. */
+    unsigned ipc_reply_slot;
     uint64_t switches_in;               /* times it was switched to */
     unsigned last_cpu_seen;             /* test aid: CPU of the last switch-in */
 };

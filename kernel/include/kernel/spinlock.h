@@ -78,6 +78,15 @@ bool spin_held_by_me(struct spinlock *l);
 uint64_t spin_lock_irqsave(struct spinlock *l);
 void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags);
 
+/*
+ * For tests only (NULL otherwise): called on this CPU each time it has taken
+ * a lock - spin_lock, raw_spin_lock, and a trylock that succeeded - with
+ * the lock held.  It must take no lock itself.  tests/test_ipc_locks.c
+ * records with it which locks an IPC round trip and a null system call
+ * take (the system-call path takes no lock shared beyond its parties).
+ */
+extern void (*spin_lock_taken_test_hook)(struct spinlock *l);
+
 /* For tests: the time without a hand-off after which a spinning CPU panics. */
 extern uint64_t spin_timeout_ns;
 

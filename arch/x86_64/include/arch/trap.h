@@ -61,6 +61,10 @@ unsigned idt_cpus_loaded(void);
  * for one vector is a bug and panics. */
 void trap_register(unsigned vector, trap_handler_t fn);
 void trap_dispatch(struct trap_frame *tf);
+/* Is this CPU inside an interrupt handler (a vector of 32 and up, run by
+ * trap_dispatch)?  For tests that count what a task's own code does and
+ * must leave out what the tick or an IPI does on its CPU meanwhile. */
+bool arch_in_interrupt(void);
 /* Exceptions (vectors 0..31) go here: see arch/x86_64/exception.c. */
 void exception_handle(struct trap_frame *tf);
 /* An expected fault (exception table entry, or run_expecting_fault() armed
