@@ -322,6 +322,70 @@ static void test_waiter_sleeps(struct ktest *t)
     EXPECT_EQ(t, ipc_endpoint_destroy(ep), 0);
 }
 
+/*
+ * One server for two endpoints, answering each call with the next
+ * ipc_reply_recv on the OTHER endpoint: every answer takes the slow path
+ * (the reply under one endpoint's lock, then the receive under the
+ * other's), while a client per endpoint on every CPU calls at once.  The
+ * server takes calls from the two in turn, so each endpoint gets the same
+ * number: two clients per CPU, one per endpoint.
+ */
+struct two_eps {
+    int ep[2];
+    unsigned calls;             /* per endpoint */
+};
+
+static void server_two_endpoints(void *arg)
+{
+    struct two_eps *e = arg;
+    struct sd_ipc_msg m, r = { .label = 0 };
+    if (ipc_recv(e->ep[0], &m) != 0)
+        kthread_exit(1);
+    for (unsigned k = 1; k < 2 * e->calls; k++) {
+        r = answer(&m);
+        if (ipc_reply_recv(e->ep[k % 2], &r, &m) != 0)
+            kthread_exit(2);
+    }
+    r = answer(&m);
+    kthread_exit(ipc_reply(&r) == 0 ? 0 : 3);
+}
+
+static void test_reply_recv_two_endpoints(struct ktest *t)
+{
+    static struct two_eps e;
+    e.ep[0] = ipc_endpoint_create("ktest-two-0", NULL);
+    e.ep[1] = ipc_endpoint_create("ktest-two-1", NULL);
+    ASSERT_GT(t, e.ep[0], 0);
+    ASSERT_GT(t, e.ep[1], 0);
+    static struct client_arg args[8];
+    struct task *clients[8];
+    _Atomic unsigned bad = 0;
+    unsigned n = 0, cpu;
+    for_each_online_cpu(cpu) {
+        if (n == 8)
+            break;
+        for (unsigned side = 0; side < 2; side++, n++) {
+            args[n] = (struct client_arg){ .ep = e.ep[side], .index = n, .bad = &bad };
+            clients[n] = kthread_create(client, &args[n], "ipc_client");
+            ASSERT_TRUE(t, clients[n] != NULL);
+            kthread_bind(clients[n], cpu);
+        }
+    }
+    e.calls = n / 2 * CALL_ROUNDS;
+    struct task *srv = kthread_create(server_two_endpoints, &e, "ipc_server");
+    ASSERT_TRUE(t, srv != NULL);
+    kthread_bind(srv, 0);
+    kthread_start(srv);
+    for (unsigned i = 0; i < n; i++)
+        kthread_start(clients[i]);
+    for (unsigned i = 0; i < n; i++)
+        kthread_join(clients[i]);
+    EXPECT_EQ(t, kthread_join(srv), 0);
+    EXPECT_EQ(t, atomic_load(&bad), 0u);
+    EXPECT_EQ(t, ipc_endpoint_destroy(e.ep[0]), 0);
+    EXPECT_EQ(t, ipc_endpoint_destroy(e.ep[1]), 0);
+}
+
 /* ---- a thread answers only its latest call ---- */
 
 /* One call, its result and reply kept for the test. */
@@ -339,6 +403,16 @@ static void one_caller(void *arg)
     int res = ipc_call(c->ep, &q, &r);
     atomic_store(&c->reply_label, r.label);
     atomic_store(&c->result, res);
+}
+
+static int result_of(struct one_call *c)
+{
+    return atomic_load(&c->result);
+}
+
+static uint64_t reply_of(struct one_call *c)
+{
+    return atomic_load(&c->reply_label);
 }
 
 static struct task *start_caller(struct one_call *c, int ep, uint64_t label)
@@ -381,16 +455,19 @@ static void test_latest_call_only(struct ktest *t)
     ASSERT_TRUE(t, tb != NULL);
     ASSERT_EQ(t, ipc_recv(e2, &m), 0);
     EXPECT_EQ(t, m.label, 0xb0u);
-    kthread_join(ta);
-    EXPECT_EQ(t, atomic_load(&a.result), -SD_EIO);
+    /* a was failed before that receive returned: stopping it now changes
+     * nothing.  (Were it still waiting, the stop would end it with
+     * -SD_ESRCH instead of leaving this test hanging.) */
+    kthread_stop(ta);
+    EXPECT_EQ(t, result_of(&a), -SD_EIO);
 
     /* The same endpoint: b fails when c (through e2 too) is taken. */
     struct task *tc = start_caller(&c, e2, 0xc0);
     ASSERT_TRUE(t, tc != NULL);
     ASSERT_EQ(t, ipc_recv(e2, &m), 0);
     EXPECT_EQ(t, m.label, 0xc0u);
-    kthread_join(tb);
-    EXPECT_EQ(t, atomic_load(&b.result), -SD_EIO);
+    kthread_stop(tb);
+    EXPECT_EQ(t, result_of(&b), -SD_EIO);
 
     /* reply_recv on e1 answers c (a call of e2), then receives d on e1. */
     struct task *td = start_caller(&d, e1, 0xd0);
@@ -399,15 +476,15 @@ static void test_latest_call_only(struct ktest *t)
     ASSERT_EQ(t, ipc_reply_recv(e1, &r, &m), 0);
     EXPECT_EQ(t, m.label, 0xd0u);
     kthread_join(tc);
-    EXPECT_EQ(t, atomic_load(&c.result), 0);
-    EXPECT_EQ(t, atomic_load(&c.reply_label), 0xc1u);
+    EXPECT_EQ(t, result_of(&c), 0);
+    EXPECT_EQ(t, reply_of(&c), 0xc1u);
 
     /* d is the one owed now; answered once. */
     r = (struct sd_ipc_msg){ .label = 0xd1 };
     EXPECT_EQ(t, ipc_reply(&r), 0);
     kthread_join(td);
-    EXPECT_EQ(t, atomic_load(&d.result), 0);
-    EXPECT_EQ(t, atomic_load(&d.reply_label), 0xd1u);
+    EXPECT_EQ(t, result_of(&d), 0);
+    EXPECT_EQ(t, reply_of(&d), 0xd1u);
     EXPECT_EQ(t, ipc_reply(&r), -SD_ENOENT);
     EXPECT_EQ(t, ipc_endpoint_destroy(e1), 0);
     EXPECT_EQ(t, ipc_endpoint_destroy(e2), 0);
@@ -530,6 +607,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_call_reply_recv),
     KTEST_CASE(test_destroy_wakes_waiters),
     KTEST_CASE(test_latest_call_only),
+    KTEST_CASE(test_reply_recv_two_endpoints),
     KTEST_CASE(test_handoff_one_cpu),
     KTEST_CASE(test_handoff_is_fair),
     {0},

@@ -47,5 +47,6 @@ int ipc_call(int ep, const struct sd_ipc_msg *req, struct sd_ipc_msg *reply);
 int ipc_reply(const struct sd_ipc_msg *reply);
 /* ipc_reply() then ipc_recv(ep, msg), in one step (a server's loop); a
  * reply whose caller gave up is dropped.  -SD_EINVAL (bad ep) replies to
- * nobody. */
+ * nobody - unless the call answered came through another endpoint and ep
+ * was destroyed between the reply and the receive. */
 int ipc_reply_recv(int ep, const struct sd_ipc_msg *reply, struct sd_ipc_msg *msg);
