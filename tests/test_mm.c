@@ -612,6 +612,82 @@ static void test_fork_parent_exits_first(struct ktest *t)
     EXPECT_BASELINE(t, b);
 }
 
+/* A fork system call copies the page of the forking thread's next push at
+ * once (fork_copy_now in kernel/mm/fork.c) - only from a single-threaded
+ * parent, only a page the parent maps writable; every other page is
+ * shared. */
+static void test_fork_copy_now(struct ktest *t)
+{
+    struct baseline b = baseline_now();
+    struct mm *parent = mm_create();
+    ASSERT_TRUE(t, parent != NULL);
+    ASSERT_EQ(t, mm_map_anon(parent, BASE, 3 * PAGE_SIZE, RW), 0);
+    for (uint64_t i = 0; i < 3; i++)
+        ASSERT_EQ(t, mm_write(parent, BASE + i * PAGE_SIZE, &i, sizeof(i)), 0);
+    phys_addr_t p1;
+    ASSERT_TRUE(t, mapped(parent, BASE + PAGE_SIZE, &p1, NULL));
+
+    /* The stack pointer at the top of page 1: its next push lands in page 1. */
+    uint64_t copies = atomic_load(&mm_stats.cow_copies);
+    uint64_t now = atomic_load(&mm_stats.fork_copies);
+    struct mm *child = mm_fork_thread(parent, BASE + 2 * PAGE_SIZE);
+    ASSERT_TRUE(t, child != NULL);
+    EXPECT_EQ(t, atomic_load(&mm_stats.fork_copies), now + 1);
+    EXPECT_EQ(t, atomic_load(&mm_stats.cow_copies), copies);
+    phys_addr_t pp, pc;
+    uint64_t fp, fc;
+    ASSERT_TRUE(t, mapped(parent, BASE + PAGE_SIZE, &pp, &fp));
+    ASSERT_TRUE(t, mapped(child, BASE + PAGE_SIZE, &pc, &fc));
+    EXPECT_EQ(t, pp, p1);                   /* the parent keeps its frame, writable */
+    EXPECT_EQ(t, fp & PTE_W, PTE_W);
+    EXPECT_NE(t, pc, pp);                   /* the child has its own, writable */
+    EXPECT_EQ(t, fc & PTE_W, PTE_W);
+    EXPECT_EQ(t, fc & PTE_U, PTE_U);
+    EXPECT_EQ(t, refcount_at(parent, BASE + PAGE_SIZE), 1u);
+    EXPECT_EQ(t, refcount_at(child, BASE + PAGE_SIZE), 1u);
+    EXPECT_EQ(t, read_u64(child, BASE + PAGE_SIZE), 1u);
+    /* Pages 0 and 2 are shared read-only as always. */
+    for (unsigned i = 0; i < 3; i += 2) {
+        ASSERT_TRUE(t, mapped(parent, BASE + i * PAGE_SIZE, &pp, &fp));
+        ASSERT_TRUE(t, mapped(child, BASE + i * PAGE_SIZE, &pc, &fc));
+        EXPECT_EQ(t, pp, pc);
+        EXPECT_EQ(t, fp & PTE_W, 0u);
+        EXPECT_EQ(t, refcount_at(parent, BASE + i * PAGE_SIZE), 2u);
+    }
+    /* Writes on either side stay there, with no fault and no copy. */
+    uint64_t x = 100, y = 200;
+    ASSERT_EQ(t, mm_write(parent, BASE + PAGE_SIZE, &x, sizeof(x)), 0);
+    ASSERT_EQ(t, mm_write(child, BASE + PAGE_SIZE, &y, sizeof(y)), 0);
+    EXPECT_EQ(t, read_u64(parent, BASE + PAGE_SIZE), 100u);
+    EXPECT_EQ(t, read_u64(child, BASE + PAGE_SIZE), 200u);
+    EXPECT_EQ(t, atomic_load(&mm_stats.cow_copies), copies);
+
+    /* A page the parent maps read-only (page 0, shared with child) is
+     * shared again: it has other owners already. */
+    struct mm *second = mm_fork_thread(parent, BASE + 8);
+    ASSERT_TRUE(t, second != NULL);
+    EXPECT_EQ(t, atomic_load(&mm_stats.fork_copies), now + 1);
+    EXPECT_EQ(t, refcount_at(parent, BASE), 3u);
+    mmput(second);
+
+    /* Another user of the parent (a second thread): nothing is copied at
+     * once, page 1 is shared and write-protected like the others. */
+    mmget(parent);
+    struct mm *third = mm_fork_thread(parent, BASE + 2 * PAGE_SIZE);
+    ASSERT_TRUE(t, third != NULL);
+    EXPECT_EQ(t, atomic_load(&mm_stats.fork_copies), now + 1);
+    ASSERT_TRUE(t, mapped(parent, BASE + PAGE_SIZE, &pp, &fp));
+    ASSERT_TRUE(t, mapped(third, BASE + PAGE_SIZE, &pc, NULL));
+    EXPECT_EQ(t, pp, pc);
+    EXPECT_EQ(t, fp & PTE_W, 0u);
+    mmput(parent);
+    mmput(third);
+
+    mmput(child);
+    mmput(parent);
+    EXPECT_BASELINE(t, b);
+}
+
 static const struct ktest_case mm_cases[] = {
     KTEST_CASE(test_create_destroy),
     KTEST_CASE(test_map_write_lookup),
@@ -623,6 +699,7 @@ static const struct ktest_case mm_cases[] = {
     KTEST_CASE(test_fork_pt_boundaries),
     KTEST_CASE(test_fork_cow),
     KTEST_CASE(test_fork_parent_exits_first),
+    KTEST_CASE(test_fork_copy_now),
     {0},
 };
 KTEST_SUITE(mm, mm_cases);

@@ -168,7 +168,7 @@ static long sys_fork(const struct syscall_args *a)
         process_free(p);
         return -SD_ENOMEM;
     }
-    struct mm *mm = mm_fork(me->mm);
+    struct mm *mm = mm_fork_thread(me->mm, arch_user_frame_sp(current_user_frame()));
     if (!mm) {
         kfree(st);
         process_free(p);

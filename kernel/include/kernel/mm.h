@@ -104,6 +104,11 @@ int mm_handle_fault(struct mm *mm, uintptr_t addr, bool write, bool exec, bool u
 /* A copy-on-write copy of parent for fork (the parent's writable pages are
  * write-protected in both and flushed on every CPU running the parent). */
 struct mm *mm_fork(struct mm *parent);
+/* mm_fork for a fork system call of the thread whose user stack pointer is
+ * user_sp (0: none): when the parent has no other thread, the page of the
+ * stack pointer's next push is copied for the child at once instead of
+ * shared (kernel/mm/fork.c, fork_copy_now). */
+struct mm *mm_fork_thread(struct mm *parent, uintptr_t user_sp);
 
 /* Why a flush is made: the change to the page tables it makes visible.
  * Only the TLB trace reads it ("flush ... cause=munmap", docs/tlb.md); the
@@ -134,6 +139,7 @@ struct mm_stats {
     _Atomic uint64_t demand_zero_faults;
     _Atomic uint64_t cow_copies;        /* pages copied on a write after fork */
     _Atomic uint64_t cow_reuses;        /* write faults on a page no longer shared: no copy */
+    _Atomic uint64_t fork_copies;       /* pages fork copied at once (the forking thread's stack) */
     _Atomic uint64_t cow_copy_raced;    /* copies made for a break another thread won first: freed unused */
     _Atomic uint64_t shared_faults;     /* first touches in an mm of a shared object's page */
 };

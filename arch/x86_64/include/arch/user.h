@@ -35,6 +35,8 @@ struct trap_frame *current_user_frame(void);
 /* Set the value a system call returns to user mode in a frame (x86-64:
  * RAX); fork gives its child's copy of the parent's frame 0. */
 static inline void arch_syscall_set_return(struct trap_frame *tf, uint64_t v) { tf->rax = v; }
+/* The user stack pointer in a frame (fork copies the page it is in at once). */
+static inline uintptr_t arch_user_frame_sp(const struct trap_frame *tf) { return tf->rsp; }
 /* Save the current task's live FPU state into task->arch.fpu_state (before fork
  * copies it). */
 void arch_fpu_save_current(void);
