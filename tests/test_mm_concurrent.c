@@ -342,11 +342,11 @@ static void test_same_page_races(struct ktest *t)
 
 /*
  * Two writers breaking copy-on-write of ONE page at once.  The fault
- * checks the entry under the page-table lock, drops the lock to allocate
- * the copy (page_alloc may not run under it), and must check the entry
- * AGAIN when it takes the lock back: another thread may have broken the
- * page meanwhile, and replacing its copy would throw away that thread's
- * write (here the BUG_ON of arch_pte_replace stops it first).  The loser
+ * allocates the copy before it takes the page-table lock (page_alloc may
+ * not run under it), and must check the entry it read unlocked when it has
+ * the lock: another thread may have broken the page meanwhile, and
+ * replacing its copy would throw away that thread's write (here the BUG_ON
+ * of arch_pte_replace stops it first).  The loser
  * frees its unused copy (mm_stats.cow_copy_raced) and retries the write,
  * which then lands in the winner's copy.
  *

@@ -54,19 +54,41 @@ static bool entry_unchanged(struct mm *mm, uintptr_t va, pte_t old)
 int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t old)
 {
     phys_addr_t old_pa = arch_pte_frame(old);
+    /*
+     * A frame with other owners is copied: its copy is allocated before the
+     * page table's lock is taken (page_alloc is not for under it), so that
+     * one locked round decides and maps.  The count read here without the
+     * lock is a hint only, and a safe one: while we hold mm->lock the
+     * frame's owners can only go (only fork of this mm adds owners, and it
+     * holds mm->lock for writing), so a 1 stays 1, and a count that falls
+     * to 1 meanwhile is found under the lock (the copy then goes unused).
+     * If the entry moved on meanwhile, the frame may even be another one
+     * now: the test under the lock finds that too.
+     */
+    phys_addr_t copy = 0;
+    if (frame_refcount(old_pa) != 1) {
+        copy = page_alloc(0);
+        if (!copy)
+            return -SD_ENOMEM;
+        mm_ev_cow_copy_allocated(va);       /* a test's pause before the test below */
+    }
     /* Present, so its table exists; it stays while we hold mm->lock. */
     struct pte_lock ptl;
     bool locked = arch_pte_lock(mm, va, &ptl);
     BUG_ON(!locked);
     if (!entry_unchanged(mm, va, old)) {
-        /* Another thread of this mm broke it first: retry the access. */
+        /* Another thread of this mm broke it first (maybe while we
+         * allocated): its result is mapped; retry the access. */
         arch_pte_unlock(&ptl);
+        if (copy) {
+            page_free(copy, 0);             /* never mapped */
+            atomic_fetch_add(&mm_stats.cow_copy_raced, 1);
+        }
         return 0;
     }
     /*
-     * Last owner: nobody else maps the frame and nobody can start to (only
-     * fork of this mm adds owners, and it holds mm->lock for writing, which
-     * excludes us; an unmapping owner keeps its reference until its flush
+     * Last owner: nobody else maps the frame and nobody can start to (see
+     * above; an unmapping owner keeps its reference until its flush
      * returned, mmu_gather.h), so the page is ours to write.  Raising
      * rights needs no remote flush: a CPU with the old read-only
      * translation takes a spurious fault that finds the entry writable.
@@ -75,25 +97,12 @@ int cow_break_locked(struct mm *mm, struct vma *vma, uintptr_t va, pte_t old)
         arch_pte_protect(mm, va, vma->prot);
         arch_pte_unlock(&ptl);
         local_flush_tlb_page(va);
+        if (copy)
+            page_free(copy, 0);             /* the other owners left meanwhile: never mapped */
         atomic_fetch_add(&mm_stats.cow_reuses, 1);
         return 0;
     }
-    arch_pte_unlock(&ptl);
-
-    phys_addr_t copy = page_alloc(0);       /* not under the page table's lock */
-    if (!copy)
-        return -SD_ENOMEM;
-    mm_ev_cow_copy_allocated(va);           /* a test's pause before the test below */
-    locked = arch_pte_lock(mm, va, &ptl);
-    BUG_ON(!locked);
-    if (!entry_unchanged(mm, va, old)) {
-        /* Another thread broke it while we allocated (the lock was not
-         * held across page_alloc): its copy is mapped; ours goes. */
-        arch_pte_unlock(&ptl);
-        page_free(copy, 0);                 /* never mapped */
-        atomic_fetch_add(&mm_stats.cow_copy_raced, 1);
-        return 0;
-    }
+    BUG_ON(!copy);                          /* a count of 1 never grows under mm->lock */
     /* Under the lock the entry still maps old_pa, and its reference keeps
      * the frame: copy it now. */
     memcpy(phys_to_virt(copy), phys_to_virt(old_pa), PAGE_SIZE);

@@ -27,7 +27,10 @@
  *      mm, offline) for the trace's record of the batch.
  *   4. One batch of cross-CPU calls to the targets plus ourselves
  *      (smp_call_mask queues the remote calls first, runs ours, then
- *      waits): our local flush overlaps the IPIs in flight.
+ *      waits): our local flush overlaps the IPIs in flight.  When no
+ *      other CPU is in the cpumask at all (a single-threaded process),
+ *      steps 3 and 4 shrink to running the handler here
+ *      (flush_this_cpu_only).
  *   5. When the calls have returned, every target has run the handler
  *      (the call completion is store-release R2 -> load-acquire A2 in
  *      kernel/smp/smp_call.c: their flushes happen-before our return, and so
@@ -71,6 +74,7 @@
 #include <arch/x86/x86.h>
 #include <kernel/boot_options.h>
 #include <kernel/lazy_mm.h>
+#include <kernel/lock_order.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/preempt.h>
@@ -203,6 +207,54 @@ static void flush_handler(void *arg)
         lazy_mm_flush_end_borrow(f->mm, f->from);
 }
 
+/*
+ * F2's first look: is this CPU the only one in mm's cpumask?  The common
+ * case of a single-threaded process (its copy-on-write faults, fork's
+ * write-protect, its exit).  Read after F1 like F2 (it is part of F2): a CPU
+ * whose bit is set later does S2 and S3 after F1 and so finds the new
+ * generation itself.  When other bits are set, F2 below reads the words
+ * again (each of its reads after F1 as well).
+ */
+static bool only_this_cpu(struct mm *mm, unsigned me)
+{
+    unsigned long others = 0;
+    for (unsigned i = 0; i < sizeof(mm->cpumask.bits) / sizeof(mm->cpumask.bits[0]); i++) {
+        unsigned long w = __atomic_load_n(&mm->cpumask.bits[i], __ATOMIC_RELAXED);
+        if (i == me / BITS_PER_LONG)
+            w &= ~(1ul << (me % BITS_PER_LONG));
+        others |= w;
+    }
+    return others == 0;
+}
+
+/*
+ * The batch with no other CPU in it: what F2 and smp_call_mask do for an
+ * empty set of targets, without walking the masks and the call slots.  The
+ * trace and counters record the same batch (no target, every other CPU not
+ * running mm), the handler runs here with interrupts off as smp_call_mask
+ * runs the initiator's part, and there is nobody to wait for.  A flush that
+ * ends borrows (lazy_mm=mmput) has no lazy CPU to add: none is in the
+ * cpumask.
+ */
+static void flush_this_cpu_only(struct flush_request *f, struct flush_skipped *skipped)
+{
+    struct cpumask none;
+    cpumask_clear(&none);
+    for (unsigned i = 0; i < sizeof(skipped->not_running.bits) / sizeof(skipped->not_running.bits[0]); i++)
+        skipped->not_running.bits[i] = ~0ul;
+    cpumask_clear_cpu(&skipped->not_running, f->from);
+    tlb_ev_flush_targets(f->mm, &none, skipped);
+    if (f->freed_tables && f->cause == TLB_CAUSE_TEARDOWN)
+        tlb_ev_teardown_targets(&none);
+    /* As smp_call_mask(..., wait): its caller may hold no spinlock, here
+     * too, so that a missing flush of a lock holder shows on one CPU as on
+     * many (docs/locking.md, rule 3). */
+    lock_order_assert_none_held("making a cross-CPU call that waits");
+    uint64_t flags = arch_irq_save();
+    flush_handler(f);
+    arch_irq_restore(flags);
+}
+
 void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool freed_tables,
                         enum tlb_flush_cause cause)
 {
@@ -237,6 +289,12 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
     struct flush_skipped skipped;
     cpumask_clear(&targets);
     flush_skipped_clear(&skipped);
+    if (only_this_cpu(mm, me)) {
+        flush_this_cpu_only(&f, &skipped);
+        preempt_enable();
+        tlb_ev_flush_end(mm, token);
+        return;
+    }
     /* LAB(shootdown) BEGIN: F2 - set in targets each other CPU that must flush now; note in skipped.lazy, .not_running or .offline each other CPU left out */
     /* Whole words of the cpumask at a time (each bit read once, after
      * F1): a loop over all MAX_CPUS CPUs cost more than the INVLPG of a

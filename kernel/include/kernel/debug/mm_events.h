@@ -8,10 +8,10 @@
 #include <kernel/compiler.h>
 
 /*
- * A copy-on-write break has allocated its copy with the page-table lock
- * dropped (kernel/mm/fault.c allocates outside it) and is about to take the lock
- * back and test the entry again: another thread may have broken the page
- * meanwhile.  tests/test_mm_concurrent.c holds a faulter here until
+ * A copy-on-write break has allocated its copy without the page-table lock
+ * (kernel/mm/fault.c allocates before taking it) and is about to take the
+ * lock and test the entry it read unlocked: another thread may have broken
+ * the page meanwhile.  tests/test_mm_concurrent.c holds a faulter here until
  * another one has mapped its copy, so that the second test must see it.
  */
 extern void (*cow_copy_allocated_test_hook)(uintptr_t va);
