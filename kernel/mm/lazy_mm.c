@@ -377,12 +377,19 @@ static void drop_borrow_here(void *arg)
     r->release[this_cpu_id()] = end_borrow_here(r->only, r->why);
 }
 
+/* Only the targets' slots of r->release are written and read: a reap
+ * calls one or two CPUs, and clearing and scanning all MAX_CPUS slots (1 KiB)
+ * cost more than the call itself.  targets are online CPUs (smp_call_mask
+ * calls only those; no CPU goes offline once up). */
 static void drop_and_release(const struct cpumask *targets, struct drop_req *r)
 {
+    unsigned c;
+    for_each_cpu(c, targets)
+        r->release[c] = NULL;
     tlb_ev_drop_borrowers(targets);
     smp_call_mask(targets, drop_borrow_here, r, true);
     /* Seen thanks to the waiting call's release/acquire (kernel/smp/smp_call.c). */
-    for (unsigned c = 0; c < MAX_CPUS; c++)
+    for_each_cpu(c, targets)
         if (r->release[c])
             mmdrop(r->release[c]);
 }
@@ -397,7 +404,9 @@ static void cpumask_read_shared(struct cpumask *dst, const struct cpumask *src)
 void lazy_mm_drop_borrowers(struct mm *mm)
 {
     BUG_ON(mm == &init_mm);
-    struct drop_req r = { .only = mm, .why = DROP_REQUESTED };
+    struct drop_req r;          /* release[]: drop_and_release clears the targets' */
+    r.only = mm;
+    r.why = DROP_REQUESTED;
     if (!mm) {
         drop_and_release(&cpu_online_mask, &r);
         return;
