@@ -137,11 +137,15 @@
  *   drops: the target runs drop_borrow_here() in its call IPI; the waiting
  *     caller sees its effects (slot release -> caller's acquire in
  *     kernel/smp/smp_call.c, "R2 -> A2") before it frees anything.
- *   Belt and braces: mm_teardown's flush always frees tables, so it moves
- *     every lazy CPU in mm->cpumask to init_mm (leave_mm) before mmput drops
- *     the users' mm_count reference; the "after the CR3 write" orders above
- *     are what refcount, shootdown and hazard guarantee without that
- *     (mmput mode is built on that flush: it has no protocol without it).
+ *   Belt and braces: mm_teardown's flush frees tables whenever another
+ *     CPU is in mm->cpumask, so it moves every lazy CPU to init_mm
+ *     (leave_mm) before mmput drops the users' mm_count reference; the
+ *     "after the CR3 write" orders above are what refcount, shootdown and
+ *     hazard guarantee without that - and with no other CPU in the
+ *     cpumask those modes rely on them alone: the teardown keeps the tables
+ *     for the last mmdrop and the exiting CPU stays lazy on mm
+ *     (teardown_keeps_tables, kernel/mm/mm.c).  mmput mode is built on that
+ *     flush: it has no protocol without it, and always gets it.
  *     tests/models/lazy_mm.pml
  *     checks each mode both ways, with a variant per ordering step
  *     (docs/models.md).

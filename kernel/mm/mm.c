@@ -21,12 +21,15 @@
  */
 #include "mm_internal.h"
 #include "mmu_gather.h"
+#include "pt_free.h"
 #include <kernel/kmalloc.h>
 #include <kernel/panic.h>
 #include <kernel/debug/counters.h>
 #include <kernel/debug/tlb_events.h>
 #include <kernel/debug/tlb_inject.h>
 #include <kernel/lazy_mm.h>
+#include <kernel/percpu.h>
+#include <kernel/preempt.h>
 #include <uapi/shootdown.h>
 
 struct mm_stats mm_stats;
@@ -88,13 +91,49 @@ void mmgrab(struct mm *mm)
 }
 
 /*
+ * May the teardown leave its unhooked tables to the last mmdrop?  Only when
+ * this CPU is the only one in mm->cpumask - a single-threaded process's
+ * exit, on the CPU it ran on - and not in lazy_mm=mmput mode, whose
+ * teardown flush is what ends the borrows (kernel/mm/lazy_mm.c).  Then the
+ * teardown flush has nobody to call, and freeing the tables at once would
+ * only make this CPU, lazy on mm, leave it for init_mm (leave_mm): a CR3
+ * write, and on an emulator without PCID the refill of its whole software
+ * TLB, just before the switch to the next task writes CR3 again.  The
+ * mask is read without care: the answer only picks when the tables are
+ * freed, and either time is safe (see mm_teardown).
+ */
+static bool teardown_keeps_tables(struct mm *mm)
+{
+    if (lazy_mm_mode == LAZY_MM_MMPUT)
+        return false;
+    struct cpumask others;
+    for (unsigned i = 0; i < sizeof(others.bits) / sizeof(others.bits[0]); i++)
+        others.bits[i] = __atomic_load_n(&mm->cpumask.bits[i], __ATOMIC_RELAXED);
+    preempt_disable();
+    cpumask_clear_cpu(&others, this_cpu_id());
+    preempt_enable();
+    return cpumask_empty(&others);
+}
+
+/*
  * The last user is gone: nobody runs in this address space any more, but
  * CPUs may still have it loaded (the exiting thread's CPU, lazily) or hold
- * its translations, so every frame keeps its reference and every table
- * stays allocated until one flush with freed_tables returned (mmu_gather.h;
- * a full batch of frames is flushed and released early).  That last flush
- * reaches every CPU in mm->cpumask, lazy ones too; in lazy_mm=mmput mode it
- * also ends each one's borrow of mm (kernel/mm/lazy_mm.c, ORDERING mmput).
+ * its translations, so every frame keeps its reference until one flush
+ * returned (mmu_gather.h; a full batch of frames is flushed and released
+ * early), and every table stays allocated until no CPU can walk it:
+ *   - usually after the teardown's last flush, made with freed_tables: it
+ *     reaches every CPU in mm->cpumask, lazy ones too (they leave mm); in
+ *     lazy_mm=mmput mode it also ends each one's borrow of mm
+ *     (kernel/mm/lazy_mm.c, ORDERING mmput);
+ *   - when teardown_keeps_tables(), at the last mmdrop: the tables are
+ *     unhooked here (no new walk can reach them) and kept in
+ *     mm->kept_tables, and the flush is made without freed_tables (the lazy
+ *     CPUs keep mm loaded; frames may go while a lazy CPU still holds a
+ *     translation, as for any flush that skips it).  By the last mmdrop no
+ *     CPU has mm in CR3 or borrows it - the lifetime rule every lazy_mm
+ *     mode keeps for the PML4 (mmdrop) - so none can walk the tables; a
+ *     PCID that cached them is never loaded without a flush again (ctx ids
+ *     are never reused).
  */
 static void mm_teardown(struct mm *mm)
 {
@@ -104,13 +143,15 @@ static void mm_teardown(struct mm *mm)
     /* Every page and every table of the user half (munmap's empty tables,
      * and those an allocation that failed half-way may have left), in one
      * pass over the tables; the flush covers the whole user half, with
-     * freed_tables. */
+     * freed_tables unless the tables are kept. */
     mmu_gather_unmap_all(&g);
     while (!list_empty(&mm->vmas)) {
         struct vma *v = list_first_entry(&mm->vmas, struct vma, link);
         list_del(&v->link);
         vma_free(v);        /* a shared object keeps its frames until the batch's flush */
     }
+    if (teardown_keeps_tables(mm))
+        mmu_gather_keep_tables(&g, &mm->kept_tables);
     mmu_gather_finish(&g);
     mm_unlock(mm);
 }
@@ -148,6 +189,8 @@ void mmdrop(struct mm *mm)
      * (arch_pgd_free).
      */
     lazy_mm_before_free(mm);
+    /* The tables a teardown kept (mm_teardown): nothing can walk them now. */
+    pt_free_tables(mm, &mm->kept_tables);
     tlb_trace(TLBT_MM_FREE, mm->ctx_id, 0, 0, 0, 0);
     if (tlb_inject(TLB_INJECT_CTX_ID_REUSE))
         atomic_store(&last_freed_ctx_id, mm->ctx_id);

@@ -73,6 +73,12 @@ void mmu_gather_unmap_all(struct mmu_gather *g)
     g->freed_tables = true;
 }
 
+void mmu_gather_keep_tables(struct mmu_gather *g, struct pt_free_list *keep)
+{
+    arch_pte_tables_splice(keep, &g->tables);
+    g->freed_tables = false;
+}
+
 /* Drop the gathered pages' references; free the frames whose last went. */
 static void release_pages(struct mmu_gather *g)
 {

@@ -64,6 +64,11 @@ void mmu_gather_page(struct mmu_gather *g, uintptr_t va, phys_addr_t pa);
  * cost follows what is mapped, not the size of the VMAs. */
 void mmu_gather_unmap_all(struct mmu_gather *g);
 
+/* The teardown's choice (kernel/mm/mm.c, mm_teardown): move the tables
+ * unhooked so far to `keep`, whose owner frees them later, and flush the
+ * rest of the batch without freed_tables. */
+void mmu_gather_keep_tables(struct mmu_gather *g, struct pt_free_list *keep);
+
 /* Flush what was gathered, then drop the pages' references (freeing the
  * frames whose last reference went) and free the tables.  The batch is
  * empty and usable again afterwards. */

@@ -31,6 +31,7 @@
 #include <kernel/wait.h>
 #include <kernel/rwsem.h>
 #include <arch/memlayout.h>
+#include <arch/paging.h>
 #include <stdatomic.h>
 
 struct shm;
@@ -60,6 +61,9 @@ struct mm {
     struct cpumask cpumask;     /* CPUs that may hold translations of this mm */
     const char *name;
     struct tc_mm *tlbcheck;     /* the shadow-TLB checker's record (kernel/debug/tlbcheck.h), or NULL */
+    /* Tables the teardown unhooked but left for the last mmdrop to free
+     * (kernel/mm/mm.c, mm_teardown); empty otherwise. */
+    struct pt_free_list kept_tables;
 };
 
 extern struct mm init_mm;
