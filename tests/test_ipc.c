@@ -259,11 +259,11 @@ static void blocked_caller(void *arg)
 }
 
 /* How the endpoint goes away: ipc_endpoint_destroy, or its owner ends. */
-static int fake_owner;      /* only its address matters: owners are compared, never followed */
+static struct ipc_owner fake_owner;     /* a process's part, without the process */
 
 static void run_destroy_case(struct ktest *t, void (*fn)(void *), bool by_owner)
 {
-    struct process *owner = by_owner ? (struct process *)&fake_owner : NULL;
+    struct ipc_owner *owner = by_owner ? &fake_owner : NULL;
     int ep = ipc_endpoint_create("ktest-gone", owner);
     ASSERT_GT(t, ep, 0);
     atomic_store(&blocked_started, false);

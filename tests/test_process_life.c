@@ -13,7 +13,10 @@
  */
 #include "ktest_suite.h"
 #include "../kernel/proc/process_internal.h"
+#include <kernel/ipc.h>
 #include <kernel/mm.h>
+#include <kernel/spinlock.h>
+#include <arch/trap.h>
 #include <kernel/kmalloc.h>
 #include <kernel/wait.h>
 #include <arch/cpu.h>
@@ -343,6 +346,133 @@ static void test_many_cycles(struct ktest *t)
     expect_baseline(t, b);
 }
 
+/* ---- exit and IPC ----
+ * A process's exit destroys its endpoints and fails the callers waiting
+ * for a reply from its threads (-SD_ESRCH), and visits only the endpoints
+ * it made or received a call through (struct ipc_owner, kernel/ipc.h):
+ * the IPC locks taken in the watched process's own context are counted
+ * (spin_lock_taken_test_hook), distinct endpoint locks and the table's. */
+
+static struct process *_Atomic ipc_watched;
+static struct {
+    struct spinlock *ep_locks[IPC_MAX_ENDPOINTS];
+    unsigned n_ep_locks, table_holds;
+} ipc_seen;
+
+static void ipc_record_lock(struct spinlock *l)
+{
+    /* Only the watched process's thread writes: one writer at a time. */
+    struct task *me = current_task();
+    if (!me->process || me->process != atomic_load(&ipc_watched) || arch_in_interrupt() || !l->name)
+        return;
+    if (strcmp(l->name, "ipc_table_lock") == 0) {
+        ipc_seen.table_holds++;
+    } else if (strcmp(l->name, "endpoint.lock") == 0) {
+        for (unsigned i = 0; i < ipc_seen.n_ep_locks; i++)
+            if (ipc_seen.ep_locks[i] == l)
+                return;
+        if (ipc_seen.n_ep_locks < IPC_MAX_ENDPOINTS)
+            ipc_seen.ep_locks[ipc_seen.n_ep_locks++] = l;
+    }
+}
+
+struct ipc_exit_case {
+    int ep;                 /* the server's endpoint (made by the test) */
+    _Atomic int received;   /* the server's ipc_recv result, 1 before */
+    _Atomic int call_result;
+    _Atomic bool call_done;
+};
+
+/* The process's only thread: start being watched, then (ep > 0) receive
+ * one call and exit without replying, or (ep == 0) make an endpoint of
+ * its own and exit, or (ep < 0) exit having used no IPC at all. */
+static void fn_ipc_exit(void *arg)
+{
+    struct ipc_exit_case *c = arg;
+    atomic_store(&ipc_watched, current_process());
+    if (c->ep > 0) {
+        struct sd_ipc_msg m;
+        atomic_store(&c->received, ipc_recv(c->ep, &m));
+    } else if (c->ep == 0) {
+        atomic_store(&c->received,
+                     ipc_endpoint_create("ktest-exit-own", current_task()->ipc_owner));
+    }
+}
+
+static void ipc_exit_caller(void *arg)
+{
+    struct ipc_exit_case *c = arg;
+    struct sd_ipc_msg q = { .label = 5 }, r;
+    atomic_store(&c->call_result, ipc_call(c->ep, &q, &r));
+    atomic_store(&c->call_done, true);
+}
+
+/* Run the case in a process; returns how many distinct endpoint locks its
+ * thread took in its whole life, exit included (the table lock's holds in
+ * *table). */
+static unsigned run_ipc_exit(struct ktest *t, struct ipc_exit_case *c, unsigned *table)
+{
+    memset(&ipc_seen, 0, sizeof(ipc_seen));
+    atomic_store(&ipc_watched, NULL);
+    atomic_store(&c->received, 1);
+    WRITE_ONCE(spin_lock_taken_test_hook, ipc_record_lock);
+    int pid = start_fn(NULL, fn_ipc_exit, c);
+    EXPECT_GT(t, pid, 0);
+    if (pid > 0)
+        EXPECT_EQ(t, process_wait(pid, NULL), pid);
+    WRITE_ONCE(spin_lock_taken_test_hook, NULL);
+    atomic_store(&ipc_watched, NULL);
+    *table = ipc_seen.table_holds;
+    return ipc_seen.n_ep_locks;
+}
+
+static void test_exit_releases_ipc(struct ktest *t)
+{
+    struct baseline b = take_baseline();
+    unsigned endpoints = ipc_endpoint_count(), table;
+
+    /* No IPC used: its exit takes no IPC lock at all. */
+    struct ipc_exit_case none = { .ep = -1 };
+    EXPECT_EQ(t, run_ipc_exit(t, &none, &table), 0u);
+    EXPECT_EQ(t, table, 0u);
+
+    /* An endpoint of its own: made (the table lock and its lock), and
+     * destroyed by the exit (both again), and no other endpoint's lock. */
+    struct ipc_exit_case own = { .ep = 0 };
+    EXPECT_EQ(t, run_ipc_exit(t, &own, &table), 1u);
+    EXPECT_EQ(t, table, 2u);
+    EXPECT_GT(t, atomic_load(&own.received), 0);
+    EXPECT_EQ(t, ipc_endpoint_lookup("ktest-exit-own"), -SD_ENOENT);
+    EXPECT_EQ(t, ipc_endpoint_count(), endpoints);
+
+    /* A call received and never answered: the exit fails its caller with
+     * -SD_ESRCH, visiting that endpoint only. */
+    static struct ipc_exit_case srv;
+    srv = (struct ipc_exit_case){ .ep = ipc_endpoint_create("ktest-exit-srv", NULL) };
+    ASSERT_GT(t, srv.ep, 0);
+    struct task *caller = kthread_run(ipc_exit_caller, &srv, "ipc_exit_caller");
+    ASSERT_TRUE(t, caller != NULL);
+    EXPECT_EQ(t, run_ipc_exit(t, &srv, &table), 1u);
+    EXPECT_EQ(t, table, 1u);
+    EXPECT_EQ(t, atomic_load(&srv.received), 0);
+    /* The exit completed the caller's wait before the process became a
+     * zombie; give the caller's thread a bounded number of turns to store
+     * what its call returned. */
+    for (int i = 0; i < 2000 && !atomic_load(&srv.call_done); i++)
+        msleep(1);
+    if (!atomic_load(&srv.call_done)) {
+        ktest_log("the caller still waits for the reply of an exited process");
+        EXPECT_TRUE(t, atomic_load(&srv.call_done));
+        kthread_stop(caller);       /* ends its wait (and joins it) */
+    } else {
+        kthread_join(caller);
+    }
+    EXPECT_EQ(t, atomic_load(&srv.call_result), -SD_ESRCH);
+    EXPECT_EQ(t, ipc_endpoint_destroy(srv.ep), 0);
+    EXPECT_EQ(t, ipc_endpoint_count(), endpoints);
+    expect_baseline(t, b);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(test_exit_status),
     KTEST_CASE(test_wait_any),
@@ -353,6 +483,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(test_orphans_are_reaped),
     KTEST_CASE(test_wait_collects_orphans),
     KTEST_CASE(test_many_cycles),
+    KTEST_CASE(test_exit_releases_ipc),
     {0},
 };
 KTEST_SUITE(process_life, cases);

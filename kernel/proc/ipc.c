@@ -76,6 +76,15 @@
  * server's loop, the fast path); an answer to a call of another endpoint
  * is completed first under that endpoint's lock, without a hand-off.
  *
+ * Exit.  When a process's last thread has exited, its endpoints are
+ * destroyed and the callers still waiting for a reply from one of its
+ * threads fail with -SD_ESRCH (ipc_release_owner).  Which slots that
+ * touches is recorded as it happens (struct ipc_owner, a bit per slot in
+ * the process), so an exit takes the locks of those slots only - none for
+ * a process that never made an endpoint or received a call, like most
+ * forked children.  (Taking every endpoint's lock made each exit cost 64
+ * lock rounds; make bench's fork measured it.)
+ *
  * This is the round trip's cost: with ipc_call on one side and
  * ipc_reply_recv on the other, a call and its reply are two system calls,
  * two holds of the endpoint's lock and, on one CPU, two run-queue lock
@@ -114,7 +123,7 @@ struct ipc_waiter {
     bool is_call;
     bool took_call;                 /* receiver: the message was a call, it owes the reply */
     int server_tid;                 /* AWAIT_REPLY: who owes the reply */
-    struct process *server_process; /* ... and its process (compared, never followed) */
+    struct ipc_owner *server_owner; /* ... and its process's part (compared, never followed) */
     _Atomic int state;              /* enum waiter_state; written under ep->lock */
     int result;                     /* DONE: 0 or -SD_E* */
 };
@@ -131,7 +140,7 @@ struct endpoint {
     unsigned slot;                  /* its index in endpoints[], set with `used` */
     bool used;                      /* T1: written under both locks */
     unsigned gen;                   /* bumped on destroy: stale ids stop matching */
-    struct process *owner;          /* NULL: made by a kernel thread */
+    struct ipc_owner *owner;        /* NULL: made by a kernel thread */
     struct list_head senders;       /* QUEUED senders and callers, FIFO */
     struct list_head receivers;     /* QUEUED receivers, FIFO */
     struct list_head pending;       /* AWAIT_REPLY callers of this endpoint */
@@ -208,7 +217,7 @@ static void waiter_init(struct ipc_waiter *w, struct endpoint *ep, const struct 
     w->is_call = false;
     w->took_call = false;
     w->server_tid = 0;
-    w->server_process = NULL;
+    w->server_owner = NULL;
     atomic_init(&w->state, W_QUEUED);
     w->result = 0;
 }
@@ -265,6 +274,25 @@ static void fail_old_calls(struct endpoint *ep, const struct task *server)
     }
 }
 
+/*
+ * Mark ep's slot as one o's exit must visit (struct ipc_owner).  The bit
+ * is tested first: the line is shared by the process's threads and is
+ * written once per slot.
+ *
+ * Ordering: the exit reads the bits after every thread of o's process has
+ * exited, and each bit is set by one of its threads, in its own context,
+ * before it exits: for an endpoint it made, in ipc_endpoint_create(); for
+ * a call it received, in note_reply_duty(), which runs before its receive
+ * returns.  Each exit passes process_lock on to the last one, which then
+ * reads the bits.
+ */
+static void owner_note_slot(struct ipc_owner *o, const struct endpoint *ep)
+{
+    uint64_t bit = 1ull << ep->slot;
+    if (o && !(atomic_load_explicit(&o->slots, memory_order_relaxed) & bit))
+        atomic_fetch_or_explicit(&o->slots, bit, memory_order_relaxed);
+}
+
 /* Under ep->lock: the receiver waiting on `rw` took caller's message and
  * now owes it a reply.  Its older calls through ep fail here; those
  * through another endpoint fail in note_reply_duty(), in the receiver's
@@ -274,21 +302,26 @@ static void take_reply_duty(struct endpoint *ep, struct ipc_waiter *caller, stru
     fail_old_calls(ep, rw->task);
     atomic_store_explicit(&caller->state, W_AWAIT_REPLY, memory_order_relaxed);
     caller->server_tid = rw->task->id;
-    caller->server_process = rw->task->process;
+    caller->server_owner = rw->task->ipc_owner;
     list_add_tail(&caller->link, &ep->pending);
     rw->took_call = true;
 }
 
 /*
  * The current task received a call through ep (no IPC lock held): ep's
- * slot is now the one it owes a reply through.  A call still waiting on it
- * through another endpoint is older (take_reply_duty failed the ones of ep
+ * slot is now the one it owes a reply through, and one its process's exit
+ * must visit (owner_note_slot).  A call still waiting on it through
+ * another endpoint is older (take_reply_duty failed the ones of ep
  * already) and fails now, under that endpoint's lock alone.
  */
 static void note_reply_duty(struct endpoint *ep, struct task *me)
 {
     unsigned old = me->ipc_reply_slot, now = ep->slot + 1;
     me->ipc_reply_slot = now;
+    if (me->ipc_noted_slot != now) {    /* a server's loop: equal, nothing to do */
+        me->ipc_noted_slot = now;
+        owner_note_slot(me->ipc_owner, ep);
+    }
     if (old && old != now) {
         struct endpoint *old_ep = &endpoints[old - 1];
         spin_lock(&old_ep->lock);
@@ -352,7 +385,7 @@ static int waiter_sleep(struct ipc_waiter *w, struct ipc_waiter *wake)
 
 /* ---- endpoints ---- */
 
-int ipc_endpoint_create(const char *name, struct process *owner)
+int ipc_endpoint_create(const char *name, struct ipc_owner *owner)
 {
     size_t len = strnlen(name, SD_NAME_MAX);
     if (len == 0 || len >= SD_NAME_MAX)
@@ -384,6 +417,7 @@ int ipc_endpoint_create(const char *name, struct process *owner)
     memcpy(ep->name, name, len + 1);
     ep->owner = owner;
     ep->slot = ep_slot(ep);
+    owner_note_slot(owner, ep);
     ep->used = true;
     int id = ep_id(ep);
     spin_unlock(&ep->lock);
@@ -442,26 +476,35 @@ int ipc_endpoint_destroy(int id)
     return found ? 0 : -SD_EINVAL;
 }
 
-/* The table lock keeps endpoints from being made or destroyed meanwhile;
- * the endpoint locks are taken one at a time under it. */
-void ipc_release_owner(struct process *p)
+/*
+ * Only the slots o's process ever made an endpoint in or received a call
+ * through (struct ipc_owner): elsewhere it owns nothing and nobody waits
+ * for its reply.  A slot's bit outlives the endpoint in it - a destroyed
+ * endpoint's callers still wait on its pending list, and the slot may have
+ * been reused - so each slot is judged by what it holds now.  Nothing of
+ * o changes meanwhile: its process has no thread left.  The table lock
+ * keeps endpoints from being made or destroyed meanwhile; the endpoint
+ * locks are taken one at a time under it.
+ */
+void ipc_release_owner(struct ipc_owner *o)
 {
-    if (!p)
+    if (!o)
+        return;
+    uint64_t slots = atomic_exchange_explicit(&o->slots, 0, memory_order_relaxed);
+    if (!slots)
         return;
     spin_lock(&ipc_table_lock);
-    for (unsigned i = 0; i < IPC_MAX_ENDPOINTS; i++) {
-        struct endpoint *ep = &endpoints[i];
+    for (; slots; slots &= slots - 1) {
+        struct endpoint *ep = &endpoints[__builtin_ctzll(slots)];
         spin_lock(&ep->lock);
-        if (ep->used && ep->owner == p)
+        if (ep->used && ep->owner == o)
             ep_destroy_locked(ep);
-        if (ep->pending.next) {         /* the slot was ever used */
-            struct list_head *pos, *tmp;
-            list_for_each_safe(pos, tmp, &ep->pending) {
-                struct ipc_waiter *w = list_entry(pos, struct ipc_waiter, link);
-                if (w->server_process == p) {
-                    list_del(&w->link);
-                    waiter_complete(w, -SD_ESRCH);
-                }
+        struct list_head *pos, *tmp;
+        list_for_each_safe(pos, tmp, &ep->pending) {
+            struct ipc_waiter *w = list_entry(pos, struct ipc_waiter, link);
+            if (w->server_owner == o) {
+                list_del(&w->link);
+                waiter_complete(w, -SD_ESRCH);
             }
         }
         spin_unlock(&ep->lock);
@@ -667,7 +710,7 @@ static long sys_ipc_create(const struct syscall_args *a)
     long r = copy_name(name, a->a[0]);
     if (r < 0)
         return r;
-    return ipc_endpoint_create(name, current_task()->process);
+    return ipc_endpoint_create(name, current_task()->ipc_owner);
 }
 DEFINE_SYSCALL(SYS_ipc_create, sys_ipc_create);
 

@@ -156,6 +156,7 @@ static struct task *thread_create(struct process *p, struct mm *mm, struct user_
     if (!t)
         return NULL;
     t->process = p;
+    t->ipc_owner = &p->ipc;
     t->mm = mm;
     t->active_mm = mm;
     t->clear_word = st->clear_word;
@@ -399,7 +400,7 @@ __noreturn void process_exit_thread(int code)
          * ALIVE to its parent, so nobody frees it meanwhile, and with no
          * live thread nobody else changes it).
          */
-        ipc_release_owner(p);
+        ipc_release_owner(&p->ipc);
         flags = spin_lock_irqsave(&process_lock);
         process_become_zombie(p, code);
         spin_unlock_irqrestore(&process_lock, flags);

@@ -20,21 +20,36 @@
  * until destroyed.  The table is static: endpoints use no heap.
  */
 #pragma once
+#include <stdint.h>
 #include <uapi/shootdown.h>
-
-struct process;
 
 #define IPC_MAX_ENDPOINTS 64
 
-/* An id (> 0), -SD_EEXIST, -SD_EINVAL (empty name), -SD_EAGAIN (table full). */
-int ipc_endpoint_create(const char *name, struct process *owner);
+/*
+ * A process's part in IPC, embedded in its struct process: the endpoint
+ * slots (bit i: endpoints[i]) its exit must visit - those it made an
+ * endpoint in, and those through which one of its threads received a call
+ * (and so may owe a reply).  Bits are set as that happens and never
+ * cleared before the exit, which visits just these slots instead of all
+ * IPC_MAX_ENDPOINTS: a process that never used IPC exits without an IPC
+ * lock.  Owners are compared by address; only ipc.c reads `slots`.
+ */
+struct ipc_owner {
+    _Atomic uint64_t slots;
+};
+_Static_assert(IPC_MAX_ENDPOINTS <= 64, "struct ipc_owner has a bit per endpoint slot");
+
+/* An id (> 0), -SD_EEXIST, -SD_EINVAL (empty name), -SD_EAGAIN (table full).
+ * owner: the process whose exit destroys it (NULL: nobody's). */
+int ipc_endpoint_create(const char *name, struct ipc_owner *owner);
 /* An id or -SD_ENOENT. */
 int ipc_endpoint_lookup(const char *name);
 /* 0 or -SD_EINVAL; tasks waiting on it return -SD_EINVAL. */
 int ipc_endpoint_destroy(int ep);
-/* Destroy p's endpoints and fail (-SD_ESRCH) the callers waiting for a
- * reply from p's threads.  Called when p's last thread has exited. */
-void ipc_release_owner(struct process *p);
+/* Destroy o's endpoints and fail (-SD_ESRCH) the callers waiting for a
+ * reply from o's threads.  Called when o's process's last thread has
+ * exited (nothing of o changes any more). */
+void ipc_release_owner(struct ipc_owner *o);
 /* Endpoints alive (for leak checks). */
 unsigned ipc_endpoint_count(void);
 

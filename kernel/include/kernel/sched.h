@@ -99,6 +99,15 @@ struct task {
      * received last and may still owe a reply, 0 for none.  Only the thread
      * itself reads or writes it. */
     unsigned ipc_reply_slot;
+    /* The slot + 1 this thread last recorded in its process's ipc_owner
+     * (a receive through the same endpoint as the last one records
+     * nothing); only the thread itself touches it.  Next to the one above:
+     * the pair fills a hole, and a line more per task costs every spawn
+     * (the task cache poisons and checks each freed object, byte by byte). */
+    unsigned ipc_noted_slot;
+    /* Its process's part in IPC (struct ipc_owner, kernel/ipc.h), NULL for
+     * a kernel thread; set before it starts. */
+    struct ipc_owner *ipc_owner;
     uint64_t switches_in;               /* times it was switched to */
     unsigned last_cpu_seen;             /* test aid: CPU of the last switch-in */
 };
