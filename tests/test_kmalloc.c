@@ -10,6 +10,7 @@
 #include "ktest_suite.h"
 #include <kernel/kmalloc.h>
 #include <kernel/page_alloc.h>
+#include <lib/format.h>
 #include <lib/string.h>
 
 static void test_sizes_and_accounting(struct ktest *t)
@@ -141,12 +142,20 @@ static void test_poison(struct ktest *t)
     char buf[200];
     EXPECT_TRUE(t, kmem_poison_check(p, buf, sizeof(buf)) == NULL);
 
-    p[40] = 0x42;                                   /* use after free */
-    const char *err = kmem_poison_check(p, buf, sizeof(buf));
-    EXPECT_TRUE(t, err != NULL);
-    if (err)
-        ktest_log("reported as: %s", err);
-    p[40] = KMEM_POISON_FREE;                       /* repair before reuse */
+    /* A use after free at the first poisoned byte, in the middle and at
+     * the last byte: each found, and the report names its offset (the
+     * check compares words, then looks for the byte). */
+    static const unsigned offsets[] = { sizeof(void *), 40, 63 };
+    for (unsigned k = 0; k < ARRAY_SIZE(offsets); k++) {
+        char want[24];
+        snprintf(want, sizeof(want), "offset %u ", offsets[k]);
+        p[offsets[k]] = 0x42;                       /* use after free */
+        const char *err = kmem_poison_check(p, buf, sizeof(buf));
+        EXPECT_TRUE(t, err != NULL && strstr(err, want) != NULL);
+        if (err)
+            ktest_log("reported as: %s", err);
+        p[offsets[k]] = KMEM_POISON_FREE;           /* repair before reuse */
+    }
 
     void *saved = *(void **)p;
     *(void **)p = (void *)0xdeadbeef;               /* damage the free-list link */

@@ -228,7 +228,15 @@ static const char *poison_check_locked(const struct slab *s, const void *p, char
 {
     const struct kmem_cache *c = s->cache;
     const unsigned char *b = p;
-    for (size_t i = sizeof(void *); i < c->size; i++) {
+    /* Eight bytes at a time (objects are 8-byte aligned): this runs on
+     * every allocation, and byte by byte it was a fifth of a thread
+     * spawn's cycles under Bochs (the task, its user_start).  The first
+     * changed byte is looked for only once a word differs. */
+    const uint64_t poison8 = 0x0101010101010101ull * KMEM_POISON_FREE;
+    size_t i = sizeof(void *);
+    while (i + 8 <= c->size && *(const uint64_t *)(b + i) == poison8)
+        i += 8;
+    for (; i < c->size; i++) {
         if (b[i] != KMEM_POISON_FREE) {
             snprintf(buf, len, "use after free: free object %p of cache '%s' (size %zu) "
                      "was written at offset %zu (byte %#x, poison is %#x)",
