@@ -768,20 +768,47 @@ static void scenario_fork_unmap_both(struct ktest *t)
 /*
  * Holes on the live checker (docs/tlbcheck.md, "Concurrent changes"): a
  * writer thread per CPU (up to 8) of one mm breaks copy-on-write of its own
- * pages after each fork, all of them at the same moment (a barrier per
- * page).  The odd CPUs pause between their flush's checker token and its
- * tlb_gen bump (tlb_flush_begin_test_hook): their change is open, while an
- * even CPU's flush bumps first and reaches CPUs one generation behind,
- * which INVLPG only its page - its flush_end then passes the odd CPU's
- * change as a hole on them.  Rounds go on until the checker made a hole
- * (tlbcheck.holes) or LIVE_MAX_ROUNDS; the checker judges every flush, so
- * the boot passes only if no hole led to a report.  Last in the suite: the
- * inject rows stop at the scenarios above.
+ * pages after each fork, one page each per step.  A hole needs one
+ * interleaving: the other writers' changes recorded (open), their tlb_gen
+ * bumps not made, while the leader (writer 0) makes its change and bumps,
+ * so that its flush reaches CPUs exactly one generation behind, which
+ * INVLPG only its page - its flush_end then passes the others' open
+ * changes as holes.
+ *
+ * The interleaving is forced, never waited for with a clock: each
+ * follower's flush is held in tlb_flush_begin_test_hook (after its checker
+ * token, before F1) until the leader's flush of the step returned, and the
+ * leader writes only once every follower is held there.  Both waits end on
+ * the other side's progress.  (A fixed pause instead - udelay(200) on the
+ * odd CPUs, as this test had - is a race against the host: when the even
+ * CPU's vCPU lost its host core for longer than the pause, the odd CPU
+ * bumped first, and the even CPU's request found CPUs two generations
+ * behind and flushed them in full - no hole, in all 40 rounds of some
+ * smp2 boots on a loaded 2-core host.)
+ *
+ * Every step then makes holes, whatever the host does: at the leader's F1
+ * no other flush of the mm is under way (the last step's returned before
+ * the barrier; this step's followers are held before F1, the fork's
+ * returned before the round), so the leader's own CPU - running the leader,
+ * the mm loaded and not lazy - is at the generation just below the
+ * leader's and INVLPGs only its page, while each follower's change is
+ * numbered below the leader's token and stays open until the leader's
+ * flush_end has passed it.  Each step counts the holes its leader's flush
+ * made; the checker judges every flush, so the boot passes only if no hole
+ * led to a report.  Last in the suite: the inject rows stop at the
+ * scenarios above.
  */
 #define LIVE_BASE       0x40000000ul
-#define LIVE_PAGES      8               /* pages per writer */
+#define LIVE_PAGES      8               /* pages per writer: the steps of a round */
 #define LIVE_WRITERS    8
-#define LIVE_MAX_ROUNDS 40
+#define LIVE_ROUNDS     3
+
+struct live_writer {
+    struct task *task;                  /* set before the hook is */
+    unsigned index;                     /* 0: the leader */
+    uint64_t step;                      /* the step of its write (its own) */
+    uint64_t held_step;                 /* the step its flush was held in (its own) */
+};
 
 struct live_ctl {
     struct mm *mm;
@@ -789,19 +816,48 @@ struct live_ctl {
     _Atomic int round;                  /* the round the writers may run; -1: leave */
     _Atomic uint64_t done;              /* writers that wrote their pages, all rounds */
     _Atomic uint64_t arrived;           /* arrivals at the per-page barrier, all rounds */
+    _Atomic uint64_t held;              /* followers' flushes held before F1, all steps */
+    _Atomic uint64_t leader_step;       /* the last step whose leader's write returned */
     _Atomic uint64_t progress;
-    _Atomic unsigned errors;
+    _Atomic unsigned errors;            /* writes that failed */
+    _Atomic unsigned unforced;          /* steps whose interleaving a wait gave up on */
+    _Atomic unsigned no_hole;           /* steps whose leader's flush made no hole */
+    struct live_writer w[LIVE_WRITERS];
 };
 
-struct live_writer {
-    struct live_ctl *c;
-    unsigned index;
-};
+static struct live_ctl live;
 
-static void pause_odd_cpus_before_bump(void)
+/* The follower running here, or NULL: the leader, and everybody else (the
+ * test's own thread flushes for its fork and its mmput). */
+static struct live_writer *live_follower(void)
 {
-    if (this_cpu_id() & 1)
-        udelay(200);
+    struct task *me = current_task();
+    for (unsigned i = 1; i < live.nthreads; i++)
+        if (live.w[i].task == me)
+            return &live.w[i];
+    return NULL;
+}
+
+/*
+ * tlb_flush_begin_test_hook: a follower's copy-on-write flush - its change
+ * recorded, its token taken, F1 not made - waits here until the leader's
+ * write of the same step returned (its flush_end ran).  Once per step: the
+ * fault makes one flush.  Interrupts are on (a fault may sleep on
+ * mm->lock), so this CPU serves the leader's flush IPI meanwhile, as a CPU
+ * held in this window must; with them off the leader would wait for us.
+ */
+static void hold_followers_before_bump(void)
+{
+    struct live_writer *w = live_follower();
+    if (!w || w->held_step == w->step)
+        return;
+    w->held_step = w->step;
+    bool irqs = arch_irqs_enabled();
+    atomic_fetch_add(&live.held, 1);
+    if (!irqs || !WAIT_UNTIL_PROGRESS(atomic_load(&live.leader_step) >= w->step ||
+                                          atomic_load(&live.round) < 0,
+                                      atomic_load(&live.held), arch_cpu_relax()))
+        atomic_fetch_add(&live.unforced, 1);
 }
 
 static uintptr_t live_va(unsigned writer, unsigned p)
@@ -812,7 +868,8 @@ static uintptr_t live_va(unsigned writer, unsigned p)
 static void live_writer_fn(void *arg)
 {
     struct live_writer *w = arg;
-    struct live_ctl *c = w->c;
+    struct live_ctl *c = &live;
+    bool leader = w->index == 0;
     uint64_t step = 0;
     for (int r = 1;; r++) {
         WAIT_UNTIL_PROGRESS(atomic_load(&c->round) >= r || atomic_load(&c->round) < 0,
@@ -821,9 +878,26 @@ static void live_writer_fn(void *arg)
             break;
         for (unsigned p = 0; p < LIVE_PAGES; p++) {
             meet_all(&c->arrived, &step, c->nthreads, &c->round);
+            w->step = step;
+            uint64_t holes0 = 0;
+            if (leader) {
+                /* Every follower's change made, its bump held. */
+                if (!WAIT_UNTIL_PROGRESS(atomic_load(&c->held) >= step * (c->nthreads - 1) ||
+                                             atomic_load(&c->round) < 0,
+                                         atomic_load(&c->held), arch_cpu_relax()))
+                    atomic_fetch_add(&c->unforced, 1);
+                holes0 = counter_sum(COUNTER(tlbcheck, holes));
+            }
             uint64_t v = (uint64_t)r;
             if (copy_to_user((void *)live_va(w->index, p), &v, sizeof(v)) != 0)
                 atomic_fetch_add(&c->errors, 1);
+            if (leader) {
+                /* Our flush_end made them: the followers' flushes are
+                 * still held before theirs. */
+                if (counter_sum(COUNTER(tlbcheck, holes)) == holes0)
+                    atomic_fetch_add(&c->no_hole, 1);
+                atomic_store(&c->leader_step, step);
+            }
             atomic_fetch_add(&c->progress, 1);
         }
         atomic_fetch_add(&c->done, 1);
@@ -838,56 +912,63 @@ static void scenario_holes_live(struct ktest *t)
     if (!tlbcheck_on())
         KTEST_SKIP(t, "needs tlbcheck=on");
     unsigned mms = mm_live_count();
-    static struct live_ctl c;
-    static struct live_writer w[LIVE_WRITERS];
     static struct task *th[LIVE_WRITERS];
-    c = (struct live_ctl){ 0 };
-    c.nthreads = nr_cpus_online < LIVE_WRITERS ? nr_cpus_online : LIVE_WRITERS;
-    c.mm = mm_create();
-    ASSERT_TRUE(t, c.mm != NULL);
-    ASSERT_EQ(t, mm_map_anon(c.mm, LIVE_BASE, (size_t)c.nthreads * LIVE_PAGES * PAGE_SIZE, RW), 0);
-    for (unsigned i = 0; i < c.nthreads; i++)
+    struct live_ctl *c = &live;
+    memset(c, 0, sizeof(*c));
+    c->nthreads = nr_cpus_online < LIVE_WRITERS ? nr_cpus_online : LIVE_WRITERS;
+    c->mm = mm_create();
+    ASSERT_TRUE(t, c->mm != NULL);
+    ASSERT_EQ(t, mm_map_anon(c->mm, LIVE_BASE, (size_t)c->nthreads * LIVE_PAGES * PAGE_SIZE, RW), 0);
+    for (unsigned i = 0; i < c->nthreads; i++)
         for (unsigned p = 0; p < LIVE_PAGES; p++) {
             uint64_t v = 0;
-            ASSERT_EQ(t, mm_write(c.mm, live_va(i, p), &v, sizeof(v)), 0);
+            ASSERT_EQ(t, mm_write(c->mm, live_va(i, p), &v, sizeof(v)), 0);
         }
     unsigned n = 0, cpu;
     for_each_online_cpu(cpu) {
-        if (n == c.nthreads)
+        if (n == c->nthreads)
             break;
-        w[n] = (struct live_writer){ .c = &c, .index = n };
-        th[n] = mm_thread_start(live_writer_fn, &w[n], "holes-live", c.mm, cpu);
+        c->w[n] = (struct live_writer){ .index = n };
+        th[n] = mm_thread_start(live_writer_fn, &c->w[n], "holes-live", c->mm, cpu);
         ASSERT_TRUE(t, th[n] != NULL);
+        c->w[n].task = th[n];           /* it waits for round 1 before any fault */
         n++;
     }
+    ASSERT_EQ(t, n, c->nthreads);
     uint64_t holes0 = counter_sum(COUNTER(tlbcheck, holes));
-    uint64_t holes = 0;
     int r;
-    tlb_flush_begin_test_hook = pause_odd_cpus_before_bump;
-    for (r = 1; r <= LIVE_MAX_ROUNDS && !holes; r++) {
+    tlb_flush_begin_test_hook = hold_followers_before_bump;
+    for (r = 1; r <= LIVE_ROUNDS; r++) {
         /* Every page becomes copy-on-write (the writers wait between rounds). */
-        struct mm *child = mm_fork(c.mm);
+        struct mm *child = mm_fork(c->mm);
         EXPECT_TRUE(t, child != NULL);
         if (!child)
             break;
-        atomic_store(&c.round, r);
-        bool done = WAIT_UNTIL_PROGRESS(atomic_load(&c.done) >= (uint64_t)r * n,
-                                        atomic_load(&c.progress), msleep(1));
+        atomic_store(&c->round, r);
+        bool done = WAIT_UNTIL_PROGRESS(atomic_load(&c->done) >= (uint64_t)r * n,
+                                        atomic_load(&c->progress), msleep(1));
         mmput(child);
         if (!done) {
             ktest_log("round %d: the writers made no progress", r);
             break;
         }
-        holes = counter_sum(COUNTER(tlbcheck, holes)) - holes0;
     }
     tlb_flush_begin_test_hook = NULL;
-    atomic_store(&c.round, -1);
+    atomic_store(&c->round, -1);
     for (unsigned i = 0; i < n; i++)
         kthread_join(th[i]);
-    ktest_log("%u writers, %d rounds: %llu holes made", n, r - 1, (unsigned long long)holes);
-    EXPECT_EQ(t, atomic_load(&c.errors), 0u);
+    uint64_t holes = counter_sum(COUNTER(tlbcheck, holes)) - holes0;
+    unsigned errors = atomic_load(&c->errors), unforced = atomic_load(&c->unforced);
+    unsigned no_hole = atomic_load(&c->no_hole);
+    int rounds = r - 1;
+    ktest_log("%u writers, %d rounds of %u steps: %llu holes made; steps without a hole %u, "
+              "not forced %u", n, rounds, LIVE_PAGES, (unsigned long long)holes, no_hole, unforced);
+    EXPECT_EQ(t, rounds, LIVE_ROUNDS);
+    EXPECT_EQ(t, errors, 0u);
+    EXPECT_EQ(t, unforced, 0u);
+    EXPECT_EQ(t, no_hole, 0u);
     EXPECT_GT(t, holes, 0ull);
-    mmput(c.mm);
+    mmput(c->mm);
     EXPECT_EQ(t, mm_live_count(), mms);
 }
 

@@ -82,6 +82,9 @@ DECLARE_COUNTER(lazy, drop_ipis);
  * recorded and its flush not made yet, while another fault's flush bumps
  * tlb_gen first and reaches CPUs one generation behind, which INVLPG only
  * its page - the checker's holes (docs/tlbcheck.md, "Concurrent changes").
+ * The test holds a flush here (interrupts on, so it still serves the other
+ * flush's IPI) until that other flush returned: held by progress, not by a
+ * clock, the order is the same however the host schedules the vCPUs.
  */
 extern void (*tlb_flush_begin_test_hook)(void);
 
