@@ -3,6 +3,7 @@
  */
 #pragma once
 #include "ktest_suite.h"
+#include <kernel/cpumask.h>
 #include <kernel/smp.h>
 #include <kernel/time.h>
 #include <arch/cpu.h>
@@ -74,3 +75,13 @@ static inline void progress_note(uint64_t *noted, const char *what, uint64_t val
         }                                                                      \
         __ok;                                                                  \
     })
+
+/* The highest-numbered online CPU: another CPU than the boot CPU the tests
+ * run on, when there is one (CPU 0 on -smp 1). */
+static inline unsigned last_online_cpu(void)
+{
+    unsigned cpu, last = 0;
+    for_each_online_cpu(cpu)
+        last = cpu;
+    return last;
+}

@@ -8,6 +8,7 @@
  * user programs (tests/test_user_ipc.c).
  */
 #include "ktest_suite.h"
+#include "smp_test_util.h"
 #include <kernel/ipc.h>
 #include <kernel/wait.h>
 #include <kernel/sched.h>
@@ -81,21 +82,13 @@ static void sender(void *arg)
     kthread_exit(0);
 }
 
-static unsigned last_cpu(void)
-{
-    unsigned cpu, other = 0;
-    for_each_online_cpu(cpu)
-        other = cpu;                /* CPU 0 on -smp 1 */
-    return other;
-}
-
 static void test_send_recv(struct ktest *t)
 {
     ktest_ep = ipc_endpoint_create("ktest-send", NULL);
     ASSERT_GT(t, ktest_ep, 0);
     struct task *th = kthread_create(sender, NULL, "ipc_sender");
     ASSERT_TRUE(t, th != NULL);
-    kthread_bind(th, last_cpu());
+    kthread_bind(th, last_online_cpu());
     int tid = th->id;
     kthread_start(th);
     unsigned bad = 0;
@@ -194,6 +187,17 @@ static void client(void *arg)
     }
 }
 
+/* A client thread (not started yet) calling ep from cpu; NULL if none. */
+static struct task *make_client(struct client_arg *a, int ep, unsigned index, _Atomic unsigned *bad,
+                                unsigned cpu)
+{
+    *a = (struct client_arg){ .ep = ep, .index = index, .bad = bad };
+    struct task *th = kthread_create(client, a, "ipc_client");
+    if (th)
+        kthread_bind(th, cpu);
+    return th;
+}
+
 static void run_call_reply(struct ktest *t, void (*serve)(void *))
 {
     int ep = ipc_endpoint_create("ktest-call", NULL);
@@ -210,10 +214,8 @@ static void run_call_reply(struct ktest *t, void (*serve)(void *))
     for_each_online_cpu(cpu) {
         if (n == 8)
             break;
-        args[n] = (struct client_arg){ .ep = ep, .index = n, .bad = &bad };
-        clients[n] = kthread_create(client, &args[n], "ipc_client");
+        clients[n] = make_client(&args[n], ep, n, &bad, cpu);
         ASSERT_TRUE(t, clients[n] != NULL);
-        kthread_bind(clients[n], cpu);
         kthread_start(clients[n]);
         n++;
     }
@@ -365,10 +367,8 @@ static void test_reply_recv_two_endpoints(struct ktest *t)
         if (n == 8)
             break;
         for (unsigned side = 0; side < 2; side++, n++) {
-            args[n] = (struct client_arg){ .ep = e.ep[side], .index = n, .bad = &bad };
-            clients[n] = kthread_create(client, &args[n], "ipc_client");
+            clients[n] = make_client(&args[n], e.ep[side], n, &bad, cpu);
             ASSERT_TRUE(t, clients[n] != NULL);
-            kthread_bind(clients[n], cpu);
         }
     }
     e.calls = n / 2 * CALL_ROUNDS;
@@ -423,7 +423,7 @@ static struct task *start_caller(struct one_call *c, int ep, uint64_t label)
     atomic_store(&c->reply_label, 0);
     struct task *th = kthread_create(one_caller, c, "ipc_caller");
     if (th) {
-        kthread_bind(th, last_cpu());
+        kthread_bind(th, last_online_cpu());
         kthread_start(th);
     }
     return th;
@@ -437,6 +437,20 @@ static struct task *start_caller(struct one_call *c, int ep, uint64_t label)
  * ipc_reply_recv then answers a call of another endpoint before it
  * receives (the slow path, without a hand-off).
  */
+/* Start a caller of ep with label and take its call here (this thread
+ * then owes it the reply); NULL if either failed. */
+static struct task *take_call(struct ktest *t, struct one_call *c, int ep, uint64_t label)
+{
+    struct sd_ipc_msg m;
+    struct task *th = start_caller(c, ep, label);
+    EXPECT_TRUE(t, th != NULL);
+    if (!th)
+        return NULL;
+    EXPECT_EQ(t, ipc_recv(ep, &m), 0);
+    EXPECT_EQ(t, m.label, label);
+    return th;
+}
+
 static void test_latest_call_only(struct ktest *t)
 {
     int e1 = ipc_endpoint_create("ktest-latest-1", NULL);
@@ -447,14 +461,10 @@ static void test_latest_call_only(struct ktest *t)
     struct sd_ipc_msg m, r;
 
     /* Another endpoint: a (through e1) fails when b (through e2) is taken. */
-    struct task *ta = start_caller(&a, e1, 0xa0);
+    struct task *ta = take_call(t, &a, e1, 0xa0);
     ASSERT_TRUE(t, ta != NULL);
-    ASSERT_EQ(t, ipc_recv(e1, &m), 0);
-    EXPECT_EQ(t, m.label, 0xa0u);
-    struct task *tb = start_caller(&b, e2, 0xb0);
+    struct task *tb = take_call(t, &b, e2, 0xb0);
     ASSERT_TRUE(t, tb != NULL);
-    ASSERT_EQ(t, ipc_recv(e2, &m), 0);
-    EXPECT_EQ(t, m.label, 0xb0u);
     /* a was failed before that receive returned: stopping it now changes
      * nothing.  (Were it still waiting, the stop would end it with
      * -SD_ESRCH instead of leaving this test hanging.) */
@@ -462,10 +472,8 @@ static void test_latest_call_only(struct ktest *t)
     EXPECT_EQ(t, result_of(&a), -SD_EIO);
 
     /* The same endpoint: b fails when c (through e2 too) is taken. */
-    struct task *tc = start_caller(&c, e2, 0xc0);
+    struct task *tc = take_call(t, &c, e2, 0xc0);
     ASSERT_TRUE(t, tc != NULL);
-    ASSERT_EQ(t, ipc_recv(e2, &m), 0);
-    EXPECT_EQ(t, m.label, 0xc0u);
     kthread_stop(tb);
     EXPECT_EQ(t, result_of(&b), -SD_EIO);
 
@@ -507,7 +515,7 @@ static uint64_t handoffs_on(unsigned cpu)
  * preempted before it slept; at least one a round is a wide margin. */
 static void test_handoff_one_cpu(struct ktest *t)
 {
-    unsigned cpu = last_cpu();
+    unsigned cpu = last_online_cpu();
     int ep = ipc_endpoint_create("ktest-handoff", NULL);
     ASSERT_GT(t, ep, 0);
     struct task *srv = kthread_create(server_reply_recv, (void *)(uintptr_t)ep, "ipc_server");
@@ -569,7 +577,7 @@ static void fair_client(void *arg)
 
 static void test_handoff_is_fair(struct ktest *t)
 {
-    unsigned cpu = last_cpu();
+    unsigned cpu = last_online_cpu();
     int ep = ipc_endpoint_create("ktest-fair", NULL);
     ASSERT_GT(t, ep, 0);
     atomic_store(&third_ran, false);

@@ -25,6 +25,7 @@
  * shows up as a lock of another name and fails the test.
  */
 #include "user_test_util.h"
+#include "smp_test_util.h"
 #include <kernel/spinlock.h>
 #include <kernel/debug/counters.h>
 #include <kernel/debug/tlbcheck.h>
@@ -98,19 +99,11 @@ static void record_lock(struct spinlock *l)
     rec.seen[rec.nseen++] = (struct seen_lock){ .lock = l, .cpu = cpu, .phase = phase, .count = 1 };
 }
 
-static unsigned last_cpu(void)
-{
-    unsigned cpu, other = 0;
-    for_each_online_cpu(cpu)
-        other = cpu;                /* CPU 0 on -smp 1 */
-    return other;
-}
-
 static void test_syscall_path_locks(struct ktest *t)
 {
     struct user_baseline b;
     user_baseline_take(&b);
-    unsigned cpu = last_cpu();
+    unsigned cpu = last_online_cpu();
     int ep = ipc_endpoint_create("ktest-locks", NULL);
     ASSERT_GT(t, ep, 0);
 

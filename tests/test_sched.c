@@ -13,14 +13,6 @@
 #include <arch/cpu.h>
 #include <stdatomic.h>
 
-static unsigned last_cpu(void)
-{
-    unsigned cpu, last = 0;
-    for_each_online_cpu(cpu)
-        last = cpu;
-    return last;
-}
-
 /* Wait (sleeping) until *flag is true or `ticks` ticks passed on CPU 0;
  * returns whether the flag became true. */
 static bool wait_until(_Atomic bool *flag, uint64_t ticks)
@@ -89,7 +81,7 @@ static void test_preemption(struct ktest *t)
 {
     _Atomic bool stop = false;
     struct spinner s[2] = { { &stop, 0 }, { &stop, 0 } };
-    unsigned cpu = last_cpu();
+    unsigned cpu = last_online_cpu();
     struct task *th[2];
 
     for (int i = 0; i < 2; i++) {
@@ -143,7 +135,7 @@ static void record_cpu(void *arg)
 static void test_affinity(struct ktest *t)
 {
     struct affinity_probe one = { 0 }, mask = { 0 };
-    unsigned cpu = last_cpu();
+    unsigned cpu = last_online_cpu();
 
     cpumask_set_cpu(&one.allowed, cpu);
     struct task *a = kthread_create(record_cpu, &one, "bound");
@@ -303,7 +295,7 @@ static void join_body(void *arg)
 {
     struct join_case *jc = arg;
     struct ktest *t = jc->t;
-    unsigned x = last_cpu();
+    unsigned x = last_online_cpu();
     struct task *b = kthread_create(pinned_target, jc, "join-target");
     ASSERT_TRUE(t, b != NULL);
     struct task *a = kthread_create(joiner, jc, "joiner");
