@@ -7,7 +7,8 @@
  * copy-on-write at the same time, and each flushes its own page: requests
  * of one mm overlap, and reach a CPU out of order.  The generation rule of
  * the flush handler (arch/x86_64/mm/tlb.c) then has three outcomes, and
- * this suite makes each of them happen on purpose and counts it:
+ * test_concurrent_cow_generations makes each of them happen on purpose, a
+ * known number of times, and counts it:
  *   - partial: a request exactly one generation ahead of the CPU's slot
  *     (INVLPG of its page; tlb.flush_partial);
  *   - full because a generation was skipped: a later request arrived
@@ -17,9 +18,10 @@
  *
  * The workload: an mm with W threads per CPU (kernel threads adopting it,
  * tests/mm_test_util.h), each owning P pages.  Each round the test forks
- * the mm (every page of the parent becomes copy-on-write), then every
- * thread writes its own pages through their user addresses - a COW fault,
- * a copy and a one-page flush each - and, once all have written, reads
+ * the mm (every page of the parent becomes copy-on-write), then the
+ * threads write their own pages through their user addresses - a COW
+ * fault, a copy and a one-page flush each - in steps whose order the test
+ * forces (see "The steps" below), and, once all have written, each reads
  * EVERY page of the round through the user addresses.  A CPU that kept an
  * old translation of another thread's page (a flush it missed or skipped
  * wrongly) reads the old frame, which the child still maps with the
@@ -27,11 +29,6 @@
  * values of the round before (nobody's write may reach the child's frame).
  * With tlbcheck=on every flush is checked on every CPU, and the read-side
  * release asserts that each faulter flushed its own change.
- *
- * Rounds go on until each outcome was counted (at least MIN_ROUNDS, at most
- * MAX_ROUNDS): the test asserts counts, never time.  With the faults under
- * one exclusive lock (the mutex this replaced) flushes never overlap, and
- * full_gen_skip stays 0.
  *
  * test_same_page_races: a thread per CPU touches the same fresh pages at
  * the same moment - the page-table lock lets one of them map each page
@@ -43,11 +40,13 @@
 #include <kernel/debug/tlb_events.h>
 #include <kernel/debug/mm_events.h>
 #include <kernel/percpu.h>
+#include <kernel/preempt.h>
 #include <kernel/time.h>
 #include <kernel/mm.h>
 #include <kernel/page_alloc.h>
 #include <kernel/pt_walk.h>
 #include <kernel/sched.h>
+#include <arch/cpu.h>
 #include <arch/paging.h>
 #include <arch/uaccess.h>
 #include <uapi/shootdown.h>
@@ -58,28 +57,6 @@ DECLARE_COUNTER(tlb, flush_full_gen_skip);
 
 #define BASE            0x30000000ul
 #define RW              (SD_PROT_READ | SD_PROT_WRITE)
-#define PER_CPU         2               /* writer threads per CPU */
-#define PAGES           16              /* pages per thread */
-#define MAX_THREADS     (PER_CPU * 8)
-#define MIN_ROUNDS      3
-#define MAX_ROUNDS      60
-
-struct ctl {
-    struct mm *mm;
-    unsigned nthreads;
-    _Atomic int round;                  /* the round the threads may run; -1: leave */
-    _Atomic uint64_t writes_done;       /* threads that wrote their pages, all rounds */
-    _Atomic uint64_t reads_done;        /* threads that read every page, all rounds */
-    _Atomic uint64_t progress;          /* pages written and read: for the waits */
-    _Atomic uint64_t arrived;           /* arrivals at the per-page barrier, all rounds */
-    _Atomic unsigned bad;               /* reads that saw another value than this round's */
-    _Atomic unsigned write_errors;
-};
-
-struct writer {
-    struct ctl *c;
-    unsigned index;
-};
 
 static uintptr_t page_va(unsigned page)
 {
@@ -93,42 +70,286 @@ static uint64_t tag(int r, unsigned page)
 }
 
 /*
- * All writers break their p-th page at the same moment: a barrier before
- * each page, so that the faults of the CPUs - and their flushes - overlap
- * on purpose.  Two CPUs that bump tlb_gen one right after the other each
- * run their own handler at once while the other's IPI is still on its way:
- * the later one's request finds the slot two generations behind (a full
- * flush: a generation skipped), and the earlier one's IPI then finds it
- * caught up.  Without the barrier that takes a lucky interleaving.
+ * The steps.  Which outcome a CPU's handler takes depends only on the
+ * order in which the requests reach that CPU, so the test forces the order
+ * by holding CPUs - never by pausing a while and hoping the other vCPU ran
+ * meanwhile.  (It used to: the odd CPUs paused udelay(200) between their
+ * tlb_gen bump and their IPIs, and the test needed an even CPU to bump and
+ * serve its own request within that pause.  On a loaded 2-core host a vCPU
+ * loses its core for milliseconds, and whether a round made a skipped
+ * generation and a catch-up was up to the host's scheduler.)
+ *
+ * Each round is made of steps.  In a step one thread per CPU - the CPU's
+ * participant; its W threads take turns - writes one of its pages, and a
+ * participant that is not writing at the moment waits PINNED: preemption
+ * off, interrupts on, spinning in its thread of the mm.  Its CPU then has
+ * the mm loaded, is not lazy, and serves each flush IPI of the step with
+ * the handler as it comes.  Every wait ends on the other participants'
+ * progress (ctl.state), never on a clock: a vCPU that the host deschedules
+ * makes a step slower, not different.
+ *
+ * At the start of a step no flush of the mm is under way and no tlb_gen
+ * bump is pending, so every participating CPU's slot is at the mm's
+ * generation g: it served the last request from exactly one behind or in
+ * full (a full flush reads the generation, and nothing bumped after), or
+ * found itself caught up, or caught up when it came back from a lazy
+ * spell.  With N participating CPUs:
+ *
+ * A solo step: the participants write one after the other, in CPU order.
+ * Each request is one past every slot (g+1, then g+2, ...) and reaches
+ * all N CPUs, pinned: N partial flushes per write, N*N per step.
+ *
+ * A conflict step, with a leader (another CPU from step to step) and N-1
+ * followers:
+ *   1. the leader writes first and is PARKED in tlb_flush_begin_test_hook
+ *      - its change made, its tlb_gen bump not - and keeps preemption off
+ *      from there to its bump;
+ *   2. then the followers write; each bumps (g+1 .. g+N-1, in any order)
+ *      and is HELD in tlb_flush_made_test_hook, after its bump and before
+ *      its IPIs (preemption off there: flush_tlb_mm_range's own);
+ *   3. once all are held, the leader bumps (g+N) and flushes: its request
+ *      is two or more ahead of every slot - at g, or at most g+N-2 on a
+ *      follower's CPU that went lazy before its own bump and caught up on
+ *      return - so all N CPUs flush in full, a generation skipped, and
+ *      record g+N (read after every bump of the step);
+ *   4. the followers are let go one at a time, each once the leader and
+ *      the followers before it are pinned again after their write: each
+ *      request (g+1 .. g+N-1) reaches N CPUs at g+N, N caught up, N*(N-1)
+ *      per step.
+ * The leader parks before its bump, pinned, because its own CPU must not
+ * catch up while the followers bump: a lazy spell ending after their
+ * bumps would bring its slot to g+N-1, and its own request would be a
+ * partial flush there.  Before it parks nobody has bumped.
+ *
+ * So every handler of every request of a round runs on a CPU that is
+ * pinned in a participant.  A CPU may leave the mm (to a kernel thread:
+ * the test's own on CPU 0, say) only while its participant is not pinned:
+ * between steps, and in its own write before its bump or after its flush
+ * returned.  No request is in flight then, and the only ones pending are
+ * followers' (steps 2 to 4): a catch-up on return reads at most g+N-2
+ * before the leader's bump (3 allows for it) and g+N after it, which every
+ * slot has already (nothing to do).  The counts are exact whatever
+ * the host does; with N = 2, 2 threads per CPU and 4 pages each: 16
+ * partial, 8 skipped, 8 caught up per round.
  */
-static void page_barrier(struct ctl *c, uint64_t *step)
+#define PER_CPU         2               /* writer threads per CPU */
+#define PAGES           4               /* pages per thread: even (solo, conflict, ...) */
+#define MAX_SLOTS       8               /* participating CPUs */
+#define MAX_THREADS     (PER_CPU * MAX_SLOTS)
+#define ROUNDS          3
+#define STEPS           (PER_CPU * PAGES)       /* per round: each thread's pages, by turns */
+#define CONFLICT_STEPS  (STEPS / 2)             /* the odd pages of each thread */
+#define SOLO_STEPS      (STEPS - CONFLICT_STEPS)
+_Static_assert(PAGES % 2 == 0, "each thread's pages alternate solo and conflict steps");
+
+/* Where a CPU's participant is in step S: ctl.state[slot] = S << 2 | stage.
+ * It only grows: the participant of step S+1 starts once step S is over. */
+enum stage { PINNED = 1, HELD = 2, DONE = 3 };  /* HELD: a leader parked too */
+#define NO_SLOT (~0u)
+
+enum role { ROLE_NONE, ROLE_SOLO, ROLE_LEADER, ROLE_FOLLOWER };
+
+struct writer {
+    struct task *task;                  /* set before round 1 */
+    unsigned index;                     /* slot * PER_CPU + its turn */
+    unsigned slot;                      /* its CPU's place: 0 .. nslots-1 */
+    /* Its write under way, for the hooks (which run in its own fault): */
+    enum role role;
+    uint64_t step;
+    unsigned leader;                    /* the step's leader slot */
+    bool parked;                        /* a leader's begin hook left preemption off */
+};
+
+struct ctl {
+    struct mm *mm;
+    unsigned nthreads, nslots;
+    _Atomic int round;                  /* the round the threads may run; -1: leave */
+    _Atomic uint64_t writes_done;       /* threads that wrote their pages, all rounds */
+    _Atomic uint64_t reads_done;        /* threads that read every page, all rounds */
+    _Atomic uint64_t progress;          /* stages reached, pages read: for the waits */
+    _Atomic uint64_t state[MAX_SLOTS];
+    _Atomic unsigned bad;               /* reads that saw another value than this round's */
+    _Atomic unsigned write_errors;
+    _Atomic unsigned unforced;          /* waits that gave up: a step's order not forced */
+    struct writer w[MAX_THREADS];
+};
+
+static struct ctl ctl;
+
+static uint64_t at(uint64_t step, enum stage stage)
 {
-    meet_all(&c->arrived, step, c->nthreads, &c->round);
+    return step << 2 | stage;
+}
+
+/*
+ * A stage is stored (seq_cst) once its work is done, and read (seq_cst)
+ * by whoever waits for it; the pairs that matter: a follower stores HELD
+ * after its F1 (a seq_cst RMW) and the leader loads every HELD before its
+ * own F1, so the leader's generation is the step's last; a DONE is stored
+ * after the write's flush returned (after its load-acquire A2 of every
+ * target's completion, kernel/smp/smp_call.c), so a follower that loaded
+ * it sends its IPIs after that flush's handlers ran everywhere.
+ */
+static void reach(struct ctl *c, unsigned slot, uint64_t step, enum stage stage)
+{
+    atomic_store(&c->state[slot], at(step, stage));
+    atomic_fetch_add(&c->progress, 1);
+}
+
+static bool reached(struct ctl *c, unsigned slot, uint64_t step, enum stage stage)
+{
+    return atomic_load(&c->state[slot]) >= at(step, stage);
+}
+
+/* Every participant of `step` in slots below `end`, but `except`, reached `stage`. */
+static bool all_reached(struct ctl *c, unsigned end, uint64_t step, enum stage stage, unsigned except)
+{
+    for (unsigned s = 0; s < end; s++)
+        if (s != except && !reached(c, s, step, stage))
+            return false;
+    return true;
+}
+
+/*
+ * Wait for `cond` as long as the other participants make progress.  A wait
+ * that gives up leaves its step's order unforced: counted (the test fails),
+ * and from then on nobody waits any more, so that the rounds end quickly.
+ */
+#define AWAIT(c, cond, pause)                                                   \
+    do {                                                                        \
+        if (!WAIT_UNTIL_PROGRESS((cond) || atomic_load(&(c)->unforced) != 0 ||   \
+                                     atomic_load(&(c)->round) < 0,              \
+                                 atomic_load(&(c)->progress), pause) ||         \
+            !(cond))                                                            \
+            atomic_fetch_add(&(c)->unforced, 1);                                \
+    } while (0)
+
+/* The writer running here, or NULL (the test's own thread flushes for its
+ * fork and its mmput). */
+static struct writer *current_writer(void)
+{
+    struct task *me = current_task();
+    for (unsigned i = 0; i < ctl.nthreads; i++)
+        if (ctl.w[i].task == me)
+            return &ctl.w[i];
+    return NULL;
+}
+
+/*
+ * tlb_flush_begin_test_hook: a conflict step's leader parks here (step 1
+ * above) - its change made, its checker token taken, F1 not made - until
+ * every follower is held after its bump.  Preemption goes off here and
+ * stays off until hold_followers_after_bump, after F1: a switch away and
+ * back meanwhile would catch the leader's CPU up to the followers' bumps.
+ * Interrupts stay on (a fault may sleep on mm->lock, so they are on here):
+ * a CPU waiting here with them off would stall every other CPU's call to
+ * it.
+ */
+static void park_leader_before_bump(void)
+{
+    struct writer *w = current_writer();
+    if (!w || w->role != ROLE_LEADER)
+        return;
+    struct ctl *c = &ctl;
+    w->role = ROLE_NONE;                /* once per write: its fault makes one flush */
+    if (!arch_irqs_enabled()) {
+        atomic_fetch_add(&c->unforced, 1);
+        return;
+    }
+    preempt_disable();                  /* dropped after F1, below */
+    w->parked = true;
+    reach(c, w->slot, w->step, HELD);
+    AWAIT(c, all_reached(c, c->nslots, w->step, HELD, w->slot), arch_cpu_relax());
+}
+
+/*
+ * tlb_flush_made_test_hook, after F1 with preemption off
+ * (flush_tlb_mm_range's).  The leader drops the count its begin hook took:
+ * the flush's own keeps it from being switched out.  A follower is held
+ * (step 2) until the leader and every follower before it are pinned again
+ * after their write (step 4); interrupts on, so it serves the leader's
+ * IPI - the full flush - and the earlier followers' meanwhile.
+ */
+static void hold_followers_after_bump(void)
+{
+    struct writer *w = current_writer();
+    if (!w)
+        return;
+    struct ctl *c = &ctl;
+    if (w->parked) {
+        w->parked = false;
+        preempt_enable();               /* the count stays above 0: no switch here */
+        return;
+    }
+    if (w->role != ROLE_FOLLOWER)
+        return;
+    w->role = ROLE_NONE;
+    if (!arch_irqs_enabled()) {
+        atomic_fetch_add(&c->unforced, 1);
+        return;
+    }
+    reach(c, w->slot, w->step, HELD);
+    AWAIT(c, reached(c, w->leader, w->step, DONE) &&
+                 all_reached(c, w->slot, w->step, DONE, w->leader),
+          arch_cpu_relax());
+}
+
+/*
+ * Thread w's part in step `step` of the test: s is its place in round r.
+ * Each thread's even pages are written in solo steps, its odd ones in
+ * conflict steps, whose leader goes round the CPUs.
+ */
+static void write_step(struct ctl *c, struct writer *w, int r, unsigned s, uint64_t step)
+{
+    unsigned me = w->slot, p = s / PER_CPU, page = w->index * PAGES + p;
+    bool conflict = p & 1;
+    uint64_t nconflict = (uint64_t)(r - 1) * CONFLICT_STEPS + p / 2 * PER_CPU + s % PER_CPU;
+    unsigned leader = (unsigned)(nconflict % c->nslots);
+
+    /* Not pinned: this CPU's other thread may run, and has the last step. */
+    AWAIT(c, all_reached(c, c->nslots, step - 1, DONE, NO_SLOT), yield());
+    preempt_disable();
+    reach(c, me, step, PINNED);
+    AWAIT(c, all_reached(c, c->nslots, step, PINNED, NO_SLOT), arch_cpu_relax());
+    enum role role = ROLE_LEADER;
+    if (!conflict) {
+        role = ROLE_SOLO;
+        AWAIT(c, all_reached(c, me, step, DONE, NO_SLOT), arch_cpu_relax());
+    } else if (me != leader) {
+        role = ROLE_FOLLOWER;
+        AWAIT(c, reached(c, leader, step, HELD), arch_cpu_relax());
+    }
+    /* For the hooks in this thread's fault; preempt_enable's compiler
+     * barrier keeps these stores before the write. */
+    w->role = role;
+    w->step = step;
+    w->leader = leader;
+    preempt_enable();
+    uint64_t v = tag(r, page);
+    /* A copy-on-write fault: the copy, and its one-page flush. */
+    if (copy_to_user((void *)page_va(page), &v, sizeof(v)) != 0)
+        atomic_fetch_add(&c->write_errors, 1);
+    preempt_disable();
+    w->role = ROLE_NONE;
+    reach(c, me, step, DONE);
+    /* Pinned until every request of the step has been served. */
+    AWAIT(c, all_reached(c, c->nslots, step, DONE, NO_SLOT), arch_cpu_relax());
+    preempt_enable();
 }
 
 static void writer_fn(void *arg)
 {
     struct writer *w = arg;
-    struct ctl *c = w->c;
+    struct ctl *c = &ctl;
     unsigned npages = c->nthreads * PAGES;
-    uint64_t step = 0;
     for (int r = 1;; r++) {
-        /* Wait in the mm (yield: other threads of this mm share the CPU):
-         * this CPU keeps the mm loaded, and is a target of every flush. */
+        /* Wait in the mm (yield: other threads of this mm share the CPU). */
         WAIT_UNTIL_PROGRESS(atomic_load(&c->round) >= r || atomic_load(&c->round) < 0,
                             atomic_load(&c->progress), yield());
         if (atomic_load(&c->round) < 0)
             break;
-        for (unsigned p = 0; p < PAGES; p++) {
-            page_barrier(c, &step);
-            unsigned page = w->index * PAGES + p;
-            uint64_t v = tag(r, page);
-            /* A copy-on-write fault: its own one-page flush, concurrent
-             * with the other writers'. */
-            if (copy_to_user((void *)page_va(page), &v, sizeof(v)) != 0)
-                atomic_fetch_add(&c->write_errors, 1);
-            atomic_fetch_add(&c->progress, 1);
-        }
+        for (unsigned s = w->index % PER_CPU; s < STEPS; s += PER_CPU)
+            write_step(c, w, r, s, (uint64_t)(r - 1) * STEPS + s + 1);
         atomic_fetch_add(&c->writes_done, 1);
         WAIT_UNTIL_PROGRESS(atomic_load(&c->writes_done) >= (uint64_t)r * c->nthreads ||
                             atomic_load(&c->round) < 0,
@@ -157,25 +378,6 @@ static unsigned child_wrong(struct mm *child, unsigned npages, int r)
     return wrong;
 }
 
-/*
- * Out of order on purpose: the odd CPUs pause between their tlb_gen bump
- * (F1) and their IPIs (tlb_events.h, tlb_flush_made_test_hook).  When an
- * odd CPU bumps first and an even one right after, the even one runs its
- * own handler - two generations ahead of its slot: a full flush, a
- * generation skipped - before the odd one's request reaches it, which then
- * finds it caught up; and the odd one, pausing with interrupts on, serves
- * the even one's request first, the same way.  QEMU TCG opens such windows
- * by itself (a descheduled vCPU); Bochs, its CPUs in lock-step, almost
- * never (0 in 7680 copy-on-write flushes without the pause).
- */
-#define PAUSE_US 200
-
-static void pause_odd_cpus(void)
-{
-    if (this_cpu_id() & 1)
-        udelay(PAUSE_US);
-}
-
 static uint64_t sum(const struct counter_desc *d)
 {
     return counter_sum(d);
@@ -187,87 +389,103 @@ static void test_concurrent_cow_generations(struct ktest *t)
         KTEST_SKIP(t, "needs two CPUs");
     unsigned mms = mm_live_count();
 
-    static struct ctl c;
-    static struct writer w[MAX_THREADS];
+    struct ctl *c = &ctl;
     static struct task *th[MAX_THREADS];
-    c = (struct ctl){ 0 };
-    unsigned ncpus = nr_cpus_online < 8 ? nr_cpus_online : 8;
-    c.nthreads = ncpus * PER_CPU;
-    unsigned npages = c.nthreads * PAGES;
-    c.mm = mm_create();
-    ASSERT_TRUE(t, c.mm != NULL);
-    ASSERT_EQ(t, mm_map_anon(c.mm, BASE, (size_t)npages * PAGE_SIZE, RW), 0);
+    *c = (struct ctl){ 0 };
+    unsigned nslots = nr_cpus_online < MAX_SLOTS ? nr_cpus_online : MAX_SLOTS;
+    c->nslots = nslots;
+    c->nthreads = nslots * PER_CPU;
+    for (unsigned s = 0; s < nslots; s++)
+        atomic_store(&c->state[s], at(0, DONE));        /* "step 0" is over */
+    unsigned npages = c->nthreads * PAGES;
+    c->mm = mm_create();
+    ASSERT_TRUE(t, c->mm != NULL);
+    ASSERT_EQ(t, mm_map_anon(c->mm, BASE, (size_t)npages * PAGE_SIZE, RW), 0);
     for (unsigned page = 0; page < npages; page++) {
         uint64_t v = tag(0, page);
-        ASSERT_EQ(t, mm_write(c.mm, page_va(page), &v, sizeof(v)), 0);
+        ASSERT_EQ(t, mm_write(c->mm, page_va(page), &v, sizeof(v)), 0);
     }
 
-    uint64_t partial0 = sum(COUNTER(tlb, flush_partial));
-    uint64_t skip0 = sum(COUNTER(tlb, flush_full_gen_skip));
-    uint64_t caught0 = sum(COUNTER(tlb, flush_caught_up));
-    uint64_t copies0 = atomic_load(&mm_stats.cow_copies);
-
-    unsigned n = 0, cpu;
+    unsigned n = 0, slot = 0, cpu;
     for_each_online_cpu(cpu) {
-        if (cpu >= ncpus)
+        if (slot == nslots)
             break;
         for (unsigned k = 0; k < PER_CPU; k++) {
-            w[n] = (struct writer){ .c = &c, .index = n };
-            th[n] = mm_thread_start(writer_fn, &w[n], "mm-cow", c.mm, cpu);
+            struct writer *w = &c->w[n];
+            *w = (struct writer){ .index = n, .slot = slot };
+            th[n] = mm_thread_start(writer_fn, w, "mm-cow", c->mm, cpu);
             ASSERT_TRUE(t, th[n] != NULL);
+            w->task = th[n];            /* it waits for round 1 before any fault */
             n++;
         }
+        slot++;
     }
-    ASSERT_EQ(t, n, c.nthreads);
+    ASSERT_EQ(t, n, c->nthreads);
 
-    int r;
-    unsigned child_bad = 0;
+    uint64_t copies0 = atomic_load(&mm_stats.cow_copies);
     uint64_t partial = 0, skip = 0, caught = 0;
-    tlb_flush_made_test_hook = pause_odd_cpus;
-    for (r = 1; r <= MAX_ROUNDS; r++) {
+    unsigned child_bad = 0;
+    int rounds = 0;
+    tlb_flush_begin_test_hook = park_leader_before_bump;
+    tlb_flush_made_test_hook = hold_followers_after_bump;
+    for (int r = 1; r <= ROUNDS; r++) {
         /* Every page of the parent becomes copy-on-write (the write side:
          * the writers are between rounds, waiting). */
-        struct mm *child = mm_fork(c.mm);
+        struct mm *child = mm_fork(c->mm);
         EXPECT_TRUE(t, child != NULL);
         if (!child)
             break;
-        atomic_store(&c.round, r);
-        bool done = WAIT_UNTIL_PROGRESS(atomic_load(&c.reads_done) >= (uint64_t)r * c.nthreads,
-                                        atomic_load(&c.progress), msleep(1));
+        /* From here to the last read, the only flushes are the writers'
+         * (the fork's has returned). */
+        uint64_t partial0 = sum(COUNTER(tlb, flush_partial));
+        uint64_t skip0 = sum(COUNTER(tlb, flush_full_gen_skip));
+        uint64_t caught0 = sum(COUNTER(tlb, flush_caught_up));
+        atomic_store(&c->round, r);
+        bool done = WAIT_UNTIL_PROGRESS(atomic_load(&c->reads_done) >= (uint64_t)r * c->nthreads,
+                                        atomic_load(&c->progress), msleep(1));
+        partial += sum(COUNTER(tlb, flush_partial)) - partial0;
+        skip += sum(COUNTER(tlb, flush_full_gen_skip)) - skip0;
+        caught += sum(COUNTER(tlb, flush_caught_up)) - caught0;
         child_bad += child_wrong(child, npages, r);
         mmput(child);
         if (!done) {
             ktest_log("round %d: the writers made no progress", r);
             break;
         }
-        partial = sum(COUNTER(tlb, flush_partial)) - partial0;
-        skip = sum(COUNTER(tlb, flush_full_gen_skip)) - skip0;
-        caught = sum(COUNTER(tlb, flush_caught_up)) - caught0;
-        if (r >= MIN_ROUNDS && partial && skip && caught)
-            break;
+        rounds = r;
     }
+    tlb_flush_begin_test_hook = NULL;
     tlb_flush_made_test_hook = NULL;
-    int rounds = r > MAX_ROUNDS ? MAX_ROUNDS : r;
-    atomic_store(&c.round, -1);
+    atomic_store(&c->round, -1);
     for (unsigned i = 0; i < n; i++)
         kthread_join(th[i]);
     uint64_t copies = atomic_load(&mm_stats.cow_copies) - copies0;
 
-    ktest_log("%u threads on %u CPUs, %u pages, %d rounds: %llu COW copies; flush outcomes: "
-              "%llu partial, %llu full (a generation skipped), %llu caught up", n, ncpus, npages,
-              rounds, (unsigned long long)copies, (unsigned long long)partial,
-              (unsigned long long)skip, (unsigned long long)caught);
-    EXPECT_EQ(t, atomic_load(&c.write_errors), 0u);
-    EXPECT_EQ(t, atomic_load(&c.bad), 0u);
+    /* What the steps make (see "The steps"), per round. */
+    uint64_t want_partial = (uint64_t)rounds * SOLO_STEPS * nslots * nslots;
+    uint64_t want_skip = (uint64_t)rounds * CONFLICT_STEPS * nslots;
+    uint64_t want_caught = (uint64_t)rounds * CONFLICT_STEPS * nslots * (nslots - 1);
+    unsigned unforced = atomic_load(&c->unforced);
+    ktest_log("%u threads on %u CPUs, %u pages, %d rounds of %u steps: %llu COW copies; flush "
+              "outcomes: %llu partial (of %llu), %llu full with a generation skipped (of %llu), "
+              "%llu caught up (of %llu); waits given up %u", n, nslots, npages, rounds, STEPS,
+              (unsigned long long)copies, (unsigned long long)partial,
+              (unsigned long long)want_partial, (unsigned long long)skip,
+              (unsigned long long)want_skip, (unsigned long long)caught,
+              (unsigned long long)want_caught, unforced);
+    EXPECT_EQ(t, rounds, ROUNDS);
+    EXPECT_EQ(t, atomic_load(&c->write_errors), 0u);
+    EXPECT_EQ(t, atomic_load(&c->bad), 0u);
     EXPECT_EQ(t, child_bad, 0u);
     /* Every write of every round broke copy-on-write with a copy (the
      * child shared each page). */
     EXPECT_EQ(t, copies, (uint64_t)rounds * npages);
-    EXPECT_GT(t, partial, 0ull);
-    EXPECT_GT(t, skip, 0ull);
-    EXPECT_GT(t, caught, 0ull);
+    EXPECT_EQ(t, unforced, 0u);
+    EXPECT_EQ(t, partial, want_partial);
+    EXPECT_EQ(t, skip, want_skip);
+    EXPECT_EQ(t, caught, want_caught);
 
-    mmput(c.mm);
+    mmput(c->mm);
     EXPECT_EQ(t, mm_live_count(), mms);
     /* Frames and heap: the suite's leak check (tests/ktest.c). */
 }

@@ -78,13 +78,15 @@ DECLARE_COUNTER(lazy, drop_ipis);
 
 /*
  * A test's stretch of the window between the checker's token and F1 (NULL
- * but in tests/test_tlbcheck_owed.c): a copy-on-write fault's change is
- * recorded and its flush not made yet, while another fault's flush bumps
- * tlb_gen first and reaches CPUs one generation behind, which INVLPG only
- * its page - the checker's holes (docs/tlbcheck.md, "Concurrent changes").
- * The test holds a flush here (interrupts on, so it still serves the other
- * flush's IPI) until that other flush returned: held by progress, not by a
- * clock, the order is the same however the host schedules the vCPUs.
+ * but in tests/test_tlbcheck_owed.c and tests/test_mm_concurrent.c): a
+ * copy-on-write fault's change is recorded and its flush not made yet,
+ * while another fault's flush bumps tlb_gen first and reaches CPUs one
+ * generation behind, which INVLPG only its page - the checker's holes
+ * (docs/tlbcheck.md, "Concurrent changes").  The test holds a flush here
+ * (interrupts on, so it still serves the other flush's IPI) until that
+ * other flush returned: held by progress, not by a clock, the order is the
+ * same however the host schedules the vCPUs.  test_mm_concurrent parks a
+ * flush here until others have bumped, so that its own bump comes last.
  */
 extern void (*tlb_flush_begin_test_hook)(void);
 
@@ -103,14 +105,16 @@ static inline uint64_t tlb_ev_flush_begin(struct mm *mm)
  * A test's stretch of the window between F1 and the IPIs (NULL but in
  * tests/test_mm_concurrent.c).  Concurrent flushes of one mm reach a CPU
  * out of order when one initiator bumps tlb_gen first but sends its IPIs
- * after another initiator ran its own handler: on QEMU TCG a descheduled
- * vCPU opens that window often, on Bochs (CPUs in lock-step) almost never.
- * The test pauses some CPUs here to make it happen on purpose.
+ * after another initiator's later request was served: on QEMU TCG a
+ * descheduled vCPU opens that window now and then, on Bochs (CPUs in
+ * lock-step) almost never.  The test holds flushes here (interrupts on, so
+ * they still serve the other flushes' IPIs) until a later request has been
+ * served everywhere: held by progress, not by a clock.
  */
 extern void (*tlb_flush_made_test_hook)(void);
 
 /* After F1: the flush request [start, end) of generation new_gen is made,
- * for `cause`.  Trace; the test's pause. */
+ * for `cause`.  Trace; the test's hold. */
 static inline void tlb_ev_flush_made(struct mm *mm, uintptr_t start, uintptr_t end,
                                      uint64_t new_gen, bool freed_tables, enum tlb_flush_cause cause)
 {
