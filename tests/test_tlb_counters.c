@@ -232,8 +232,13 @@ static void populate(struct ktest *t, struct mm *mm, uintptr_t va, unsigned page
  *   4. Unmapping the last pages frees the page table: the lazy CPUs get
  *      their IPIs too (k), and each moves to init_mm at once (leave_mm: one
  *      CR3 write each) while its kernel thread goes on borrowing the mm -
- *      so its bit stays in the cpumask.
- *   5. The holders come back and leave the mm (init_mm).  The next flush
+ *      so its bit stays in the cpumask - and parks.
+ *   4b. Parked CPUs are skipped: a flush of another page (table kept)
+ *      calls none of them, for nothing (their CR3 holds init_mm); they
+ *      count as skipped lazy.  (Before parking, each such flush called all
+ *      k, whose handlers found nothing to do.)
+ *   5. The holders come back (switch_mm unparks: each loads the mm again,
+ *      and finds its generation stale) and leave the mm (init_mm).  The next flush
  *      still IPIs the k CPUs (their bits are stale), each finds the mm
  *      neither loaded nor borrowed and clears its bit; the flush after it
  *      sends nothing.
@@ -313,8 +318,27 @@ static void munmap_ipis_body(void *arg)
     EXPECT_EQ(t, c.invlpg, 0u);
     EXPECT_EQ(t, c.full, 0u);
     EXPECT_EQ(t, cpumask_weight(&mm->cpumask), k);  /* still borrowed */
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         EXPECT_FALSE(t, READ_ONCE(tlbstate_shared(i + 1)->is_lazy));
+        EXPECT_TRUE(t, READ_ONCE(tlbstate_shared(i + 1)->parked));
+    }
+
+    /* 4b. Parked CPUs are left alone, also when tables are freed: two
+     * pages in a table of their own, one unmapped (the table stays), then
+     * the other (the table goes). */
+    uintptr_t far = ADDR + 2 * 0x200000ul;
+    populate(t, mm, far, 2);
+    unmap_counted(t, mm, far, 1, &c);
+    EXPECT_EQ(t, c.sent, 0u);
+    EXPECT_EQ(t, c.received, 0u);
+    EXPECT_EQ(t, c.skipped_lazy, (uint64_t)k);
+    EXPECT_EQ(t, c.invlpg, 0u);
+    EXPECT_EQ(t, c.cr3, 0u);
+    unmap_counted(t, mm, far + PAGE_SIZE, 1, &c);
+    EXPECT_EQ(t, c.sent, 0u);
+    EXPECT_EQ(t, c.skipped_lazy, (uint64_t)k);
+    EXPECT_EQ(t, c.cr3, 0u);
+    EXPECT_EQ(t, cpumask_weight(&mm->cpumask), k);  /* still borrowed */
 
     /* 5. The holders leave; stale bits are cleared by the next flush. */
     for (unsigned i = 0; i < n; i++)

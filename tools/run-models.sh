@@ -30,6 +30,7 @@ switch-flush                     switch_flush  -DFLUSHERS=1,-DROUNDS=2          
 switch-flush-no-s2-lazy-fence    switch_flush  -DFLUSHERS=1,-DROUNDS=2,-DNO_S2_LAZY_FENCE                 fail -O0
 switch-flush-no-catchup-fence    switch_flush  -DFLUSHERS=1,-DROUNDS=2,-DNO_CATCHUP_FENCE                 fail -O0
 switch-flush-no-leave-fence      switch_flush  -DFLUSHERS=1,-DROUNDS=2,-DNO_LEAVE_FENCE                   fail -O0
+switch-flush-no-park-fence       switch_flush  -DFLUSHERS=1,-DROUNDS=2,-DNO_PARK_FENCE                    fail -O0
 switch-flush-cr3-no-drain        switch_flush  -DFLUSHERS=1,-DROUNDS=2,-DCR3_NO_DRAIN                     fail -O0
 switch-flush-f2-before-f1        switch_flush  -DFLUSHERS=1,-DROUNDS=2,-DF2_BEFORE_F1                     fail -O0
 switch-flush-s3-after-cr3        switch_flush  -DFLUSHERS=1,-DROUNDS=2,-DS3_AFTER_CR3                     fail -O0

@@ -46,6 +46,14 @@ struct tlb_narrator {
      * event is traced before the CPU's is_lazy store, so a flusher may still
      * see it lazy until that CPU's next event. */
     uint64_t leaving;
+    /* CPUs that moved to init_mm (a LEAVE_MM event) and have not switched
+     * to a user mm since: the flush handler parks such a CPU when its
+     * kernel thread still borrows the mm, and flushers skip it as lazy
+     * (arch/x86_64/mm/tlb_switch.c, PARK).  The event comes before the
+     * park's store, as LAZY_ENTER before the lazy one.  A borrow drop's
+     * leave_mm does not park, but counting it here only lets the check
+     * below accept a skip it could have questioned: never a false alarm. */
+    uint64_t parked;
     /* For each initiator's flush between its FLUSH and IPI_SEND events: the
      * CPUs that were lazy (or leaving) at some point in between - the only
      * ones F2 can have read as lazy.  Judged at IPI_SEND, in time order, so
@@ -199,7 +207,7 @@ static void tell_flush(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     a->ipis += nt;
     a->ipis_to_lazy += ncpus_in(targets & lazy);
     a->skipped_lazy += ncpus_in(skipped_lazy);
-    n->skip_ok[cpu] = n->lazy | n->leaving;
+    n->skip_ok[cpu] = n->lazy | n->leaving | n->parked;
     n->skip_open[cpu] = true;
     if (targets)
         say(n, "tlb:     IPIs to %s: on pid %d's CPU list%s, %s may still cache the old translation%s, "
@@ -209,10 +217,15 @@ static void tell_flush(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     else if (!skipped_lazy)
         say(n, "tlb:     no IPI: no other CPU runs pid %d%s\n", n->pid,
             nr_cpus_online == 1 ? " (there is only one CPU; cpu0 flushes its own TLB)" : "");
-    if (skipped_lazy)
+    uint64_t parked = skipped_lazy & n->parked & ~n->lazy;
+    if (skipped_lazy & ~parked)
         say(n, "tlb:     no IPI to %s: lazy (a kernel thread runs there on pid %d's page tables but never "
                "touches user memory); it catches up by generation when it returns to the program\n",
-            cpu_list(skipped_lazy, list, sizeof(list)), n->pid);
+            cpu_list(skipped_lazy & ~parked, list, sizeof(list)), n->pid);
+    if (parked)
+        say(n, "tlb:     no IPI to %s: parked (it left pid %d's page tables for the kernel's; its kernel thread "
+               "still borrows the mm, so it stays on the CPU list, but it has nothing to flush)\n",
+            cpu_list(parked, list, sizeof(list)), n->pid);
     if (not_running)
         say(n, "tlb:     no IPI to %s: %s pid %d's CPU list but %s not run it any more\n",
             cpu_list(not_running, list, sizeof(list)), ncpus_in(not_running) == 1 ? "on" : "on",
@@ -295,12 +308,29 @@ static void mark_lazy(struct tlb_narrator *n, uint64_t bit)
             n->skip_ok[c] |= bit;
 }
 
+static void mark_parked(struct tlb_narrator *n, uint64_t bit)
+{
+    n->parked |= bit;
+    for (unsigned c = 0; c < MAX_CPUS; c++)
+        if (n->skip_open[c])
+            n->skip_ok[c] |= bit;
+}
+
 /* A lazy-ending event: traced before the CPU's is_lazy store. */
 static void mark_leaving(struct tlb_narrator *n, uint64_t bit)
 {
     if (n->lazy & bit)
         n->leaving |= bit;
     n->lazy &= ~bit;
+}
+
+/* A switch to a user mm: traced before switch_mm, whose parked = false
+ * store a flusher may not see until this CPU's next event. */
+static void mark_unparking(struct tlb_narrator *n, uint64_t bit)
+{
+    if (n->parked & bit)
+        n->leaving |= bit;
+    n->parked &= ~bit;
 }
 
 static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, uint64_t idx,
@@ -350,6 +380,7 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
         break;
     case TLBT_LAZY_LEAVE:
         mark_leaving(n, bit);
+        mark_unparking(n, bit);
         if (e->a[0] != n->ctx && e->a[1] == n->ctx)
             say(n, "tlb: %s  cpu%u runs pid %d's thread again: it had left the mm, so it loads pid %d's page "
                    "tables afresh\n", when(e, t, sizeof(t)), cpu, n->pid, n->pid);
@@ -371,9 +402,11 @@ static void tell_event(struct tlb_narrator *n, const struct tlb_trace_entry *e, 
     case TLBT_SWITCH_MM:
         if (e->a[0] == n->ctx)
             mark_leaving(n, bit);
+        mark_unparking(n, bit);
         break;
     case TLBT_LEAVE_MM:
         mark_leaving(n, bit);
+        mark_parked(n, bit);
         break;
     case TLBT_LAZY_DROP:
         mark_leaving(n, bit);

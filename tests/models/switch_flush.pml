@@ -33,6 +33,8 @@
  *   NO_S2_LAZY_FENCE   no fence in switch_mm when the bit was set and we were lazy
  *   NO_CATCHUP_FENCE   no fence between S1 and S3 in lazy_catch_up
  *   NO_LEAVE_FENCE     no fence after is_lazy = false in leave_mm
+ *   NO_PARK_FENCE      no fence in switch_mm between parked = false and S3
+ *                      when the bit was set (a parked CPU is skipped)
  *   CR3_NO_DRAIN       a CR3 write does not drain the store buffer (it is
  *                      serializing on x86; switch_mm(&init_mm) relies on it)
  *   F2_BEFORE_F1       the flusher's F2 loads pass its F1 (no full barrier)
@@ -60,7 +62,8 @@
 #define A_LAZY  0               /* tlbstate_shared(SW)->is_lazy */
 #define A_BIT   1               /* SW's bit in M->cpumask */
 #define A_GEN   2               /* M->tlb_gen */
-#define A_PTE   3               /* A_PTE + p: page p's PTE (a version, 1 = the first) */
+#define A_PARK  3               /* tlbstate_shared(SW)->parked */
+#define A_PTE   4               /* A_PTE + p: page p's PTE (a version, 1 = the first) */
 #define NADDR   (A_PTE + NPAGE)
 byte mem[NADDR];
 
@@ -128,7 +131,7 @@ inline leave_mm()
         fence(SW);                      /* atomic_thread_fence(seq_cst) */
 #endif
         loaded = INIT
-    :: else -> skip
+    :: else -> skip                     /* stays parked (tlb_switch.c) */
     fi
 }
 
@@ -170,9 +173,14 @@ inline switch_mm(nxt)
         fi
     :: else ->
         load(SW, A_LAZY, was_lazy);
+        load(SW, A_PARK, was_parked);
         loaded = SWITCHING;
         if
         :: was_lazy -> store(SW, A_LAZY, 0)     /* S1 */
+        :: else -> skip
+        fi;
+        if
+        :: was_parked && nxt != INIT -> store(SW, A_PARK, 0)     /* S1' (PARK) */
         :: else -> skip
         fi;
         if
@@ -196,6 +204,12 @@ inline switch_mm(nxt)
             :: mbit && was_lazy ->
 #ifndef NO_S2_LAZY_FENCE
                 fence(SW)                       /* "orders S1 before S3" */
+#else
+                skip
+#endif
+            :: mbit && !was_lazy && was_parked ->
+#ifndef NO_PARK_FENCE
+                fence(SW)                       /* "orders S1' before S3" */
 #else
                 skip
 #endif
@@ -260,6 +274,7 @@ inline handler(f)
                 slot_gen = gen
             :: else -> skip
             fi
+        :: cur_active == M -> store(SW, A_PARK, 1)  /* borrowed, on init_mm: tlb_park_this_cpu */
         :: else -> skip
         fi
     :: else ->
@@ -267,7 +282,7 @@ inline handler(f)
         if
         :: lz ->
             if
-            :: req_freed[f] -> leave_mm()
+            :: req_freed[f] -> leave_mm(); store(SW, A_PARK, 1)
             :: else -> skip
             fi
         :: else ->
@@ -300,7 +315,7 @@ inline handler(f)
  * that states differing only in them are one state. */
 inline forget()
 {
-    lz = 0; was_lazy = 0; mbit = 0; gen = 0; lgen = 0; cur_active = 0; flush = 0
+    lz = 0; was_lazy = 0; was_parked = 0; mbit = 0; gen = 0; lgen = 0; cur_active = 0; flush = 0
 }
 
 proctype Switcher()
@@ -310,7 +325,7 @@ proctype Switcher()
     byte amm = INIT;            /* the kernel thread's active_mm (task == T_K) */
     bool slot_valid = 1;        /* SW's ASID slot for M: ctx_id matches ... */
     byte slot_gen = 0;          /* ... and its tlb_gen */
-    byte lz, was_lazy, mbit, gen, lgen, cur_active;     /* temporaries */
+    byte lz, was_lazy, was_parked, mbit, gen, lgen, cur_active;     /* temporaries */
     bool flush;
 end_sw:
     do
@@ -348,7 +363,7 @@ end_sw:
 /* flush_tlb_mm_range(M, page f-1, freed_tables) on CPU f, ROUNDS times */
 proctype Flusher(byte f)
 {
-    byte round = 0, v, new_gen, mbit, lz;
+    byte round = 0, v, new_gen, mbit, lz, pk;
     bool freed, wide, target;
     do
     :: round < ROUNDS ->
@@ -370,10 +385,11 @@ proctype Flusher(byte f)
         if
         :: mbit ->
             load(f, A_LAZY, lz);
+            load(f, A_PARK, pk);                /* parked: skipped, tables or not */
 #ifndef SKIP_LAZY_FREED
-            target = (!lz || freed)
+            target = !pk && (!lz || freed)
 #else
-            target = !lz
+            target = !pk && !lz
 #endif
         :: else -> skip
         fi;
@@ -399,7 +415,7 @@ proctype Flusher(byte f)
             done[f - 1] = v;                    /* the flush returned */
             assert(!freed || cr3 != M || tlb[f - 1] == 0 || tlb[f - 1] >= v)
         };
-        d_step { round++; v = 0; new_gen = 0; mbit = 0; lz = 0; freed = 0; wide = 0; target = 0 }
+        d_step { round++; v = 0; new_gen = 0; mbit = 0; lz = 0; pk = 0; freed = 0; wide = 0; target = 0 }
     :: else -> break
     od
 }

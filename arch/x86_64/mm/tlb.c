@@ -23,8 +23,11 @@
  *   3. F2: targets = CPUs in mm->cpumask but us, minus those whose is_lazy
  *      is set - unless page tables are being freed (then lazy CPUs must
  *      stop using them at once: a lazy CPU's page walks can still reach
- *      them).  The CPUs left out are noted by reason (lazy, not running
- *      mm, offline) for the trace's record of the batch.
+ *      them) - and minus those that are parked (on init_mm, keeping their
+ *      bit only for a borrow: nothing of any user mm to flush, no table of
+ *      it to leave; see PARK in tlb_switch.c).  The CPUs left out are
+ *      noted by reason (lazy - parked ones with them -, not running mm,
+ *      offline) for the trace's record of the batch.
  *   4. One batch of cross-CPU calls to the targets plus ourselves
  *      (smp_call_mask queues the remote calls first, runs ours, then
  *      waits): our local flush overlaps the IPIs in flight.  When no
@@ -40,6 +43,9 @@
  * THE HANDLER (on each target and on the initiator, interrupts off):
  *   - mm not loaded here: nothing to flush (our slot for it, if any, is
  *     caught up by generation when we load it again).  If our current task
+ *     borrows mm (it left mm's tables for init_mm's on an earlier
+ *     freed_tables flush), the bit must stay: park (see F2), so that the
+ *     next flushes of mm stop calling us for nothing.  If our current task
  *     does not borrow mm either, clear our bit in mm->cpumask (the lazy
  *     clearing: only the CPU itself clears its bit, so the invariant "every
  *     CPU whose loaded_mm is M or whose current task borrows M has its
@@ -48,8 +54,8 @@
  *     current_task()->active_mm is only compared, never dereferenced: a
  *     borrowed mm may be on its way out.
  *   - lazy on mm: with freed_tables, leave_mm() at once (the kernel thread
- *     keeps its borrow; CR3 moves to init_mm); otherwise nothing - it
- *     catches up when it leaves lazy mode (lazy_catch_up).
+ *     keeps its borrow; CR3 moves to init_mm) and park; otherwise nothing -
+ *     it catches up when it leaves lazy mode (lazy_catch_up).
  *   - loaded, not lazy: compare generations (local = our slot's, mm's):
  *       local >= new_gen          caught up: nothing (a later flush, or
  *                                 our own CR3 load, covered it)
@@ -152,11 +158,16 @@ static int flush_on_this_cpu(const struct flush_request *f)
          * borrow_release told the checker.  The ASID slot still caches mm
          * until drop_cached_asid below, but it is not loaded, and only our
          * own CR3 hook (interrupts off here) looks at an unloaded slot. */
-        if (READ_ONCE(current_task()->active_mm) != mm &&
-            bitmap_test_bit_atomic(mm->cpumask.bits, cpu)) {
-            cpumask_test_and_clear_cpu_atomic(&mm->cpumask, cpu);
-            tlb_ev_cpumask_cleared();           /* its race window right after the store */
-            drop_cached_asid(ts, mm);
+        if (READ_ONCE(current_task()->active_mm) != mm) {
+            if (bitmap_test_bit_atomic(mm->cpumask.bits, cpu)) {
+                cpumask_test_and_clear_cpu_atomic(&mm->cpumask, cpu);
+                tlb_ev_cpumask_cleared();       /* its race window right after the store */
+                drop_cached_asid(ts, mm);
+            }
+        } else {
+            /* Borrowed, not loaded: only after leave_mm, so CR3 holds
+             * init_mm (interrupts are off in switch_mm: not SWITCHING). */
+            tlb_park_this_cpu();
         }
         return TLBT_WORK_NOT_LOADED;
     }
@@ -164,6 +175,7 @@ static int flush_on_this_cpu(const struct flush_request *f)
         if (!f->freed_tables)
             return TLBT_WORK_LAZY;
         leave_mm();
+        tlb_park_this_cpu();        /* the kernel thread goes on borrowing mm */
         return TLBT_WORK_LEAVE_MM;
     }
 
@@ -326,6 +338,19 @@ void flush_tlb_mm_range(struct mm *mm, uintptr_t start, uintptr_t end, bool free
     /* LAB(shootdown) ELSE
     // Nobody is sent an IPI yet: every other CPU keeps its translations.
     LAB(shootdown) END */
+    /* Parked targets (on init_mm, their bit kept only for a borrow) have
+     * nothing to flush, freed tables or not: leave them out like lazy ones.
+     * Read after F1, like the rest of F2: pairs with PARK in switch_mm
+     * (tlb_switch.c) - a CPU that loads a user mm again clears the flag and
+     * only then, after a full barrier, reads tlb_gen.  Outside the lab's
+     * part: a student's F2 calls them, which is only slower. */
+    unsigned t;
+    for_each_cpu(t, &targets) {
+        if (READ_ONCE(tlbstate_shared(t)->parked)) {
+            cpumask_clear_cpu(&targets, t);
+            cpumask_set_cpu(&skipped.lazy, t);
+        }
+    }
     /* lazy_mm=mmput: this flush ends the borrows, so it calls every lazy
      * CPU of the cpumask for that reason alone, whatever F2 decided for
      * the TLB's sake (today freed_tables already calls them; a flush that

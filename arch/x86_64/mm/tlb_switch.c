@@ -13,14 +13,18 @@
  *               unless they free page tables; it catches up when it leaves
  *               lazy mode.
  *   KERNEL      loaded_mm = &init_mm (PCID 0): idle, or a kernel thread
- *               after leave_mm().
+ *               after leave_mm().  PARKED is KERNEL with parked = true:
+ *               the kernel thread still borrows the user mm it left, so
+ *               that mm's cpumask keeps our bit, and flushers skip us.
  *   SWITCHING   loaded_mm = LOADED_MM_SWITCHING while switch_mm() changes
  *               CR3: equal to no mm.
  *
- * Transitions: switch_mm() LOADED/LAZY/KERNEL -> SWITCHING -> LOADED
- * (or -> KERNEL for init_mm); switch_mm() to the loaded mm: LAZY -> LOADED
- * (with the catch-up below); enter_lazy_tlb(): LOADED -> LAZY;
- * leave_mm(): LOADED/LAZY -> KERNEL.
+ * Transitions: switch_mm() LOADED/LAZY/KERNEL/PARKED -> SWITCHING ->
+ * LOADED (or -> KERNEL for init_mm); switch_mm() to the loaded mm: LAZY ->
+ * LOADED (with the catch-up below); enter_lazy_tlb(): LOADED -> LAZY;
+ * leave_mm(): LOADED/LAZY -> KERNEL; the flush handler (tlb.c), finding
+ * our kernel thread borrowing an mm it no longer has loaded: KERNEL ->
+ * PARKED.
  *
  * THE ORDERING RULE (pairs with the tlb_gen increment in
  * flush_tlb_mm_range(), arch/x86_64/mm/tlb.c).  A CPU that starts using M
@@ -47,6 +51,17 @@
  * can fill none before the CR3 write that loads M - which is serializing,
  * so the bit is visible before any entry of M exists here: the RMW is there
  * for atomicity (other CPUs' bits share the word), the CR3 write orders it.
+ *
+ * PARK.  A parked CPU is skipped by F2 whatever it reads of is_lazy, so
+ * switch_mm() from PARKED is like a switch from LAZY: (S1') parked = false,
+ * then the full barrier of S2 (the RMW if the bit was clear, else a fence),
+ * then S3.  Either the flusher's F2 sees parked false (and the bit: sends
+ * the IPI) or our S3 sees its generation.  Without the fence, S3 could
+ * read an old tlb_gen while a flusher still sees parked (the store in our
+ * store buffer) - the model's NO_PARK_FENCE.  Parking itself needs no
+ * order: it is set while CR3 holds init_mm, and a flusher that skips us
+ * early (the store visible) finds us on init_mm all the same.
+ *
  * tests/models/switch_flush.pml checks all of this under x86-TSO store
  * buffers, with a variant per barrier that must fail (docs/models.md).
  */
@@ -114,6 +129,7 @@ void tlb_init_this_cpu(void)
     memset(ts, 0, sizeof(*ts));
     ts->loaded_mm = &init_mm;
     WRITE_ONCE(tlbstate_shared(this_cpu_id())->is_lazy, false);
+    WRITE_ONCE(tlbstate_shared(this_cpu_id())->parked, false);
     if (tlb_use_pcid) {
         /* Setting PCIDE with CR3[11:0] != 0 is a #GP. */
         BUG_ON(read_cr3() & 0xfff);
@@ -212,6 +228,13 @@ static void model_switch_done(void)
     tlb_ev_switch_done();
 }
 
+/* KERNEL -> PARKED (the flush handler, interrupts off; see PARK above). */
+void tlb_park_this_cpu(void)
+{
+    BUG_ON(this_tlbstate()->loaded_mm != &init_mm);
+    WRITE_ONCE(tlbstate_shared(this_cpu_id())->parked, true);
+}
+
 static bool is_lazy(void)
 {
     return READ_ONCE(tlbstate_shared(this_cpu_id())->is_lazy);
@@ -262,10 +285,14 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     }
 
     bool was_lazy = is_lazy();
+    struct cpu_tlbstate_shared *sh = tlbstate_shared(cpu);
+    bool was_parked = READ_ONCE(sh->parked);
     ts->loaded_mm = LOADED_MM_SWITCHING;
     barrier();
     if (was_lazy)
         publish_unlazy();                                   /* S1 */
+    if (was_parked && next != &init_mm)
+        WRITE_ONCE(sh->parked, false);                      /* S1' (PARK) */
 
     if (next == &init_mm) {
         /* PCID 0 holds only init_mm's translations, and every change to
@@ -292,8 +319,8 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk)
     bool late_bit = tlb_inject(TLB_INJECT_CPUMASK_LATE);    /* cpumask_late: after the CR3 write */
     if (!bitmap_test_bit_atomic(next->cpumask.bits, cpu) && !late_bit)
         cpumask_test_and_set_cpu_atomic(&next->cpumask, cpu);  /* full barrier */
-    else if (was_lazy || late_bit)
-        atomic_thread_fence(memory_order_seq_cst);          /* orders S1 before S3; pairs with F1 */
+    else if (was_lazy || was_parked || late_bit)
+        atomic_thread_fence(memory_order_seq_cst);          /* orders S1/S1' before S3; pairs with F1 */
     tlb_ev_cpumask_set();
 
     /* S3 - read BEFORE the CR3 write: the write makes the slot hold at
@@ -358,5 +385,9 @@ void leave_mm(void)
         ts->loaded_mm = &init_mm;
         model_switch_done();
     }
+    /* On init_mm already (the borrow that parked us may end here, lazy_mm.c
+     * end_borrow_here): we stay parked until switch_mm loads a user mm.
+     * Unparking here would need its own fence before any later S3 that
+     * finds parked clear (switch_flush.pml found that): not worth it. */
     arch_irq_restore(flags);
 }

@@ -36,3 +36,7 @@ void switch_mm(struct mm *prev, struct mm *next, struct task *tsk);
 void enter_lazy_tlb(struct mm *mm, struct task *tsk);
 /* Load init_mm if a user mm is loaded (lazily or not). */
 void leave_mm(void);
+/* This CPU is on init_mm and its kernel thread still borrows the user mm it
+ * left: flushers may skip it until it loads a user mm again (PARK in
+ * tlb_switch.c).  Interrupts off. */
+void tlb_park_this_cpu(void);

@@ -55,6 +55,17 @@ struct cpu_tlbstate_shared {
      * of loaded_mm may skip it unless page tables are freed; it catches up
      * when it leaves lazy mode.  Written by the owner only. */
     bool is_lazy;
+    /* This CPU is on init_mm's page tables (loaded_mm == &init_mm) and its
+     * kernel thread still borrows the user mm it left (leave_mm for a
+     * freed_tables flush): that mm's cpumask keeps our bit (the lazy-mm
+     * modes find borrowers by it, kernel/mm/lazy_mm.c I2), but a flush of
+     * any user mm has nothing to do here - CR3 holds none, and a cached
+     * ASID slot is checked against tlb_gen when a user mm is loaded again.
+     * So flushers skip us like a lazy CPU, also when tables are freed.
+     * Set by our flush handler (tlb.c), cleared by switch_mm() when it
+     * loads a user mm, before S3 with a full barrier between (tlb_switch.c,
+     * PARK).  Written by the owner only. */
+    bool parked;
 } __cacheline_aligned;
 
 DECLARE_PER_CPU(struct cpu_tlbstate, cpu_tlbstate);
