@@ -25,7 +25,10 @@
  * an iteration needs (the mmap and the touches before a timed munmap),
  * which each benchmark below arranges to cost no TLB work.  The measuring
  * thread is pinned to CPU 0, and so is everything it creates (affinity is
- * inherited) unless a benchmark pins it elsewhere.
+ * inherited) unless a benchmark pins it elsewhere.  Each benchmark leaves
+ * the process as it found it (what it mapped is unmapped, its threads
+ * joined), so that a benchmark measures the same process alone or after
+ * the others: fork, for one, copies whatever the process has mapped.
  *
  * Times are for comparing configurations of one machine; tests assert
  * counts only (docs/processes.md, "Running one program").
@@ -428,14 +431,26 @@ static void map_fixed(uintptr_t addr, size_t pages)
         *(volatile uint8_t *)(addr + i * PAGE) = 1;
 }
 
+static bool keepers_mapped;
+
 static void keepers_map(void)
 {
-    static bool mapped;
-    if (mapped)
+    if (keepers_mapped)
         return;
     map_fixed(MUNMAP_BASE, 1);
     map_fixed(MUNMAP_BASE + 513 * PAGE, 1);
-    mapped = true;
+    keepers_mapped = true;
+}
+
+/* At the end of each benchmark that mapped them: the keepers' two pages
+ * hold four page tables (a PDPT, a PD and two PTs), which every later fork
+ * would copy and every later exit tear down - enough to move fork's median
+ * by a tenth under QEMU.  Unmapping both empties and frees those tables. */
+static void keepers_unmap(void)
+{
+    check(sys_munmap((void *)MUNMAP_BASE, PAGE), "munmap");
+    check(sys_munmap((void *)(MUNMAP_BASE + 513 * PAGE), PAGE), "munmap");
+    keepers_mapped = false;
 }
 
 /* One munmap of `pages` touched pages after the first keeper, timed. */
@@ -464,6 +479,7 @@ static void bench_munmap(void)
         struct config c = { -1, sizes[s], NULL };
         report("munmap", &c, n);
     }
+    keepers_unmap();
 }
 
 /* The k other threads, on CPUs 1..k: busy ones spin in user mode until
@@ -535,6 +551,7 @@ static void bench_munmap_k(void)
                 join_thread(&crowd[i], "munmap_k (a thread that could not move to its CPU?)");
         }
     }
+    keepers_unmap();
 }
 
 /* ---- mprotect: one touched page made read-only ----------------------------
@@ -561,6 +578,7 @@ static void bench_mprotect(void)
     }
     report("mprotect", &plain, n);
     check(sys_munmap((void *)page, PAGE), "munmap");
+    keepers_unmap();
 }
 
 /* ---- fork + 8 copy-on-write writes + exit + wait; thread spawn + exit ----- */
