@@ -20,6 +20,7 @@
 #include <kernel/config.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
+#include <kernel/preempt.h>
 #include <arch/cpu.h>
 
 /* Nesting is shallow (a run-queue lock, then a few of the checker's); locks
@@ -196,6 +197,28 @@ void lock_order_assert_none_held(const char *why)
                   "with interrupts off would never answer (docs/locking.md, rule 3)",
                   this_cpu_id(), l->name ? l->name : "?", (void *)READ_ONCE(l->owner_pc), why);
         }
+    }
+    arch_irq_restore(flags);
+}
+
+void lock_order_may_not_sleep(const char *lock_name)
+{
+    if (panic_in_progress())
+        return;
+    int count = preempt_count();
+    uint64_t flags = arch_irq_save();
+    struct held_locks *h = mine();
+    struct spinlock *l = !h->updating && h->depth ? h->lock[0] : NULL;
+    if (h->catch) {
+        if (!h->catch->violations++) {
+            h->catch->taken = lock_name;
+            h->catch->held = l ? l->name : NULL;
+        }
+    } else {
+        panic("lock order: cpu%u takes the sleeping lock '%s' where it may not sleep (preempt_count %d, "
+              "interrupts %s, holding '%s' taken at %p): docs/locking.md, rule 5",
+              this_cpu_id(), lock_name ? lock_name : "?", count, (flags & ARCH_FLAGS_IF) ? "on" : "off",
+              l && l->name ? l->name : "no spinlock", l ? (void *)READ_ONCE(l->owner_pc) : NULL);
     }
     arch_irq_restore(flags);
 }

@@ -80,6 +80,17 @@ unsigned lock_order_depth(void);
 void lock_order_assert_none_held(const char *why);
 
 /*
+ * Rule 5 (docs/locking.md): a sleeping lock (down_read, down_write) was
+ * asked for where the task may not sleep - preemption off (a spinlock held,
+ * or preempt_disable) or interrupts off.  Panics naming the spinlock this
+ * CPU holds, if any (or records, under a catch: `taken` is lock_name,
+ * `held` that spinlock's name or NULL).  The caller tests the context
+ * inline (kernel/sched/rwsem.c, may_sleep_check) and calls this only when
+ * it is wrong, so the lock's fast path makes no call.
+ */
+void lock_order_may_not_sleep(const char *lock_name);
+
+/*
  * For tests only: while a catch is set on this CPU (interrupts off, so the
  * CPU cannot change), a broken order is recorded in it instead of
  * panicking (for lock_order_assert_none_held, `taken` is its why).  The test proves the check fires by nesting two private locks
