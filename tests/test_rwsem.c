@@ -126,6 +126,8 @@ static void test_writer_not_starved(struct ktest *t)
     EXPECT_TRUE(t, WAIT_UNTIL_PROGRESS(blocked(r), 0, yield()));
     EXPECT_EQ(t, atomic_load(&o.n), 0u);
     up_read(&sem);                      /* the writer first, then the reader */
+    /* Bounded: a release that forgot its waiter fails here, not hangs. */
+    ASSERT_TRUE(t, WAIT_UNTIL_PROGRESS(atomic_load(&o.n) == 2, atomic_load(&o.n), yield()));
     kthread_join(w);
     kthread_join(r);
     EXPECT_EQ(t, atomic_load(&o.n), 2u);
