@@ -145,6 +145,7 @@ struct stress {
     _Atomic unsigned bad;
     uint64_t value;                     /* written under the write side only */
     _Atomic uint64_t reads;
+    _Atomic unsigned finished;
 };
 
 static void stress_fn(void *arg)
@@ -170,6 +171,7 @@ static void stress_fn(void *arg)
         if (i % 16 == 0)
             yield();
     }
+    atomic_fetch_add(&s->finished, 1);
 }
 
 static void test_rwsem_stress(struct ktest *t)
@@ -188,6 +190,9 @@ static void test_rwsem_stress(struct ktest *t)
             n++;
         }
     }
+    /* Bounded by progress: a lost wake-up fails here, not hangs the boot. */
+    ASSERT_TRUE(t, WAIT_UNTIL_PROGRESS(atomic_load(&s.finished) == n,
+                                       atomic_load(&s.reads) + READ_ONCE(s.value), yield()));
     for (unsigned i = 0; i < n; i++)
         kthread_join(th[i]);
     EXPECT_EQ(t, atomic_load(&s.bad), 0u);
@@ -524,7 +529,7 @@ static void test_fifo_order(struct ktest *t)
 
 /* ---- fast and slow paths handing over on every CPU ---- */
 
-#define HAMMER_ROUNDS 2000
+#define HAMMER_ROUNDS 1000
 
 struct hammer {
     _Atomic int readers_in, writers_in;
@@ -538,6 +543,18 @@ struct hammer_arg {
     struct hammer *h;
     unsigned every;                     /* a write every `every` rounds */
 };
+
+/* Queuers' first looks (Q1, rwsem_queue_test_hook) during the hammer: a
+ * task about to queue behind readers, or behind a writer. */
+static _Atomic unsigned q1_behind_readers, q1_behind_writer;
+
+static void count_q1(struct rwsem *s, uint64_t seen)
+{
+    if (s != &sem)
+        return;
+    atomic_fetch_add_explicit(seen & RWSEM_WRITER ? &q1_behind_writer : &q1_behind_readers, 1,
+                              memory_order_relaxed);
+}
 
 /* No yields: the threads of one CPU meet through preemption, those of
  * different CPUs all the time.  Write-heavy threads (every 2nd round) and
@@ -555,6 +572,8 @@ static void hammer_fn(void *arg)
                 atomic_fetch_add(&h->bad, 1);
             uint64_t v = READ_ONCE(h->value);
             arch_cpu_relax();               /* a window for a second writer */
+            if (i % 32 == 2)
+                yield();                    /* hold it across a switch: others queue */
             WRITE_ONCE(h->value, v + 1);
             atomic_fetch_sub(&h->writers_in, 1);
             atomic_fetch_add(&h->writes, 1);
@@ -566,6 +585,8 @@ static void hammer_fn(void *arg)
             if (atomic_load(&h->writers_in) != 0)
                 atomic_fetch_add(&h->bad, 1);
             arch_cpu_relax();
+            if (every == 8 && i % 32 == 1)
+                yield();                    /* the same: a writer queues behind us */
             if (READ_ONCE(h->value) != v)   /* no writer while we read */
                 atomic_fetch_add(&h->bad, 1);
             atomic_fetch_add(&h->reads, 1);
@@ -582,6 +603,9 @@ static void test_handover_hammer(struct ktest *t)
     static struct hammer h;
     static struct hammer_arg args[2 * MAX_CPUS];
     h = (struct hammer){ 0 };
+    atomic_store(&q1_behind_readers, 0);
+    atomic_store(&q1_behind_writer, 0);
+    WRITE_ONCE(rwsem_queue_test_hook, count_q1);
     struct task *th[2 * MAX_CPUS];
     unsigned n = 0, cpu, writes = 0;
     for_each_online_cpu(cpu) {
@@ -597,6 +621,9 @@ static void test_handover_hammer(struct ktest *t)
     }
     bool done = WAIT_UNTIL_PROGRESS(atomic_load(&h.finished) == n,
                                     atomic_load(&h.reads) + atomic_load(&h.writes), yield());
+    WRITE_ONCE(rwsem_queue_test_hook, NULL);
+    ktest_log("%u threads: %u queued first behind readers, %u behind a writer", n,
+              atomic_load(&q1_behind_readers), atomic_load(&q1_behind_writer));
     ASSERT_TRUE(t, done);               /* else some thread sleeps for ever */
     for (unsigned i = 0; i < n; i++)
         kthread_join(th[i]);
