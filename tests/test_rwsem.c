@@ -537,6 +537,7 @@ struct hammer {
     uint64_t value;                     /* changed under the write side only */
     _Atomic uint64_t reads, writes;
     _Atomic unsigned finished;
+    _Atomic bool go;                    /* set once every thread was started */
 };
 
 struct hammer_arg {
@@ -565,6 +566,10 @@ static void hammer_fn(void *arg)
     struct hammer_arg *a = arg;
     struct hammer *h = a->h;
     unsigned every = a->every;
+    /* All start together, or the first ones may be done before the last
+     * ones run, and nobody ever queues. */
+    while (!atomic_load(&h->go))
+        yield();
     for (unsigned i = 0; i < HAMMER_ROUNDS; i++) {
         if (i % every == 0) {
             down_write(&sem);
@@ -619,6 +624,7 @@ static void test_handover_hammer(struct ktest *t)
             n++;
         }
     }
+    atomic_store(&h.go, true);
     bool done = WAIT_UNTIL_PROGRESS(atomic_load(&h.finished) == n,
                                     atomic_load(&h.reads) + atomic_load(&h.writes), yield());
     WRITE_ONCE(rwsem_queue_test_hook, NULL);
