@@ -211,6 +211,18 @@ static void unmap_counted(struct ktest *t, struct mm *mm, uintptr_t va, unsigned
     EXPECT_EQ(t, counter_delta(&s, COUNTER(tlb, kernel_flush)), 0u);
 }
 
+/* A flush that called none of the k other CPUs, all skipped as lazy (or
+ * parked), and flushed nothing anywhere (CPU 0 never loads the mm). */
+static void expect_all_skipped(struct ktest *t, const struct flush_counts *c, unsigned k)
+{
+    EXPECT_EQ(t, c->sent, 0u);
+    EXPECT_EQ(t, c->received, 0u);
+    EXPECT_EQ(t, c->skipped_lazy, (uint64_t)k);
+    EXPECT_EQ(t, c->invlpg, 0u);
+    EXPECT_EQ(t, c->full, 0u);
+    EXPECT_EQ(t, c->cr3, 0u);
+}
+
 /* Map and fault in `pages` pages at va (not-present -> present: no flush). */
 static void populate(struct ktest *t, struct mm *mm, uintptr_t va, unsigned pages)
 {
@@ -301,12 +313,7 @@ static void munmap_ipis_body(void *arg)
     for (unsigned i = 0; i < n; i++)
         EXPECT_TRUE(t, READ_ONCE(tlbstate_shared(i + 1)->is_lazy));
     unmap_counted(t, mm, rest, 1, &c);
-    EXPECT_EQ(t, c.sent, 0u);
-    EXPECT_EQ(t, c.received, 0u);
-    EXPECT_EQ(t, c.skipped_lazy, (uint64_t)k);
-    EXPECT_EQ(t, c.invlpg, 0u);
-    EXPECT_EQ(t, c.full, 0u);
-    EXPECT_EQ(t, c.cr3, 0u);
+    expect_all_skipped(t, &c, k);
 
     /* 4. Freed tables reach the lazy CPUs: leave_mm on each. */
     unmap_counted(t, mm, rest + PAGE_SIZE, rest_pages - 1, &c);
@@ -329,15 +336,9 @@ static void munmap_ipis_body(void *arg)
     uintptr_t far = ADDR + 2 * 0x200000ul;
     populate(t, mm, far, 2);
     unmap_counted(t, mm, far, 1, &c);
-    EXPECT_EQ(t, c.sent, 0u);
-    EXPECT_EQ(t, c.received, 0u);
-    EXPECT_EQ(t, c.skipped_lazy, (uint64_t)k);
-    EXPECT_EQ(t, c.invlpg, 0u);
-    EXPECT_EQ(t, c.cr3, 0u);
+    expect_all_skipped(t, &c, k);
     unmap_counted(t, mm, far + PAGE_SIZE, 1, &c);
-    EXPECT_EQ(t, c.sent, 0u);
-    EXPECT_EQ(t, c.skipped_lazy, (uint64_t)k);
-    EXPECT_EQ(t, c.cr3, 0u);
+    expect_all_skipped(t, &c, k);
     EXPECT_EQ(t, cpumask_weight(&mm->cpumask), k);  /* still borrowed */
 
     /* 5. The holders leave; stale bits are cleared by the next flush. */

@@ -29,7 +29,8 @@
  * marks each granted entry.  A waiter checks its mark under s->lock after
  * it set itself BLOCKED and before it sleeps, so a grant cannot be missed,
  * and the word already counts it when it wakes.  A task that must wait
- * (down_read_slow, down_write_slow), under s->lock, looks at the word:
+ * (down_read_slow, down_write_slow: take_or_announce), under s->lock,
+ * looks at the word:
  *   - free for it (a reader: no WRITER, no WAITERS; a writer: 0): it takes
  *     it with the fast path's exchange after all (the holder left
  *     meanwhile);
@@ -195,6 +196,36 @@ static void grant_head(struct rwsem *s)
         atomic_fetch_and_explicit(&s->count, ~RWSEM_WAITERS, memory_order_acq_rel);
 }
 
+/*
+ * Under s->lock, for a task that found the lock taken: take it after all if
+ * it is free for us now (its holder left meanwhile: a reader needs no
+ * WRITER and no WAITERS, a writer a word of 0), else see that WAITERS is
+ * set, so that we may queue.  Returns true when taken.
+ */
+static bool take_or_announce(struct rwsem *s, bool writer)
+{
+    uint64_t c = atomic_load_explicit(&s->count, memory_order_acquire);
+    for (;;) {
+        bool free = writer ? c == 0 : !(c & (RWSEM_WRITER | RWSEM_WAITERS));
+        if (free) {
+            /* As F1 or F2 does. */
+            if (atomic_compare_exchange_weak_explicit(&s->count, &c, writer ? RWSEM_WRITER : c + RWSEM_READER,
+                                                      memory_order_acq_rel, memory_order_acquire))
+                return true;
+            continue;
+        }
+        if (c & RWSEM_WAITERS)
+            return false;               /* Q2: behind those already waiting */
+        queue_test_hook(s, c);
+        /* Q1: held, nobody waits yet.  Pairs with U1 in up_read and W1 in
+         * up_write: if a holder left since we read c, this fails and we
+         * look again. */
+        if (atomic_compare_exchange_weak_explicit(&s->count, &c, c | RWSEM_WAITERS,
+                                                  memory_order_acq_rel, memory_order_acquire))
+            return false;
+    }
+}
+
 static __noinline void down_read_slow(struct rwsem *s)
 {
     struct task *me = current_task();
@@ -202,25 +233,9 @@ static __noinline void down_read_slow(struct rwsem *s)
     /* s->writer is me only if I put it there (F2) or was granted it. */
     if (READ_ONCE(s->writer) == me)
         panic("rwsem '%s': read lock by its writer '%s'", s->name, me->name);
-    uint64_t c = atomic_load_explicit(&s->count, memory_order_acquire);
-    for (;;) {
-        if (!(c & (RWSEM_WRITER | RWSEM_WAITERS))) {
-            /* The writer left and nobody waits: take it as F1 does. */
-            if (atomic_compare_exchange_weak_explicit(&s->count, &c, c + RWSEM_READER,
-                                                      memory_order_acq_rel, memory_order_acquire)) {
-                spin_unlock_irqrestore(&s->lock, flags);
-                return;
-            }
-            continue;
-        }
-        if (c & RWSEM_WAITERS)
-            break;                      /* Q2: behind those already waiting */
-        queue_test_hook(s, c);
-        /* Q1: a writer holds it, nobody waits yet.  Pairs with W1 in
-         * up_write: if the writer left since we read c, this fails. */
-        if (atomic_compare_exchange_weak_explicit(&s->count, &c, c | RWSEM_WAITERS,
-                                                  memory_order_acq_rel, memory_order_acquire))
-            break;
+    if (take_or_announce(s, false)) {
+        spin_unlock_irqrestore(&s->lock, flags);
+        return;
     }
     wait_for_grant(s, flags, false);
 }
@@ -254,7 +269,7 @@ static __noinline void up_read_broken(struct rwsem *s)
 void up_read(struct rwsem *s)
 {
     /* U1: pairs with F1/F2/G1 of the next holder, and with Q1 in
-     * down_read_slow and down_write_slow (the one of the two that comes
+     * take_or_announce (the one of the two that comes
      * first in the word's order is seen by the other). */
     uint64_t old = atomic_fetch_sub_explicit(&s->count, RWSEM_READER, memory_order_release);
     if (unlikely(old < RWSEM_READER || (old & RWSEM_WRITER)))
@@ -270,27 +285,10 @@ static __noinline void down_write_slow(struct rwsem *s)
     uint64_t flags = spin_lock_irqsave(&s->lock);
     if (READ_ONCE(s->writer) == me)
         panic("rwsem '%s': recursive write lock by '%s'", s->name, me->name);
-    uint64_t c = atomic_load_explicit(&s->count, memory_order_acquire);
-    for (;;) {
-        if (c == 0) {
-            /* The holders left and nobody waits: take it as F2 does. */
-            if (atomic_compare_exchange_weak_explicit(&s->count, &c, RWSEM_WRITER,
-                                                      memory_order_acq_rel, memory_order_acquire)) {
-                WRITE_ONCE(s->writer, me);
-                spin_unlock_irqrestore(&s->lock, flags);
-                return;
-            }
-            continue;
-        }
-        if (c & RWSEM_WAITERS)
-            break;                      /* Q2: behind those already waiting */
-        queue_test_hook(s, c);
-        /* Q1: held (by readers or a writer), nobody waits yet.  Pairs with
-         * U1 in up_read and W1 in up_write: if a holder left since we read
-         * c, this fails and we look again. */
-        if (atomic_compare_exchange_weak_explicit(&s->count, &c, c | RWSEM_WAITERS,
-                                                  memory_order_acq_rel, memory_order_acquire))
-            break;
+    if (take_or_announce(s, true)) {
+        WRITE_ONCE(s->writer, me);
+        spin_unlock_irqrestore(&s->lock, flags);
+        return;
     }
     wait_for_grant(s, flags, true);
     BUG_ON(READ_ONCE(s->writer) != me);
