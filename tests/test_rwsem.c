@@ -359,35 +359,39 @@ static void race_hook(struct rwsem *s, uint64_t seen)
     SPIN_UNTIL(atomic_load(&s->count) != seen);
 }
 
-static void race_holder(void *arg)
+static void race_lock(bool writes)
 {
-    (void)arg;
-    if (race.holder_writes)
+    if (writes)
         down_write(&sem);
     else
         down_read(&sem);
-    atomic_store(&race.held, true);
-    SPIN_UNTIL(atomic_load(&race.release_now));
-    if (race.holder_writes)
+}
+
+static void race_unlock(bool writes)
+{
+    if (writes)
         up_write(&sem);
     else
         up_read(&sem);
+}
+
+static void race_holder(void *arg)
+{
+    (void)arg;
+    race_lock(race.holder_writes);
+    atomic_store(&race.held, true);
+    SPIN_UNTIL(atomic_load(&race.release_now));
+    race_unlock(race.holder_writes);
     atomic_store(&race.released, true);
 }
 
 static void race_queuer(void *arg)
 {
     (void)arg;
-    if (race.queuer_writes)
-        down_write(&sem);
-    else
-        down_read(&sem);
+    race_lock(race.queuer_writes);
     atomic_store(&race.queuer_in, true);
     atomic_store(&race.word_in_queuer, atomic_load(&sem.count));
-    if (race.queuer_writes)
-        up_write(&sem);
-    else
-        up_read(&sem);
+    race_unlock(race.queuer_writes);
     atomic_store(&race.queuer_done, true);
 }
 
