@@ -175,7 +175,9 @@ demo-modes: deps $(ELF) user
 # BENCH_PCID: no Bochs rows; empty BENCH_CPUS: no QEMU rows; BENCH: only
 # these benchmarks.  Bochs rows boot BENCH_BOCHS_BOOTS times with the words
 # BENCH_BOCHS added (fewer iterations: Bochs is slow, and its clock counts
-# instructions).  Timing is never part of make test.
+# instructions).  BENCH_CMDLINE: more kernel options for every boot (e.g.
+# frame_cache=off, to measure a mechanism against its absence).  Timing is
+# never part of make test.
 BENCH_MODES  ?=
 BENCH_CPUS   ?= 2 4
 BENCH_PCID   ?= on off
@@ -185,11 +187,12 @@ BENCH_BOCHS_BOOTS ?= 1
 BENCH_BOCHS  ?= ITERS=100
 BENCH_BUDGET ?= 1080
 BENCH        ?=
+BENCH_CMDLINE ?=
 bench: deps $(ELF) user
 	$(PYTHON) tools/bench.py --modes "$(BENCH_MODES)" --cpus "$(BENCH_CPUS)" --pcid "$(BENCH_PCID)" \
 		--bochs-cpus "$(BENCH_BOCHS_CPUS)" --boots "$(BENCH_BOOTS)" --budget "$(BENCH_BUDGET)" \
 		--bochs-boots "$(BENCH_BOCHS_BOOTS)" --bochs-bench "$(BENCH_BOCHS)" \
-		--bench "$(BENCH)"; status=$$?; \
+		--bench "$(BENCH)" --cmdline "$(BENCH_CMDLINE)"; status=$$?; \
 		test $$status -ne 2 || exit 2; \
 		$(PYTHON) tools/bench-report.py && exit $$status
 

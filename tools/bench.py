@@ -96,8 +96,9 @@ def kernel_modes():
 
 
 class Config:
-    def __init__(self, emulator, cpus, mode, pcid=None):
+    def __init__(self, emulator, cpus, mode, pcid=None, extra=()):
         self.emulator, self.cpus, self.mode, self.pcid = emulator, cpus, mode, pcid
+        self.extra = list(extra)        # --cmdline: more kernel options
 
     @property
     def stem(self):
@@ -108,6 +109,7 @@ class Config:
         words = ["lazy_mm=" + self.mode]
         if self.pcid:
             words.append("pcid=" + self.pcid)
+        words += self.extra
         if self.emulator == "bochs":
             names = list(names) + list(bochs_words)
         # run= takes the rest of the line: last (kernel/proc/run.c).
@@ -241,10 +243,15 @@ def main():
     ap.add_argument("--bench", default="", help="benchmark names for run=bench (default: all)")
     ap.add_argument("--budget", type=float, default=1080, help="wall seconds for all boots")
     ap.add_argument("--keep", action="store_true", help="add to build/bench/raw/ instead of emptying it")
+    ap.add_argument("--cmdline", default="",
+                    help="more kernel options for every boot, e.g. frame_cache=off to measure what a "
+                         "mechanism saves (the raw files' '# cmdline:' line records them)")
     args = ap.parse_args()
     if args.boots < 1 or args.bochs_boots < 1:
         die("--boots and --bochs-boots must be at least 1")
     configs = plan(args)
+    for c in configs:
+        c.extra = args.cmdline.split()
     names = split_words(args.bench)
     bochs_words = split_words(args.bochs_bench)
     if not args.keep:
