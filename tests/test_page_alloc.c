@@ -5,7 +5,10 @@
  *
  * The tests compare the free-block counts per order before and after: a
  * block handed out and given back must leave every count exactly as it was,
- * which is only true if splitting and coalescing are exact inverses.
+ * which is only true if splitting and coalescing are exact inverses.  Each
+ * count is taken after giving the per-CPU frame caches back to the free
+ * lists (tests/test_frame_cache.c tests the caches themselves), so it sees
+ * every free frame where the buddy allocator keeps it.
  */
 #include "ktest_suite.h"
 #include <kernel/bootinfo.h>
@@ -13,6 +16,8 @@
 #include <kernel/kmalloc.h>
 #include <lib/string.h>
 #include <kernel/sections.h>
+#include <kernel/smp.h>
+#include <kernel/percpu.h>
 
 struct counts {
     size_t blocks[PAGE_ORDER_MAX + 1];
@@ -21,6 +26,7 @@ struct counts {
 
 static void snapshot(struct counts *c)
 {
+    frame_cache_drain_all();
     for (unsigned o = 0; o <= PAGE_ORDER_MAX; o++)
         c->blocks[o] = page_free_blocks(o);
     c->frames = page_free_frames();
@@ -162,18 +168,50 @@ static void test_zeroed(struct ktest *t)
  * a table from kmalloc, not in the blocks themselves, so free memory stays
  * untouched.  Nothing else in the kernel allocates pages while a test runs.
  */
+/* Runs on another CPU (a cross-CPU call, interrupts off): fill that CPU's
+ * frame cache with frames freed there. */
+struct fill {
+    unsigned cpu, cached;
+};
+
+static void fill_cache_here(void *arg)
+{
+    struct fill *f = arg;
+    enum { N = 2 * FRAME_CACHE_BATCH };
+    phys_addr_t pas[N];
+    unsigned got = 0;
+    while (got < N && (pas[got] = page_alloc(0)))
+        got++;
+    while (got)
+        page_free(pas[--got], 0);
+    f->cached = frame_cache_count(f->cpu);
+}
+
+/*
+ * ...and when another CPU's frame cache holds free frames, they are taken
+ * too: an allocation that finds the free lists empty takes the caches back
+ * before it fails.
+ */
 static void test_exhaustion(struct ktest *t)
 {
+    frame_cache_drain_all();
     size_t nblocks = 0;
     for (unsigned o = 0; o <= PAGE_ORDER_MAX; o++)
         nblocks += page_free_blocks(o);
-    /* Room for the blocks the table's own allocation may split off. */
-    size_t cap = nblocks + 2 * (PAGE_ORDER_MAX + 1);
+    /* Room for the blocks the table's own allocation may split off, and for
+     * the cached frames below (taken back one block each at worst). */
+    size_t cap = nblocks + 2 * (PAGE_ORDER_MAX + 1) + 2 * FRAME_CACHE_BATCH;
     struct { phys_addr_t pa; unsigned order; } *blocks = kmalloc(cap * sizeof(*blocks));
     ASSERT_TRUE(t, blocks != NULL);
 
     struct counts before, after;
     snapshot(&before);
+    struct fill fill = { .cpu = (this_cpu_id() + 1) % nr_cpus_online };
+    bool remote = nr_cpus_online > 1 && frame_cache_enabled();
+    if (remote) {
+        smp_call_cpu(fill.cpu, fill_cache_here, &fill, true);
+        EXPECT_EQ(t, fill.cached, 2u * FRAME_CACHE_BATCH);
+    }
     size_t n = 0, frames = 0;
     for (int o = PAGE_ORDER_MAX; o >= 0; o--) {
         phys_addr_t pa;
@@ -189,7 +227,10 @@ static void test_exhaustion(struct ktest *t)
     EXPECT_EQ(t, page_alloc(0), 0u);
     EXPECT_EQ(t, page_alloc(PAGE_ORDER_MAX), 0u);
     EXPECT_EQ(t, page_alloc(PAGE_ORDER_MAX + 1), 0u);
-    ktest_log("took %zu blocks, %zu MiB", n, frames >> 8);
+    if (remote)
+        EXPECT_EQ(t, frame_cache_count(fill.cpu), 0u);
+    ktest_log("took %zu blocks, %zu MiB%s", n, frames >> 8,
+              remote ? ", with another CPU's cached frames" : "");
     for (size_t i = 0; i < n; i++)
         page_free(blocks[i].pa, blocks[i].order);
     snapshot(&after);

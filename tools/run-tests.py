@@ -206,9 +206,12 @@ MATRIX = [
     Config("uefi", "QEMU TCG, UEFI (OVMF), -cpu max, 2 CPUs", smp=2, uefi=True,
            timeout=180, weight=3),
     # The oldest CPU model QEMU offers: no PCID, INVPCID, x2APIC, SMEP,
-    # SMAP, 1 GiB pages; every optional path must fall back cleanly.
-    Config("qemu64", "QEMU TCG, BIOS, -cpu qemu64 (fewest features), 2 CPUs", smp=2,
-           cpu="qemu64"),
+    # SMAP, 1 GiB pages; every optional path must fall back cleanly.  The
+    # per-CPU frame caches are off here too (kernel/mm/frame_cache.c), so
+    # every suite also runs with single frames straight from the free lists.
+    Config("qemu64", "QEMU TCG, BIOS, -cpu qemu64 (fewest features), 2 CPUs, frame_cache=off", smp=2,
+           cpu="qemu64", cmdline="frame_cache=off",
+           require=[r"test_refill_and_reuse: frame caches are off: "]),
     # The only emulator here with PCID, INVPCID and x2APIC.
     Config("bochs", "Bochs 2.7, corei7_haswell_4770, 4 CPUs", emulator="bochs", smp=4,
            cpu=BOCHS_CPU, timeout=600, weight=20,

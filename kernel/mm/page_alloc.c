@@ -22,14 +22,20 @@
  * firmware data live there), the kernel image (including the .boot part),
  * the multiboot2 information, the boot modules, and the frame table itself.
  *
+ * Single frames mostly do not come from here: each CPU keeps a small cache
+ * of free order-0 frames in front of the free lists (frame_cache.c), and
+ * page_alloc(0)/page_free(.., 0) go there first.
+ *
  * Locking: buddy_lock protects the free lists, the counters, and the flags,
  * order and links of the frame-table entries of free blocks and of the heads
  * of allocated blocks.  It is taken with interrupts off, so interrupt
  * handlers may allocate.  Under it only the checker's frame locks and the
- * console's are taken (the whole order: docs/locking.md).
+ * console's are taken (the whole order: docs/locking.md); a CPU's frame
+ * cache lock may be held around it.
  * refcount is atomic and not covered by it.
  */
 #include <kernel/page_alloc.h>
+#include "buddy.h"
 #include <kernel/bootinfo.h>
 #include <kernel/panic.h>
 #include <kernel/printk.h>
@@ -149,7 +155,7 @@ static void free_block_locked(size_t pfn, unsigned order)
         const struct page *bp = &frame_table[buddy];
         /* Only a free block's head has PG_FREE; a tail of a bigger free
          * block or a reserved frame never matches. */
-        if (bp->flags != PG_FREE || bp->order != order)
+        if (READ_ONCE(bp->flags) != PG_FREE || bp->order != order)
             break;
         list_unlink(order, buddy);
         pfn &= ~(1ul << order);         /* the merged block starts at the lower half */
@@ -258,6 +264,9 @@ void page_alloc_init(const struct boot_info *bi)
     }
     printk("mem: frame table %zu KiB at %#lx; %zu MiB free below 4 GiB, %zu MiB above 4 GiB\n",
            table_bytes >> 10, table_pa, free_frames >> 8, held_back >> 8);
+    /* The boot CPU's per-CPU area is in place (percpu_init_bsp); the other
+     * CPUs' caches are set up with their areas (percpu_alloc). */
+    frame_cache_init_cpu(0);
 }
 
 void page_alloc_add_high_memory(void)
@@ -279,18 +288,15 @@ phys_addr_t page_ram_end(void)
 
 /* ---- allocation and freeing ------------------------------------------------ */
 
-phys_addr_t page_alloc(unsigned order)
+/* buddy_lock held: the first frame of a block of 2^order frames taken off
+ * the free lists, or NO_PFN.  Flags of its head left 0. */
+static uint32_t take_block_locked(unsigned order)
 {
-    if (order > PAGE_ORDER_MAX)
-        return 0;
-    uint64_t flags = spin_lock_irqsave(&buddy_lock);
     unsigned k = order;
     while (k <= PAGE_ORDER_MAX && free_list[k] == NO_PFN)
         k++;
-    if (k > PAGE_ORDER_MAX) {
-        spin_unlock_irqrestore(&buddy_lock, flags);
-        return 0;
-    }
+    if (k > PAGE_ORDER_MAX)
+        return NO_PFN;
     size_t pfn = free_list[k];
     list_unlink(k, pfn);
     /* Split: keep the lower half, give back the upper half, until small enough. */
@@ -298,12 +304,58 @@ phys_addr_t page_alloc(unsigned order)
         k--;
         list_push(k, pfn + (1ul << k));
     }
+    return (uint32_t)pfn;
+}
+
+static phys_addr_t alloc_from_lists(unsigned order)
+{
+    uint64_t flags = spin_lock_irqsave(&buddy_lock);
+    uint32_t pfn = take_block_locked(order);
+    if (pfn == NO_PFN) {
+        spin_unlock_irqrestore(&buddy_lock, flags);
+        return 0;
+    }
     struct page *pg = &frame_table[pfn];
     pg->flags = PG_ALLOCATED;
     pg->order = (uint8_t)order;
     spin_unlock_irqrestore(&buddy_lock, flags);
     atomic_store_explicit(&pg->refcount, 1, memory_order_relaxed);
     return (phys_addr_t)pfn << PAGE_SHIFT;
+}
+
+phys_addr_t page_alloc(unsigned order)
+{
+    if (order > PAGE_ORDER_MAX)
+        return 0;
+    phys_addr_t pa = order == 0 ? frame_cache_alloc() : 0;
+    if (!pa)
+        pa = alloc_from_lists(order);
+    /* Out of memory on the free lists: the CPUs' caches may still hold free
+     * frames (and, merged back, bigger blocks).  Take them back and try once
+     * more, so an allocation fails only when memory is really gone. */
+    if (!pa && frame_cache_drain_all())
+        pa = alloc_from_lists(order);
+    return pa;
+}
+
+uint64_t buddy_lock_irqsave(void)
+{
+    return spin_lock_irqsave(&buddy_lock);
+}
+
+void buddy_unlock_irqrestore(uint64_t flags)
+{
+    spin_unlock_irqrestore(&buddy_lock, flags);
+}
+
+uint32_t buddy_take_frame_locked(void)
+{
+    return take_block_locked(0);
+}
+
+void buddy_give_frame_locked(uint32_t pfn)
+{
+    free_block_locked(pfn, 0);
 }
 
 phys_addr_t page_alloc_zeroed(unsigned order)
@@ -314,7 +366,7 @@ phys_addr_t page_alloc_zeroed(unsigned order)
     return pa;
 }
 
-static const char *free_check_locked(phys_addr_t pa, unsigned order)
+const char *page_block_check(phys_addr_t pa, unsigned order, uint8_t flags)
 {
     if (pa & (PAGE_SIZE - 1))
         return "address is not page aligned";
@@ -323,34 +375,47 @@ static const char *free_check_locked(phys_addr_t pa, unsigned order)
     struct page *pg = pa_to_page(pa);
     if (!pg)
         return "address is beyond the end of RAM";
-    if (pg->flags & PG_RESERVED)
+    if (flags & PG_RESERVED)
         return "frame is not managed by the allocator (reserved)";
-    if (pg->flags & PG_FREE)
+    if (flags & (PG_FREE | PG_CACHED))
         return "double free: the block is already free";
-    if (!(pg->flags & PG_ALLOCATED))
+    if (!(flags & PG_ALLOCATED))
         return "not the start of an allocated block (already freed, or inside a block)";
     if (pg->order != order)
         return "freed with another order than it was allocated with";
     return NULL;
 }
 
+static uint8_t head_flags(phys_addr_t pa)
+{
+    struct page *pg = pa_to_page(pa);
+    return pg ? READ_ONCE(pg->flags) : 0;
+}
+
 const char *page_free_check(phys_addr_t pa, unsigned order)
 {
     uint64_t flags = spin_lock_irqsave(&buddy_lock);
-    const char *err = free_check_locked(pa, order);
+    const char *err = page_block_check(pa, order, head_flags(pa));
     spin_unlock_irqrestore(&buddy_lock, flags);
     return err;
 }
 
+void page_free_bug(phys_addr_t pa, unsigned order, const char *err, void *caller)
+{
+    struct page *pg = pa_to_page(pa);
+    panic("page_free(%#lx, order %u) from %p: %s (frame flags %#x, order %u)", pa, order,
+          caller, err, pg ? pg->flags : 0, pg ? pg->order : 0);
+}
+
 void page_free(phys_addr_t pa, unsigned order)
 {
+    if (order == 0 && frame_cache_free(pa, __builtin_return_address(0)))
+        return;
     uint64_t flags = spin_lock_irqsave(&buddy_lock);
-    const char *err = free_check_locked(pa, order);
+    const char *err = page_block_check(pa, order, head_flags(pa));
     if (err) {
-        struct page *pg = pa_to_page(pa);
         spin_unlock_irqrestore(&buddy_lock, flags);
-        panic("page_free(%#lx, order %u) from %p: %s (frame flags %#x, order %u)", pa, order,
-              __builtin_return_address(0), err, pg ? pg->flags : 0, pg ? pg->order : 0);
+        page_free_bug(pa, order, err, __builtin_return_address(0));
     }
     /* No CPU may still translate to these frames (the shadow-TLB checker's
      * frame-lifetime rule; its frame locks rank below buddy_lock). */
@@ -371,7 +436,12 @@ void page_free(phys_addr_t pa, unsigned order)
 
 size_t page_free_frames(void)
 {
-    return READ_ONCE(free_frames);
+    /* Refills and drains move frames between the lists and the caches under
+     * buddy_lock: under it, each free frame is counted exactly once. */
+    uint64_t flags = spin_lock_irqsave(&buddy_lock);
+    size_t n = free_frames + frame_cache_frames_locked();
+    spin_unlock_irqrestore(&buddy_lock, flags);
+    return n;
 }
 
 size_t page_managed_frames(void)
@@ -386,13 +456,14 @@ size_t page_free_blocks(unsigned order)
 
 void page_alloc_print_stats(void)
 {
-    size_t counts[PAGE_ORDER_MAX + 1], total;
+    size_t counts[PAGE_ORDER_MAX + 1], total, cached;
     uint64_t flags = spin_lock_irqsave(&buddy_lock);
     memcpy(counts, free_blocks, sizeof(counts));
-    total = free_frames;
+    cached = frame_cache_frames_locked();
+    total = free_frames + cached;
     spin_unlock_irqrestore(&buddy_lock, flags);
-    printk("page_alloc: %zu of %zu frames free (%zu of %zu MiB); free blocks per order:\n",
-           total, managed_frames, total >> 8, managed_frames >> 8);
+    printk("page_alloc: %zu of %zu frames free (%zu of %zu MiB), %zu of them in per-CPU caches; "
+           "free blocks per order:\n", total, managed_frames, total >> 8, managed_frames >> 8, cached);
     for (unsigned o = 0; o <= PAGE_ORDER_MAX; o++)
         printk("  order %2u (%5lu KiB): %zu\n", o, (PAGE_SIZE << o) >> 10, counts[o]);
 }

@@ -303,7 +303,7 @@ const char *kmem_free_check(const struct kmem_cache *expected, const void *p)
             return "pointer is inside a large kmalloc block, not at its start";
         return NULL;
     }
-    if (pg->flags & PG_FREE)
+    if (pg->flags & (PG_FREE | PG_CACHED))
         return "pointer is in a free page (double free of a large block?)";
     return "pointer is not from the heap (not a slab or kmalloc page)";
 }

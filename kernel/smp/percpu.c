@@ -41,6 +41,8 @@ uintptr_t percpu_alloc(unsigned int cpu)
     h->base = base;
     h->cpu = cpu;
     percpu_base[cpu] = base;
+    /* Before the CPU runs: its first allocation already uses its cache. */
+    frame_cache_init_cpu(cpu);
     return base;
 }
 

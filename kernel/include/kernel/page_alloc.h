@@ -18,6 +18,7 @@
 #include <arch/memlayout.h>
 #include <stddef.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #define PAGE_ORDER_MAX 10       /* largest block: 2^10 frames = 4 MiB */
 
@@ -40,9 +41,27 @@ void page_free(phys_addr_t pa, unsigned order);
 size_t page_free_frames(void);
 /* Frames the allocator manages (free or allocated), fixed after boot. */
 size_t page_managed_frames(void);
-/* Free blocks of each order, for statistics and tests. */
+/* Free blocks of each order on the free lists (not counting the frames in
+ * the per-CPU caches below), for statistics and tests. */
 size_t page_free_blocks(unsigned order);
 void page_alloc_print_stats(void);
+
+/*
+ * Per-CPU frame caches (kernel/mm/frame_cache.c): each CPU keeps up to
+ * FRAME_CACHE_SIZE free order-0 frames, refilled from and given back to the
+ * free lists FRAME_CACHE_BATCH at a time.  Cached frames are free and
+ * counted by page_free_frames().  Boot option frame_cache=off disables them.
+ */
+#define FRAME_CACHE_SIZE 64
+#define FRAME_CACHE_BATCH 16
+/* Whether the caches are on (frame_cache=, default on). */
+bool frame_cache_enabled(void);
+/* Set up CPU n's cache, before that CPU's first allocation. */
+void frame_cache_init_cpu(unsigned cpu);
+/* Give every CPU's cached frames back to the free lists; returns how many. */
+size_t frame_cache_drain_all(void);
+/* Frames in CPU n's cache now (tests, statistics). */
+unsigned frame_cache_count(unsigned cpu);
 
 /* ---- the frame table ---------------------------------------------------- */
 
@@ -56,11 +75,13 @@ struct page {
 };
 
 /*
- * Exactly one of RESERVED, FREE, ALLOCATED is set on the first frame of a
- * block; the other frames of a block ("tails") have none of them.
+ * Exactly one of RESERVED, FREE, CACHED, ALLOCATED is set on the first frame
+ * of a block; the other frames of a block ("tails") have none of them.
  *   PG_RESERVED   never managed: below 1 MiB, the kernel image, boot info,
  *                 modules, the frame table itself, firmware ranges, holes
  *   PG_FREE       heads a free block of 2^order frames (on a free list)
+ *   PG_CACHED     a free order-0 frame in a CPU's frame cache (never merged
+ *                 while there)
  *   PG_ALLOCATED  heads an allocated block of 2^order frames
  * The owner of an allocated block may add:
  *   PG_SLAB       the frame belongs to a slab (kernel/mm/slab.c); set on
@@ -74,6 +95,7 @@ struct page {
 #define PG_SLAB             0x08
 #define PG_LARGE_KMALLOC    0x10
 #define PG_PAGETABLE        0x20
+#define PG_CACHED           0x40
 
 extern struct page *frame_table;
 extern size_t frame_table_len;      /* entries: frames 0 .. frame_table_len-1 */
