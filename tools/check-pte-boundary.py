@@ -64,7 +64,8 @@ ALLOWED_HOOKS = {
     ("kernel/mm/lazy_mm.c", "tlb_ev_borrow_releasing"),     # tlbcheck_borrow(NULL)
     ("kernel/mm/mm_internal.h", "tlbcheck_mm_unlock"),
     ("kernel/mm/mm_internal.h", "tlbcheck_mm_read_unlock"),
-    ("kernel/mm/page_alloc.c", "tlbcheck_frame_free"),
+    ("kernel/mm/page_alloc.c", "tlbcheck_frame_free"),      # page_free of a block
+    ("kernel/mm/frame_cache.c", "tlbcheck_frame_free"),     # page_free of a single frame
     ("kernel/boot/main.c", "tlbcheck_init"),
 }
 # Calls only: a declaration has a type before the name, and the header that
